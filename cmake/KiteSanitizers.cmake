@@ -1,0 +1,7 @@
+# KITE_SANITIZE=ON instruments everything built here with ASan + UBSan.
+# Debian's libraries are not instrumented; ASan copes with that.
+if(KITE_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -1,0 +1,22 @@
+#pragma once
+// Each subcommand registers itself on the root CLI here; main() only dispatches.
+
+#include <CLI/CLI.hpp>
+
+namespace kite::cmd {
+
+// Thrown by a subcommand that wants a specific exit status (e.g. `kite cri exec`
+// passing on the command's exit code); main() turns it into the return value.
+struct ExitStatus {
+  int code;
+};
+
+// `kite cri ...`: talk to a CRI runtime directly (like crictl), for debugging
+// the node and for the single-command demo before the cluster exists.
+void addCriCommand(CLI::App& root);
+
+// `kite server|agent|kubelet|proxy`: registered with their future flags'
+// descriptions but refusing to run until their issue lands.
+void addPlannedCommands(CLI::App& root);
+
+}  // namespace kite::cmd
