@@ -45,9 +45,9 @@ std::string shortId(const std::string& id) { return id.substr(0, 13); }
 
 std::string age(int64_t createdAtNanos) {
   const auto now = std::chrono::system_clock::now().time_since_epoch();
-  const auto seconds =
-      std::chrono::duration_cast<std::chrono::seconds>(now - std::chrono::nanoseconds(createdAtNanos))
-          .count();
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(
+                           now - std::chrono::nanoseconds(createdAtNanos))
+                           .count();
   if (seconds < 120) return std::to_string(seconds) + "s";
   if (seconds < 7200) return std::to_string(seconds / 60) + "m";
   return std::to_string(seconds / 3600) + "h";
@@ -140,7 +140,8 @@ void addCriCommand(CLI::App& root) {
 
   cri->add_subcommand("pods", "List pod sandboxes")->callback([flags] {
     std::cout << std::left << std::setw(15) << "POD ID" << std::setw(10) << "CREATED"
-              << std::setw(20) << "STATE" << std::setw(30) << "NAME" << "NAMESPACE\n";
+              << std::setw(20) << "STATE" << std::setw(30) << "NAME"
+              << "NAMESPACE\n";
     for (const auto& pod : connectFrom(*flags).runtime->listPodSandbox()) {
       std::cout << std::setw(15) << shortId(pod.id()) << std::setw(10) << age(pod.created_at())
                 << std::setw(20) << v1::PodSandboxState_Name(pod.state()) << std::setw(30)
@@ -161,7 +162,8 @@ void addCriCommand(CLI::App& root) {
   });
 
   cri->add_subcommand("images", "List images")->callback([flags] {
-    std::cout << std::left << std::setw(50) << "IMAGE" << std::setw(15) << "IMAGE ID" << "SIZE\n";
+    std::cout << std::left << std::setw(50) << "IMAGE" << std::setw(15) << "IMAGE ID"
+              << "SIZE\n";
     for (const auto& image : connectFrom(*flags).images->listImages()) {
       const std::string tag = image.repo_tags().empty() ? "<none>" : image.repo_tags(0);
       std::cout << std::setw(50) << tag << std::setw(15) << shortId(image.id()) << image.size()
@@ -185,12 +187,14 @@ void addCriCommand(CLI::App& root) {
   auto id = std::make_shared<std::string>();
   auto* inspectp = cri->add_subcommand("inspectp", "Pod sandbox status (JSON)");
   inspectp->add_option("id", *id, "Pod sandbox ID")->required();
-  inspectp->callback(
-      [flags, id] { std::cout << toJson(connectFrom(*flags).runtime->podSandboxStatus(*id, true)); });
+  inspectp->callback([flags, id] {
+    std::cout << toJson(connectFrom(*flags).runtime->podSandboxStatus(*id, true));
+  });
   auto* inspect = cri->add_subcommand("inspect", "Container status (JSON)");
   inspect->add_option("id", *id, "Container ID")->required();
-  inspect->callback(
-      [flags, id] { std::cout << toJson(connectFrom(*flags).runtime->containerStatus(*id, true)); });
+  inspect->callback([flags, id] {
+    std::cout << toJson(connectFrom(*flags).runtime->containerStatus(*id, true));
+  });
 
   auto run = std::make_shared<RunFlags>();
   auto* runCommand = cri->add_subcommand("run", "Run a one-container pod and print its IP");

@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string(KITE_VERSION) + " (" + KITE_GIT_COMMIT + ")");
 
   auto* version = app.add_subcommand("version", "Print the version of kite");
-  version->callback([] { std::cout << "kite " << KITE_VERSION << " (" << KITE_GIT_COMMIT << ")\n"; });
+  version->callback(
+      [] { std::cout << "kite " << KITE_VERSION << " (" << KITE_GIT_COMMIT << ")\n"; });
 
   kite::cmd::addCriCommand(app);
   kite::cmd::addPlannedCommands(app);

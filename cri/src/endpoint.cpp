@@ -3,7 +3,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 #include "kite/cri/error.h"
 
@@ -28,17 +28,17 @@ Endpoint parseEndpoint(const std::string& text) {
     path = text;  // a bare path, accepted as upstream kubelet once did
   } else {
     const auto scheme = text.find("://");
-    fail(text, scheme == std::string::npos
-                   ? "expected unix:///path/to/socket"
-                   : "unsupported scheme \"" + text.substr(0, scheme) +
-                         "\": only unix sockets are supported");
+    fail(text, scheme == std::string::npos ? "expected unix:///path/to/socket"
+                                           : "unsupported scheme \"" + text.substr(0, scheme) +
+                                                 "\": only unix sockets are supported");
   }
   if (!path.starts_with("/")) {
     fail(text, "socket path must be absolute (unix:///path/to/socket)");
   }
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) {
-    fail(text, "cannot use socket " + path + ": " + std::strerror(errno));
+    fail(text, "cannot use socket " + path + ": " +
+                   std::error_code(errno, std::generic_category()).message());
   }
   if (!S_ISSOCK(info.st_mode)) {
     fail(text, path + " is not a unix socket");

@@ -6,23 +6,10 @@ namespace kite::cri {
 
 const char* errorCodeName(ErrorCode code) {
   static constexpr std::array<const char*, 17> kNames = {
-      "OK",
-      "Cancelled",
-      "Unknown",
-      "InvalidArgument",
-      "DeadlineExceeded",
-      "NotFound",
-      "AlreadyExists",
-      "PermissionDenied",
-      "ResourceExhausted",
-      "FailedPrecondition",
-      "Aborted",
-      "OutOfRange",
-      "Unimplemented",
-      "Internal",
-      "Unavailable",
-      "DataLoss",
-      "Unauthenticated",
+      "OK",       "Cancelled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+      "NotFound", "AlreadyExists",   "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+      "Aborted",  "OutOfRange",      "Unimplemented",    "Internal",          "Unavailable",
+      "DataLoss", "Unauthenticated",
   };
   const auto index = static_cast<std::size_t>(code);
   return index < kNames.size() ? kNames.at(index) : "Unknown";

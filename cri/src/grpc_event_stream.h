@@ -7,8 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "kite/cri/detail/grpc_services.h"
 #include "kite/cri/runtime.h"
-#include "grpc_api.h"
 
 namespace kite::cri::detail {
 

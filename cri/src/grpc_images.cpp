@@ -39,8 +39,7 @@ std::string GrpcImages::pullImage(const v1::ImageSpec& image, const v1::AuthConf
   if (sandboxConfig != nullptr) {
     *request.mutable_sandbox_config() = *sandboxConfig;
   }
-  return caller_
-      .unary("ImageService/PullImage", *stub_, &Stub::PullImage, request, pullTimeout_)
+  return caller_.unary("ImageService/PullImage", *stub_, &Stub::PullImage, request, pullTimeout_)
       .image_ref();
 }
 

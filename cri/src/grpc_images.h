@@ -6,9 +6,9 @@
 #include <memory>
 
 #include "grpc_caller.h"
+#include "kite/cri/detail/grpc_services.h"
 #include "kite/cri/grpc_client.h"
 #include "kite/cri/images.h"
-#include "grpc_api.h"
 
 namespace kite::cri::detail {
 

@@ -6,9 +6,9 @@
 #include <memory>
 
 #include "grpc_caller.h"
+#include "kite/cri/detail/grpc_services.h"
 #include "kite/cri/grpc_client.h"
 #include "kite/cri/runtime.h"
-#include "grpc_api.h"
 
 namespace kite::cri::detail {
 
@@ -57,7 +57,7 @@ class GrpcRuntime final : public Runtime {
   template <class Request, class Response>
   Response call(const char* method,
                 grpc::Status (v1::RuntimeService::Stub::*rpc)(grpc::ClientContext*, const Request&,
-                                                               Response*),
+                                                              Response*),
                 const Request& request) {
     return caller_.unary(method, *stub_, rpc, request, timeout_);
   }

@@ -97,20 +97,20 @@ class ContainerdTest : public ::testing::Test {
   }
 
   std::string runSandbox(const v1::PodSandboxConfig& config) {
-    const auto id = client_.runtime->runPodSandbox(config);
+    auto id = client_.runtime->runPodSandbox(config);
     sandboxes_.push_back(id);
     return id;
   }
 
   std::string startContainer(const std::string& podId, const v1::PodSandboxConfig& sandbox,
-                              const std::string& name, const std::vector<std::string>& command) {
+                             const std::string& name, const std::vector<std::string>& command) {
     client_.images->pullImage(imageSpec("busybox:1.35"), {}, &sandbox);
     v1::ContainerConfig config;
     config.mutable_metadata()->set_name(name);
     config.mutable_image()->set_image("busybox:1.35");
     for (const auto& arg : command) config.add_command(arg);
     config.set_log_path(name + ".log");
-    const auto id = client_.runtime->createContainer(podId, config, sandbox);
+    auto id = client_.runtime->createContainer(podId, config, sandbox);
     client_.runtime->startContainer(id);
     return id;
   }
@@ -155,15 +155,23 @@ TEST_F(ContainerdTest, PullsThroughTheMirrorAndRemoves) {
   }
   EXPECT_TRUE(listed);
 
-  // The same content under the registry's own address, then removed by that name.
-  const std::string direct = env("KITE_TB_REGISTRY") + "/library/busybox:latest";
+  // containerd refreshes its usage figure periodically (stats_collect_period).
+  uint64_t used = 0;
+  for (int i = 0; i < 50 && used == 0; ++i) {
+    const auto fs = client_.images->imageFsInfo();
+    ASSERT_GE(fs.image_filesystems_size(), 1);
+    used = fs.image_filesystems(0).used_bytes().value();
+    if (used == 0) std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_GT(used, 0U);
+
+  // An image of its own, by the registry's own address, then removed by that
+  // name (RemoveImage drops every tag of the image ID, so never a shared one).
+  const std::string direct = env("KITE_TB_REGISTRY") + "/kite/removable:1.0";
   client_.images->pullImage(imageSpec(direct));
+  ASSERT_TRUE(client_.images->imageStatus(imageSpec(direct)).has_value());
   client_.images->removeImage(imageSpec(direct));
   EXPECT_FALSE(client_.images->imageStatus(imageSpec(direct)).has_value());
-
-  const auto fs = client_.images->imageFsInfo();
-  ASSERT_GE(fs.image_filesystems_size(), 1);
-  EXPECT_GT(fs.image_filesystems(0).used_bytes().value(), 0U);
 }
 
 TEST_F(ContainerdTest, PullOfMissingImageNamesIt) {
@@ -199,8 +207,9 @@ TEST_F(ContainerdTest, SandboxGetsAnIpAndServesHttpToTheHost) {
   EXPECT_TRUE(ip.starts_with("10.88.")) << ip;
 
   startContainer(podId, sandbox, "httpd",
-                 {"sh", "-c", "mkdir -p /www && echo served-by-kite > /www/index.html && "
-                              "exec httpd -f -p 8080 -h /www"});
+                 {"sh", "-c",
+                  "mkdir -p /www && echo served-by-kite > /www/index.html && "
+                  "exec httpd -f -p 8080 -h /www"});
   std::string body;
   for (int i = 0; i < 50 && body.empty(); ++i) {
     body = httpGet(ip, 8080, "/index.html");
@@ -235,11 +244,12 @@ TEST_F(ContainerdTest, ExecSyncReturnsOutputAndExitCode) {
 TEST_F(ContainerdTest, FailingContainerReportsItsExitCodeAndLogs) {
   const auto sandbox = sandboxConfig("fail");
   const auto podId = runSandbox(sandbox);
-  const auto id = startContainer(podId, sandbox, "fail", {"sh", "-c", "echo dying; exit 7"});
+  const auto id =
+      startContainer(podId, sandbox, "fail", {"sh", "-c", "echo dying; sleep 0.2; exit 7"});
   const auto status = waitForExit(id);
   EXPECT_EQ(status.exit_code(), 7);
   EXPECT_EQ(status.reason(), "Error");
-  EXPECT_GT(status.finished_at(), status.started_at());
+  EXPECT_GT(status.finished_at(), status.started_at());  // slept 0.2 s in between
 
   // The runtime writes the CRI log format: "<RFC3339Nano> stdout F dying".
   std::ifstream log(logDir_ / "fail.log");

@@ -162,7 +162,7 @@ std::string FakeRuntime::runPodSandbox(const v1::PodSandboxConfig& config,
     }
   }
   Sandbox sandbox;
-  const std::string id = nextId();
+  std::string id = nextId();
   sandbox.info.set_id(id);
   *sandbox.info.mutable_metadata() = config.metadata();
   sandbox.info.set_state(v1::SANDBOX_READY);
@@ -201,7 +201,8 @@ void FakeRuntime::removePodSandbox(const std::string& podSandboxId) {
     throw cri::Error("RemovePodSandbox", kEndpoint, cri::ErrorCode::kFailedPrecondition,
                      "sandbox " + podSandboxId + " is still running, stop it first");
   }
-  std::erase_if(containers_, [&](const auto& kv) { return kv.second.podSandboxId == podSandboxId; });
+  std::erase_if(containers_,
+                [&](const auto& kv) { return kv.second.podSandboxId == podSandboxId; });
   sandboxes_.erase(it);
 }
 
@@ -250,7 +251,7 @@ std::string FakeRuntime::createContainer(const std::string& podSandboxId,
     notFound("CreateContainer", "image \"" + config.image().image() + "\"");
   }
   Container c;
-  const std::string id = nextId();
+  std::string id = nextId();
   c.podSandboxId = podSandboxId;
   c.config = config;
   c.status.set_id(id);
@@ -359,9 +360,10 @@ cri::ExecResult FakeRuntime::execSync(const std::string& containerId,
     throw cri::Error("ExecSync", kEndpoint, cri::ErrorCode::kFailedPrecondition,
                      "container " + containerId + " is not running");
   }
-  const std::string line = std::accumulate(
-      cmd.begin(), cmd.end(), std::string(),
-      [](std::string acc, const std::string& arg) { return acc.empty() ? arg : acc + " " + arg; });
+  const std::string line = std::accumulate(cmd.begin(), cmd.end(), std::string(),
+                                           [](const std::string& acc, const std::string& arg) {
+                                             return acc.empty() ? arg : acc + " " + arg;
+                                           });
   auto it = execResults_.find(line);
   return it == execResults_.end() ? cri::ExecResult{} : it->second;
 }
@@ -413,6 +415,7 @@ std::vector<v1::ContainerStats> FakeRuntime::listContainerStats(
     }
   }
   std::vector<v1::ContainerStats> out;
+  out.reserve(ids.size());
   for (const auto& id : ids) out.push_back(containerStats(id));
   return out;
 }

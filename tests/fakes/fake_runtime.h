@@ -100,7 +100,7 @@ class FakeRuntime final : public cri::Runtime, public cri::Images {
   mutable std::mutex mutex_;
   std::map<std::string, Sandbox> sandboxes_;
   std::map<std::string, Container> containers_;
-  std::map<std::string, v1::Image> images_;    // by image id
+  std::map<std::string, v1::Image> images_;   // by image id
   std::map<std::string, uint64_t> registry_;  // reference -> size
   std::map<std::string, std::pair<cri::ErrorCode, std::string>> failures_;
   std::map<std::string, cri::ExecResult> execResults_;

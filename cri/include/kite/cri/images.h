@@ -10,7 +10,6 @@
 
 namespace kite::cri {
 
-
 class Images {
  public:
   virtual ~Images() = default;

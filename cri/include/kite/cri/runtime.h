@@ -15,7 +15,6 @@
 
 namespace kite::cri {
 
-
 struct ExecResult {
   std::string stdoutData;
   std::string stderrData;

@@ -1,5 +1,6 @@
 #pragma once
-// Internal: the generated gRPC stubs, behind the same signal-macro shield as
+// The generated gRPC stubs (for the client and for benchmarks comparing against
+// the bare stubs), behind the same signal-macro shield as
 // kite/cri/api.h.
 
 #include "kite/cri/api.h"

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every Debian package kite needs to build, test and run.
+# Idempotent and quick: apt-get runs only when something is missing.
+# Each group says why it is here; README.md explains the library choices.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git
+  clang lld llvm libclang-rt-14-dev clang-format clang-tidy  # fuzzers, sanitizers, format/lint
+  # libraries of the design card
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libnftables-dev libmnl-dev libbpf-dev libseccomp-dev libyaml-cpp-dev
+  libcpp-httplib-dev libspdlog-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # further libraries (README: "Dependencies")
+  libcli11-dev libsqlite3-dev libssl-dev rapidjson-dev
+  libsimdjson-dev nlohmann-json3-dev  # only for the JSON library comparison in bench/json
+  # the node's runtime and the test bed
+  containerd runc containernetworking-plugins iproute2 nftables
+  docker-registry skopeo busybox-static apache2-utils openssl
+  python3 curl ca-certificates procps psmisc
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: missing packages: ${missing[*]}; run as root" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
