@@ -1,0 +1,10 @@
+#include "kite/base/clock.h"
+
+namespace kite::base {
+
+const Clock& realClock() {
+  static const RealClock clock;
+  return clock;
+}
+
+}  // namespace kite::base
