@@ -31,7 +31,7 @@ if ! in_bed "$kite" cri --container-runtime-endpoint "$KITE_TB_CRI_ENDPOINT" pod
   in_bed "$kite" cri --container-runtime-endpoint "$KITE_TB_CRI_ENDPOINT" run \
     --name nginx --image nginx:1.22.1 --cgroup-parent "$KITE_TB_CGROUP_PARENT" >/dev/null
 fi
-pod=$(in_bed "$kite" cri --container-runtime-endpoint "$KITE_TB_CRI_ENDPOINT" pods | awk '$5 == "nginx" && $3 == "SANDBOX_READY" {print $1; exit}')
+pod=$(in_bed "$kite" cri --container-runtime-endpoint "$KITE_TB_CRI_ENDPOINT" pods | awk '$4 == "nginx" && $3 == "SANDBOX_READY" {print $1; exit}')
 ip=$(in_bed "$kite" cri --container-runtime-endpoint "$KITE_TB_CRI_ENDPOINT" inspectp "$pod" |
   sed -n 's/.*"ip": "\([0-9.]*\)".*/\1/p' | head -1)
 
@@ -39,7 +39,7 @@ for _ in $(seq 50); do
   if page=$(in_bed curl -fsS --max-time 2 "http://$ip/"); then break; fi
   sleep 0.2
 done
-echo "${page:-}" | grep -o 'Welcome to nginx!' || { echo "the nginx pod did not answer" >&2; exit 1; }
+grep -q 'Welcome to nginx!' <<<"${page:-}" || { echo "the nginx pod did not answer" >&2; exit 1; }
 
 cat <<EOT
 
