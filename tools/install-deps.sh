@@ -14,8 +14,8 @@ packages=(
   libcpp-httplib-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # further libraries (README: "Dependencies")
-  libcli11-dev libsqlite3-dev libssl-dev rapidjson-dev
-  libsimdjson-dev nlohmann-json3-dev  # only for the JSON library comparison in bench/json
+  libcli11-dev libsqlite3-dev libssl-dev rapidjson-dev libsimdjson-dev
+  nlohmann-json3-dev  # only for the JSON library comparison in bench/json
   # the node's runtime and the test bed
   containerd runc containernetworking-plugins iproute2 nftables
   docker-registry skopeo busybox-static apache2-utils openssl
