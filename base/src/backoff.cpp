@@ -39,6 +39,14 @@ bool Backoff::isInBackoffSince(const std::string& key, Clock::Monotonic since) c
   return now - since < it->second.backoff;
 }
 
+bool Backoff::isInBackoffSinceUpdate(const std::string& key) const {
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return false;
+  const auto now = clock_.now();
+  return !expired(it->second, now) && now - it->second.lastUpdate < it->second.backoff;
+}
+
 void Backoff::reset(const std::string& key) {
   std::lock_guard lock(mutex_);
   entries_.erase(key);

@@ -25,6 +25,8 @@ class Backoff {
   Duration get(const std::string& key) const;
   // True while less than the current back-off has passed since `since`.
   bool isInBackoffSince(const std::string& key, Clock::Monotonic since) const;
+  // True while less than the current back-off has passed since the last failure.
+  bool isInBackoffSinceUpdate(const std::string& key) const;
   void reset(const std::string& key);
   // Forgets keys untouched for 2 x max, so the map does not grow forever.
   void gc();

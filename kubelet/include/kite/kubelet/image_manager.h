@@ -1,0 +1,59 @@
+#pragma once
+// Image pulls as the kubelet does them: the pull policy (with the default rule
+// for untagged and :latest images), back-off after failures, and credentials
+// from imagePullSecrets. Failures come back as ImagePullError whose reason is
+// what the container's waiting state shows (ErrImagePull, ImagePullBackOff,
+// ErrImageNeverPull, InvalidImageName).
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kite/base/backoff.h"
+#include "kite/cri/images.h"
+
+namespace kite::kubelet {
+
+enum class PullPolicy { kAlways, kIfNotPresent, kNever };
+
+// Parses imagePullPolicy; "" applies the default rule (":latest" or no tag →
+// Always, anything else → IfNotPresent). Throws std::invalid_argument otherwise.
+PullPolicy pullPolicyFor(const std::string& image, const std::string& policy);
+
+// Registry host of an image reference as the runtime resolves it
+// ("busybox" → "docker.io", "127.0.0.1:5000/x" → "127.0.0.1:5000").
+std::string registryHost(const std::string& image);
+
+// Credentials for `image` from docker config JSON documents (the content of
+// kubernetes.io/dockerconfigjson secrets, {"auths": {...}}), best match first.
+// Throws std::invalid_argument naming what is malformed.
+std::vector<cri::v1::AuthConfig> credentialsFor(const std::string& image,
+                                                const std::vector<std::string>& dockerConfigs);
+
+class ImagePullError : public std::runtime_error {
+ public:
+  ImagePullError(std::string reason, const std::string& message)
+      : std::runtime_error(message), reason_(std::move(reason)) {}
+  const std::string& reason() const { return reason_; }
+
+ private:
+  std::string reason_;
+};
+
+class ImageManager {
+ public:
+  ImageManager(cri::Images& images, const base::Clock& clock);
+
+  // Makes sure `image` is present according to `policy` and returns the
+  // image's id (for ContainerStatus.imageID). `backoffKey` scopes back-off
+  // (the pod uid), so one pod's failures do not delay another pod's pulls.
+  std::string ensureImage(const std::string& backoffKey, const std::string& image,
+                          PullPolicy policy, const std::vector<cri::v1::AuthConfig>& credentials,
+                          const cri::v1::PodSandboxConfig& sandbox);
+
+ private:
+  cri::Images& images_;
+  base::Backoff backoff_;
+};
+
+}  // namespace kite::kubelet
