@@ -19,7 +19,7 @@ packages=(
   # the node's runtime and the test bed
   containerd runc containernetworking-plugins iproute2 nftables
   docker-registry skopeo busybox-static apache2-utils openssl
-  python3 curl ca-certificates procps psmisc
+  python3 python3-yaml curl ca-certificates procps psmisc  # python3-yaml: api/ code generator
 )
 
 missing=()

@@ -15,7 +15,10 @@ struct ExitStatus {
 // the node and for the single-command demo before the cluster exists.
 void addCriCommand(CLI::App& root);
 
-// `kite server|agent|kubelet|proxy`: registered with their future flags'
+// `kite kubelet`: the kubelet alone (static pods from --pod-manifest-path).
+void addKubeletCommand(CLI::App& root);
+
+// `kite server|agent|proxy`: registered with their future flags'
 // descriptions but refusing to run until their issue lands.
 void addPlannedCommands(CLI::App& root);
 

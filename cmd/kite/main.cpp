@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
       [] { std::cout << "kite " << KITE_VERSION << " (" << KITE_GIT_COMMIT << ")\n"; });
 
   kite::cmd::addCriCommand(app);
+  kite::cmd::addKubeletCommand(app);
   kite::cmd::addPlannedCommands(app);
 
   try {

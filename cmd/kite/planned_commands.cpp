@@ -27,7 +27,6 @@ void addPlannedCommands(CLI::App& root) {
              "API server issue");
   addPlanned(root, "agent", "Run the node agent (kubelet + Service proxy) joined to a server",
              "agent issue");
-  addPlanned(root, "kubelet", "Run only the kubelet half of the agent", "kubelet issue");
   addPlanned(root, "proxy", "Run only the Service proxy half of the agent", "proxy issue");
 }
 

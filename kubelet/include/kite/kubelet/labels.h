@@ -24,6 +24,11 @@ inline constexpr const char* kTerminationMessagePath =
 inline constexpr const char* kTerminationMessagePolicy =
     "io.kubernetes.container.terminationMessagePolicy";
 inline constexpr const char* kGracePeriod = "io.kubernetes.pod.terminationGracePeriod";
+inline constexpr const char* kDeletionGracePeriod = "io.kubernetes.pod.deletionGracePeriod";
+// JSON of the container's lifecycle.preStop and ports, for a kubelet that has
+// lost the pod spec (a deleted pod's preStop hook after a restart).
+inline constexpr const char* kPreStopHandler = "io.kubernetes.container.preStopHandler";
+inline constexpr const char* kContainerPorts = "io.kubernetes.container.ports";
 inline constexpr const char* kSandboxHash = "io.kite.sandbox.hash";
 
 }  // namespace kite::kubelet::labels

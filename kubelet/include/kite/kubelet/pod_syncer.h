@@ -1,0 +1,95 @@
+#pragma once
+// Carries out one pod's sync against the runtime: volumes, pod cgroup,
+// sandbox, images, init containers, containers, lifecycle hooks, and graceful
+// termination. Decisions come from computePodActions; this class only acts and
+// records why a container could not be started (its waiting reason).
+
+#include <filesystem>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "kite/api/core/v1/types.h"
+#include "kite/base/backoff.h"
+#include "kite/base/clock.h"
+#include "kite/cri/runtime.h"
+#include "kite/kubelet/config_source.h"
+#include "kite/kubelet/image_manager.h"
+#include "kite/kubelet/pod_actions.h"
+#include "kite/kubelet/pod_cgroups.h"
+#include "kite/kubelet/runtime_pod.h"
+#include "kite/kubelet/volume_manager.h"
+
+namespace kite::kubelet {
+
+struct NodeFacts {
+  std::string nodeName;
+  std::string hostIP;
+  int64_t memoryCapacity = 0;
+  int64_t allocatableMilliCpu = 0;
+  std::filesystem::path podLogsRoot = "/var/log/pods";
+  std::filesystem::path seccompProfileRoot = "/var/lib/kubelet/seccomp";
+  std::filesystem::path resolvConf = "/etc/resolv.conf";
+  std::vector<std::string> clusterDns;
+  std::string clusterDomain = "cluster.local";
+};
+
+// Something worth an event ("Pulling", "Started", "BackOff", "FailedMount"...).
+struct PodEvent {
+  std::string type;  // Normal | Warning
+  std::string reason;
+  std::string message;
+};
+
+struct SyncResult {
+  RuntimePod runtime;  // as it is after the sync
+  std::map<std::string, Waiting> waiting;
+  std::string podError;
+  bool terminal = false;
+  std::vector<PodEvent> events;
+};
+
+class PodSyncer {
+ public:
+  PodSyncer(cri::Runtime& runtime, cri::Images& images, VolumeManager& volumes,
+            const PodCgroups& cgroups, ConfigSource& config, const base::Clock& clock,
+            NodeFacts node);
+
+  SyncResult sync(const api::core::v1::Pod& pod, const std::set<std::string>& unhealthy);
+
+  // Graceful stop: preStop hooks, then SIGTERM with the grace period, then
+  // SIGKILL (the runtime's StopContainer); then the sandbox.
+  void kill(const api::core::v1::Pod& pod, int64_t gracePeriodSeconds);
+
+  // Removes every trace of a pod kite created: containers, sandboxes, volumes
+  // (not hostPath data), the pod cgroup and the pod's log directory.
+  void remove(const std::string& podUid, const std::string& logDirName);
+
+  std::filesystem::path podLogDir(const api::core::v1::Pod& pod) const;
+  const NodeFacts& node() const { return node_; }
+  cri::Runtime& runtime() { return runtime_; }
+
+ private:
+  void startContainer(const api::core::v1::Pod& pod, const ContainerToStart& which,
+                      const std::string& sandboxId, const cri::v1::PodSandboxConfig& sandbox,
+                      const std::map<std::string, std::string>& volumePaths, SyncResult& result);
+  void stopContainer(const api::core::v1::Pod& pod, const RuntimeContainer& container,
+                     int64_t gracePeriodSeconds);
+  cri::v1::PodSandboxConfig sandboxFor(const api::core::v1::Pod& pod, uint32_t attempt) const;
+  void fillTerminationMessages(const api::core::v1::Pod& pod, RuntimePod& runtime) const;
+  PodRuntimeFacts factsFor(const RuntimePod& runtime) const;
+  std::optional<cri::v1::Image> imageStatus(const std::string& image);
+
+  cri::Runtime& runtime_;
+  cri::Images& imageService_;
+  ImageManager images_;
+  VolumeManager& volumes_;
+  const PodCgroups& cgroups_;
+  ConfigSource& config_;
+  const base::Clock& clock_;
+  NodeFacts node_;
+  base::Backoff crashBackoff_;
+};
+
+}  // namespace kite::kubelet

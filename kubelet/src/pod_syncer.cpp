@@ -1,0 +1,388 @@
+#include "kite/kubelet/pod_syncer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <future>
+#include <sstream>
+
+#include "kite/kubelet/container_config.h"
+#include "kite/kubelet/container_env.h"
+#include "kite/kubelet/etc_hosts.h"
+#include "kite/kubelet/labels.h"
+#include "kite/kubelet/lifecycle_hooks.h"
+#include "kite/kubelet/pod_hostname.h"
+#include "kite/kubelet/qos.h"
+#include "kite/kubelet/sandbox_config.h"
+#include "kite/kubelet/sandbox_config_error.h"
+#include "kite/kubelet/security_context.h"
+
+namespace kite::kubelet {
+
+namespace corev1 = api::core::v1;
+namespace fs = std::filesystem;
+
+namespace {
+constexpr std::size_t kMaxTerminationMessage = 4096;
+
+int64_t gracePeriodOf(const corev1::Pod& pod) {
+  return pod.spec.terminationGracePeriodSeconds.value_or(30);
+}
+
+std::string readHead(const fs::path& file, std::size_t limit) {
+  std::ifstream in(file, std::ios::binary);
+  std::string data(limit, '\0');
+  in.read(data.data(), static_cast<std::streamsize>(limit));
+  data.resize(static_cast<std::size_t>(in.gcount()));
+  return data;
+}
+}  // namespace
+
+PodSyncer::PodSyncer(cri::Runtime& runtime, cri::Images& images, VolumeManager& volumes,
+                     const PodCgroups& cgroups, ConfigSource& config, const base::Clock& clock,
+                     NodeFacts node)
+    : runtime_(runtime),
+      imageService_(images),
+      images_(images, clock),
+      volumes_(volumes),
+      cgroups_(cgroups),
+      config_(config),
+      clock_(clock),
+      node_(std::move(node)),
+      crashBackoff_(clock, std::chrono::seconds(10), std::chrono::minutes(5)) {}
+
+fs::path PodSyncer::podLogDir(const corev1::Pod& pod) const {
+  return node_.podLogsRoot /
+         (pod.metadata.namespace_ + "_" + pod.metadata.name + "_" + pod.metadata.uid);
+}
+
+PodRuntimeFacts PodSyncer::factsFor(const RuntimePod& runtime) const {
+  PodRuntimeFacts facts;
+  facts.nodeName = node_.nodeName;
+  facts.hostIP = node_.hostIP;
+  facts.nodeAllocatableMilliCpu = node_.allocatableMilliCpu;
+  facts.nodeAllocatableMemory = node_.memoryCapacity;
+  if (runtime.sandboxReady()) {
+    facts.podIP = runtime.newestSandbox()->network().ip();
+    facts.podIPs.push_back(facts.podIP);
+    for (const auto& ip : runtime.newestSandbox()->network().additional_ips()) {
+      facts.podIPs.push_back(ip.ip());
+    }
+  }
+  return facts;
+}
+
+std::optional<cri::v1::Image> PodSyncer::imageStatus(const std::string& image) {
+  try {
+    return imageService_.imageStatus(cri::imageSpec(image));
+  } catch (const cri::Error& e) {
+    spdlog::warn("image status of {}: {}", image, e.what());
+    return std::nullopt;
+  }
+}
+
+cri::v1::PodSandboxConfig PodSyncer::sandboxFor(const corev1::Pod& pod, uint32_t attempt) const {
+  SandboxOptions options;
+  options.attempt = attempt;
+  options.podLogDir = podLogDir(pod).string();
+  options.cgroupParent = cgroups_.podCgroupPath(pod.metadata.uid, qosClassOf(pod.spec));
+  options.hostResolvConf = node_.resolvConf.string();
+  options.clusterDNS = node_.clusterDns;
+  options.clusterDomain = node_.clusterDomain;
+  return sandboxConfig(pod, options);
+}
+
+SyncResult PodSyncer::sync(const corev1::Pod& pod, const std::set<std::string>& unhealthy) {
+  SyncResult result;
+  RuntimePod runtime = readRuntimePod(runtime_, pod.metadata.uid);
+
+  ActionInputs inputs;
+  inputs.crashBackoff = &crashBackoff_;
+  inputs.clock = &clock_;
+  inputs.unhealthy = unhealthy;
+  for (const auto* list : {&pod.spec.initContainers, &pod.spec.containers}) {
+    for (const auto& c : *list) inputs.hashes[c.name] = containerHash(c);
+  }
+  const PodActions actions = computePodActions(pod, runtime, inputs);
+  result.waiting = actions.waiting;
+  result.terminal = actions.terminal;
+
+  if (actions.killPod) {
+    kill(pod, gracePeriodOf(pod));
+  }
+  if (actions.terminal ||
+      (actions.toStart.empty() && actions.toKill.empty() && !actions.createSandbox)) {
+    result.runtime = readRuntimePod(runtime_, pod.metadata.uid);
+    fillTerminationMessages(pod, result.runtime);
+    return result;
+  }
+
+  // Volumes first: no sandbox for a pod whose volumes cannot be set up.
+  std::map<std::string, std::string> volumePaths;
+  try {
+    volumePaths = volumes_.setUp(pod, factsFor(runtime));
+  } catch (const std::exception& e) {
+    result.podError = e.what();
+    result.events.push_back({"Warning", "FailedMount", e.what()});
+    result.runtime = std::move(runtime);
+    return result;
+  }
+
+  const QosClass qos = qosClassOf(pod.spec);
+  std::string sandboxId = actions.sandboxId;
+  uint32_t attempt = runtime.sandboxes.empty() ? 0 : runtime.sandboxes.front().metadata().attempt();
+  if (actions.createSandbox) {
+    attempt = actions.sandboxAttempt;
+    cgroups_.create(pod.metadata.uid, qos);
+    fs::create_directories(podLogDir(pod));
+    try {
+      sandboxId = runtime_.runPodSandbox(sandboxFor(pod, attempt));
+    } catch (const SandboxConfigError& e) {
+      result.podError = std::string("Failed to create pod sandbox: ") + e.what();
+      result.events.push_back({"Warning", "FailedCreatePodSandBox", result.podError});
+      result.runtime = std::move(runtime);
+      return result;
+    } catch (const cri::Error& e) {
+      result.podError = "Failed to create pod sandbox: " + e.runtimeMessage();
+      result.events.push_back({"Warning", "FailedCreatePodSandBox", result.podError});
+      result.runtime = readRuntimePod(runtime_, pod.metadata.uid);
+      return result;
+    }
+    runtime = readRuntimePod(runtime_, pod.metadata.uid);
+    // The hosts file needs the pod IP, known only now.
+    const auto facts = factsFor(runtime);
+    const auto hostname = podHostname(pod, node_.clusterDomain);
+    std::ofstream(volumes_.podDir(pod.metadata.uid) / "etc-hosts")
+        << etcHostsContent(pod, facts.podIPs, hostname.hostname, hostname.domain);
+  }
+  const auto sandbox = sandboxFor(pod, attempt);
+
+  for (const auto& victim : actions.toKill) {
+    const auto* instance = runtime.latest(victim.name);
+    if (instance != nullptr && instance->id() == victim.id) {
+      result.events.push_back({"Normal", "Killing", victim.reason});
+      stopContainer(pod, *instance, gracePeriodOf(pod));
+    }
+  }
+  for (const auto& which : actions.toStart) {
+    startContainer(pod, which, sandboxId, sandbox, volumePaths, result);
+  }
+  result.runtime = readRuntimePod(runtime_, pod.metadata.uid);
+  fillTerminationMessages(pod, result.runtime);
+  return result;
+}
+
+void PodSyncer::startContainer(const corev1::Pod& pod, const ContainerToStart& which,
+                               const std::string& sandboxId,
+                               const cri::v1::PodSandboxConfig& sandbox,
+                               const std::map<std::string, std::string>& volumePaths,
+                               SyncResult& result) {
+  const auto& spec =
+      which.init ? pod.spec.initContainers.at(which.index) : pod.spec.containers.at(which.index);
+  const std::string key = backoffKey(pod, spec.name);
+  if (which.restartCount > 0) crashBackoff_.next(key);  // the next crash waits longer
+
+  // Image, per pull policy.
+  std::string imageId;
+  try {
+    std::vector<std::string> pullSecrets;
+    for (const auto& ref : pod.spec.imagePullSecrets) {
+      if (auto data = config_.secret(pod.metadata.namespace_, ref.name)) {
+        if (auto it = data->find(".dockerconfigjson"); it != data->end()) {
+          pullSecrets.push_back(it->second);
+        }
+      }
+    }
+    const auto policy = pullPolicyFor(spec.image, spec.imagePullPolicy);
+    result.events.push_back({"Normal", "Pulling", "Pulling image \"" + spec.image + "\""});
+    imageId = images_.ensureImage(pod.metadata.uid, spec.image, policy,
+                                  credentialsFor(spec.image, pullSecrets), sandbox);
+  } catch (const ImagePullError& e) {
+    result.waiting[spec.name] = {e.reason(), e.what()};
+    result.events.push_back(
+        {"Warning", e.reason() == "ImagePullBackOff" ? "BackOff" : "Failed", e.what()});
+    return;
+  } catch (const std::exception& e) {
+    result.waiting[spec.name] = {"ErrImagePull", e.what()};
+    return;
+  }
+
+  std::string containerId;
+  try {
+    RuntimePod runtime = readRuntimePod(runtime_, pod.metadata.uid);
+    const auto facts = factsFor(runtime);
+    const EnvList env = containerEnv(pod, spec, facts, config_);
+    ContainerOptions options;
+    options.restartCount = which.restartCount;
+    options.isInit = which.init;
+    options.env = env;
+    options.mounts = volumes_.mountsFor(pod, spec, volumePaths, env);
+    options.containerHash = containerHash(spec);
+    options.qos = qosClassOf(pod.spec);
+    options.memoryCapacity = node_.memoryCapacity;
+    options.seccompProfileRoot = node_.seccompProfileRoot.string();
+    options.imageRef = imageId;
+    // The image's user decides runAsNonRoot when the pod names no user.
+    if (const auto image = imageStatus(spec.image)) options.imageUser = imageUserOf(*image);
+    const fs::path messageDir = volumes_.podDir(pod.metadata.uid) / "containers" / spec.name;
+    fs::create_directories(messageDir);
+    const fs::path messageFile = messageDir / std::to_string(which.restartCount);
+    std::ofstream(messageFile).close();
+    options.terminationMessageHostPath = messageFile.string();
+    if (!pod.spec.hostNetwork) {
+      options.etcHostsPath = (volumes_.podDir(pod.metadata.uid) / "etc-hosts").string();
+    }
+    const auto config = containerConfig(pod, spec, options);
+    containerId = runtime_.createContainer(sandboxId, config, sandbox);
+  } catch (const ContainerConfigError& e) {
+    result.waiting[spec.name] = {"CreateContainerConfigError", e.what()};
+    result.events.push_back({"Warning", "Failed", std::string("Error: ") + e.what()});
+    return;
+  } catch (const cri::Error& e) {
+    result.waiting[spec.name] = {"CreateContainerError", e.runtimeMessage()};
+    result.events.push_back({"Warning", "Failed", "Error: " + e.runtimeMessage()});
+    return;
+  }
+  result.events.push_back({"Normal", "Created", "Created container " + spec.name});
+  try {
+    runtime_.startContainer(containerId);
+  } catch (const cri::Error& e) {
+    result.waiting[spec.name] = {"RunContainerError", e.runtimeMessage()};
+    result.events.push_back({"Warning", "Failed", "Error: " + e.runtimeMessage()});
+    return;
+  }
+  result.events.push_back({"Normal", "Started", "Started container " + spec.name});
+
+  if (spec.lifecycle && spec.lifecycle->postStart) {
+    const auto facts = factsFor(readRuntimePod(runtime_, pod.metadata.uid));
+    const std::string failure =
+        runLifecycleHook(runtime_, *spec.lifecycle->postStart, spec, containerId, facts.podIP,
+                         std::chrono::seconds(30));
+    if (!failure.empty()) {
+      result.events.push_back({"Warning", "FailedPostStartHook", failure});
+      try {
+        runtime_.stopContainer(containerId, gracePeriodOf(pod));
+      } catch (const cri::Error& e) {
+        spdlog::warn("pod {}: stopping {} after its postStart hook failed: {}", pod.metadata.name,
+                     spec.name, e.what());
+      }
+    }
+  }
+}
+
+void PodSyncer::stopContainer(const corev1::Pod& pod, const RuntimeContainer& container,
+                              int64_t gracePeriodSeconds) {
+  const auto start = clock_.now();
+  const corev1::Container* spec = nullptr;
+  for (const auto* list : {&pod.spec.containers, &pod.spec.initContainers}) {
+    for (const auto& c : *list) {
+      if (c.name == container.name) spec = &c;
+    }
+  }
+  if (container.running() && spec != nullptr && spec->lifecycle && spec->lifecycle->preStop) {
+    const auto facts = factsFor(readRuntimePod(runtime_, pod.metadata.uid));
+    const std::string failure =
+        runLifecycleHook(runtime_, *spec->lifecycle->preStop, *spec, container.id(), facts.podIP,
+                         std::chrono::seconds(gracePeriodSeconds));
+    if (!failure.empty()) {
+      spdlog::warn("pod {}: preStop hook of {} failed: {}", pod.metadata.name, container.name,
+                   failure);
+    }
+  }
+  // What is left of the grace period after the hook goes to SIGTERM; the
+  // runtime sends SIGKILL when it runs out.
+  const auto used = std::chrono::duration_cast<std::chrono::seconds>(clock_.now() - start).count();
+  const int64_t remaining = std::max<int64_t>(gracePeriodSeconds - used, 2);
+  try {
+    runtime_.stopContainer(container.id(), remaining);
+  } catch (const cri::Error& e) {
+    if (!e.isNotFound()) throw;
+  }
+}
+
+void PodSyncer::kill(const corev1::Pod& pod, int64_t gracePeriodSeconds) {
+  RuntimePod runtime = readRuntimePod(runtime_, pod.metadata.uid);
+  // Containers stop in parallel, as upstream does, so one slow container does
+  // not eat the others' grace period.
+  std::vector<std::future<void>> stops;
+  for (const auto& c : runtime.containers) {
+    if (!c.running() && !c.created()) continue;
+    stops.push_back(std::async(std::launch::async, [this, &pod, c, gracePeriodSeconds] {
+      try {
+        stopContainer(pod, c, gracePeriodSeconds);
+      } catch (const std::exception& e) {
+        spdlog::warn("pod {}: stopping {}: {}", pod.metadata.name, c.name, e.what());
+      }
+    }));
+  }
+  for (auto& stop : stops) stop.get();
+  for (const auto& sandbox : runtime.sandboxes) {
+    if (sandbox.state() != cri::v1::SANDBOX_READY) continue;
+    try {
+      runtime_.stopPodSandbox(sandbox.id());
+    } catch (const cri::Error& e) {
+      spdlog::warn("pod {}: stopping sandbox: {}", pod.metadata.name, e.what());
+    }
+  }
+}
+
+void PodSyncer::remove(const std::string& podUid, const std::string& logDirName) {
+  RuntimePod runtime = readRuntimePod(runtime_, podUid);
+  for (const auto& c : runtime.containers) {
+    try {
+      if (c.running()) runtime_.stopContainer(c.id(), 0);
+      runtime_.removeContainer(c.id());
+    } catch (const cri::Error& e) {
+      spdlog::warn("pod {}: removing container {}: {}", podUid, c.id(), e.what());
+    }
+  }
+  for (const auto& sandbox : runtime.sandboxes) {
+    try {
+      runtime_.stopPodSandbox(sandbox.id());
+      runtime_.removePodSandbox(sandbox.id());
+    } catch (const cri::Error& e) {
+      spdlog::warn("pod {}: removing sandbox {}: {}", podUid, sandbox.id(), e.what());
+    }
+  }
+  volumes_.tearDown(podUid);
+  for (const auto qos : {QosClass::kGuaranteed, QosClass::kBurstable, QosClass::kBestEffort}) {
+    cgroups_.remove(podUid, qos);
+  }
+  std::error_code ec;
+  if (!logDirName.empty()) fs::remove_all(node_.podLogsRoot / logDirName, ec);
+}
+
+void PodSyncer::fillTerminationMessages(const corev1::Pod& pod, RuntimePod& runtime) const {
+  for (auto& c : runtime.containers) {
+    if (!c.exited() || !c.status.message().empty()) continue;
+    const fs::path file =
+        volumes_.podDir(pod.metadata.uid) / "containers" / c.name / std::to_string(c.restartCount);
+    std::string message = readHead(file, kMaxTerminationMessage);
+    const corev1::Container* spec = nullptr;
+    for (const auto* list : {&pod.spec.containers, &pod.spec.initContainers}) {
+      for (const auto& s : *list) {
+        if (s.name == c.name) spec = &s;
+      }
+    }
+    // FallbackToLogsOnError: the log's tail explains a failure that wrote no message.
+    if (message.empty() && c.status.exit_code() != 0 && spec != nullptr &&
+        spec->terminationMessagePolicy == "FallbackToLogsOnError") {
+      std::ifstream log(c.status.log_path());
+      std::vector<std::string> lines;
+      for (std::string line; std::getline(log, line);) {
+        // CRI log lines: "<time> <stream> <tag> <text>"
+        std::istringstream fields(line);
+        std::string time, stream, tag, text;
+        fields >> time >> stream >> tag;
+        std::getline(fields, text);
+        lines.push_back(text.empty() ? text : text.substr(1));
+        if (lines.size() > 80) lines.erase(lines.begin());
+      }
+      for (const auto& line : lines) message += line + "\n";
+      if (message.size() > 2048) message = message.substr(message.size() - 2048);
+    }
+    c.status.set_message(message);
+  }
+}
+
+}  // namespace kite::kubelet
