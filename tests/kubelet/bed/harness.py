@@ -130,22 +130,21 @@ class Kubelet:
                              capture_output=True, text=True, check=True)
         return out.stdout
 
-    def cri_pods(self):
-        """Ids of the sandboxes kite created (label io.kite.managed-by)."""
+    def _kite_containers(self, kind):
+        """Ids of kite-created containerd containers of a CRI kind (sandbox | container)."""
         out = subprocess.run(["ctr", "--address", ENV["KITE_TB_CONTAINERD_SOCK"], "-n", "k8s.io",
                               "containers", "list", "-q",
                               'labels."io.kite.managed-by"==kite-kubelet,'
-                              'labels."io.cri-containerd.kind"==sandbox'],
-                             capture_output=True, text=True, check=True)
-        return [line for line in out.stdout.split() if line]
-
-    def cri_containers(self):
-        out = subprocess.run(["ctr", "--address", ENV["KITE_TB_CONTAINERD_SOCK"], "-n", "k8s.io",
-                              "containers", "list", "-q",
-                              'labels."io.kite.managed-by"==kite-kubelet,'
-                              'labels."io.cri-containerd.kind"==container'],
+                              f'labels."io.cri-containerd.kind"=={kind}'],
                              capture_output=True, text=True, check=True)
         return sorted(line for line in out.stdout.split() if line)
+
+    def cri_pods(self):
+        """Ids of the sandboxes kite created (label io.kite.managed-by)."""
+        return self._kite_containers("sandbox")
+
+    def cri_containers(self):
+        return self._kite_containers("container")
 
     @staticmethod
     def wait_for(predicate, timeout, what):
