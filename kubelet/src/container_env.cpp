@@ -1,5 +1,7 @@
 #include "kite/kubelet/container_env.h"
 
+#include "kite/kubelet/pod_spec.h"
+
 #include <algorithm>
 
 namespace kite::kubelet {
@@ -49,15 +51,6 @@ std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
   return out;
-}
-
-const corev1::Container* findContainer(const corev1::Pod& pod, const std::string& name) {
-  for (const auto* list : {&pod.spec.containers, &pod.spec.initContainers}) {
-    for (const auto& c : *list) {
-      if (c.name == name) return &c;
-    }
-  }
-  return nullptr;
 }
 
 std::string resourceValue(const corev1::Pod& pod, const corev1::Container& self,

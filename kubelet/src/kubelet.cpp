@@ -105,9 +105,7 @@ void Kubelet::schedule(const std::string& uid) {
 
 void Kubelet::onPlegEvent(const PodLifecycleEvent& event) {
   std::lock_guard lock(mutex_);
-  if (pods_.contains(event.podUid)) {
-    workers_.submit(event.podUid, [this, uid = event.podUid] { syncOne(uid); });
-  }
+  if (pods_.contains(event.podUid)) schedule(event.podUid);
 }
 
 void Kubelet::syncOne(const std::string& uid) {
@@ -139,7 +137,7 @@ void Kubelet::syncOne(const std::string& uid) {
       // Re-added while it was being removed: start over from a clean status.
       it->second.pod.status = {};
       it->second.startTime = api::Time(clock_.wallNow());
-      workers_.submit(uid, [this, uid] { syncOne(uid); });
+      schedule(uid);
     }
     return;
   }

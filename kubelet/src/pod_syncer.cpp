@@ -12,6 +12,7 @@
 #include "kite/kubelet/labels.h"
 #include "kite/kubelet/lifecycle_hooks.h"
 #include "kite/kubelet/pod_hostname.h"
+#include "kite/kubelet/pod_spec.h"
 #include "kite/kubelet/qos.h"
 #include "kite/kubelet/sandbox_config.h"
 #include "kite/kubelet/sandbox_config_error.h"
@@ -149,8 +150,10 @@ SyncResult PodSyncer::sync(const corev1::Pod& pod, const std::set<std::string>& 
       return result;
     }
     runtime = readRuntimePod(runtime_, pod.metadata.uid);
-    // The hosts file needs the pod IP, known only now.
-    const auto facts = factsFor(runtime);
+  }
+  // The pod IP is known from here on; containers, hooks and env all use it.
+  const PodRuntimeFacts facts = factsFor(runtime);
+  if (actions.createSandbox) {
     const auto hostname = podHostname(pod, node_.clusterDomain);
     std::ofstream(volumes_.podDir(pod.metadata.uid) / "etc-hosts")
         << etcHostsContent(pod, facts.podIPs, hostname.hostname, hostname.domain);
@@ -161,11 +164,11 @@ SyncResult PodSyncer::sync(const corev1::Pod& pod, const std::set<std::string>& 
     const auto* instance = runtime.latest(victim.name);
     if (instance != nullptr && instance->id() == victim.id) {
       result.events.push_back({"Normal", "Killing", victim.reason});
-      stopContainer(pod, *instance, gracePeriodOf(pod));
+      stopContainer(pod, *instance, facts.podIP, gracePeriodOf(pod));
     }
   }
   for (const auto& which : actions.toStart) {
-    startContainer(pod, which, sandboxId, sandbox, volumePaths, result);
+    startContainer(pod, which, sandboxId, sandbox, volumePaths, facts, result);
   }
   result.runtime = readRuntimePod(runtime_, pod.metadata.uid);
   fillTerminationMessages(pod, result.runtime);
@@ -176,7 +179,7 @@ void PodSyncer::startContainer(const corev1::Pod& pod, const ContainerToStart& w
                                const std::string& sandboxId,
                                const cri::v1::PodSandboxConfig& sandbox,
                                const std::map<std::string, std::string>& volumePaths,
-                               SyncResult& result) {
+                               const PodRuntimeFacts& facts, SyncResult& result) {
   const auto& spec =
       which.init ? pod.spec.initContainers.at(which.index) : pod.spec.containers.at(which.index);
   const std::string key = backoffKey(pod, spec.name);
@@ -209,8 +212,6 @@ void PodSyncer::startContainer(const corev1::Pod& pod, const ContainerToStart& w
 
   std::string containerId;
   try {
-    RuntimePod runtime = readRuntimePod(runtime_, pod.metadata.uid);
-    const auto facts = factsFor(runtime);
     const EnvList env = containerEnv(pod, spec, facts, config_);
     ContainerOptions options;
     options.restartCount = which.restartCount;
@@ -254,7 +255,6 @@ void PodSyncer::startContainer(const corev1::Pod& pod, const ContainerToStart& w
   result.events.push_back({"Normal", "Started", "Started container " + spec.name});
 
   if (spec.lifecycle && spec.lifecycle->postStart) {
-    const auto facts = factsFor(readRuntimePod(runtime_, pod.metadata.uid));
     const std::string failure =
         runLifecycleHook(runtime_, *spec.lifecycle->postStart, spec, containerId, facts.podIP,
                          std::chrono::seconds(30));
@@ -271,18 +271,12 @@ void PodSyncer::startContainer(const corev1::Pod& pod, const ContainerToStart& w
 }
 
 void PodSyncer::stopContainer(const corev1::Pod& pod, const RuntimeContainer& container,
-                              int64_t gracePeriodSeconds) {
+                              const std::string& podIP, int64_t gracePeriodSeconds) {
   const auto start = clock_.now();
-  const corev1::Container* spec = nullptr;
-  for (const auto* list : {&pod.spec.containers, &pod.spec.initContainers}) {
-    for (const auto& c : *list) {
-      if (c.name == container.name) spec = &c;
-    }
-  }
+  const corev1::Container* spec = findContainer(pod, container.name);
   if (container.running() && spec != nullptr && spec->lifecycle && spec->lifecycle->preStop) {
-    const auto facts = factsFor(readRuntimePod(runtime_, pod.metadata.uid));
     const std::string failure =
-        runLifecycleHook(runtime_, *spec->lifecycle->preStop, *spec, container.id(), facts.podIP,
+        runLifecycleHook(runtime_, *spec->lifecycle->preStop, *spec, container.id(), podIP,
                          std::chrono::seconds(gracePeriodSeconds));
     if (!failure.empty()) {
       spdlog::warn("pod {}: preStop hook of {} failed: {}", pod.metadata.name, container.name,
@@ -302,14 +296,15 @@ void PodSyncer::stopContainer(const corev1::Pod& pod, const RuntimeContainer& co
 
 void PodSyncer::kill(const corev1::Pod& pod, int64_t gracePeriodSeconds) {
   RuntimePod runtime = readRuntimePod(runtime_, pod.metadata.uid);
+  const std::string podIP = factsFor(runtime).podIP;
   // Containers stop in parallel, as upstream does, so one slow container does
   // not eat the others' grace period.
   std::vector<std::future<void>> stops;
   for (const auto& c : runtime.containers) {
     if (!c.running() && !c.created()) continue;
-    stops.push_back(std::async(std::launch::async, [this, &pod, c, gracePeriodSeconds] {
+    stops.push_back(std::async(std::launch::async, [this, &pod, &podIP, c, gracePeriodSeconds] {
       try {
-        stopContainer(pod, c, gracePeriodSeconds);
+        stopContainer(pod, c, podIP, gracePeriodSeconds);
       } catch (const std::exception& e) {
         spdlog::warn("pod {}: stopping {}: {}", pod.metadata.name, c.name, e.what());
       }
@@ -358,12 +353,7 @@ void PodSyncer::fillTerminationMessages(const corev1::Pod& pod, RuntimePod& runt
     const fs::path file =
         volumes_.podDir(pod.metadata.uid) / "containers" / c.name / std::to_string(c.restartCount);
     std::string message = readHead(file, kMaxTerminationMessage);
-    const corev1::Container* spec = nullptr;
-    for (const auto* list : {&pod.spec.containers, &pod.spec.initContainers}) {
-      for (const auto& s : *list) {
-        if (s.name == c.name) spec = &s;
-      }
-    }
+    const corev1::Container* spec = findContainer(pod, c.name);
     // FallbackToLogsOnError: the log's tail explains a failure that wrote no message.
     if (message.empty() && c.status.exit_code() != 0 && spec != nullptr &&
         spec->terminationMessagePolicy == "FallbackToLogsOnError") {

@@ -73,9 +73,10 @@ class PodSyncer {
  private:
   void startContainer(const api::core::v1::Pod& pod, const ContainerToStart& which,
                       const std::string& sandboxId, const cri::v1::PodSandboxConfig& sandbox,
-                      const std::map<std::string, std::string>& volumePaths, SyncResult& result);
+                      const std::map<std::string, std::string>& volumePaths,
+                      const PodRuntimeFacts& facts, SyncResult& result);
   void stopContainer(const api::core::v1::Pod& pod, const RuntimeContainer& container,
-                     int64_t gracePeriodSeconds);
+                     const std::string& podIP, int64_t gracePeriodSeconds);
   cri::v1::PodSandboxConfig sandboxFor(const api::core::v1::Pod& pod, uint32_t attempt) const;
   void fillTerminationMessages(const api::core::v1::Pod& pod, RuntimePod& runtime) const;
   PodRuntimeFacts factsFor(const RuntimePod& runtime) const;
