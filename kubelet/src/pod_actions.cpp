@@ -85,9 +85,9 @@ PodActions computePodActions(const corev1::Pod& pod, const RuntimePod& runtime,
       actions.terminal = true;  // done, nothing to restart
       return actions;
     }
-    if (!runtime.sandboxes.empty() && restartPolicy == "Never" &&
-        runtime.latest(containers.front().name)) {
-      // The sandbox died under containers that must not be restarted.
+    if (!runtime.sandboxes.empty() && restartPolicy == "Never" && !runtime.containers.empty()) {
+      // The sandbox died (or was stopped) after containers - init ones too -
+      // had run: under Never nothing may run again, as upstream decides.
       actions.terminal = true;
       actions.killPod = true;
       return actions;

@@ -109,6 +109,19 @@ TEST_F(PodActionsTest, FailedInitWithRestartPolicyNeverFailsThePod) {
   EXPECT_TRUE(a.toStart.empty());
 }
 
+TEST_F(PodActionsTest, StoppedSandboxOfAFailedNeverPodIsNotRecreated) {
+  const auto p = pod("Never", {"init"}, {"main"});
+  cri::v1::PodSandboxStatus stopped;
+  stopped.set_id("sb1");
+  stopped.set_state(cri::v1::SANDBOX_NOTREADY);
+  runtime_.sandboxes.push_back(stopped);
+  instance("init", cri::v1::CONTAINER_EXITED, 1, 0, true);
+  const auto a = computePodActions(p, runtime_, inputs_);
+  EXPECT_TRUE(a.terminal);
+  EXPECT_FALSE(a.createSandbox);
+  EXPECT_TRUE(a.toStart.empty());
+}
+
 TEST_F(PodActionsTest, FailedInitIsRetriedWithBackoffOtherwise) {
   for (const char* policy : {"Always", "OnFailure"}) {
     runtime_ = {};
