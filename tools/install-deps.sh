@@ -16,10 +16,13 @@ packages=(
   # further libraries (README: "Dependencies")
   libcli11-dev libsqlite3-dev libssl-dev rapidjson-dev libsimdjson-dev
   nlohmann-json3-dev  # only for the JSON library comparison in bench/json
+  libboost-dev  # Boost.Asio/Beast: the HTTPS server of the API server and kubelet (http/)
   # the node's runtime and the test bed
   containerd runc containernetworking-plugins iproute2 nftables
   docker-registry skopeo busybox-static apache2-utils openssl
   python3 python3-yaml curl ca-certificates procps psmisc  # python3-yaml: api/ code generator
+  # control-plane tests: etcd backend, the Python client, load generator
+  etcd-server etcd-client python3-kubernetes wrk
 )
 
 missing=()

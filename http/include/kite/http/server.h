@@ -1,0 +1,112 @@
+#pragma once
+// kite's HTTPS server: TLS only, HTTP/1.1 (keep-alive, chunked streaming for watches and
+// logs), client-certificate identities, and handlers run on a worker pool so a handler may
+// block (a durable write) without stalling other connections. The API server and the
+// kubelet server both serve through it. Event-driven (Boost.Asio/Beast): a long watch costs
+// a connection and a queue, not a thread.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace kite::http {
+
+// Header names are kept lower-case.
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// Who is on the other end of a connection, from a client certificate that verified against
+// the server's client CA.
+struct PeerIdentity {
+  std::string commonName;                 // subject CN: the user name
+  std::vector<std::string> organizations; // subject O: the groups
+};
+
+struct Request {
+  std::string method;   // "GET", "POST", ...
+  std::string target;   // as sent: path and query, percent-encoded
+  std::string path;     // decoded path, without the query
+  std::string query;    // raw query string after '?', still percent-encoded
+  Headers headers;
+  std::string body;
+  std::optional<PeerIdentity> peer;
+  std::string remoteAddress;  // "127.0.0.1:53412"
+
+  // First header with this (lower-case) name.
+  std::optional<std::string_view> header(std::string_view name) const;
+};
+
+struct Response {
+  int status = 200;
+  Headers headers;  // Content-Length is set by the server
+  std::string body;
+};
+
+// A response whose body is sent piece by piece (chunked), e.g. a watch. Thread-safe.
+class Stream {
+ public:
+  virtual ~Stream() = default;
+  // Queues a piece and returns at once. False when the stream is closed, or when the client
+  // reads too slowly and more than the server's per-stream limit is queued; the server then
+  // closes the connection (as the Kubernetes API server drops a watcher that cannot keep up).
+  virtual bool write(std::string data) = 0;
+  // Ends the body (final chunk); the connection may serve further requests.
+  virtual void close() = 0;
+  // True once closed by either side.
+  virtual bool closed() const = 0;
+  // Runs once, from a server thread, when the stream closes for any reason (also when
+  // already closed at registration: then it runs at once).
+  virtual void onClose(std::function<void()> callback) = 0;
+};
+
+// One per request. Exactly one of respond() or startStream() is called, from any thread and
+// at any time (a handler may return first and answer later).
+class Responder {
+ public:
+  virtual ~Responder() = default;
+  virtual void respond(Response response) = 0;
+  virtual std::shared_ptr<Stream> startStream(int status, Headers headers) = 0;
+};
+
+using Handler = std::function<void(Request& request, std::shared_ptr<Responder> responder)>;
+
+struct TlsConfig {
+  std::string certificateFile;  // PEM chain, server certificate first
+  std::string privateKeyFile;   // PEM
+  // PEM CA bundle for client certificates. When set, a client certificate is requested
+  // (not required: bearer tokens authenticate too) and, if given, must verify against it.
+  std::string clientCaFile;
+};
+
+struct ServerOptions {
+  std::string bindAddress = "0.0.0.0";  // "::" for both families
+  std::uint16_t port = 0;               // 0: any free port (see Server::port())
+  TlsConfig tls;
+  unsigned ioThreads = 1;
+  unsigned workerThreads = 16;
+  std::size_t maxBodyBytes = std::size_t{3} * 1024 * 1024;  // larger bodies: 413
+  std::size_t maxHeaderBytes = 64 * 1024;                   // larger headers: 431
+  std::size_t maxStreamQueueBytes = std::size_t{16} * 1024 * 1024;
+  std::chrono::seconds idleTimeout{120};
+};
+
+class Server {
+ public:
+  virtual ~Server() = default;
+  // The bound port (useful with port 0).
+  virtual std::uint16_t port() const = 0;
+  // Stops accepting, closes connections and streams, joins the threads. Idempotent.
+  virtual void stop() = 0;
+};
+
+// Binds and starts serving at once; throws std::runtime_error naming the address or file
+// that failed (port in use, unreadable key, ...).
+std::unique_ptr<Server> startServer(const ServerOptions& options, Handler handler);
+
+}  // namespace kite::http
