@@ -53,11 +53,13 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-std::string resourceValue(const corev1::Pod& pod, const corev1::Container& self,
-                          const corev1::ResourceFieldSelector& selector,
-                          const PodRuntimeFacts& facts) {
+}  // namespace
+
+std::string resourceFieldValue(const corev1::Pod& pod, const corev1::Container* self,
+                               const corev1::ResourceFieldSelector& selector,
+                               const PodRuntimeFacts& facts) {
   const corev1::Container* container =
-      selector.containerName.empty() ? &self : findContainer(pod, selector.containerName);
+      selector.containerName.empty() ? self : findContainer(pod, selector.containerName);
   if (container == nullptr) {
     throw ContainerConfigError("resourceFieldRef: container \"" + selector.containerName +
                                "\" not found in pod");
@@ -85,8 +87,6 @@ std::string resourceValue(const corev1::Pod& pod, const corev1::Container& self,
   const int64_t d = divisor.value();
   return std::to_string((quantity.value() + d - 1) / d);
 }
-
-}  // namespace
 
 std::string podFieldValue(const corev1::Pod& pod, const std::string& fieldPath,
                           const PodRuntimeFacts& facts) {
@@ -158,7 +158,7 @@ EnvList containerEnv(const corev1::Pod& pod, const corev1::Container& container,
     if (from.fieldRef) {
       set(var.name, podFieldValue(pod, from.fieldRef->fieldPath, facts));
     } else if (from.resourceFieldRef) {
-      set(var.name, resourceValue(pod, container, *from.resourceFieldRef, facts));
+      set(var.name, resourceFieldValue(pod, &container, *from.resourceFieldRef, facts));
     } else if (from.configMapKeyRef || from.secretKeyRef) {
       const bool isConfigMap = from.configMapKeyRef.has_value();
       const std::string& name = isConfigMap ? from.configMapKeyRef->name : from.secretKeyRef->name;

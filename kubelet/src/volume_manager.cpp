@@ -41,6 +41,60 @@ std::vector<volumes::KeyToPath> keyToPaths(const std::vector<corev1::KeyToPath>&
   }
   return out;
 }
+// Go's %q of a string: quoted, with \\, \" and control bytes escaped.
+std::string goQuote(const std::string& value) {
+  std::string out = "\"";
+  for (const char ch : value) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"':
+        out.append("\\\"");
+        break;
+      case '\\':
+        out.append("\\\\");
+        break;
+      case '\n':
+        out.append("\\n");
+        break;
+      case '\t':
+        out.append("\\t");
+        break;
+      case '\r':
+        out.append("\\r");
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          static constexpr const char* kHex = "0123456789abcdef";
+          out.append("\\x");
+          out.push_back(kHex[c >> 4]);
+          out.push_back(kHex[c & 0xf]);
+        } else {
+          out.push_back(ch);
+        }
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+// A downwardAPI volume file may hold all labels or annotations: one
+// key="value" line per entry, sorted by key, as upstream formats them.
+std::string downwardFieldValue(const corev1::Pod& pod, const std::string& fieldPath,
+                               const PodRuntimeFacts& facts) {
+  if (fieldPath == "metadata.labels" || fieldPath == "metadata.annotations") {
+    const auto& map =
+        fieldPath == "metadata.labels" ? pod.metadata.labels : pod.metadata.annotations;
+    const std::map<std::string, std::string> sorted(map.begin(), map.end());
+    std::string out;
+    for (const auto& [key, value] : sorted) {
+      if (!out.empty()) out.push_back('\n');
+      out.append(key).append("=").append(goQuote(value));
+    }
+    return out;
+  }
+  return podFieldValue(pod, fieldPath, facts);
+}
+
 // Sum of the containers' memory limits, if every container has one.
 std::optional<uint64_t> podMemoryLimit(const corev1::Pod& pod) {
   uint64_t total = 0;
@@ -99,30 +153,19 @@ std::map<std::string, std::string> VolumeManager::setUp(const corev1::Pod& pod,
       }
       const fs::path target = dir / "volumes" / pluginDir(volume) / volume.name;
       volumes::Payload payload;
-      if (volume.configMap || volume.secret) {
-        const bool isConfigMap = volume.configMap.has_value();
-        const std::string name = isConfigMap ? volume.configMap->name : volume.secret->secretName;
-        const bool optional = isConfigMap ? volume.configMap->optional.value_or(false)
-                                          : volume.secret->optional.value_or(false);
-        auto data = isConfigMap ? config_.configMap(ns, name) : config_.secret(ns, name);
-        if (!data && !optional) {
-          throw ContainerConfigError(std::string(isConfigMap ? "configmap" : "secret") + " \"" +
-                                     name + "\" not found");
-        }
-        const auto items = keyToPaths(isConfigMap ? volume.configMap->items : volume.secret->items);
-        const uint32_t mode =
-            modeOr(isConfigMap ? volume.configMap->defaultMode : volume.secret->defaultMode, 0644);
-        payload = volumes::makePayload(
-            data.value_or(std::map<std::string, std::string>{}), items, mode, optional,
-            isConfigMap ? volumes::PayloadSource::kConfigMap : volumes::PayloadSource::kSecret);
+      if (volume.configMap) {
+        const auto& src = *volume.configMap;
+        payload = configPayload(ns, Kind::kConfigMap, src.name, src.items,
+                                src.optional.value_or(false), modeOr(src.defaultMode, 0644));
+      } else if (volume.secret) {
+        const auto& src = *volume.secret;
+        payload = configPayload(ns, Kind::kSecret, src.secretName, src.items,
+                                src.optional.value_or(false), modeOr(src.defaultMode, 0644));
       } else if (volume.downwardAPI) {
-        const uint32_t mode = modeOr(volume.downwardAPI->defaultMode, 0644);
-        for (const auto& item : volume.downwardAPI->items) {
-          volumes::FileProjection file;
-          if (item.fieldRef) file.data = podFieldValue(pod, item.fieldRef->fieldPath, facts);
-          file.mode = modeOr(item.mode, mode);
-          payload[item.path] = file;
-        }
+        payload = downwardPayload(pod, volume.downwardAPI->items,
+                                  modeOr(volume.downwardAPI->defaultMode, 0644), facts);
+      } else if (volume.projected) {
+        payload = projectedPayload(pod, *volume.projected, facts);
       } else if (volume.persistentVolumeClaim) {
         throw ContainerConfigError("persistentVolumeClaim \"" +
                                    volume.persistentVolumeClaim->claimName +
@@ -211,6 +254,93 @@ void VolumeManager::tearDown(const std::string& podUid) {
   }
   fs::remove_all(dir, ec);
   if (ec) spdlog::warn("pod {}: cannot remove {}: {}", podUid, dir.string(), ec.message());
+}
+
+volumes::Payload VolumeManager::configPayload(const std::string& ns, Kind kind,
+                                              const std::string& name,
+                                              const std::vector<corev1::KeyToPath>& items,
+                                              bool optional, uint32_t defaultMode) {
+  const bool isConfigMap = kind == Kind::kConfigMap;
+  auto data = isConfigMap ? config_.configMap(ns, name) : config_.secret(ns, name);
+  if (!data && !optional) {
+    throw ContainerConfigError(std::string(isConfigMap ? "configmap" : "secret") + " \"" + name +
+                               "\" not found");
+  }
+  return volumes::makePayload(
+      data.value_or(std::map<std::string, std::string>{}), keyToPaths(items), defaultMode, optional,
+      isConfigMap ? volumes::PayloadSource::kConfigMap : volumes::PayloadSource::kSecret);
+}
+
+volumes::Payload VolumeManager::downwardPayload(
+    const corev1::Pod& pod, const std::vector<corev1::DownwardAPIVolumeFile>& items,
+    uint32_t defaultMode, const PodRuntimeFacts& facts) {
+  volumes::Payload payload;
+  for (const auto& item : items) {
+    volumes::FileProjection file;
+    if (item.fieldRef) {
+      file.data = downwardFieldValue(pod, item.fieldRef->fieldPath, facts);
+    } else if (item.resourceFieldRef) {
+      if (item.resourceFieldRef->containerName.empty()) {
+        throw ContainerConfigError("downwardAPI item \"" + item.path +
+                                   "\": resourceFieldRef needs a containerName in a volume");
+      }
+      file.data = resourceFieldValue(pod, nullptr, *item.resourceFieldRef, facts);
+    } else {
+      throw ContainerConfigError("downwardAPI item \"" + item.path +
+                                 "\" has neither fieldRef nor resourceFieldRef");
+    }
+    file.mode = modeOr(item.mode, defaultMode);
+    payload[item.path] = std::move(file);
+  }
+  return payload;
+}
+
+volumes::Payload VolumeManager::projectedPayload(const corev1::Pod& pod,
+                                                 const corev1::ProjectedVolumeSource& projected,
+                                                 const PodRuntimeFacts& facts) {
+  const std::string& ns = pod.metadata.namespace_;
+  const uint32_t mode = modeOr(projected.defaultMode, 0644);
+  volumes::Payload payload;
+  // Sources are merged in order; a later source's file wins a path, as upstream.
+  auto merge = [&payload](volumes::Payload&& part) {
+    for (auto& [path, file] : part) payload[path] = std::move(file);
+  };
+  for (std::size_t i = 0; i < projected.sources.size(); ++i) {
+    const auto& source = projected.sources[i];
+    if (source.configMap) {
+      merge(configPayload(ns, Kind::kConfigMap, source.configMap->name, source.configMap->items,
+                          source.configMap->optional.value_or(false), mode));
+    } else if (source.secret) {
+      merge(configPayload(ns, Kind::kSecret, source.secret->name, source.secret->items,
+                          source.secret->optional.value_or(false), mode));
+    } else if (source.downwardAPI) {
+      merge(downwardPayload(pod, source.downwardAPI->items, mode, facts));
+    } else if (source.serviceAccountToken) {
+      const auto& token = *source.serviceAccountToken;
+      ConfigSource::TokenRequest request;
+      request.ns = ns;
+      request.serviceAccountName =
+          pod.spec.serviceAccountName.empty() ? "default" : pod.spec.serviceAccountName;
+      request.podName = pod.metadata.name;
+      request.podUid = pod.metadata.uid;
+      request.audience = token.audience;
+      request.expirationSeconds = token.expirationSeconds.value_or(3600);
+      auto value = config_.serviceAccountToken(request);
+      if (!value) {
+        throw ContainerConfigError("failed to fetch token for service account \"" +
+                                   request.serviceAccountName + "\": no token source " +
+                                   "(a static pod has no API server to issue one)");
+      }
+      volumes::FileProjection file;
+      file.data = std::move(*value);
+      file.mode = mode;
+      payload[token.path] = std::move(file);
+    } else {
+      throw ContainerConfigError("projected source " + std::to_string(i) +
+                                 " is of a kind kite does not support");
+    }
+  }
+  return payload;
 }
 
 std::vector<std::string> VolumeManager::emptyDirsOverLimit(const corev1::Pod& pod) const {

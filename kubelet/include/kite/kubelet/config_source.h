@@ -1,8 +1,10 @@
 #pragma once
 // Where the kubelet finds ConfigMaps and Secrets that pods reference (env,
-// envFrom, volumes). Static pods have none (every lookup is "not found"); the
-// API-driven kubelet answers from its informers.
+// envFrom, volumes) and the service account tokens of projected volumes.
+// Static pods have none (every lookup is "not found"); the API-driven kubelet
+// answers from its informers and the TokenRequest API.
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -18,6 +20,22 @@ class ConfigSource {
   // Decoded data of the Secret, nullopt if it does not exist.
   virtual std::optional<std::map<std::string, std::string>> secret(const std::string& ns,
                                                                    const std::string& name) = 0;
+
+  // What a projected serviceAccountToken source asks for: a token bound to
+  // the pod, as the TokenRequest API (serviceaccounts/<name>/token) issues it.
+  struct TokenRequest {
+    std::string ns;
+    std::string serviceAccountName;
+    std::string podName;
+    std::string podUid;
+    std::string audience;  // empty: the API server's own audience
+    int64_t expirationSeconds = 3600;
+  };
+  // The token, nullopt when none can be issued (no API server). Not pure, so
+  // that sources with no API behind them need not spell it out.
+  virtual std::optional<std::string> serviceAccountToken(const TokenRequest& /*request*/) {
+    return std::nullopt;
+  }
 };
 
 // For static pods, before any API server: nothing exists.

@@ -46,4 +46,11 @@ std::string expandVariables(const std::string& input,
 std::string podFieldValue(const api::core::v1::Pod& pod, const std::string& fieldPath,
                           const PodRuntimeFacts& facts);
 
+// A resourceFieldRef value (limits.cpu, requests.memory, ...) of the named
+// container, or of `self` when the selector names none; an unset limit reads
+// as the node's allocatable, as upstream does.
+std::string resourceFieldValue(const api::core::v1::Pod& pod, const api::core::v1::Container* self,
+                               const api::core::v1::ResourceFieldSelector& selector,
+                               const PodRuntimeFacts& facts);
+
 }  // namespace kite::kubelet

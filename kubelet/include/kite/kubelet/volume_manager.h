@@ -14,6 +14,7 @@
 #include "kite/cri/api.h"
 #include "kite/kubelet/config_source.h"
 #include "kite/kubelet/container_env.h"
+#include "kite/volumes/atomic_writer.h"
 #include "kite/volumes/mounter.h"
 
 namespace kite::kubelet {
@@ -46,6 +47,19 @@ class VolumeManager {
   std::vector<std::string> emptyDirsOverLimit(const api::core::v1::Pod& pod) const;
 
  private:
+  enum class Kind { kConfigMap, kSecret };
+  // configMap or secret data turned into files (all keys, or the items).
+  volumes::Payload configPayload(const std::string& ns, Kind kind, const std::string& name,
+                                 const std::vector<api::core::v1::KeyToPath>& items, bool optional,
+                                 uint32_t defaultMode);
+  static volumes::Payload downwardPayload(
+      const api::core::v1::Pod& pod, const std::vector<api::core::v1::DownwardAPIVolumeFile>& items,
+      uint32_t defaultMode, const PodRuntimeFacts& facts);
+  // The sources of a projected volume merged into one payload.
+  volumes::Payload projectedPayload(const api::core::v1::Pod& pod,
+                                    const api::core::v1::ProjectedVolumeSource& projected,
+                                    const PodRuntimeFacts& facts);
+
   volumes::Mounter& mounter_;
   std::filesystem::path rootDir_;
   ConfigSource& config_;
