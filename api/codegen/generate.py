@@ -44,6 +44,8 @@ import sys
 
 import yaml
 
+sys.dont_write_bytecode = True  # keep the source tree clean of __pycache__
+
 SCALARS = {
     'string': ('std::string', 'StringC'),
     'int32': ('int32_t', 'Int32C'),
@@ -80,6 +82,8 @@ FIELD_KEYS = {'name', 'type', 'desc', 'ptr', 'omitempty', 'required', 'patch', '
               'listType', 'listMapKeys', 'mapType', 'inline'}
 TYPE_KEYS = {'desc', 'kind', 'metadata', 'listOf', 'fields', 'structType', 'apiVersion',
              'anyKind'}
+RESOURCE_KEYS = {'kind', 'plural', 'singular', 'namespaced', 'shortNames', 'categories', 'verbs',
+                 'subresources'}
 IDENT = re.compile(r'^[A-Za-z_][A-Za-z0-9_]*$')
 
 
@@ -123,13 +127,16 @@ class Schema:
     def __init__(self, path, data):
         self.path = path
         for key in data:
-            if key not in ('group', 'version', 'package', 'enums', 'types', 'checkApiVersion'):
+            if key not in ('group', 'version', 'package', 'enums', 'types', 'checkApiVersion',
+                           'resources'):
                 raise SchemaError(f'{path}: unknown top-level key {key!r}')
         self.group = data.get('group', '')
         self.version = data['version']
         self.package = data['package']
         self.enums = data.get('enums') or {}
         self.types = data.get('types') or {}
+        # Resources the API server serves for kinds of this group version (registry metadata).
+        self.resources = data.get('resources') or []
         self.api_version = f'{self.group}/{self.version}' if self.group else self.version
         # Types shared by all groups (Status, DeleteOptions...) accept any apiVersion.
         self.check_api_version = bool(data.get('checkApiVersion', True))
@@ -145,6 +152,15 @@ class Schema:
         for name in self.enums:
             if name in self.types:
                 raise SchemaError(f'{path}: {name} is both an enum and a type')
+        for r in self.resources:
+            for k in r:
+                if k not in RESOURCE_KEYS:
+                    raise SchemaError(f'{path}: resource {r}: unknown key {k!r}')
+            for k in ('kind', 'plural', 'singular', 'namespaced'):
+                if k not in r:
+                    raise SchemaError(f'{path}: resource {r}: missing {k}')
+            if r['kind'] not in self.types or not self.types[r['kind']].get('kind'):
+                raise SchemaError(f"{path}: resource {r['plural']}: {r['kind']} is not a kind")
 
     def namespace(self):
         return f'kite::api::{self.package}::{self.version}'
@@ -500,6 +516,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--out', required=True)
     ap.add_argument('--stamp')
+    ap.add_argument('--json-out', help='also write the OpenAPI documents as JSON files here')
     ap.add_argument('schemas', nargs='+')
     args = ap.parse_args()
     try:
@@ -512,6 +529,15 @@ def main():
             base = os.path.join(args.out, 'kite', 'api', s.package, s.version)
             write_if_changed(os.path.join(base, 'types.h'), gen.header(s))
             write_if_changed(os.path.join(base, 'codec.cpp'), gen.codec_source(s))
+        # Imported here: they use Generator's resolution helpers.
+        import openapi  # pylint: disable=import-outside-toplevel
+        import tables  # pylint: disable=import-outside-toplevel
+        api_dir = os.path.join(args.out, 'kite', 'api')
+        for name, content in openapi.sources(gen, schemas, args.json_out).items():
+            write_if_changed(os.path.join(api_dir, name), content)
+        write_if_changed(os.path.join(api_dir, 'patch_meta.cpp'), tables.patch_meta_source(gen))
+        write_if_changed(os.path.join(api_dir, 'registry_info.cpp'),
+                         tables.registry_source(gen))
     except (SchemaError, KeyError, yaml.YAMLError) as e:
         print(f'generate.py: error: {e}', file=sys.stderr)
         return 1
