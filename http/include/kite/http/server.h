@@ -24,15 +24,15 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 // Who is on the other end of a connection, from a client certificate that verified against
 // the server's client CA.
 struct PeerIdentity {
-  std::string commonName;                 // subject CN: the user name
-  std::vector<std::string> organizations; // subject O: the groups
+  std::string commonName;                  // subject CN: the user name
+  std::vector<std::string> organizations;  // subject O: the groups
 };
 
 struct Request {
-  std::string method;   // "GET", "POST", ...
-  std::string target;   // as sent: path and query, percent-encoded
-  std::string path;     // decoded path, without the query
-  std::string query;    // raw query string after '?', still percent-encoded
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // as sent: path and query, percent-encoded
+  std::string path;    // decoded path, without the query
+  std::string query;   // raw query string after '?', still percent-encoded
   Headers headers;
   std::string body;
   std::optional<PeerIdentity> peer;
@@ -61,7 +61,8 @@ class Stream {
   // True once closed by either side.
   virtual bool closed() const = 0;
   // Runs once, from a server thread, when the stream closes for any reason (also when
-  // already closed at registration: then it runs at once).
+  // already closed at registration: then it runs at once, on the calling thread). It runs on
+  // an io thread: keep it short and never block in it (cancel a watch, signal a queue).
   virtual void onClose(std::function<void()> callback) = 0;
 };
 
@@ -93,7 +94,12 @@ struct ServerOptions {
   std::size_t maxBodyBytes = std::size_t{3} * 1024 * 1024;  // larger bodies: 413
   std::size_t maxHeaderBytes = 64 * 1024;                   // larger headers: 431
   std::size_t maxStreamQueueBytes = std::size_t{16} * 1024 * 1024;
+  // Closes a keep-alive connection that sends no complete request for this long, and one
+  // that does not take a response's bytes for this long.
   std::chrono::seconds idleTimeout{120};
+  // Closes a connection whose TLS handshake has not finished by then (a silent client must
+  // not hold a slot).
+  std::chrono::seconds handshakeTimeout{10};
 };
 
 class Server {
