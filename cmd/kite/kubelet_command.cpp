@@ -10,8 +10,10 @@
 
 #include "commands.h"
 #include "kite/api/json.h"
+#include "kite/api/quantity.h"
 #include "kite/cri/grpc_client.h"
 #include "kite/kubelet/config_source.h"
+#include "kite/kubelet/container_log_manager.h"
 #include "kite/kubelet/kubelet.h"
 #include "kite/kubelet/manifest_watcher.h"
 #include "kite/kubelet/node_info.h"
@@ -42,6 +44,9 @@ struct KubeletFlags {
   int healthzPort = 10248;
   int syncFrequencySeconds = 10;
   int runtimeRequestTimeoutSeconds = 120;
+  std::string containerLogMaxSize = "10Mi";
+  int containerLogMaxFiles = 5;
+  int containerLogMonitorIntervalSeconds = 10;
 };
 
 std::string podListJson(const std::vector<api::core::v1::Pod>& pods) {
@@ -102,6 +107,17 @@ void runKubelet(const KubeletFlags& flags) {
   kubelet::Kubelet kubelet(syncer, base::realClock(), options);
   kubelet.start();
 
+  kubelet::ContainerLogPolicy logPolicy;
+  const auto maxSize = api::Quantity::tryParse(flags.containerLogMaxSize);
+  if (!maxSize || maxSize->value() <= 0) {
+    throw std::runtime_error("--container-log-max-size " + flags.containerLogMaxSize +
+                             " is not a positive quantity (e.g. 10Mi)");
+  }
+  logPolicy.maxSizeBytes = static_cast<uint64_t>(maxSize->value());
+  logPolicy.maxFiles = flags.containerLogMaxFiles;
+  kubelet::ContainerLogManager logs(*cri.runtime, base::realClock(), logPolicy);
+  logs.start(std::chrono::seconds(flags.containerLogMonitorIntervalSeconds));
+
   kubelet::ManifestWatcher watcher(flags.podManifestPath, [&](const auto& files) {
     const auto decoded = kubelet::decodeStaticPods(files, node.nodeName);
     for (const auto& error : decoded.errors) spdlog::error("static pod: {}", error);
@@ -133,6 +149,7 @@ void runKubelet(const KubeletFlags& flags) {
   server.stop();
   http.join();
   watcher.stop();
+  logs.stop();
   kubelet.stop();
 }
 
@@ -182,6 +199,17 @@ void addKubeletCommand(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--runtime-request-timeout", flags->runtimeRequestTimeoutSeconds,
                   "Deadline of each CRI call in seconds")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  cmd->add_option("--container-log-max-size", flags->containerLogMaxSize,
+                  "Size at which a container's log is rotated (a quantity, e.g. 10Mi)")
+      ->capture_default_str();
+  cmd->add_option("--container-log-max-files", flags->containerLogMaxFiles,
+                  "Most log files kept per container, the current one included")
+      ->check(CLI::Range(2, 1000))
+      ->capture_default_str();
+  cmd->add_option("--container-log-monitor-interval", flags->containerLogMonitorIntervalSeconds,
+                  "Seconds between checks of the container logs' sizes")
       ->check(CLI::Range(1, 3600))
       ->capture_default_str();
   auto* status = cmd->add_subcommand("status", "Print the pods of a running kubelet as JSON");

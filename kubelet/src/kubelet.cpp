@@ -112,6 +112,7 @@ void Kubelet::syncOne(const std::string& uid) {
   corev1::Pod pod;
   bool desired = false;
   api::Time startTime;
+  std::string evicted;
   {
     std::lock_guard lock(mutex_);
     auto it = pods_.find(uid);
@@ -119,6 +120,7 @@ void Kubelet::syncOne(const std::string& uid) {
     pod = it->second.pod;
     desired = it->second.desired;
     startTime = it->second.startTime;
+    evicted = it->second.evicted;
   }
   const std::string who = pod.metadata.namespace_ + "/" + pod.metadata.name;
   if (!desired) {
@@ -142,8 +144,18 @@ void Kubelet::syncOne(const std::string& uid) {
     return;
   }
   try {
-    const SyncResult result = syncer_.sync(pod, prober_.results(uid).unhealthy);
-    prober_.update(pod, result.runtime);
+    SyncResult result;
+    if (evicted.empty()) {
+      result = syncer_.sync(pod, prober_.results(uid).unhealthy);
+      evicted = result.evicted;
+    } else {
+      result.runtime = syncer_.observe(pod);  // an evicted pod is only reported
+    }
+    if (evicted.empty()) {
+      prober_.update(pod, result.runtime);
+    } else {
+      prober_.forget(uid);
+    }
     const ProbeResults probes = prober_.results(uid);
     for (const auto& event : result.events) {
       spdlog::info("pod {}: {} {}: {}", who, event.type, event.reason, event.message);
@@ -156,11 +168,15 @@ void Kubelet::syncOne(const std::string& uid) {
     inputs.startTime = startTime;
     inputs.previous = &pod.status;
     inputs.podError = result.podError;
+    inputs.evictedMessage = evicted;
     auto status = podStatus(pod, result.runtime, inputs);
     status.qosClass = qosClassName(qosClassOf(pod.spec));
     std::lock_guard lock(mutex_);
     auto it = pods_.find(uid);
-    if (it != pods_.end()) it->second.pod.status = std::move(status);
+    if (it != pods_.end()) {
+      it->second.pod.status = std::move(status);
+      it->second.evicted = evicted;
+    }
   } catch (const std::exception& e) {
     spdlog::error("pod {}: sync failed: {}", who, e.what());
   }
@@ -190,7 +206,13 @@ void Kubelet::cleanupOrphans() {
   }
   for (const auto& [uid, logDir] : orphans) {
     workers_.submit(uid, [this, uid = uid, logDir = logDir] {
-      spdlog::info("removing pod {} that is no longer desired", uid);
+      spdlog::info("stopping pod {} that is no longer desired", uid);
+      try {
+        const int64_t grace = syncer_.killOrphan(uid);
+        spdlog::info("pod {}: stopped (grace period {}s)", uid, grace);
+      } catch (const std::exception& e) {
+        spdlog::warn("pod {}: graceful stop failed, removing it anyway: {}", uid, e.what());
+      }
       syncer_.remove(uid, logDir);
     });
   }

@@ -209,6 +209,11 @@ corev1::PodStatus podStatus(const corev1::Pod& pod, const RuntimePod& runtime,
   status.startTime = in.startTime;
   status.phase = podPhase(spec, status);
   if (!in.podError.empty()) status.message = in.podError;
+  if (!in.evictedMessage.empty()) {
+    status.phase = "Failed";
+    status.reason = "Evicted";
+    status.message = in.evictedMessage;
+  }
 
   const bool terminal = status.phase == "Succeeded" || status.phase == "Failed";
   status.conditions.push_back(condition("PodReadyToStartContainers", sandboxReady, "", "", in));
@@ -228,6 +233,11 @@ corev1::PodStatus podStatus(const corev1::Pod& pod, const RuntimePod& runtime,
                                                 terminal ? "PodCompleted" : "ContainersNotReady",
                                                 terminal ? "" : unreadyMessage, in));
   status.conditions.push_back(condition("PodScheduled", true, "", "", in));
+  if (!in.evictedMessage.empty()) {
+    // Upstream marks a pod the kubelet killed on its own as disrupted.
+    status.conditions.push_back(
+        condition("DisruptionTarget", true, "TerminationByKubelet", in.evictedMessage, in));
+  }
   return status;
 }
 

@@ -2,10 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <fstream>
 #include <future>
 #include <sstream>
 
+#include "kite/api/json.h"
 #include "kite/kubelet/container_config.h"
 #include "kite/kubelet/container_env.h"
 #include "kite/kubelet/etc_hosts.h"
@@ -93,9 +95,41 @@ cri::v1::PodSandboxConfig PodSyncer::sandboxFor(const corev1::Pod& pod, uint32_t
   return sandboxConfig(pod, options);
 }
 
+RuntimePod PodSyncer::observe(const corev1::Pod& pod) {
+  RuntimePod runtime = readRuntimePod(runtime_, pod.metadata.uid);
+  fillTerminationMessages(pod, runtime);
+  return runtime;
+}
+
+std::string PodSyncer::emptyDirEviction(const corev1::Pod& pod) const {
+  const auto over = volumes_.emptyDirsOverLimit(pod);
+  if (over.empty()) return "";
+  for (const auto& volume : pod.spec.volumes) {
+    if (volume.name != over.front()) continue;
+    // Upstream's wording, trailing space included.
+    return "Usage of EmptyDir volume \"" + volume.name + "\" exceeds the limit \"" +
+           volume.emptyDir->sizeLimit->toString() + "\". ";
+  }
+  return "";
+}
+
 SyncResult PodSyncer::sync(const corev1::Pod& pod, const std::set<std::string>& unhealthy) {
   SyncResult result;
   RuntimePod runtime = readRuntimePod(runtime_, pod.metadata.uid);
+
+  // Local storage eviction, as upstream's eviction manager does for a disk
+  // emptyDir over its sizeLimit: the pod is killed at once (no grace period)
+  // and never started again.
+  if (runtime.sandboxReady()) {
+    if (std::string message = emptyDirEviction(pod); !message.empty()) {
+      result.events.push_back({"Warning", "Evicted", message});
+      kill(pod, 0);
+      result.evicted = std::move(message);
+      result.terminal = true;
+      result.runtime = observe(pod);
+      return result;
+    }
+  }
 
   ActionInputs inputs;
   inputs.crashBackoff = &crashBackoff_;
@@ -319,6 +353,76 @@ void PodSyncer::kill(const corev1::Pod& pod, int64_t gracePeriodSeconds) {
       spdlog::warn("pod {}: stopping sandbox: {}", pod.metadata.name, e.what());
     }
   }
+}
+
+namespace {
+std::string annotation(const RuntimeContainer& c, const char* key) {
+  const auto& map = c.status.annotations();
+  auto it = map.find(key);
+  return it == map.end() ? "" : it->second;
+}
+
+// What a container's annotations tell of its spec: name, ports and preStop.
+// Rebuilt through the JSON codec so that the handler is decoded exactly as a
+// manifest's would be.
+corev1::Container containerFromAnnotations(const RuntimeContainer& c) {
+  corev1::Container plain;
+  plain.name = c.name;
+  // Container names are DNS labels; anything else is not worth quoting.
+  const bool dnsLabel = std::all_of(c.name.begin(), c.name.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';
+  });
+  if (!dnsLabel) return plain;
+  std::string json = "{\"name\":\"";
+  json.append(c.name).append("\"");
+  if (const auto ports = annotation(c, labels::kContainerPorts); !ports.empty()) {
+    json.append(",\"ports\":").append(ports);
+  }
+  if (const auto preStop = annotation(c, labels::kPreStopHandler); !preStop.empty()) {
+    json.append(",\"lifecycle\":{\"preStop\":").append(preStop).append("}");
+  }
+  json.append("}");
+  try {
+    return api::decodeJson<corev1::Container>(json);
+  } catch (const std::exception& e) {
+    spdlog::warn("container {}: unreadable spec annotations, stopping without preStop: {}", c.id(),
+                 e.what());
+    return plain;
+  }
+}
+}  // namespace
+
+int64_t PodSyncer::killOrphan(const std::string& podUid) {
+  const RuntimePod runtime = readRuntimePod(runtime_, podUid);
+  corev1::Pod pod;
+  pod.metadata.uid = podUid;
+  if (const auto* sandbox = runtime.newestSandbox()) {
+    pod.metadata.name = sandbox->metadata().name();
+    pod.metadata.namespace_ = sandbox->metadata().namespace_();
+  }
+  // The longest grace period any of its running containers was given (they
+  // all carry the pod's); upstream's default when none says.
+  std::optional<int64_t> grace;
+  std::set<std::string> seen;
+  for (const auto& c : runtime.containers) {
+    if (!c.running() && !c.created()) continue;
+    for (const char* key : {labels::kDeletionGracePeriod, labels::kGracePeriod}) {
+      const std::string value = annotation(c, key);
+      if (value.empty()) continue;
+      try {
+        grace = std::max<int64_t>(grace.value_or(0), std::stoll(value));
+      } catch (const std::exception&) {
+        spdlog::warn("container {}: bad {} annotation \"{}\"", c.id(), key, value);
+      }
+      break;
+    }
+    if (!seen.insert(c.name).second) continue;
+    auto& list = c.init ? pod.spec.initContainers : pod.spec.containers;
+    list.push_back(containerFromAnnotations(c));
+  }
+  const int64_t period = grace.value_or(30);
+  kill(pod, period);
+  return period;
 }
 
 void PodSyncer::remove(const std::string& podUid, const std::string& logDirName) {

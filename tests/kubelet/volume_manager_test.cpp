@@ -12,6 +12,7 @@
 #include <iterator>
 
 #include "config_test_util.h"
+#include "fake_volume_deps.h"
 
 namespace kite::kubelet {
 namespace {
@@ -19,51 +20,9 @@ namespace {
 namespace corev1 = api::core::v1;
 namespace fs = std::filesystem;
 using testing::basicPod;
+using testing::MapConfigSource;
+using testing::NoMounts;
 using testing::TempDir;
-
-// Nothing is ever mounted: the volume kinds under test only write files.
-class NoMounts final : public volumes::Mounter {
- public:
-  void mount(const std::string& source, const std::string& target, const std::string&,
-             const std::vector<std::string>&) override {
-    throw std::logic_error("unexpected mount of " + source + " on " + target);
-  }
-  void unmount(const std::string& target) override {
-    throw std::logic_error("unexpected unmount of " + target);
-  }
-  std::vector<volumes::MountInfo> listMounts() override { return {}; }
-  bool isMountPoint(const std::string&) override { return false; }
-};
-
-class MapConfigSource final : public ConfigSource {
- public:
-  std::map<std::string, std::map<std::string, std::string>> configMaps;  // by "ns/name"
-  std::map<std::string, std::map<std::string, std::string>> secrets;
-  std::optional<std::string> token;
-  std::vector<TokenRequest> tokenRequests;
-
-  std::optional<std::map<std::string, std::string>> configMap(const std::string& ns,
-                                                              const std::string& name) override {
-    return find(configMaps, ns, name);
-  }
-  std::optional<std::map<std::string, std::string>> secret(const std::string& ns,
-                                                           const std::string& name) override {
-    return find(secrets, ns, name);
-  }
-  std::optional<std::string> serviceAccountToken(const TokenRequest& request) override {
-    tokenRequests.push_back(request);
-    return token;
-  }
-
- private:
-  static std::optional<std::map<std::string, std::string>> find(
-      const std::map<std::string, std::map<std::string, std::string>>& all, const std::string& ns,
-      const std::string& name) {
-    auto it = all.find(ns + "/" + name);
-    if (it == all.end()) return std::nullopt;
-    return it->second;
-  }
-};
 
 std::string readFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

@@ -52,6 +52,7 @@ class Kubelet {
     api::core::v1::Pod pod;
     bool desired = true;
     api::Time startTime;
+    std::string evicted;  // the eviction message once the kubelet evicted it
   };
 
   void schedule(const std::string& uid);

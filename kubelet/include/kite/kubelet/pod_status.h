@@ -23,6 +23,9 @@ struct StatusInputs {
   // The previous status, so conditions keep their lastTransitionTime.
   const api::core::v1::PodStatus* previous = nullptr;
   std::string podError;  // a pod-level problem (e.g. a volume that cannot be set up)
+  // Set once the kubelet evicted the pod (e.g. an emptyDir over its
+  // sizeLimit): the pod is Failed with reason Evicted and this message.
+  std::string evictedMessage;
 };
 
 api::core::v1::PodStatus podStatus(const api::core::v1::Pod& pod, const RuntimePod& runtime,

@@ -47,6 +47,9 @@ struct SyncResult {
   std::map<std::string, Waiting> waiting;
   std::string podError;
   bool terminal = false;
+  // Non-empty when this sync evicted the pod (its containers are stopped and
+  // must not be started again): the status message.
+  std::string evicted;
   std::vector<PodEvent> events;
 };
 
@@ -58,9 +61,17 @@ class PodSyncer {
 
   SyncResult sync(const api::core::v1::Pod& pod, const std::set<std::string>& unhealthy);
 
+  // The runtime's view of a pod without acting on it (an evicted pod's status).
+  RuntimePod observe(const api::core::v1::Pod& pod);
+
   // Graceful stop: preStop hooks, then SIGTERM with the grace period, then
   // SIGKILL (the runtime's StopContainer); then the sandbox.
   void kill(const api::core::v1::Pod& pod, int64_t gracePeriodSeconds);
+
+  // Graceful stop of a pod whose spec is gone (its manifest was removed while
+  // the kubelet was down): grace period and preStop hooks come from the
+  // annotations kite put on its containers. Returns the grace period used.
+  int64_t killOrphan(const std::string& podUid);
 
   // Removes every trace of a pod kite created: containers, sandboxes, volumes
   // (not hostPath data), the pod cgroup and the pod's log directory.
@@ -80,6 +91,8 @@ class PodSyncer {
   cri::v1::PodSandboxConfig sandboxFor(const api::core::v1::Pod& pod, uint32_t attempt) const;
   void fillTerminationMessages(const api::core::v1::Pod& pod, RuntimePod& runtime) const;
   PodRuntimeFacts factsFor(const RuntimePod& runtime) const;
+  // The eviction message when a disk emptyDir is over its sizeLimit.
+  std::string emptyDirEviction(const api::core::v1::Pod& pod) const;
   std::optional<cri::v1::Image> imageStatus(const std::string& image);
 
   cri::Runtime& runtime_;

@@ -1,0 +1,181 @@
+// The whole Kubelet (workers, syncer, status) over the fake runtime. A pod
+// whose disk emptyDir grows over its sizeLimit is evicted (containers killed,
+// phase Failed, reason Evicted) and never started again; a pod left over from
+// before a restart is stopped with its own grace period and preStop hook.
+// Syncs are driven by setPods + waitIdle, so nothing depends on timing.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+
+#include "config_test_util.h"
+#include "fake_volume_deps.h"
+#include "fakes/fake_clock.h"
+#include "fakes/fake_runtime.h"
+#include "kite/kubelet/kubelet.h"
+
+namespace kite::kubelet {
+namespace {
+
+namespace corev1 = api::core::v1;
+namespace fs = std::filesystem;
+
+int countCalls(const kite::testing::FakeRuntime& runtime, const std::string& method) {
+  int n = 0;
+  for (const auto& call : runtime.calls()) n += call == method ? 1 : 0;
+  return n;
+}
+
+class KubeletTest : public ::testing::Test {
+ protected:
+  KubeletTest()
+      : volumes_(mounter_, dir_.path() / "root", config_, 1ULL << 30),
+        cgroups_(dir_.path() / "cgroup", "/"),
+        syncer_(runtime_, runtime_, volumes_, cgroups_, config_, clock_, nodeFacts()),
+        kubelet_(syncer_, clock_, KubeletOptions{}) {
+    runtime_.addLocalImage("nginx:1.22.1");
+  }
+
+  NodeFacts nodeFacts() const {
+    NodeFacts node;
+    node.nodeName = "node-a";
+    node.hostIP = "192.0.2.1";
+    node.podLogsRoot = dir_.path() / "logs";
+    node.seccompProfileRoot = dir_.path() / "seccomp";
+    node.resolvConf = dir_.write("resolv.conf", "nameserver 192.0.2.53\n");
+    return node;
+  }
+
+  corev1::Pod podWithCache() const {
+    corev1::Pod pod = testing::basicPod();
+    corev1::Volume cache;
+    cache.name = "cache";
+    cache.emptyDir.emplace();
+    cache.emptyDir->sizeLimit = api::Quantity::parse("64Ki");
+    pod.spec.volumes.push_back(cache);
+    corev1::VolumeMount mount;
+    mount.name = "cache";
+    mount.mountPath = "/cache";
+    pod.spec.containers[0].volumeMounts.push_back(mount);
+    return pod;
+  }
+
+  corev1::Pod syncAndGet(const corev1::Pod& pod) {
+    kubelet_.setPods({pod});
+    kubelet_.waitIdle();
+    const auto pods = kubelet_.pods();
+    if (pods.size() != 1) throw std::runtime_error("expected exactly one pod");
+    return pods.front();
+  }
+
+  testing::TempDir dir_;
+  kite::testing::FakeRuntime runtime_;
+  kite::testing::FakeClock clock_;
+  testing::NoMounts mounter_;
+  NoConfigSource config_;
+  VolumeManager volumes_;
+  PodCgroups cgroups_;
+  PodSyncer syncer_;
+  Kubelet kubelet_;
+};
+
+TEST_F(KubeletTest, PodWhoseEmptyDirExceedsItsSizeLimitIsEvicted) {
+  const corev1::Pod pod = podWithCache();
+  EXPECT_EQ(syncAndGet(pod).status.phase, "Running");
+
+  // Under the limit: nothing happens.
+  const fs::path cache =
+      dir_.path() / "root" / "pods" / "uid-1" / "volumes" / "kubernetes.io~empty-dir" / "cache";
+  std::ofstream(cache / "small") << std::string(16UL * 1024, 'x');
+  EXPECT_EQ(syncAndGet(pod).status.phase, "Running");
+
+  std::ofstream(cache / "big") << std::string(128UL * 1024, 'x');
+  const corev1::Pod evicted = syncAndGet(pod);
+  EXPECT_EQ(evicted.status.phase, "Failed");
+  EXPECT_EQ(evicted.status.reason, "Evicted");
+  EXPECT_EQ(evicted.status.message,
+            "Usage of EmptyDir volume \"cache\" exceeds the limit \"64Ki\". ");
+  ASSERT_EQ(evicted.status.containerStatuses.size(), 1U);
+  EXPECT_TRUE(evicted.status.containerStatuses[0].state.terminated.has_value());
+  bool disrupted = false;
+  for (const auto& c : evicted.status.conditions) {
+    disrupted = disrupted || (c.type == "DisruptionTarget" && c.status == "True");
+  }
+  EXPECT_TRUE(disrupted);
+  for (const auto& c : runtime_.listContainers({})) {
+    EXPECT_EQ(c.state(), cri::v1::CONTAINER_EXITED) << c.id();
+  }
+  for (const auto& s : runtime_.listPodSandbox({})) {
+    EXPECT_EQ(s.state(), cri::v1::SANDBOX_NOTREADY) << s.id();
+  }
+
+  // Evicted for good: later syncs create nothing, even once the space is freed.
+  fs::remove(cache / "big");
+  const corev1::Pod later = syncAndGet(pod);
+  EXPECT_EQ(later.status.reason, "Evicted");
+  EXPECT_EQ(countCalls(runtime_, "RunPodSandbox"), 1);
+  EXPECT_EQ(countCalls(runtime_, "CreateContainer"), 1);
+}
+
+TEST_F(KubeletTest, MemoryEmptyDirIsNotCheckedOnDisk) {
+  corev1::Pod pod = podWithCache();
+  pod.spec.volumes[0].emptyDir->medium = "Memory";
+  // A tmpfs emptyDir is sized by the mount itself; the fake mounter refuses
+  // to mount, so the pod reports the failed mount and is never evicted.
+  const corev1::Pod synced = syncAndGet(pod);
+  EXPECT_NE(synced.status.reason, "Evicted");
+}
+
+TEST_F(KubeletTest, OrphanIsStoppedWithItsOwnGracePeriodAndPreStopHook) {
+  corev1::Pod pod = testing::basicPod();
+  pod.spec.terminationGracePeriodSeconds = 7;
+  auto& app = pod.spec.containers[0];
+  app.lifecycle.emplace();
+  app.lifecycle->preStop.emplace();
+  app.lifecycle->preStop->exec.emplace();
+  app.lifecycle->preStop->exec->command = {"/bin/sh", "-c", "echo bye > /data/bye"};
+  corev1::ContainerPort port;
+  port.name = "http";
+  port.containerPort = 8080;
+  app.ports.push_back(port);
+  EXPECT_EQ(syncAndGet(pod).status.phase, "Running");
+
+  // A kubelet that lost the spec (manifest removed while it was down) only
+  // has the runtime's annotations to go by.
+  const auto before = runtime_.calls().size();
+  EXPECT_EQ(syncer_.killOrphan("uid-1"), 7);
+  const auto calls = runtime_.calls();
+  const std::vector<std::string> after(calls.begin() + static_cast<std::ptrdiff_t>(before),
+                                       calls.end());
+  const auto exec = std::find(after.begin(), after.end(), "ExecSync");
+  const auto stop = std::find(after.begin(), after.end(), "StopContainer");
+  ASSERT_NE(exec, after.end()) << "the preStop hook did not run";
+  ASSERT_NE(stop, after.end());
+  EXPECT_LT(exec, stop) << "preStop must run before the container is stopped";
+  EXPECT_NE(std::find(after.begin(), after.end(), "StopPodSandbox"), after.end());
+  for (const auto& c : runtime_.listContainers({})) {
+    EXPECT_EQ(c.state(), cri::v1::CONTAINER_EXITED) << c.id();
+  }
+}
+
+TEST_F(KubeletTest, RestartedKubeletStopsPodsItNoLongerHasGracefully) {
+  corev1::Pod pod = testing::basicPod();
+  pod.spec.terminationGracePeriodSeconds = 3;
+  EXPECT_EQ(syncAndGet(pod).status.phase, "Running");
+
+  // A second kubelet over the same runtime, whose source lists no pods.
+  Kubelet restarted(syncer_, clock_, KubeletOptions{});
+  restarted.setPods({});
+  restarted.waitIdle();
+  EXPECT_TRUE(runtime_.listContainers({}).empty());
+  EXPECT_TRUE(runtime_.listPodSandbox({}).empty());
+  const auto calls = runtime_.calls();
+  const auto stop = std::find(calls.begin(), calls.end(), "StopContainer");
+  const auto remove = std::find(calls.begin(), calls.end(), "RemoveContainer");
+  ASSERT_NE(stop, calls.end());
+  EXPECT_LT(stop, remove);
+}
+
+}  // namespace
+}  // namespace kite::kubelet
