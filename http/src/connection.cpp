@@ -24,10 +24,10 @@ namespace bhttp = boost::beast::http;
 using ErrorCode = boost::system::error_code;
 using tcp = asio::ip::tcp;
 
-constexpr std::size_t kReadSize = 16 * 1024;
+constexpr std::size_t kReadSize = std::size_t{16} * 1024;
 // Pieces smaller than this are copied together, so a stream of small events becomes one TLS
 // record and one syscall instead of three each; larger pieces are sent from where they are.
-constexpr std::size_t kCoalesceBytes = 16 * 1024;
+constexpr std::size_t kCoalesceBytes = std::size_t{16} * 1024;
 constexpr std::chrono::seconds kCloseTimeout{5};
 
 std::string formatEndpoint(const tcp::endpoint& endpoint) {
@@ -230,7 +230,7 @@ bool Connection::deliverStreamStart(std::uint64_t exchange, std::shared_ptr<Queu
   return server_->runIfRunning([&] {
     asio::post(executor_, [self = shared_from_this(), exchange, stream = std::move(stream), status,
                            headers = std::move(headers)]() mutable {
-      self->startStreamNow(exchange, std::move(stream), status, std::move(headers));
+      self->startStreamNow(exchange, stream, status, headers);
     });
   });
 }
@@ -274,8 +274,8 @@ void Connection::respondNow(std::uint64_t exchange, Response response) {
   flush();
 }
 
-void Connection::startStreamNow(std::uint64_t exchange, std::shared_ptr<QueuedStream> stream,
-                                int status, Headers headers) {
+void Connection::startStreamNow(std::uint64_t exchange, const std::shared_ptr<QueuedStream>& stream,
+                                int status, const Headers& headers) {
   if (phase_ != Phase::Handling || exchange != exchange_) {
     stream->finish();  // the connection closed (or moved on) before the stream could start
     return;

@@ -64,8 +64,8 @@ class Connection final : public ExchangeSink, public std::enable_shared_from_thi
   void dispatch();
   void failRequest(int status);
   void respondNow(std::uint64_t exchange, Response response);
-  void startStreamNow(std::uint64_t exchange, std::shared_ptr<QueuedStream> stream, int status,
-                      Headers headers);
+  void startStreamNow(std::uint64_t exchange, const std::shared_ptr<QueuedStream>& stream,
+                      int status, const Headers& headers);
   void drainStream(const std::shared_ptr<QueuedStream>& stream);
 
   void startRead();

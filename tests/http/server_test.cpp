@@ -138,7 +138,7 @@ TEST_F(HttpServerTest, PortZeroPicksAFreePort) {
 TEST_F(HttpServerTest, GetAndPostWithBodiesThroughHttplib) {
   start(echo);
   httplib::SSLClient client("127.0.0.1", port_, certs().clientCert, certs().clientKey);
-  client.set_ca_cert_path(certs().caCert.c_str());
+  client.set_ca_cert_path(certs().caCert);
   client.enable_server_certificate_verification(true);
 
   auto got = client.Get("/hello/world?x=1", {{"X-Test", "yes"}});
@@ -226,7 +226,8 @@ TEST_F(HttpServerTest, ChunkedBodyOverTheLimitIs413) {
 TEST_F(HttpServerTest, HeadersOverTheLimitAre431) {
   start(echo);
   TlsClient client(port_, withCert());
-  client.send("GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + std::string(70 * 1024, 'h') + "\r\n\r\n");
+  client.send("GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + std::string(std::size_t{70} * 1024, 'h') +
+              "\r\n\r\n");
   EXPECT_EQ(client.readReply().status, 431);
 }
 
@@ -424,7 +425,7 @@ TEST_F(HttpServerTest, ClientDisconnectFiresOnClose) {
 
 TEST_F(HttpServerTest, SlowReaderOverflowsItsQueue) {
   auto serverOptions = options();
-  serverOptions.maxStreamQueueBytes = 256 * 1024;
+  serverOptions.maxStreamQueueBytes = std::size_t{256} * 1024;
   StreamBoard board;
   start(serverOptions, [&](Request& /*request*/, const std::shared_ptr<Responder>& responder) {
     board.add(responder->startStream(200, {}));
@@ -433,7 +434,7 @@ TEST_F(HttpServerTest, SlowReaderOverflowsItsQueue) {
   client.send(get("/watch"));  // and never read
   auto streams = board.waitFor(1);
   ASSERT_EQ(streams.size(), 1U);
-  const std::string piece(64 * 1024, 'z');
+  const std::string piece(std::size_t{64} * 1024, 'z');
   bool refused = false;
   // Loopback socket buffers hold a few MiB; far fewer pieces than this overflow the queue.
   for (int i = 0; i < 100000 && !refused; ++i) {
@@ -584,7 +585,7 @@ TEST_F(HttpServerTest, CurlSmoke) {
   const std::string upload = certs().dir + "/upload.bin";
   {
     std::ofstream file(upload, std::ios::binary);
-    file << std::string(2 * 1024 * 1024, 'u');
+    file << std::string(std::size_t{2} * 1024 * 1024, 'u');
   }
   const auto curl = [&](const std::string& arguments) {
     std::string command = "curl -sS --max-time 60 --cacert " + certs().caCert + " --cert " +

@@ -7,6 +7,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -41,9 +42,9 @@ std::string sslError(std::string_view what) {
   std::string text(what);
   const unsigned long code = ERR_get_error();
   if (code != 0) {
-    std::string detail(256, '\0');
+    std::array<char, 256> detail{};
     ERR_error_string_n(code, detail.data(), detail.size());
-    text.append(": ").append(detail.c_str());
+    text.append(": ").append(detail.data());
   }
   ERR_clear_error();
   return text;
@@ -246,7 +247,7 @@ std::string TlsClient::alpn() const {
   return data == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(data), length);
 }
 
-void TlsClient::disconnect() {
+void TlsClient::disconnect() const {
   if (fd_ >= 0) {
     ::shutdown(fd_, SHUT_RDWR);
   }

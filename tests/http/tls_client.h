@@ -51,7 +51,7 @@ class TlsClient {
   bool waitClosed();
   std::string alpn() const;
   // Drops the TCP connection without a TLS close.
-  void disconnect();
+  void disconnect() const;
 
  private:
   bool fill();
