@@ -6,8 +6,14 @@
 For each schema (one API group version) it writes
     DIR/kite/api/<package>/<version>/types.h    structs, enum constants, codec declarations
     DIR/kite/api/<package>/<version>/codec.cpp  fromJson/toJson for every struct
+    DIR/kite/api/<package>/<version>/openapi.cpp  its OpenAPI v3 document (openapi.py)
+and from all schemas together
+    DIR/kite/api/openapi_index.cpp, openapi_v2.cpp  group version list, swagger 2.0 document
+    DIR/kite/api/patch_meta.cpp     strategic merge patch metadata tree (tables.py)
+    DIR/kite/api/registry_info.cpp  the built-in resources of the `resources` sections
 Files are only rewritten when their content changes, so a schema edit rebuilds only what
-it affects; STAMP is touched on every run.
+it affects; STAMP is touched on every run. --json-out DIR also writes the OpenAPI documents
+as JSON files (for inspection).
 
 Schema format (see api/README.md):
 
@@ -15,6 +21,10 @@ Schema format (see api/README.md):
     version: v1
     package: apps          # C++ namespace kite::api::<package>::<version>
     checkApiVersion: true  # false: kinds accept any apiVersion (meta types)
+    resources:             # what the API server serves (registry, discovery, OpenAPI paths)
+    - {kind: Deployment, plural: deployments, singular: deployment, namespaced: true,
+       shortNames: [deploy], categories: [all], subresources: [scale, status],
+       verbs: [...]}       # verbs default to the full set; subresources: see tables.py
     enums:
       Name: {desc: ..., values: [A, B, {name: Unset, value: ""}]}
     types:

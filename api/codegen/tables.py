@@ -135,7 +135,8 @@ class _PatchTree:
         if name is None:
             name = f'kNode{len(self.nodes)}'
             self.nodes[init] = name
-            self.out.append(f'constexpr PatchMeta {name}{init};\n')
+            # A type's plain node is unused when every field of the type carries tags.
+            self.out.append(f'[[maybe_unused]] constexpr PatchMeta {name}{init};\n')
         return name
 
     @staticmethod
