@@ -163,7 +163,7 @@ Certificate issue(const Certificate* issuer, const PrivateKey& signer, const Pub
       break;
   }
   if (issuer != nullptr) {
-    addExtension(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always");
+    addExtension(cert.get(), &ctx, NID_authority_key_identifier, "keyid");
   }
   addSubjectAltNames(cert.get(), request.dnsNames, request.ipAddresses);
 

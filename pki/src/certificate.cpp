@@ -1,6 +1,7 @@
 #include "kite/pki/certificate.h"
 
 #include <arpa/inet.h>
+#include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include <array>
@@ -72,11 +73,15 @@ std::vector<Certificate> Certificate::bundleFromPem(std::string_view pem) {
     out.emplace_back(adoptCertificate(cert));
   }
   // The loop ends with "no start line" at the end of the data; anything else is a bad block.
-  const std::string reasons = detail::drainErrors();
-  if (out.empty()) {
-    throw PkiError("reading PEM certificate bundle: no certificate found" +
-                   (reasons.empty() ? std::string() : ": " + reasons));
+  const unsigned long last = ERR_peek_last_error();  // NOLINT(google-runtime-int): OpenSSL's type
+  const bool cleanEnd =
+      ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE;
+  if (!cleanEnd) {
+    detail::throwOpenssl("reading PEM certificate bundle (certificate " +
+                         std::to_string(out.size() + 1) + ")");
   }
+  detail::drainErrors();
+  if (out.empty()) throw PkiError("reading PEM certificate bundle: no certificate found");
   return out;
 }
 

@@ -294,7 +294,7 @@ TokenVerification verifyServiceAccountToken(std::string_view token,
   const std::int64_t nowSeconds = unixSeconds(now);
   const auto exp = timeMember(payload, "exp");
   if (!exp) return fail(TokenFailure::kInvalidClaims, "token has no exp claim");
-  if (nowSeconds > *exp + options.leeway.count()) {
+  if (nowSeconds >= *exp + options.leeway.count()) {
     return fail(TokenFailure::kExpired, "token expired at " + std::to_string(*exp) + " (now " +
                                             std::to_string(nowSeconds) + ")");
   }

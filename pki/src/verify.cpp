@@ -2,6 +2,7 @@
 
 #include <openssl/x509_vfy.h>
 
+#include "kite/pki/authority.h"
 #include "kite/pki/error.h"
 #include "ossl.h"
 
@@ -12,11 +13,6 @@ namespace {
 void freeCertStack(STACK_OF(X509) * stack) { sk_X509_free(stack); }
 using CertStackPtr =
     std::unique_ptr<STACK_OF(X509), detail::Deleter<STACK_OF(X509), freeCertStack>>;
-
-bool looksLikeIp(const std::string& host) {
-  return host.find(':') != std::string::npos ||
-         host.find_first_not_of("0123456789.") == std::string::npos;
-}
 
 }  // namespace
 
@@ -52,7 +48,7 @@ VerifyResult verifyCertificate(const Certificate& leaf, const std::vector<Certif
     }
   }
   if (!options.host.empty()) {
-    const int set = looksLikeIp(options.host)
+    const int set = isIpAddress(options.host)
                         ? X509_VERIFY_PARAM_set1_ip_asc(param, options.host.c_str())
                         : X509_VERIFY_PARAM_set1_host(param, options.host.c_str(), 0);
     if (set != 1) {

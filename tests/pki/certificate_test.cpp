@@ -177,6 +177,10 @@ TEST_F(CertificateTest, PemBundlesRoundTrip) {
   EXPECT_TRUE(certs[1] == other.certificate);
   EXPECT_TRUE(Certificate::fromPem(bundle) == ca_.certificate);
   EXPECT_THROW(Certificate::bundleFromPem("no pem here"), PkiError);
+  EXPECT_THROW(Certificate::bundleFromPem(bundle + "-----BEGIN CERTIFICATE-----\nAAAA\n"
+                                                   "-----END CERTIFICATE-----\n"),
+               PkiError)
+      << "a damaged block is not silently dropped";
   EXPECT_THROW(Certificate::fromPem(""), PkiError);
   EXPECT_EQ(Certificate::fromPem(ca_.certificate.toPem()).toDer(), ca_.certificate.toDer());
 }

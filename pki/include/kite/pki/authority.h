@@ -9,7 +9,9 @@
 // Issuers throw PkiError naming the bad input (an invalid DNS name, an empty CN).
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
+#include <ratio>
 #include <string>
 #include <string_view>
 #include <vector>
