@@ -367,6 +367,7 @@ TYPED_TEST_P(StoreConformance, RangePaginates) {
     request.revision = at;
   }
   std::vector<std::string> expected;
+  expected.reserve(10);
   for (int i = 0; i < 10; ++i) {
     expected.push_back(paddedKey("/page/", i));
   }
@@ -426,7 +427,7 @@ TYPED_TEST_P(StoreConformance, PagesAtOneRevisionAreOneSnapshot) {
     }
     store.remove(behind, 0);
     EXPECT_TRUE(store.create(paddedKey("/snap/", 1000 + round), "new").succeeded);
-    EXPECT_TRUE(store.create(ahead + "-new", "new").succeeded);
+    EXPECT_TRUE(store.create(ahead + "-new" + std::to_string(round), "new").succeeded);
     ++round;
 
     request.startAfter = page.items.back().key;
@@ -748,7 +749,7 @@ TYPED_TEST_P(StoreConformance, CompactionForgetsHistoryButKeepsValues) {
 
 TYPED_TEST_P(StoreConformance, LargeValues) {
   Store& store = this->store();
-  std::string big(1024 * 1024, '\0');
+  std::string big(std::size_t{1024} * 1024, '\0');
   for (std::size_t i = 0; i < big.size(); ++i) {
     big[i] = static_cast<char>((i * 131 + i / 7) & 0xff);
   }
@@ -833,6 +834,7 @@ TYPED_TEST_P(StoreConformance, ConcurrentCompareAndSwapLosesNoIncrement) {
   constexpr int kThreads = 8;
   constexpr int kIncrements = 25;
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   std::atomic<int> conflicts{0};
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
