@@ -47,14 +47,4 @@ std::string bioContents(BIO* bio) {
   return {data, static_cast<std::size_t>(size)};
 }
 
-PkeyPtr shareKey(EVP_PKEY* key) {
-  if (key != nullptr) EVP_PKEY_up_ref(key);
-  return PkeyPtr(key);
-}
-
-X509Ptr shareCert(X509* cert) {
-  if (cert != nullptr) X509_up_ref(cert);
-  return X509Ptr(cert);
-}
-
 }  // namespace kite::pki::detail

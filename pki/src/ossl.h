@@ -28,14 +28,10 @@ using X509ReqPtr = std::unique_ptr<X509_REQ, Deleter<X509_REQ, X509_REQ_free>>;
 using X509StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE, X509_STORE_free>>;
 using X509StoreCtxPtr =
     std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
-using X509NamePtr = std::unique_ptr<X509_NAME, Deleter<X509_NAME, X509_NAME_free>>;
 using X509ExtPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION, X509_EXTENSION_free>>;
 using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Deleter<GENERAL_NAMES, GENERAL_NAMES_free>>;
 using BignumPtr = std::unique_ptr<BIGNUM, Deleter<BIGNUM, BN_free>>;
 using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, Deleter<ECDSA_SIG, ECDSA_SIG_free>>;
-using Asn1IntegerPtr = std::unique_ptr<ASN1_INTEGER, Deleter<ASN1_INTEGER, ASN1_INTEGER_free>>;
-using Asn1OctetPtr =
-    std::unique_ptr<ASN1_OCTET_STRING, Deleter<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free>>;
 
 // Drains OpenSSL's error queue into one line ("" when empty), so a failure reported later
 // never carries a stale reason.
@@ -49,9 +45,5 @@ BioPtr memoryBio(std::string_view data);
 // A writable memory BIO, and its contents as a string.
 BioPtr newMemoryBio();
 std::string bioContents(BIO* bio);
-
-// Ownership shares: the up-ref'ed pointer, for classes that copy by reference count.
-PkeyPtr shareKey(EVP_PKEY* key);
-X509Ptr shareCert(X509* cert);
 
 }  // namespace kite::pki::detail

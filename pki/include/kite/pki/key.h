@@ -1,7 +1,8 @@
 #pragma once
 // Private and public keys. kite generates ECDSA P-256 keys (small, fast, and what
 // Kubernetes clients and Go's TLS accept everywhere); loading also accepts RSA and other
-// curves, since an operator may bring their own. Copies share the same OpenSSL key.
+// curves, since an operator may bring their own. Copies share the same OpenSSL key, which is
+// never modified after creation, so one key may sign and verify from several threads at once.
 
 #include <openssl/types.h>
 
