@@ -2,7 +2,8 @@
 // log for reads at a revision and watches from a past revision, and compaction.
 //
 // Schema (application_id 'kite', kite_meta.format 1):
-//   kite_log(revision PK, key, value, create_revision, prev_revision, deleted)
+//   kite_log(revision PK, key, deleted, create_revision, prev_revision, value)
+//     (value last: the small columns stay on the row's first page, ahead of a big value)
 //     one row per write; a delete is a tombstone row. prev_revision is the row of the value
 //     this write replaced (0 when the key was absent), which gives watch events their prev.
 //   kite_current(key PK, revision)  the live row of every existing key
@@ -44,10 +45,10 @@ CREATE TABLE kite_meta(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT RO
 CREATE TABLE kite_log(
   revision INTEGER PRIMARY KEY,
   key BLOB NOT NULL,
-  value BLOB NOT NULL,
+  deleted INTEGER NOT NULL,
   create_revision INTEGER NOT NULL,
   prev_revision INTEGER NOT NULL,
-  deleted INTEGER NOT NULL);
+  value BLOB NOT NULL);
 CREATE INDEX kite_log_key ON kite_log(key, revision);
 CREATE TABLE kite_current(key BLOB PRIMARY KEY, revision INTEGER NOT NULL) WITHOUT ROWID;
 INSERT INTO kite_meta(name, value) VALUES ('format', 1), ('revision', 0), ('compacted', 0);
@@ -382,13 +383,13 @@ RangeResult SqliteStoreImpl::range(const RangeRequest& request) {
     checkReadable(*reader, request.revision, "range");
     result.revision = request.revision;
     // Each key's newest row at or below the revision, unless that row is a tombstone.
-    sql =
-        "SELECT l.key, l.value, l.create_revision, l.revision FROM "
-        "(SELECT key AS k, max(revision) AS r FROM kite_log WHERE ";
-    sql.append(bounds.sql("key"))
+    // Walking the (key, revision) index in key order lets LIMIT stop the scan early.
+    sql = "SELECT l.key, l.value, l.create_revision, l.revision FROM kite_log l WHERE ";
+    sql.append(bounds.sql("l.key"))
         .append(
-            " AND revision <= ?2 GROUP BY key) m JOIN kite_log l ON l.revision = m.r "
-            "WHERE l.deleted = 0 ORDER BY m.k LIMIT ?1");
+            " AND l.revision <= ?2 AND l.revision = (SELECT max(x.revision) FROM kite_log x "
+            "WHERE x.key = l.key AND x.revision <= ?2) AND l.deleted = 0 "
+            "ORDER BY l.key LIMIT ?1");
   }
   Statement statement = reader->prepare(sql);
   bounds.bind(statement);

@@ -248,6 +248,58 @@ TEST(SqliteStore, AutomaticCompactionKeepsTheNewestRevisions) {
   EXPECT_EQ(store->count("/auto/"), 50);
 }
 
+TEST(SqliteStore, CompactingToAFutureRevisionFails) {
+  TempDir dir;
+  auto store = openSqliteStore(optionsIn(dir));
+  ASSERT_TRUE(store->create("/k", "v").succeeded);
+  EXPECT_EQ(conformance::errorCodeOf([&] { store->compact(store->currentRevision() + 1); }),
+            StoreErrorCode::kFutureRevision);
+  store->compact(store->currentRevision());
+  EXPECT_EQ(store->compactedRevision(), store->currentRevision());
+  // Compacting below what is already compacted changes nothing.
+  store->compact(0);
+  EXPECT_EQ(store->compactedRevision(), store->currentRevision());
+}
+
+TEST(SqliteStore, ClosingTheStoreEndsItsWatchesWithAnError) {
+  TempDir dir;
+  conformance::EventCollector events;
+  std::unique_ptr<Watch> watch;
+  {
+    auto store = openSqliteStore(optionsIn(dir));
+    watch = store->watch("/w/", 0, events.callbacks());
+    WriteResult created = store->create("/w/k", "v");
+    ASSERT_TRUE(created.succeeded);
+    ASSERT_TRUE(events.waitForRevision(created.revision));
+  }
+  auto error = events.error();
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->code(), StoreErrorCode::kUnavailable);
+  watch.reset();  // after the store: still safe
+}
+
+TEST(SqliteStore, HistorySurvivesReopen) {
+  TempDir dir;
+  Revision first = 0;
+  Revision last = 0;
+  {
+    auto store = openSqliteStore(optionsIn(dir));
+    first = store->create("/h/k", "1").revision;
+    last = store->update("/h/k", "2", first).revision;
+  }
+  auto store = openSqliteStore(optionsIn(dir));
+  RangeRequest request;
+  request.prefix = "/h/";
+  request.revision = first;
+  RangeResult old = store->range(request);
+  ASSERT_EQ(old.items.size(), 1U);
+  EXPECT_EQ(old.items[0].value, "1");
+  conformance::EventCollector events;
+  auto watch = store->watch("/h/", 0, events.callbacks());
+  ASSERT_TRUE(events.waitForRevision(last));
+  EXPECT_EQ(conformance::revisionsOf(events.events()), (std::vector<Revision>{first, last}));
+}
+
 // The child: opens the store, creates keys one by one and reports each acknowledged one on
 // the pipe, until it is killed.
 [[noreturn]] void writeUntilKilled(const fs::path& path, int reportFd) {
