@@ -67,6 +67,8 @@ class Connection {
   std::string queryText(const std::string& sql);
 
   const std::string& file() const { return file_; }
+  // True while a transaction is open (a connection going back to a pool must not be).
+  bool inTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
 
  private:
   struct StatementDeleter {

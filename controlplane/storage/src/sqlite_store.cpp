@@ -340,6 +340,9 @@ SqliteStoreImpl::Reader::Reader(SqliteStoreImpl& store) : store_(store) {
 }
 
 SqliteStoreImpl::Reader::~Reader() {
+  if (connection_->inTransaction()) {
+    return;  // a failed rollback left it unusable: close it instead of pooling it
+  }
   std::lock_guard lock(store_.readersMutex_);
   store_.readers_.push_back(std::move(connection_));
 }

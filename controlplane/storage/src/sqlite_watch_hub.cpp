@@ -19,6 +19,10 @@ struct WatchHub::Watcher {
 
 namespace {
 
+// The watcher whose callbacks this hub thread is running (a callback may cancel other
+// watches, and must not wait for itself).
+thread_local const WatchHub::Watcher* runningHere = nullptr;
+
 // History goes out in batches of about this many events, each ending on a revision boundary.
 constexpr std::size_t kReplayBatch = 512;
 
@@ -27,7 +31,6 @@ constexpr std::size_t kReplayBatch = 512;
 WatchHub::WatchHub(int threads, Revision published) : published_(published) {
   for (int i = 0; i < std::max(1, threads); ++i) {
     threads_.emplace_back([this] { run(); });
-    threadIds_.push_back(threads_.back().get_id());
   }
 }
 
@@ -78,8 +81,8 @@ void WatchHub::remove(const std::shared_ptr<Watcher>& watcher) {
   watcher->cancelled = true;
   watcher->pending.clear();
   std::erase(watchers_, watcher);
-  if (onHubThread()) {
-    return;
+  if (runningHere == watcher.get()) {
+    return;  // cancelled from its own callback: nothing runs after that callback returns
   }
   idle_.wait(lock, [&] { return !watcher->running; });
 }
@@ -129,11 +132,6 @@ void WatchHub::schedule(const std::shared_ptr<Watcher>& watcher) {
   }
 }
 
-bool WatchHub::onHubThread() const {
-  auto self = std::this_thread::get_id();
-  return std::find(threadIds_.begin(), threadIds_.end(), self) != threadIds_.end();
-}
-
 void WatchHub::run() {
   std::unique_lock lock(mutex_);
   while (true) {
@@ -155,6 +153,7 @@ void WatchHub::run() {
       error.swap(watcher->error);
     }
     lock.unlock();
+    runningHere = watcher.get();
     // A callback's exception has nowhere to go; it must not take the hub's thread down.
     try {
       for (const auto& batch : batches) {
@@ -167,6 +166,7 @@ void WatchHub::run() {
       }
     } catch (...) {  // NOLINT(bugprone-empty-catch)
     }
+    runningHere = nullptr;
     lock.lock();
     watcher->running = false;
     if (error) {

@@ -38,8 +38,8 @@ class WatchHub : public std::enable_shared_from_this<WatchHub> {
                                                     WatchCallbacks callbacks);
   // Delivers `history` (events up to the revision add() returned), then the live events.
   void start(const std::shared_ptr<Watcher>& watcher, std::vector<WatchEvent> history);
-  // Cancels: once this returns no callback of the watch runs (unless called from one of the
-  // hub's threads, where the running callback is the caller itself).
+  // Cancels: once this returns no callback of the watch runs (called from the watch's own
+  // callback, none runs after that callback returns).
   void remove(const std::shared_ptr<Watcher>& watcher);
 
   // One committed transaction's events (ascending revisions), `revision` its last.
@@ -51,7 +51,6 @@ class WatchHub : public std::enable_shared_from_this<WatchHub> {
  private:
   void run();
   void schedule(const std::shared_ptr<Watcher>& watcher);  // mutex_ held
-  bool onHubThread() const;
 
   mutable std::mutex mutex_;
   std::condition_variable work_;
@@ -61,7 +60,6 @@ class WatchHub : public std::enable_shared_from_this<WatchHub> {
   Revision published_;
   bool closing_ = false;
   std::vector<std::thread> threads_;
-  std::vector<std::thread::id> threadIds_;  // fixed after construction
 };
 
 // The Watch handed to callers: cancels its watcher when destroyed.

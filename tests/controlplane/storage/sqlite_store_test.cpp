@@ -300,6 +300,41 @@ TEST(SqliteStore, HistorySurvivesReopen) {
   EXPECT_EQ(conformance::revisionsOf(events.events()), (std::vector<Revision>{first, last}));
 }
 
+TEST(SqliteStore, ACallbackMayCancelAnotherWatch) {
+  TempDir dir;
+  SqliteStoreOptions options = optionsIn(dir);
+  options.watchThreads = 2;
+  auto store = openSqliteStore(options);
+  conformance::EventCollector victim;
+  std::unique_ptr<Watch> victimWatch = store->watch("/c/", 0, victim.callbacks());
+  std::mutex mutex;
+  std::condition_variable cancelled;
+  bool done = false;
+  std::size_t victimAtCancel = 0;
+  WatchCallbacks canceller;
+  canceller.onEvents = [&](const std::vector<WatchEvent>&) {
+    std::lock_guard lock(mutex);
+    if (victimWatch) {
+      victimWatch.reset();
+      victimAtCancel = victim.size();
+      done = true;
+      cancelled.notify_all();
+    }
+  };
+  auto cancellerWatch = store->watch("/c/", 0, canceller);
+  ASSERT_TRUE(store->create("/c/1", "v").succeeded);
+  {
+    std::unique_lock lock(mutex);
+    ASSERT_TRUE(cancelled.wait_for(lock, conformance::kWaitGuard, [&] { return done; }));
+  }
+  conformance::EventCollector witness;
+  auto witnessWatch = store->watch("/c/", store->currentRevision(), witness.callbacks());
+  WriteResult after = store->create("/c/2", "v");
+  ASSERT_TRUE(witness.waitForRevision(after.revision));
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(victim.size(), victimAtCancel);
+}
+
 // The child: opens the store, creates keys one by one and reports each acknowledged one on
 // the pipe, until it is killed.
 [[noreturn]] void writeUntilKilled(const fs::path& path, int reportFd) {
