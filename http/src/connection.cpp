@@ -3,7 +3,7 @@
 #include <openssl/ssl.h>
 
 #include <algorithm>
-#include <boost/asio/dispatch.hpp>
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
@@ -345,7 +345,10 @@ void Connection::startRead() {
     return;
   }
   readPending_ = true;
-  tls_.async_read_some(buffer_.prepare(kReadSize),
+  if (readChunk_.empty()) {
+    readChunk_.resize(kReadSize);
+  }
+  tls_.async_read_some(asio::buffer(readChunk_),
                        [self = shared_from_this()](const ErrorCode& error, std::size_t bytes) {
                          self->onRead(error, bytes);
                        });
@@ -364,6 +367,7 @@ void Connection::onRead(const ErrorCode& error, std::size_t bytes) {
     closeNow();  // EOF, reset or the client's close_notify: the client is gone
     return;
   }
+  asio::buffer_copy(buffer_.prepare(bytes), asio::buffer(readChunk_.data(), bytes));
   buffer_.commit(bytes);
   if (phase_ == Phase::Reading) {
     parse();

@@ -96,7 +96,10 @@ class Connection final : public ExchangeSink, public std::enable_shared_from_thi
   std::uint64_t exchange_ = 0;
 
   // Reading.
-  boost::beast::flat_buffer buffer_;
+  // The read goes into readChunk_, never into buffer_: buffer_ is consumed by the parser while
+  // the read is outstanding, and consuming invalidates any region handed out by prepare().
+  std::vector<char> readChunk_;
+  boost::beast::flat_buffer buffer_;  // received, not yet parsed
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   bool readPending_ = false;
   bool continueSent_ = false;

@@ -80,15 +80,18 @@ class StreamBoard {
   std::size_t closed_ = 0;
 };
 
-class HttpServerTest : public ::testing::Test {
+// Every case runs with one io thread and with two (connections then live on different
+// threads, so strand mistakes show).
+class HttpServerTest : public ::testing::TestWithParam<unsigned> {
  protected:
   static void SetUpTestSuite() { certificates_ = std::make_unique<TestCertificates>(); }
   static void TearDownTestSuite() { certificates_.reset(); }
 
   static const TestCertificates& certs() { return *certificates_; }
 
-  static ServerOptions options() {
+  ServerOptions options() const {
     ServerOptions options;
+    options.ioThreads = GetParam();
     options.bindAddress = "127.0.0.1";
     options.port = 0;
     options.tls.certificateFile = certs().serverCert;
@@ -130,12 +133,12 @@ void echo(Request& request, const std::shared_ptr<Responder>& responder) {
   responder->respond(text(200, std::move(body)));
 }
 
-TEST_F(HttpServerTest, PortZeroPicksAFreePort) {
+TEST_P(HttpServerTest, PortZeroPicksAFreePort) {
   start(echo);
   EXPECT_NE(port_, 0);
 }
 
-TEST_F(HttpServerTest, GetAndPostWithBodiesThroughHttplib) {
+TEST_P(HttpServerTest, GetAndPostWithBodiesThroughHttplib) {
   start(echo);
   httplib::SSLClient client("127.0.0.1", port_, certs().clientCert, certs().clientKey);
   client.set_ca_cert_path(certs().caCert);
@@ -158,16 +161,19 @@ TEST_F(HttpServerTest, GetAndPostWithBodiesThroughHttplib) {
   EXPECT_EQ(posted->body.substr(posted->body.find("body=") + 5), payload);
 }
 
-TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+TEST_P(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   start(echo);
   TlsClient client(port_, withCert());
   EXPECT_EQ(client.alpn(), "http/1.1") << "ALPN must pick http/1.1 over h2 for now";
   std::string remote;
-  for (int i = 0; i < 5; ++i) {
-    client.send(get("/n/" + std::to_string(i)));
+  // Same-length requests one after another: a request replayed from stale buffer bytes would
+  // show as a wrong path (this once happened with two io threads).
+  for (int i = 0; i < 30; ++i) {
+    client.send(get("/n/" + std::to_string(i % 10)));
     const Reply reply = client.readReply();
     ASSERT_EQ(reply.status, 200);
-    EXPECT_NE(reply.body.find("path=/n/" + std::to_string(i) + "\n"), std::string::npos);
+    EXPECT_NE(reply.body.find("path=/n/" + std::to_string(i % 10) + "\n"), std::string::npos)
+        << reply.body;
     const auto at = reply.body.find("remote=");
     const std::string thisRemote = reply.body.substr(at, reply.body.find('\n', at) - at);
     if (i == 0) {
@@ -183,7 +189,7 @@ TEST_F(HttpServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
   }
 }
 
-TEST_F(HttpServerTest, PostBodyWithExpectContinue) {
+TEST_P(HttpServerTest, PostBodyWithExpectContinue) {
   start(echo);
   TlsClient client(port_, withCert());
   const std::string payload(100000, 'x');
@@ -196,7 +202,7 @@ TEST_F(HttpServerTest, PostBodyWithExpectContinue) {
   EXPECT_EQ(reply.body.substr(reply.body.find("body=") + 5), payload);
 }
 
-TEST_F(HttpServerTest, BodyOverTheLimitIs413) {
+TEST_P(HttpServerTest, BodyOverTheLimitIs413) {
   std::atomic<int> calls{0};
   start([&](Request& request, const std::shared_ptr<Responder>& responder) {
     ++calls;
@@ -212,7 +218,7 @@ TEST_F(HttpServerTest, BodyOverTheLimitIs413) {
   EXPECT_EQ(calls.load(), 0);
 }
 
-TEST_F(HttpServerTest, ChunkedBodyOverTheLimitIs413) {
+TEST_P(HttpServerTest, ChunkedBodyOverTheLimitIs413) {
   auto serverOptions = options();
   serverOptions.maxBodyBytes = 1000;
   start(serverOptions, echo);
@@ -223,7 +229,7 @@ TEST_F(HttpServerTest, ChunkedBodyOverTheLimitIs413) {
   EXPECT_EQ(client.readReply().status, 413);
 }
 
-TEST_F(HttpServerTest, HeadersOverTheLimitAre431) {
+TEST_P(HttpServerTest, HeadersOverTheLimitAre431) {
   start(echo);
   TlsClient client(port_, withCert());
   client.send("GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + std::string(std::size_t{70} * 1024, 'h') +
@@ -231,7 +237,7 @@ TEST_F(HttpServerTest, HeadersOverTheLimitAre431) {
   EXPECT_EQ(client.readReply().status, 431);
 }
 
-TEST_F(HttpServerTest, GarbageIs400) {
+TEST_P(HttpServerTest, GarbageIs400) {
   std::atomic<int> calls{0};
   start([&](Request& request, const std::shared_ptr<Responder>& responder) {
     ++calls;
@@ -251,7 +257,7 @@ TEST_F(HttpServerTest, GarbageIs400) {
   EXPECT_EQ(calls.load(), 0);
 }
 
-TEST_F(HttpServerTest, PathIsDecodedAndQueryKeptRaw) {
+TEST_P(HttpServerTest, PathIsDecodedAndQueryKeptRaw) {
   std::atomic<int> calls{0};
   start([&](Request& request, const std::shared_ptr<Responder>& responder) {
     ++calls;
@@ -274,7 +280,7 @@ TEST_F(HttpServerTest, PathIsDecodedAndQueryKeptRaw) {
   EXPECT_EQ(calls.load(), 1);
 }
 
-TEST_F(HttpServerTest, ClientCertificateGivesIdentity) {
+TEST_P(HttpServerTest, ClientCertificateGivesIdentity) {
   std::promise<std::optional<PeerIdentity>> seen;
   start([&](Request& request, const std::shared_ptr<Responder>& responder) {
     seen.set_value(request.peer);
@@ -289,7 +295,7 @@ TEST_F(HttpServerTest, ClientCertificateGivesIdentity) {
   EXPECT_EQ(peer->organizations, (std::vector<std::string>{"system:masters", "team a"}));
 }
 
-TEST_F(HttpServerTest, NoClientCertificateNoPeer) {
+TEST_P(HttpServerTest, NoClientCertificateNoPeer) {
   std::promise<std::optional<PeerIdentity>> seen;
   start([&](Request& request, const std::shared_ptr<Responder>& responder) {
     seen.set_value(request.peer);
@@ -301,7 +307,7 @@ TEST_F(HttpServerTest, NoClientCertificateNoPeer) {
   EXPECT_FALSE(seen.get_future().get().has_value());
 }
 
-TEST_F(HttpServerTest, CertificateFromAnotherCaIsRefused) {
+TEST_P(HttpServerTest, CertificateFromAnotherCaIsRefused) {
   std::atomic<int> calls{0};
   start([&](Request& request, const std::shared_ptr<Responder>& responder) {
     ++calls;
@@ -322,7 +328,7 @@ TEST_F(HttpServerTest, CertificateFromAnotherCaIsRefused) {
   EXPECT_EQ(calls.load(), 0);
 }
 
-TEST_F(HttpServerTest, RespondsFromAnotherThreadAfterTheHandlerReturned) {
+TEST_P(HttpServerTest, RespondsFromAnotherThreadAfterTheHandlerReturned) {
   std::promise<std::shared_ptr<Responder>> handed;
   std::atomic<bool> handlerReturned{false};
   start([&](Request& /*request*/, const std::shared_ptr<Responder>& responder) {
@@ -344,7 +350,7 @@ TEST_F(HttpServerTest, RespondsFromAnotherThreadAfterTheHandlerReturned) {
   EXPECT_EQ(reply.body, "answered later");
 }
 
-TEST_F(HttpServerTest, HandlerThatThrowsOrDropsTheResponderGets500) {
+TEST_P(HttpServerTest, HandlerThatThrowsOrDropsTheResponderGets500) {
   start([](Request& request, const std::shared_ptr<Responder>& /*responder*/) {
     if (request.path == "/throw") {
       throw std::runtime_error("boom");
@@ -358,7 +364,7 @@ TEST_F(HttpServerTest, HandlerThatThrowsOrDropsTheResponderGets500) {
   EXPECT_EQ(client.readReply().status, 500);
 }
 
-TEST_F(HttpServerTest, StreamOfManyChunksIsReadFullyThenTheConnectionIsReused) {
+TEST_P(HttpServerTest, StreamOfManyChunksIsReadFullyThenTheConnectionIsReused) {
   constexpr int kChunks = 5000;
   std::vector<std::thread> writers;
   std::mutex writersMutex;
@@ -401,7 +407,7 @@ TEST_F(HttpServerTest, StreamOfManyChunksIsReadFullyThenTheConnectionIsReused) {
   }
 }
 
-TEST_F(HttpServerTest, ClientDisconnectFiresOnClose) {
+TEST_P(HttpServerTest, ClientDisconnectFiresOnClose) {
   StreamBoard board;
   start([&](Request& /*request*/, const std::shared_ptr<Responder>& responder) {
     board.add(responder->startStream(200, {}));
@@ -423,7 +429,7 @@ TEST_F(HttpServerTest, ClientDisconnectFiresOnClose) {
   EXPECT_TRUE(ranAtOnce);
 }
 
-TEST_F(HttpServerTest, SlowReaderOverflowsItsQueue) {
+TEST_P(HttpServerTest, SlowReaderOverflowsItsQueue) {
   auto serverOptions = options();
   serverOptions.maxStreamQueueBytes = std::size_t{256} * 1024;
   StreamBoard board;
@@ -446,7 +452,7 @@ TEST_F(HttpServerTest, SlowReaderOverflowsItsQueue) {
   EXPECT_TRUE(client.waitClosed());
 }
 
-TEST_F(HttpServerTest, FiveHundredStreamsAllGetTheEvent) {
+TEST_P(HttpServerTest, FiveHundredStreamsAllGetTheEvent) {
   constexpr std::size_t kClients = 500;
   StreamBoard board;
   start([&](Request& /*request*/, const std::shared_ptr<Responder>& responder) {
@@ -482,7 +488,7 @@ TEST_F(HttpServerTest, FiveHundredStreamsAllGetTheEvent) {
   EXPECT_TRUE(board.waitClosed(kClients));
 }
 
-TEST_F(HttpServerTest, StopClosesOpenStreamsAndIsIdempotent) {
+TEST_P(HttpServerTest, StopClosesOpenStreamsAndIsIdempotent) {
   StreamBoard board;
   start([&](Request& /*request*/, const std::shared_ptr<Responder>& responder) {
     board.add(responder->startStream(200, {}));
@@ -507,14 +513,14 @@ TEST_F(HttpServerTest, StopClosesOpenStreamsAndIsIdempotent) {
   server_.reset();  // the destructor stops again
 }
 
-TEST_F(HttpServerTest, SilentClientIsDroppedAfterTheHandshakeTimeout) {
+TEST_P(HttpServerTest, SilentClientIsDroppedAfterTheHandshakeTimeout) {
   auto serverOptions = options();
   serverOptions.handshakeTimeout = std::chrono::seconds(1);
   start(serverOptions, echo);
   EXPECT_TRUE(testing::silentClientIsDropped(port_));
 }
 
-TEST_F(HttpServerTest, IdleKeepAliveConnectionIsClosed) {
+TEST_P(HttpServerTest, IdleKeepAliveConnectionIsClosed) {
   auto serverOptions = options();
   serverOptions.idleTimeout = std::chrono::seconds(1);
   start(serverOptions, echo);
@@ -524,7 +530,7 @@ TEST_F(HttpServerTest, IdleKeepAliveConnectionIsClosed) {
   EXPECT_TRUE(client.waitClosed());
 }
 
-TEST_F(HttpServerTest, Http10RequestIsAnsweredAndClosed) {
+TEST_P(HttpServerTest, Http10RequestIsAnsweredAndClosed) {
   start(echo);
   TlsClient client(port_, withCert());
   client.send("GET /old HTTP/1.0\r\n\r\n");
@@ -534,7 +540,7 @@ TEST_F(HttpServerTest, Http10RequestIsAnsweredAndClosed) {
   EXPECT_TRUE(client.waitClosed());
 }
 
-TEST_F(HttpServerTest, BindFailureNamesTheAddress) {
+TEST_P(HttpServerTest, BindFailureNamesTheAddress) {
   start(echo);
   auto serverOptions = options();
   serverOptions.port = port_;
@@ -555,7 +561,7 @@ TEST_F(HttpServerTest, BindFailureNamesTheAddress) {
   }
 }
 
-TEST_F(HttpServerTest, CertificateProblemsNameTheFile) {
+TEST_P(HttpServerTest, CertificateProblemsNameTheFile) {
   auto serverOptions = options();
   serverOptions.tls.privateKeyFile = certs().dir + "/missing.key";
   try {
@@ -576,7 +582,7 @@ TEST_F(HttpServerTest, CertificateProblemsNameTheFile) {
 }
 
 // curl: ALPN with h2 offered, client certificate, Expect: 100-continue on a large upload.
-TEST_F(HttpServerTest, CurlSmoke) {
+TEST_P(HttpServerTest, CurlSmoke) {
   start([](Request& request, const std::shared_ptr<Responder>& responder) {
     std::string who = request.peer ? request.peer->commonName : "anonymous";
     who.append(" ").append(request.method).append(" ").append(std::to_string(request.body.size()));
@@ -607,6 +613,8 @@ TEST_F(HttpServerTest, CurlSmoke) {
   EXPECT_EQ(curl(""), "alice GET 0");
   EXPECT_EQ(curl("--data-binary @" + upload), "alice POST 2097152");
 }
+
+INSTANTIATE_TEST_SUITE_P(IoThreads, HttpServerTest, ::testing::Values(1U, 2U));
 
 }  // namespace
 }  // namespace kite::http
