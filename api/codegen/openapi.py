@@ -7,10 +7,15 @@ sources(gen, schemas, json_out) returns {relative path: C++ source}:
 
 Definition names, $ref shapes (allOf in v3) and the x-kubernetes-* extensions follow what
 the upstream API server serves, so kubectl explain and clients that read patch metadata from
-OpenAPI work unchanged. Paths carry one operation per verb with its
-x-kubernetes-group-version-kind, which is how kubectl explain finds a resource's kind.
+OpenAPI work unchanged. Paths carry upstream's operations (list, create, deletecollection,
+read, replace, patch, delete, the deprecated /watch/ paths, subresources and connect
+operations) with upstream's operationIds, x-kubernetes-action,
+x-kubernetes-group-version-kind and query parameters: kubectl explain finds a kind through
+the operations, and kubectl apply/create find fieldValidation, dryRun and fieldManager on
+the kind's PATCH operation (see Builder.add_resource).
 """
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -41,6 +46,115 @@ META_ALL_GROUPS = {'DeleteOptions', 'CreateOptions', 'UpdateOptions', 'PatchOpti
 MIME = ['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf']
 PATCH_MIME = ['application/json-patch+json', 'application/merge-patch+json',
               'application/strategic-merge-patch+json', 'application/apply-patch+yaml']
+
+WATCH_MIME = ['application/json;stream=watch', 'application/vnd.kubernetes.protobuf;stream=watch']
+NAMESPACE_DESC = 'object name and auth scope, such as for teams and projects'
+RESPONSE_TEXT = {'200': 'OK', '201': 'Created', '202': 'Accepted'}
+
+# Query parameters of the API server: key in components.parameters -> (name, type,
+# description). Names and types are upstream's; the descriptions are ours.
+QUERY_PARAMS = {
+    'allowWatchBookmarks': ('allowWatchBookmarks', 'boolean',
+                            'Ask for BOOKMARK watch events; ignored when not watching.'),
+    'continue': ('continue', 'string',
+                 'The continue token of the previous page of a chunked list.'),
+    'dryRun': ('dryRun', 'string',
+               'Do not persist the change. The only value is All: run every stage.'),
+    'fieldManager': ('fieldManager', 'string',
+                     'Name of the actor making the change (at most 128 printable characters); '
+                     'required for apply patches.'),
+    'fieldSelector': ('fieldSelector', 'string',
+                      'Restrict the objects returned by their fields; default everything.'),
+    'fieldValidation': ('fieldValidation', 'string',
+                        'What to do with unknown or duplicate fields in the body: Ignore, '
+                        'Warn (the default: succeed with a warning per field) or Strict '
+                        '(fail the request).'),
+    'force': ('force', 'boolean',
+              'Take over the fields other managers own (apply patches only).'),
+    'gracePeriodSeconds': ('gracePeriodSeconds', 'integer',
+                           'Seconds before the object is deleted; 0 deletes immediately, '
+                           'unset uses the default of the kind.'),
+    'ignoreStoreReadErrorWithClusterBreakingPotential': (
+        'ignoreStoreReadErrorWithClusterBreakingPotential', 'boolean',
+        'Delete an object even if it cannot be read from storage (corrupt); unsafe.'),
+    'labelSelector': ('labelSelector', 'string',
+                      'Restrict the objects returned by their labels; default everything.'),
+    'limit': ('limit', 'integer',
+              'Maximum number of objects in one list response; more are announced by a '
+              'continue token.'),
+    'orphanDependents': ('orphanDependents', 'boolean',
+                         'Deprecated, use propagationPolicy: orphan the dependents.'),
+    'pretty': ('pretty', 'string', "If 'true', the output is indented."),
+    'propagationPolicy': ('propagationPolicy', 'string',
+                          'Garbage collection of dependents: Orphan, Background or '
+                          'Foreground.'),
+    'resourceVersion': ('resourceVersion', 'string',
+                        'Which resource versions the request may be served from; '
+                        'default unset (most recent).'),
+    'resourceVersionMatch': ('resourceVersionMatch', 'string',
+                             'How resourceVersion applies to a list: Exact or NotOlderThan.'),
+    'sendInitialEvents': ('sendInitialEvents', 'boolean',
+                          'Start a watch with synthetic ADDED events for the current state, '
+                          'ended by a BOOKMARK.'),
+    'timeoutSeconds': ('timeoutSeconds', 'integer', 'Time limit of a list or watch call.'),
+    'watch': ('watch', 'boolean',
+              'Watch for changes and return them as a stream of events.'),
+    # pods/log
+    'container': ('container', 'string', 'The container; optional when the pod has one.'),
+    'follow': ('follow', 'boolean', 'Stream the log as it grows.'),
+    'insecureSkipTLSVerifyBackend': ('insecureSkipTLSVerifyBackend', 'boolean',
+                                     "Do not verify the kubelet's serving certificate."),
+    'limitBytes': ('limitBytes', 'integer', 'Stop after this many bytes of log.'),
+    'previous': ('previous', 'boolean', 'The log of the previous, terminated container.'),
+    'sinceSeconds': ('sinceSeconds', 'integer', 'Only the last this many seconds of log.'),
+    'stream': ('stream', 'string', 'Which stream: All, Stdout or Stderr.'),
+    'tailLines': ('tailLines', 'integer', 'Only the last this many lines of log.'),
+    'timestamps': ('timestamps', 'boolean', 'Prefix each line with its RFC 3339 time.'),
+    # pods/exec, pods/attach, pods/portforward, */proxy
+    'command': ('command', 'string', 'The command to run (repeat for each argument).'),
+    'stdin': ('stdin', 'boolean', 'Redirect the standard input stream.'),
+    'stdout': ('stdout', 'boolean', 'Redirect the standard output stream.'),
+    'stderr': ('stderr', 'boolean', 'Redirect the standard error stream.'),
+    'tty': ('tty', 'boolean', 'Allocate a terminal.'),
+    'ports': ('ports', 'integer', 'Pod ports to forward (repeat for each port).'),
+    'path': ('path', 'string', 'The URL path of the proxied request.'),
+}
+# Per operation, in upstream's set (pretty is added by the callers).
+LIST_PARAMS = ['allowWatchBookmarks', 'continue', 'fieldSelector', 'labelSelector', 'limit',
+               'resourceVersion', 'resourceVersionMatch', 'sendInitialEvents', 'timeoutSeconds',
+               'watch']
+DELETE_PARAMS = ['dryRun', 'gracePeriodSeconds', 'ignoreStoreReadErrorWithClusterBreakingPotential',
+                 'orphanDependents', 'propagationPolicy']
+DELETECOLLECTION_PARAMS = sorted(DELETE_PARAMS + [p for p in LIST_PARAMS
+                                                  if p not in ('allowWatchBookmarks', 'watch')])
+PATCH_PARAMS = ['dryRun', 'fieldManager', 'fieldValidation', 'force']
+LOG_PARAMS = ['container', 'follow', 'insecureSkipTLSVerifyBackend', 'limitBytes', 'previous',
+              'sinceSeconds', 'stream', 'tailLines', 'timestamps']
+# Connect subresources: HTTP methods and query parameters.
+PROXY_METHODS = ['delete', 'get', 'head', 'options', 'patch', 'post', 'put']
+CONNECT = {
+    'exec': (['get', 'post'], ['command', 'container', 'stderr', 'stdin', 'stdout', 'tty']),
+    'attach': (['get', 'post'], ['container', 'stderr', 'stdin', 'stdout', 'tty']),
+    'portforward': (['get', 'post'], ['ports']),
+    'proxy': (PROXY_METHODS, ['path']),
+}
+
+
+@dataclasses.dataclass
+class Op:
+    """What one operation is; Builder.operation renders it for v3 or v2."""
+    action: str
+    op_id: str
+    desc: str
+    tag: str
+    gvk: dict
+    params: list
+    response: str = None  # definition name; None: a plain string
+    body: str = None
+    codes: tuple = ('200',)
+    produces: list = dataclasses.field(default_factory=lambda: list(MIME))
+    consumes: list = dataclasses.field(default_factory=lambda: ['*/*'])
+    body_required: bool = True
 
 
 def special_defs(v3):
@@ -87,6 +201,7 @@ class Builder:
         self.all_gvs = all_gvs
         self.defs = {}
         self.paths = {}
+        self.params_used = set()
         self.specials = special_defs(v3)
 
     # -- schemas --------------------------------------------------------------------------
@@ -182,132 +297,246 @@ class Builder:
         return None
 
     # -- paths ----------------------------------------------------------------------------
+    #
+    # Every operation carries operationId, x-kubernetes-action and
+    # x-kubernetes-group-version-kind as upstream names them, and upstream's query
+    # parameters. kubectl decides whether the server validates fields (and supports
+    # server-side dry run) by looking for fieldValidation (dryRun, fieldManager) among the
+    # parameters of the kind's PATCH operation. In v3 the parameters are written inline, as
+    # upstream does: kubectl 1.32 looks a $ref up as components.parameters[ref minus
+    # "#/parameters/"], so a standard "#/components/parameters/..." reference is not found
+    # and kubectl falls back to /openapi/v2 in protobuf. Swagger 2.0 has top-level
+    # parameters, so v2 shares them by $ref (as upstream's v2 document does). As upstream,
+    # parameters that every operation of a path takes (path parameters, pretty, all of them
+    # on single-operation paths) sit on the path item.
 
-    def content(self, name, mimes):
-        schema = {'$ref': self.ref(name)}
-        return {m: {'schema': schema} for m in mimes}
-
-    def operation(self, action, verb_id, gvk, response, body=None, desc=''):
-        op = {'description': desc, 'operationId': verb_id,
-              'tags': [gvk['tag']],
-              'x-kubernetes-action': action,
-              'x-kubernetes-group-version-kind': {'group': gvk['group'], 'kind': gvk['kind'],
-                                                  'version': gvk['version']}}
+    def query_param(self, key):
+        name, ptype, desc = QUERY_PARAMS[key]
+        p = {'name': name, 'in': 'query', 'description': desc}
         if self.v3:
-            ok = {'description': 'OK'}
-            if response:
-                ok['content'] = self.content(response, MIME)
-            op['responses'] = {'200': ok, '401': {'description': 'Unauthorized'}}
-            if body:
-                mimes = PATCH_MIME if action == 'patch' else ['*/*']
-                op['requestBody'] = {'content': self.content(body, mimes), 'required': True}
-        else:
-            op['consumes'] = PATCH_MIME if action == 'patch' else ['*/*']
-            op['produces'] = MIME
-            op['schemes'] = ['https']
-            ok = {'description': 'OK'}
-            if response:
-                ok['schema'] = {'$ref': self.ref(response)}
-            op['responses'] = {'200': ok, '401': {'description': 'Unauthorized'}}
-            if body:
-                op['parameters'] = [{'name': 'body', 'in': 'body', 'required': True,
-                                     'schema': {'$ref': self.ref(body)}}]
-        return op
+            p['schema'] = {'type': ptype, 'uniqueItems': True}
+            return p
+        self.params_used.add(key)
+        return {'$ref': '#/parameters/' + key}
 
-    def path_params(self, names):
-        out = []
-        for n in names:
-            desc = ('object name and auth scope, such as for teams and projects'
-                    if n == 'namespace' else 'name of the object')
-            p = {'name': n, 'in': 'path', 'required': True, 'description': desc}
-            if self.v3:
-                p['schema'] = {'type': 'string', 'uniqueItems': True}
-            else:
-                p['type'] = 'string'
-                p['uniqueItems'] = True
-            out.append(p)
+    def query_param_defs(self):
+        """The shared parameters of the v2 document."""
+        out = {}
+        for key in sorted(self.params_used):
+            name, ptype, desc = QUERY_PARAMS[key]
+            out[key] = {'name': name, 'in': 'query', 'description': desc, 'type': ptype,
+                        'uniqueItems': True}
         return out
 
-    def add_path(self, path, params, ops):
+    def path_param(self, name, desc):
+        p = {'name': name, 'in': 'path', 'required': True, 'description': desc}
+        if self.v3:
+            p['schema'] = {'type': 'string', 'uniqueItems': True}
+        else:
+            p['type'] = 'string'
+            p['uniqueItems'] = True
+        return p
+
+    def content(self, schema, mimes):
+        return {m: {'schema': schema} for m in mimes}
+
+    def schema_of(self, name):
+        """Response or body schema: a definition name, or None for a plain string."""
+        if name is None:
+            return {'type': 'string'}
+        return {'$ref': self.ref(name)}
+
+    def responses(self, codes, schema, mimes):
+        out = {}
+        for code in codes:
+            r = {'description': RESPONSE_TEXT[code]}
+            if self.v3:
+                r['content'] = self.content(schema, mimes)
+            else:
+                r['schema'] = schema
+            out[code] = r
+        if not self.v3:
+            out['401'] = {'description': 'Unauthorized'}
+        return out
+
+    def operation(self, spec):
+        """One operation from an Op: (action, operationId, gvk, params, response, ...)."""
+        op = {'description': spec.desc, 'operationId': spec.op_id, 'tags': [spec.tag],
+              'x-kubernetes-action': spec.action,
+              'x-kubernetes-group-version-kind': dict(spec.gvk)}
+        body = None
+        if spec.body:
+            body = {'$ref': self.ref(spec.body)}
+        response = self.schema_of(spec.response)
+        if self.v3:
+            if body:
+                op['requestBody'] = {'content': self.content(body, spec.consumes)}
+                if spec.body_required:
+                    op['requestBody']['required'] = True
+            op['responses'] = self.responses(spec.codes, response, spec.produces)
+        else:
+            op['consumes'] = spec.consumes
+            op['produces'] = spec.produces
+            op['schemes'] = ['https']
+            if body:
+                op['parameters'] = [{'name': 'body', 'in': 'body', 'required': spec.body_required,
+                                     'schema': body}]
+            op['responses'] = self.responses(spec.codes, response, spec.produces)
+        return op
+
+    def add_path(self, path, path_params, ops):
+        """ops: {method: Op}. Hoists the query parameters common to all operations."""
         if not ops:
             return
-        entry = self.paths.setdefault(path, {})
-        entry.update(ops)
+        common = None
+        for spec in ops.values():
+            keys = set(spec.params)
+            common = keys if common is None else common & keys
+        entry = {}
+        for method, spec in ops.items():
+            op = self.operation(spec)
+            own = [self.query_param(k) for k in spec.params if k not in common]
+            if own:
+                op.setdefault('parameters', []).extend(own)
+            entry[method] = op
+        params = [self.path_param(n, d) for n, d in path_params]
+        params += [self.query_param(k) for k in sorted(common)]
         if params:
-            entry['parameters'] = self.path_params(params)
+            entry['parameters'] = params
+        if path in self.paths:
+            raise ValueError(f'OpenAPI path {path} generated twice')
+        self.paths[path] = entry
 
     def add_resource(self, s, r, verbs, subresources):
         kind = r['kind']
+        plural = r['plural']
         prefix = f'/apis/{s.group}/{s.version}' if s.group else f'/api/{s.version}'
         camel = group_camel(s.group) + s.version[:1].upper() + s.version[1:]
         tag = group_camel(s.group)[:1].lower() + group_camel(s.group)[1:] + '_' + s.version
-        gvk = {'group': s.group, 'version': s.version, 'kind': kind, 'tag': tag}
+        gvk = {'group': s.group, 'kind': kind, 'version': s.version}
         kind_def = self.add_type(s, kind)
         list_def = (self.add_type(s, kind + 'List')
                     if s.types.get(kind + 'List', {}).get('listOf') == kind else None)
-        status_def = self.add_type(self.gen.schemas['meta.v1'], 'Status')
-        delete_def = self.add_type(self.gen.schemas['meta.v1'], 'DeleteOptions')
-        self.add_type(self.gen.schemas['meta.v1'], 'APIResourceList')
-        self.add_type(self.gen.schemas['meta.v1'], 'WatchEvent')
-        ns = 'Namespaced' if r['namespaced'] else ''
-        params = ['namespace'] if r['namespaced'] else []
-        coll = (f"{prefix}/namespaces/{{namespace}}/{r['plural']}" if r['namespaced']
-                else f"{prefix}/{r['plural']}")
+        meta = self.gen.schemas['meta.v1']
+        status_def = self.add_type(meta, 'Status')
+        delete_def = self.add_type(meta, 'DeleteOptions')
+        watch_def = self.add_type(meta, 'WatchEvent')
+        self.add_type(meta, 'APIResourceList')
+        namespaced = r['namespaced']
+        ns = 'Namespaced' if namespaced else ''
+        ns_params = [('namespace', NAMESPACE_DESC)] if namespaced else []
+        name_params = ns_params + [('name', f'name of the {kind}')]
+        scope = f'/namespaces/{{namespace}}/{plural}' if namespaced else f'/{plural}'
+        coll = prefix + scope
+        item = coll + '/{name}'
+
+        def op(action, op_id, desc, params, response, body=None, codes=('200',), **kw):
+            return Op(action=action, op_id=op_id, desc=desc, tag=tag, gvk=kw.pop('gvk', gvk),
+                      params=params, response=response, body=body, codes=codes, **kw)
+
+        write = ['dryRun', 'fieldManager', 'fieldValidation', 'pretty']
+        has_list = 'list' in verbs and list_def
         ops = {}
-        if 'list' in verbs and list_def:
-            ops['get'] = self.operation('list', f'list{camel}{ns}{kind}', gvk, list_def,
-                                        desc=f'list or watch objects of kind {kind}')
+        if has_list:
+            ops['get'] = op('list', f'list{camel}{ns}{kind}', f'list or watch {kind} objects',
+                            LIST_PARAMS + ['pretty'], list_def, produces=MIME + WATCH_MIME)
         if 'create' in verbs:
-            ops['post'] = self.operation('post', f'create{camel}{ns}{kind}', gvk, kind_def,
-                                         body=kind_def, desc=f'create a {kind}')
+            ops['post'] = op('post', f'create{camel}{ns}{kind}', f'create a {kind}', write,
+                             kind_def, body=kind_def, codes=('200', '201', '202'),
+                             consumes=['*/*'])
         if 'deletecollection' in verbs:
-            ops['delete'] = self.operation('deletecollection',
-                                           f'deletecollection{camel}{ns}{kind}', gvk,
-                                           status_def, body=delete_def,
-                                           desc=f'delete collection of {kind}')
-        self.add_path(coll, params, ops)
-        if r['namespaced'] and 'list' in verbs and list_def:
-            self.add_path(f"{prefix}/{r['plural']}", [], {
-                'get': self.operation('list', f'list{camel}{kind}ForAllNamespaces', gvk,
-                                      list_def, desc=f'list or watch objects of kind {kind}')})
-        item_ops = {}
-        for verb, method, action in (('get', 'get', 'get'), ('update', 'put', 'put'),
-                                     ('patch', 'patch', 'patch'), ('delete', 'delete',
-                                                                   'delete')):
-            if verb not in verbs:
-                continue
-            name = {'get': 'read', 'update': 'replace'}.get(verb, verb)
-            body = {'put': kind_def, 'patch': PATCH, 'delete': delete_def}.get(method)
-            response = status_def if method == 'delete' else kind_def
-            item_ops[method] = self.operation(action, f'{name}{camel}{ns}{kind}', gvk,
-                                              response, body=body,
-                                              desc=f'{name} the specified {kind}')
-        self.add_path(coll + '/{name}', params + ['name'], item_ops)
+            ops['delete'] = op('deletecollection', f'deletecollection{camel}{ns}{kind}',
+                               f'delete a collection of {kind} objects',
+                               DELETECOLLECTION_PARAMS + ['pretty'], status_def,
+                               body=delete_def, body_required=False, consumes=['*/*'])
+        self.add_path(coll, ns_params, ops)
+        if namespaced and has_list:
+            self.add_path(prefix + f'/{plural}', [], {'get': op(
+                'list', f'list{camel}{kind}ForAllNamespaces',
+                f'list or watch {kind} objects in all namespaces', LIST_PARAMS + ['pretty'],
+                list_def, produces=MIME + WATCH_MIME)})
+
+        ops = {}
+        if 'get' in verbs:
+            ops['get'] = op('get', f'read{camel}{ns}{kind}', f'read the {kind}', ['pretty'],
+                            kind_def)
+        if 'update' in verbs:
+            ops['put'] = op('put', f'replace{camel}{ns}{kind}', f'replace the {kind}', write,
+                            kind_def, body=kind_def, codes=('200', '201'), consumes=['*/*'])
+        if 'patch' in verbs:
+            ops['patch'] = op('patch', f'patch{camel}{ns}{kind}', f'partially update the {kind}',
+                              PATCH_PARAMS + ['pretty'], kind_def, body=PATCH,
+                              codes=('200', '201'), consumes=PATCH_MIME)
+        if 'delete' in verbs:
+            ops['delete'] = op('delete', f'delete{camel}{ns}{kind}', f'delete a {kind}',
+                               DELETE_PARAMS + ['pretty'], status_def, body=delete_def,
+                               body_required=False, codes=('200', '202'), consumes=['*/*'])
+        self.add_path(item, name_params, ops)
+
+        # The deprecated /watch/ paths, still served and still documented upstream.
+        if 'watch' in verbs and has_list:
+            wprefix = prefix + '/watch'
+            watch = LIST_PARAMS + ['pretty']
+            self.add_path(wprefix + scope, ns_params, {'get': op(
+                'watchlist', f'watch{camel}{ns}{kind}List',
+                f'watch changes to a list of {kind} (deprecated: use list with watch=true)',
+                watch, watch_def, produces=MIME + WATCH_MIME)})
+            self.add_path(wprefix + scope + '/{name}', name_params, {'get': op(
+                'watch', f'watch{camel}{ns}{kind}',
+                f'watch changes to one {kind} (deprecated: use list with watch=true and a '
+                'metadata.name field selector)', watch, watch_def, produces=MIME + WATCH_MIME)})
+            if namespaced:
+                self.add_path(wprefix + f'/{plural}', [], {'get': op(
+                    'watchlist', f'watch{camel}{kind}ListForAllNamespaces',
+                    f'watch changes to a list of {kind} in all namespaces (deprecated: use '
+                    'list with watch=true)', watch, watch_def, produces=MIME + WATCH_MIME)})
+
         for sub, (group, version, sub_kind, sub_verbs) in subresources:
+            title = sub[:1].upper() + sub[1:]
+            path = f'{item}/{sub}'
+            sub_gvk = {'group': group, 'kind': sub_kind, 'version': version}
+            if sub in CONNECT:
+                methods, params = CONNECT[sub]
+                for suffix, extra in (('', []), ('WithPath', [('path', 'path to the resource')])):
+                    if suffix and sub != 'proxy':
+                        continue
+                    ops = {}
+                    for method in methods:
+                        verb = method[:1].upper() + method[1:]
+                        ops[method] = op(
+                            'connect', f'connect{camel}{verb}{ns}{kind}{title}{suffix}',
+                            f'connect {method.upper()} requests to {sub} of the {kind}', params,
+                            None, gvk=sub_gvk, produces=['*/*'], consumes=['*/*'])
+                    self.add_path(path + ('/{path}' if suffix else ''), name_params + extra, ops)
+                continue
+            if sub == 'log':
+                self.add_path(path, name_params, {'get': op(
+                    'get', f'read{camel}{ns}{kind}Log', f'read the log of the {kind}',
+                    LOG_PARAMS + ['pretty'], None, gvk=sub_gvk,
+                    produces=['text/plain'] + MIME)})
+                continue
             sub_def = self.add_kind(group, version, sub_kind)
-            sub_gvk = dict(gvk, group=group, version=version, kind=sub_kind)
-            title = ''.join(p[:1].upper() + p[1:] for p in sub.split('_'))
-            sub_ops = {}
-            for verb, method, action in (('get', 'get', 'get'), ('create', 'post', 'post'),
-                                         ('update', 'put', 'put'), ('patch', 'patch', 'patch'),
-                                         ('delete', 'delete', 'delete')):
-                if verb not in sub_verbs:
-                    continue
-                name = {'get': 'read', 'update': 'replace', 'create': 'create'}.get(verb, verb)
-                if sub_def is None:
-                    name = 'connect' + method[:1].upper() + method[1:]
-                body = None
-                if sub_def and method in ('post', 'put'):
-                    body = sub_def
-                elif sub_def and method == 'patch':
-                    body = PATCH
-                self_kind = kind + title
-                sub_ops[method] = self.operation(
-                    'connect' if sub_def is None else action,
-                    f'{name}{camel}{ns}{self_kind}', sub_gvk,
-                    sub_def if sub_def else None, body=body,
-                    desc=f'{name} {sub} of the specified {kind}')
-            self.add_path(f'{coll}/{{name}}/{sub}', params + ['name'], sub_ops)
+            if sub_def is None:
+                raise ValueError(f'{s.path}: {plural}/{sub}: kind {group}/{version} '
+                                 f'{sub_kind} is not in any schema')
+            ops = {}
+            if 'get' in sub_verbs:
+                ops['get'] = op('get', f'read{camel}{ns}{kind}{title}',
+                                f'read {sub} of the {kind}', ['pretty'], sub_def, gvk=sub_gvk)
+            if 'create' in sub_verbs:
+                ops['post'] = op('post', f'create{camel}{ns}{kind}{title}',
+                                 f'create {sub} of a {kind}', write, sub_def, body=sub_def,
+                                 codes=('200', '201', '202'), gvk=sub_gvk, consumes=['*/*'])
+            if 'update' in sub_verbs:
+                ops['put'] = op('put', f'replace{camel}{ns}{kind}{title}',
+                                f'replace {sub} of the {kind}', write, sub_def, body=sub_def,
+                                codes=('200', '201'), gvk=sub_gvk, consumes=['*/*'])
+            if 'patch' in sub_verbs:
+                ops['patch'] = op('patch', f'patch{camel}{ns}{kind}{title}',
+                                  f'partially update {sub} of the {kind}',
+                                  PATCH_PARAMS + ['pretty'], sub_def, body=PATCH,
+                                  codes=('200', '201'), gvk=sub_gvk, consumes=PATCH_MIME)
+            self.add_path(path, name_params, ops)
 
     def document(self, title_version):
         schemas = {k: v for k, v in sorted(self.defs.items())}
@@ -323,6 +552,7 @@ class Builder:
         return {'swagger': '2.0', 'info': {'title': 'Kubernetes', 'version': title_version},
                 'paths': dict(sorted(self.paths.items())),
                 'definitions': schemas,
+                'parameters': self.query_param_defs(),
                 'securityDefinitions': {'BearerToken': {
                     'type': 'apiKey', 'in': 'header', 'name': 'authorization',
                     'description': 'Bearer token authentication'}},
