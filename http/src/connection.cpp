@@ -29,6 +29,8 @@ constexpr std::size_t kReadSize = std::size_t{16} * 1024;
 // record and one syscall instead of three each; larger pieces are sent from where they are.
 constexpr std::size_t kCoalesceBytes = std::size_t{16} * 1024;
 constexpr std::chrono::seconds kCloseTimeout{5};
+// After our FIN, how long to wait for the client's before closing anyway.
+constexpr std::chrono::seconds kLingerTimeout{2};
 
 std::string formatEndpoint(const tcp::endpoint& endpoint) {
   auto address = endpoint.address();
@@ -460,8 +462,34 @@ void Connection::finishGracefulClose() {
   // client that never answers must not hold the connection.
   SSL_set_shutdown(tls_.native_handle(), SSL_RECEIVED_SHUTDOWN);
   arm(writeTimer_, kCloseTimeout);
-  tls_.async_shutdown(
-      [self = shared_from_this()](const ErrorCode& /*error*/) { self->closeNow(); });
+  tls_.async_shutdown([self = shared_from_this()](const ErrorCode& error) {
+    if (error || self->phase_ == Phase::Closed) {
+      self->closeNow();
+      return;
+    }
+    // Half-close and read until the client closes too. Closing a socket that still has
+    // unread bytes (the rest of an upload answered with 413) sends a reset, which can destroy
+    // the answer before the client has read it.
+    ErrorCode ignored;
+    self->tls_.next_layer().shutdown(tcp::socket::shutdown_send, ignored);  // NOLINT
+    self->arm(self->writeTimer_, kLingerTimeout);
+    self->lingerUntilEof();
+  });
+}
+
+void Connection::lingerUntilEof() {
+  if (readChunk_.empty()) {
+    readChunk_.resize(kReadSize);
+  }
+  tls_.next_layer().async_read_some(
+      asio::buffer(readChunk_),
+      [self = shared_from_this()](const ErrorCode& error, std::size_t /*bytes*/) {
+        if (error || self->phase_ == Phase::Closed) {
+          self->closeNow();  // the client's FIN (or the linger timeout closed the socket)
+          return;
+        }
+        self->lingerUntilEof();  // discard
+      });
 }
 
 void Connection::closeNow() {

@@ -77,6 +77,7 @@ class Connection final : public ExchangeSink, public std::enable_shared_from_thi
 
   void beginGracefulClose();
   void finishGracefulClose();
+  void lingerUntilEof();
   void closeNow();
 
   void arm(Timer& timer, std::chrono::steady_clock::duration after);

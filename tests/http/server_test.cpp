@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -216,6 +218,17 @@ TEST_P(HttpServerTest, BodyOverTheLimitIs413) {
   EXPECT_EQ(reply.header("connection"), "close");
   EXPECT_TRUE(client.waitClosed());
   EXPECT_EQ(calls.load(), 0);
+}
+
+// The client keeps sending the body it announced after the server has answered 413: the
+// answer must still reach it (the server half-closes and drains instead of resetting).
+TEST_P(HttpServerTest, UploadAnsweredWith413StillGetsTheAnswer) {
+  start(echo);
+  TlsClient client(port_, withCert());
+  client.send("POST /big HTTP/1.1\r\nHost: h\r\nContent-Length: " +
+              std::to_string(std::size_t{8} * 1024 * 1024) + "\r\n\r\n");
+  client.send(std::string(std::size_t{1024} * 1024, 'b'));
+  EXPECT_EQ(client.readReply().status, 413);
 }
 
 TEST_P(HttpServerTest, ChunkedBodyOverTheLimitIs413) {
@@ -454,6 +467,17 @@ TEST_P(HttpServerTest, SlowReaderOverflowsItsQueue) {
 
 TEST_P(HttpServerTest, FiveHundredStreamsAllGetTheEvent) {
   constexpr std::size_t kClients = 500;
+  // Both ends live in this process: about two descriptors per client.
+  rlimit files{};
+  getrlimit(RLIMIT_NOFILE, &files);
+  if (files.rlim_cur < 4 * kClients) {
+    files.rlim_cur = std::min<rlim_t>(files.rlim_max, 4 * kClients);
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
+  if (files.rlim_cur < 2 * kClients + 100) {
+    GTEST_SKIP() << "needs " << 2 * kClients + 100 << " open files, the limit is "
+                 << files.rlim_cur;
+  }
   StreamBoard board;
   start([&](Request& /*request*/, const std::shared_ptr<Responder>& responder) {
     board.add(responder->startStream(200, {{"content-type", "application/json"}}));
