@@ -18,7 +18,10 @@ void addCriCommand(CLI::App& root);
 // `kite kubelet`: the kubelet alone (static pods from --pod-manifest-path).
 void addKubeletCommand(CLI::App& root);
 
-// `kite server|agent|proxy`: registered with their future flags'
+// `kite server`: the control plane (API server).
+void addServerCommand(CLI::App& root);
+
+// `kite agent|proxy`: registered with their future flags'
 // descriptions but refusing to run until their issue lands.
 void addPlannedCommands(CLI::App& root);
 

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
 
   kite::cmd::addCriCommand(app);
   kite::cmd::addKubeletCommand(app);
+  kite::cmd::addServerCommand(app);
   kite::cmd::addPlannedCommands(app);
 
   try {

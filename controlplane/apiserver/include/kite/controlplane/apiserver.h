@@ -1,0 +1,46 @@
+#pragma once
+// kite's Kubernetes API server: REST over the Store for every built-in resource, with
+// discovery, tables for kubectl, watches, patches, validation and defaulting. It plugs into
+// kite's HTTPS server (kite/http/server.h) as a handler; authentication and authorization
+// are seams (kite/controlplane/auth.h) so tests can run it without certificates.
+
+#include <memory>
+#include <string>
+
+#include "kite/controlplane/auth.h"
+#include "kite/controlplane/store.h"
+#include "kite/http/server.h"
+
+namespace kite::controlplane {
+
+struct ApiServerOptions {
+  Store* store = nullptr;  // not owned; must outlive the server
+  // Null: every request is anonymous and allowed (unit tests only).
+  std::shared_ptr<Authenticator> authenticator;
+  std::shared_ptr<Authorizer> authorizer;
+  std::string serviceCidr = "10.43.0.0/16";
+  int nodePortMin = 30000;
+  int nodePortMax = 32767;
+  // Reported by /version.
+  std::string gitVersion = "v1.32.0+kite";
+};
+
+class ApiServer {
+ public:
+  explicit ApiServer(ApiServerOptions options);
+  ~ApiServer();
+  ApiServer(const ApiServer&) = delete;
+  ApiServer& operator=(const ApiServer&) = delete;
+
+  // The http::Handler: answers through the responder (now, or later for watches).
+  void handle(http::Request& request, std::shared_ptr<http::Responder> responder);
+
+  // Stops open watches; further requests get 503.
+  void shutdown();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kite::controlplane

@@ -1,0 +1,252 @@
+#include "kite/controlplane/apiserver.h"
+
+#include <spdlog/spdlog.h>
+
+#include "admission.h"
+#include "api_error.h"
+#include "discovery.h"
+#include "kite/api/core/v1/types.h"
+#include "kite/api/json.h"
+#include "negotiation.h"
+#include "registry.h"
+#include "repository.h"
+#include "request_info.h"
+#include "responses.h"
+#include "rest_handler.h"
+#include "stored_json.h"
+#include "watch_hub.h"
+
+namespace kite::controlplane {
+
+using apiserver::ApiError;
+
+struct ApiServer::Impl {
+  explicit Impl(ApiServerOptions o)
+      : options(std::move(o)),
+        registry(apiserver::Registry::builtin()),
+        repository(*options.store),
+        watches(*options.store),
+        admission(repository, registry,
+                  {options.serviceCidr, options.nodePortMin, options.nodePortMax}),
+        rest(registry, repository, watches, admission) {}
+
+  ApiServerOptions options;
+  apiserver::Registry registry;
+  apiserver::Repository repository;
+  apiserver::WatchHub watches;
+  apiserver::Admission admission;
+  apiserver::RestHandler rest;
+  std::atomic<bool> stopped{false};
+
+  void bootstrap();
+  void serve(http::Request& request, const std::shared_ptr<http::Responder>& responder);
+  UserInfo authenticate(const http::Request& request, const apiserver::RequestInfo& info);
+  void authorize(const UserInfo& user, const apiserver::RequestInfo& info);
+};
+
+namespace {
+
+bool isHealthPath(std::string_view path) {
+  return path == "/healthz" || path == "/livez" || path == "/readyz";
+}
+
+http::Response withWarnings(http::Response r, const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings) {
+    std::string v = "299 - \"";
+    for (char c : w) {
+      if (c == '"' || c == '\\') v.push_back('\\');
+      v.push_back(c);
+    }
+    v.push_back('"');
+    r.headers.emplace_back("warning", std::move(v));
+  }
+  return r;
+}
+
+}  // namespace
+
+UserInfo ApiServer::Impl::authenticate(const http::Request& request,
+                                       const apiserver::RequestInfo& info) {
+  if (!options.authenticator) return UserInfo{"system:anonymous", {"system:unauthenticated"}, ""};
+  std::optional<UserInfo> user;
+  try {
+    user = options.authenticator->authenticate(request);
+  } catch (const std::invalid_argument& e) {
+    spdlog::debug("authentication failed for {}: {}", request.remoteAddress, e.what());
+    throw ApiError::unauthorized("Unauthorized");
+  }
+  if (!user) {
+    if (isHealthPath(info.path))
+      return UserInfo{"system:anonymous", {"system:unauthenticated"}, ""};
+    throw ApiError::unauthorized("Unauthorized");
+  }
+  user->groups.emplace_back("system:authenticated");
+  return *user;
+}
+
+void ApiServer::Impl::authorize(const UserInfo& user, const apiserver::RequestInfo& info) {
+  if (!options.authorizer || isHealthPath(info.path)) return;
+  Attributes a;
+  a.verb = info.verb;
+  a.group = info.group;
+  a.version = info.version;
+  a.resource = info.resource;
+  a.subresource = info.subresource;
+  a.namespace_ = info.namespace_;
+  a.name = info.name;
+  a.isResourceRequest = info.isResourceRequest;
+  a.path = info.path;
+  const Decision d = options.authorizer->authorize(user, a);
+  if (d.allowed) return;
+  if (!info.isResourceRequest) {
+    api::meta::v1::Status s;
+    s.apiVersion = "v1";
+    s.kind = "Status";
+    s.status = "Failure";
+    s.code = 403;
+    s.reason = "Forbidden";
+    s.message =
+        "forbidden: User \"" + user.name + "\" cannot " + info.verb + " path \"" + info.path + "\"";
+    throw ApiError(std::move(s));
+  }
+  std::string resource = info.resource;
+  if (!info.subresource.empty()) resource += "/" + info.subresource;
+  throw ApiError::forbidden(user.name, info.verb, info.group, resource, info.namespace_, info.name,
+                            d.reason);
+}
+
+void ApiServer::Impl::serve(http::Request& request,
+                            const std::shared_ptr<http::Responder>& responder) {
+  apiserver::Query query = apiserver::Query::parse(request.query);
+  apiserver::RequestInfo info = apiserver::parseRequestInfo(request.method, request.path, query);
+  const UserInfo user = authenticate(request, info);
+  authorize(user, info);
+  if (!info.isResourceRequest) {
+    if (request.method != "GET" && request.method != "HEAD") {
+      throw ApiError::methodNotSupported("", "", request.method);
+    }
+    if (auto r = apiserver::serveDiscovery(registry, info.path, options.gitVersion)) {
+      responder->respond(std::move(*r));
+      return;
+    }
+    api::meta::v1::Status s;
+    s.apiVersion = "v1";
+    s.kind = "Status";
+    s.status = "Failure";
+    s.code = 404;
+    s.reason = "NotFound";
+    s.message = "the server could not find the requested resource";
+    throw ApiError(std::move(s));
+  }
+  const apiserver::ResourceType* type = registry.find(info.group, info.version, info.resource);
+  if (type == nullptr) {
+    api::meta::v1::Status s;
+    s.apiVersion = "v1";
+    s.kind = "Status";
+    s.status = "Failure";
+    s.code = 404;
+    s.reason = "NotFound";
+    s.message = "the server could not find the requested resource";
+    throw ApiError(std::move(s));
+  }
+  if (!type->info().namespaced && !info.namespace_.empty()) {
+    throw ApiError::notFound(info.group, info.resource, info.name);
+  }
+  apiserver::RequestContext ctx{request,
+                                std::move(query),
+                                std::move(info),
+                                type,
+                                apiserver::negotiate(request.header("accept").value_or("")),
+                                user,
+                                {}};
+  rest.serve(ctx, responder);
+}
+
+void ApiServer::Impl::bootstrap() {
+  // The namespaces every cluster has, as the upstream system-namespaces controller makes them.
+  const auto* nsType = registry.find("", "v1", "namespaces");
+  for (const char* name : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
+    if (repository.getRaw(*nsType, "", name)) continue;
+    api::core::v1::Namespace ns;
+    ns.metadata.name = name;
+    auto object = std::make_unique<apiserver::TypedObject<api::core::v1::Namespace>>(ns);
+    nsType->applyDefaults(*object);
+    nsType->prepareForCreate(*object);
+    object->meta().uid = apiserver::newUid();
+    object->meta().creationTimestamp = api::Time(
+        std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
+    try {
+      repository.create(*nsType, *object);
+    } catch (const ApiError&) {
+      // Another server made it first.
+    }
+  }
+}
+
+ApiServer::ApiServer(ApiServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
+  impl_->bootstrap();
+}
+
+ApiServer::~ApiServer() { shutdown(); }
+
+void ApiServer::shutdown() {
+  impl_->stopped = true;
+  impl_->watches.closeAll();
+}
+
+void ApiServer::handle(http::Request& request, std::shared_ptr<http::Responder> responder) {
+  http::Response failure;
+  try {
+    if (impl_->stopped) throw ApiError::serviceUnavailable("the server is shutting down");
+    impl_->serve(request, responder);
+    return;
+  } catch (const ApiError& e) {
+    failure = apiserver::statusResponse(e.status());
+  } catch (const api::ParseError& e) {
+    failure = apiserver::statusResponse(ApiError::badRequest(e.what()).status());
+  } catch (const StoreError& e) {
+    const auto s = e.code() == StoreErrorCode::kCompacted ? ApiError::gone(e.what())
+                   : e.code() == StoreErrorCode::kTooLarge
+                       ? ApiError::requestEntityTooLarge(e.what())
+                       : ApiError::internal(e.what());
+    failure = apiserver::statusResponse(s.status());
+  } catch (const std::exception& e) {
+    spdlog::error("{} {}: {}", request.method, request.target, e.what());
+    failure = apiserver::statusResponse(ApiError::internal(e.what()).status());
+  }
+  responder->respond(std::move(failure));
+}
+
+}  // namespace kite::controlplane
+
+namespace kite::controlplane::apiserver {
+
+void RestHandler::serve(RequestContext& ctx, const std::shared_ptr<http::Responder>& responder) {
+  const auto& verb = ctx.info.verb;
+  if (verb == "watch") {
+    watch(ctx, responder);
+    return;
+  }
+  http::Response r;
+  const auto& sub = ctx.info.subresource;
+  if (verb == "get") {
+    r = sub == "scale" ? scale(ctx) : get(ctx);
+  } else if (verb == "list") {
+    r = list(ctx);
+  } else if (verb == "create") {
+    r = create(ctx);
+  } else if (verb == "update") {
+    r = update(ctx);
+  } else if (verb == "patch") {
+    r = patch(ctx);
+  } else if (verb == "delete") {
+    r = remove(ctx);
+  } else if (verb == "deletecollection") {
+    r = removeCollection(ctx);
+  } else {
+    throw ApiError::methodNotSupported(ctx.type->info().group, ctx.type->info().resource, verb);
+  }
+  responder->respond(withWarnings(std::move(r), ctx.warnings));
+}
+
+}  // namespace kite::controlplane::apiserver

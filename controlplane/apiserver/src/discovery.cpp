@@ -1,0 +1,257 @@
+#include "discovery.h"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "kite/api/openapi.h"
+#include "responses.h"
+
+namespace kite::controlplane::apiserver {
+
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void str(Writer& w, std::string_view s) {
+  w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+}
+
+void strings(Writer& w, const char* key, const std::vector<std::string>& values) {
+  if (values.empty()) return;
+  w.Key(key);
+  w.StartArray();
+  for (const auto& v : values) str(w, v);
+  w.EndArray();
+}
+
+std::vector<std::string> verbsFor(const ResourceInfo& info) {
+  if (info.resource == "bindings") return {"create"};
+  return {"create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"};
+}
+
+std::vector<std::string> subresourceVerbs(std::string_view sub) {
+  if (sub == "status" || sub == "scale") return {"get", "patch", "update"};
+  if (sub == "finalize") return {"update"};
+  if (sub == "binding" || sub == "eviction" || sub == "token") return {"create"};
+  if (sub == "log") return {"get"};
+  if (sub == "exec" || sub == "attach" || sub == "portforward" || sub == "proxy") {
+    return {"create", "get"};
+  }
+  return {"get"};
+}
+
+std::string groupDoc(const Registry& registry, const std::string& group, bool withKind) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  if (withKind) {
+    w.Key("kind");
+    w.String("APIGroup");
+    w.Key("apiVersion");
+    w.String("v1");
+  }
+  w.Key("name");
+  str(w, group);
+  w.Key("versions");
+  w.StartArray();
+  const auto versions = registry.versionsOf(group);
+  for (const auto& v : versions) {
+    w.StartObject();
+    w.Key("groupVersion");
+    str(w, group + "/" + v);
+    w.Key("version");
+    str(w, v);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("preferredVersion");
+  w.StartObject();
+  w.Key("groupVersion");
+  str(w, group + "/" + versions.front());
+  w.Key("version");
+  str(w, versions.front());
+  w.EndObject();
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+std::string resourceList(const Registry& registry, const std::string& group,
+                         const std::string& version) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  w.Key("kind");
+  w.String("APIResourceList");
+  w.Key("apiVersion");
+  w.String("v1");
+  w.Key("groupVersion");
+  str(w, group.empty() ? version : group + "/" + version);
+  w.Key("resources");
+  w.StartArray();
+  for (const auto& t : registry.all()) {
+    const auto& i = t->info();
+    if (i.group != group || i.version != version) continue;
+    w.StartObject();
+    w.Key("name");
+    str(w, i.resource);
+    w.Key("singularName");
+    str(w, i.singular);
+    w.Key("namespaced");
+    w.Bool(i.namespaced);
+    w.Key("kind");
+    str(w, i.kind);
+    strings(w, "verbs", verbsFor(i));
+    strings(w, "shortNames", i.shortNames);
+    strings(w, "categories", i.categories);
+    w.EndObject();
+    for (const auto& sub : i.subresources) {
+      w.StartObject();
+      w.Key("name");
+      str(w, i.resource + "/" + sub);
+      w.Key("singularName");
+      w.String("");
+      w.Key("namespaced");
+      w.Bool(i.namespaced);
+      std::string kind = i.kind;
+      std::string subGroup;
+      std::string subVersion;
+      if (sub == "scale") {
+        kind = "Scale", subGroup = "autoscaling", subVersion = "v1";
+      } else if (sub == "binding") {
+        kind = "Binding";
+      } else if (sub == "eviction") {
+        kind = "Eviction", subGroup = "policy", subVersion = "v1";
+      }
+      if (!subGroup.empty()) {
+        w.Key("group");
+        str(w, subGroup);
+        w.Key("version");
+        str(w, subVersion);
+      }
+      w.Key("kind");
+      str(w, kind);
+      strings(w, "verbs", subresourceVerbs(sub));
+      w.EndObject();
+    }
+  }
+  w.EndArray();
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+std::vector<std::string_view> segments(std::string_view path) {
+  std::vector<std::string_view> out;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    while (i < path.size() && path[i] == '/') ++i;
+    std::size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    if (j > i) out.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+http::Response plain(std::string body) {
+  http::Response r;
+  r.status = 200;
+  r.headers.emplace_back("content-type", "text/plain; charset=utf-8");
+  r.body = std::move(body);
+  return r;
+}
+
+std::string openApiV3Index() {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  w.Key("paths");
+  w.StartObject();
+  for (const auto& gv : api::openApiV3GroupVersions()) {
+    str(w, gv.path);
+    w.StartObject();
+    w.Key("serverRelativeURL");
+    std::string url = "/openapi/v3/";
+    url.append(gv.path).append("?hash=").append(gv.hash);
+    str(w, url);
+    w.EndObject();
+  }
+  w.EndObject();
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+}  // namespace
+
+std::optional<http::Response> serveDiscovery(const Registry& registry, std::string_view path,
+                                             const std::string& gitVersion) {
+  const auto seg = segments(path);
+  if (seg.empty()) {
+    return jsonResponse(200,
+                        "{\"paths\":[\"/api\",\"/api/v1\",\"/apis\",\"/healthz\",\"/livez\","
+                        "\"/openapi/v2\",\"/openapi/v3\",\"/readyz\",\"/version\"]}");
+  }
+  if (seg.size() == 1 && (seg[0] == "healthz" || seg[0] == "livez" || seg[0] == "readyz")) {
+    return plain("ok");
+  }
+  if (seg.size() == 1 && seg[0] == "version") {
+    std::string minor = "32";
+    return jsonResponse(200, "{\"major\":\"1\",\"minor\":\"" + minor + "\",\"gitVersion\":\"" +
+                                 gitVersion +
+                                 "\",\"gitCommit\":\"\",\"gitTreeState\":\"clean\","
+                                 "\"buildDate\":\"1970-01-01T00:00:00Z\",\"goVersion\":\"\","
+                                 "\"compiler\":\"gcc\",\"platform\":\"linux/amd64\"}");
+  }
+  if (seg[0] == "openapi") {
+    if (seg.size() == 2 && seg[1] == "v2")
+      return jsonResponse(200, std::string(api::openApiV2Document()));
+    if (seg.size() == 2 && seg[1] == "v3") return jsonResponse(200, openApiV3Index());
+    if (seg.size() > 2 && seg[1] == "v3") {
+      std::string rest;
+      for (std::size_t i = 2; i < seg.size(); ++i) {
+        if (!rest.empty()) rest.push_back('/');
+        rest.append(seg[i]);
+      }
+      const auto doc = api::openApiV3Document(rest);
+      if (!doc.empty()) return jsonResponse(200, std::string(doc));
+    }
+    return std::nullopt;
+  }
+  if (seg[0] == "api") {
+    if (seg.size() == 1) {
+      return jsonResponse(200,
+                          "{\"kind\":\"APIVersions\",\"versions\":[\"v1\"],"
+                          "\"serverAddressByClientCIDRs\":[{\"clientCIDR\":\"0.0.0.0/0\","
+                          "\"serverAddress\":\"\"}]}");
+    }
+    if (seg.size() == 2 && seg[1] == "v1")
+      return jsonResponse(200, resourceList(registry, "", "v1"));
+    return std::nullopt;
+  }
+  if (seg[0] == "apis") {
+    if (seg.size() == 1) {
+      std::string body = "{\"kind\":\"APIGroupList\",\"apiVersion\":\"v1\",\"groups\":[";
+      bool first = true;
+      for (const auto& g : registry.groups()) {
+        if (g.empty()) continue;
+        if (!first) body.push_back(',');
+        first = false;
+        body.append(groupDoc(registry, g, false));
+      }
+      body.append("]}");
+      return jsonResponse(200, body);
+    }
+    const std::string group(seg[1]);
+    if (registry.versionsOf(group).empty() || group.empty()) return std::nullopt;
+    if (seg.size() == 2) return jsonResponse(200, groupDoc(registry, group, true));
+    if (seg.size() == 3) {
+      const std::string version(seg[2]);
+      const auto versions = registry.versionsOf(group);
+      if (std::find(versions.begin(), versions.end(), version) == versions.end())
+        return std::nullopt;
+      return jsonResponse(200, resourceList(registry, group, version));
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace kite::controlplane::apiserver

@@ -1,0 +1,166 @@
+#pragma once
+// One served resource (pods, deployments.apps, ...): its discovery facts and its behaviour —
+// decoding, defaulting, validation, field selectors and table columns. The generic REST code
+// talks only to this interface; TypedResource<T> implements it for a generated type with
+// the kind-specific hooks from kinds/*.cpp.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "api_object.h"
+#include "kite/api/field_errors.h"
+#include "kite/api/json.h"
+
+namespace kite::controlplane::apiserver {
+
+struct ResourceInfo {
+  std::string group;     // "" for core
+  std::string version;   // "v1"
+  std::string kind;      // "Pod"
+  std::string resource;  // "pods"
+  std::string singular;  // "pod"
+  bool namespaced = true;
+  std::vector<std::string> shortNames;
+  std::vector<std::string> categories;
+  std::vector<std::string> subresources;  // "status", "scale", ...
+
+  std::string groupVersion() const { return group.empty() ? version : group + "/" + version; }
+};
+
+struct TableColumn {
+  std::string name;
+  std::string type;    // string, integer, date, number, boolean
+  std::string format;  // "name" for the name column
+  std::string description;
+  int priority = 0;  // 1: only with -o wide
+};
+
+using TableCell = std::variant<std::string, std::int64_t>;
+using TimePoint = std::chrono::system_clock::time_point;
+
+class ResourceType {
+ public:
+  explicit ResourceType(ResourceInfo info) : info_(std::move(info)) {}
+  virtual ~ResourceType() = default;
+
+  const ResourceInfo& info() const { return info_; }
+
+  // Throws api::ParseError / api::FieldErrors as the decoder does.
+  virtual std::unique_ptr<ApiObject> decode(std::string_view json,
+                                            const api::DecodeOptions& options) const = 0;
+  // Upstream's defaulting (e.g. a container's terminationMessagePath, a Service's
+  // sessionAffinity); runs on every write.
+  virtual void applyDefaults(ApiObject& object) const = 0;
+  // Create-only preparation: status reset as upstream's PrepareForCreate does.
+  virtual void prepareForCreate(ApiObject& object) const = 0;
+  // Validation of a new object, or of an update against the stored one.
+  virtual std::vector<api::FieldError> validate(const ApiObject& object,
+                                                const ApiObject* old) const = 0;
+  // Field selector support: the value of a field label ("spec.nodeName"), or nullopt when
+  // the field is not supported for this kind.
+  virtual std::optional<std::string> fieldValue(const ApiObject& object,
+                                                std::string_view field) const = 0;
+  virtual const std::vector<TableColumn>& tableColumns() const = 0;
+  virtual std::vector<TableCell> tableRow(const ApiObject& object, TimePoint now) const = 0;
+
+ private:
+  ResourceInfo info_;
+};
+
+// Kind-specific behaviour for TypedResource<T>; unset hooks do nothing.
+template <class T>
+struct KindHooks {
+  std::function<void(T&)> defaults;
+  std::function<void(T&)> prepareForCreate;
+  std::function<void(std::vector<api::FieldError>&, const T&)> validate;
+  std::function<void(std::vector<api::FieldError>&, const T&, const T&)> validateUpdate;
+  // Extra field selectors beyond metadata.name and metadata.namespace.
+  std::vector<std::pair<std::string, std::function<std::string(const T&)>>> fields;
+  // Columns after Name (added first, always); Age is not added: list it where upstream has it.
+  std::vector<TableColumn> columns;
+  std::function<std::vector<TableCell>(const T&, TimePoint)> row;
+};
+
+// Shared table pieces.
+TableColumn nameColumn();
+TableColumn ageColumn();
+// "5m", "3d4h", "<unknown>" as kubectl's HumanDuration prints the age of a timestamp.
+std::string humanAge(const std::optional<std::chrono::system_clock::time_point>& since,
+                     TimePoint now);
+std::string humanDuration(std::chrono::seconds d);
+// Validation every object gets: metadata name/namespace/labels/annotations.
+void validateObjectMeta(std::vector<api::FieldError>& errors, const api::meta::v1::ObjectMeta& m,
+                        bool namespaced, bool nameIsDnsLabel);
+void validateObjectMetaUpdate(std::vector<api::FieldError>& errors,
+                              const api::meta::v1::ObjectMeta& m,
+                              const api::meta::v1::ObjectMeta& old);
+std::optional<TimePoint> creationTime(const api::meta::v1::ObjectMeta& m);
+
+template <class T>
+class TypedResource final : public ResourceType {
+ public:
+  TypedResource(ResourceInfo info, KindHooks<T> hooks, bool nameIsDnsLabel = false)
+      : ResourceType(std::move(info)), hooks_(std::move(hooks)), nameIsDnsLabel_(nameIsDnsLabel) {
+    columns_.push_back(nameColumn());
+    for (const auto& c : hooks_.columns) columns_.push_back(c);
+    if (hooks_.columns.empty()) columns_.push_back(ageColumn());
+  }
+
+  std::unique_ptr<ApiObject> decode(std::string_view json,
+                                    const api::DecodeOptions& options) const override {
+    return std::make_unique<TypedObject<T>>(api::decodeJson<T>(json, options));
+  }
+  void applyDefaults(ApiObject& object) const override {
+    if (hooks_.defaults) hooks_.defaults(as<T>(object));
+  }
+  void prepareForCreate(ApiObject& object) const override {
+    if (hooks_.prepareForCreate) hooks_.prepareForCreate(as<T>(object));
+  }
+  std::vector<api::FieldError> validate(const ApiObject& object,
+                                        const ApiObject* old) const override {
+    std::vector<api::FieldError> errors;
+    const T& value = as<T>(object);
+    validateObjectMeta(errors, value.metadata, info().namespaced, nameIsDnsLabel_);
+    if (old != nullptr) validateObjectMetaUpdate(errors, value.metadata, as<T>(*old).metadata);
+    if (hooks_.validate) hooks_.validate(errors, value);
+    if (old != nullptr && hooks_.validateUpdate) hooks_.validateUpdate(errors, value, as<T>(*old));
+    return errors;
+  }
+  std::optional<std::string> fieldValue(const ApiObject& object,
+                                        std::string_view field) const override {
+    const T& value = as<T>(object);
+    if (field == "metadata.name") return value.metadata.name;
+    if (field == "metadata.namespace") return value.metadata.namespace_;
+    for (const auto& [name, get] : hooks_.fields) {
+      if (name == field) return get(value);
+    }
+    return std::nullopt;
+  }
+  const std::vector<TableColumn>& tableColumns() const override { return columns_; }
+  std::vector<TableCell> tableRow(const ApiObject& object, TimePoint now) const override {
+    const T& value = as<T>(object);
+    std::vector<TableCell> cells{value.metadata.name};
+    if (hooks_.row) {
+      auto rest = hooks_.row(value, now);
+      cells.insert(cells.end(), rest.begin(), rest.end());
+    } else {
+      cells.emplace_back(humanAge(creationTime(value.metadata), now));
+    }
+    return cells;
+  }
+
+ private:
+  KindHooks<T> hooks_;
+  std::vector<TableColumn> columns_;
+  bool nameIsDnsLabel_;
+};
+
+}  // namespace kite::controlplane::apiserver

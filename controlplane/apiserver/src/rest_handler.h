@@ -1,0 +1,76 @@
+#pragma once
+// The REST verbs over the Registry and Repository: get, list, watch, create, update, patch,
+// delete, deletecollection, and the subresources kite serves itself (status, binding,
+// finalize, scale, eviction). One RestHandler serves all resources; per-kind behaviour
+// comes from ResourceType and the admission steps.
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "admission.h"
+#include "kite/controlplane/auth.h"
+#include "kite/http/server.h"
+#include "negotiation.h"
+#include "registry.h"
+#include "repository.h"
+#include "request_info.h"
+#include "watch_hub.h"
+
+namespace kite::controlplane::apiserver {
+
+struct RequestContext {
+  const http::Request& request;
+  Query query;
+  RequestInfo info;
+  const ResourceType* type = nullptr;
+  Representation representation = Representation::kObject;
+  UserInfo user;
+  std::vector<std::string> warnings;  // sent as Warning headers
+};
+
+class RestHandler {
+ public:
+  RestHandler(Registry& registry, Repository& repository, WatchHub& watches, Admission& admission);
+
+  // Answers a resource request (the context's type is set).
+  void serve(RequestContext& ctx, const std::shared_ptr<http::Responder>& responder);
+
+ private:
+  http::Response get(RequestContext& ctx);
+  http::Response list(RequestContext& ctx);
+  void watch(RequestContext& ctx, const std::shared_ptr<http::Responder>& responder);
+  http::Response create(RequestContext& ctx);
+  http::Response update(RequestContext& ctx);
+  http::Response patch(RequestContext& ctx);
+  http::Response remove(RequestContext& ctx);
+  http::Response removeCollection(RequestContext& ctx);
+  http::Response createSubresource(RequestContext& ctx);
+  http::Response scale(RequestContext& ctx);
+
+  // Decodes a request body into an object of the context's kind, honouring
+  // fieldValidation; checks apiVersion/kind and namespace against the URL.
+  std::unique_ptr<ApiObject> decodeBody(RequestContext& ctx, std::string_view json);
+  std::string bodyAsJson(RequestContext& ctx);
+  // The object answer in the representation the client asked for.
+  http::Response objectResponse(RequestContext& ctx, int code, const std::string& json,
+                                const ApiObject* object);
+  // Shared by update and patch: turns a proposed object into the one to store.
+  std::unique_ptr<ApiObject> prepareUpdate(RequestContext& ctx, std::unique_ptr<ApiObject> next,
+                                           const ApiObject& current);
+  // Deletes with graceful deletion and finalizers as upstream; returns the response body.
+  http::Response deleteObject(RequestContext& ctx, const std::string& name,
+                              const api::meta::v1::DeleteOptions& options);
+
+  Registry& registry_;
+  Repository& repository_;
+  WatchHub& watches_;
+  Admission& admission_;
+};
+
+api::meta::v1::DeleteOptions deleteOptionsFrom(const RequestContext& ctx);
+bool isDryRun(const RequestContext& ctx);
+
+}  // namespace kite::controlplane::apiserver

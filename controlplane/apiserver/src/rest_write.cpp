@@ -1,0 +1,527 @@
+// Writes: create, update (PUT), patch, delete, deletecollection, and the subresources kite
+// serves itself.
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include "api_error.h"
+#include "kite/api/core/v1/types.h"
+#include "kite/api/meta.h"
+#include "kite/api/time.h"
+#include "names.h"
+#include "patch.h"
+#include "responses.h"
+#include "rest_handler.h"
+#include "stored_json.h"
+
+namespace kite::controlplane::apiserver {
+
+namespace {
+
+namespace corev1 = api::core::v1;
+using api::meta::v1::DeleteOptions;
+
+struct TypeMeta {
+  std::string apiVersion;
+  std::string kind;
+};
+
+// apiVersion and kind of a JSON object without decoding the rest.
+TypeMeta peekTypeMeta(std::string_view json) {
+  rapidjson::Document d;
+  d.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(json.data(),
+                                                                                  json.size());
+  TypeMeta t;
+  if (d.HasParseError() || !d.IsObject()) return t;
+  if (auto it = d.FindMember("apiVersion"); it != d.MemberEnd() && it->value.IsString()) {
+    t.apiVersion = it->value.GetString();
+  }
+  if (auto it = d.FindMember("kind"); it != d.MemberEnd() && it->value.IsString()) {
+    t.kind = it->value.GetString();
+  }
+  return t;
+}
+
+[[noreturn]] void invalid(const ResourceType& type, std::string_view name,
+                          std::vector<api::FieldError> errors) {
+  const auto& i = type.info();
+  throw ApiError::invalid(i.group, i.kind, name,
+                          api::FieldErrors(std::move(errors)).toStatus(i.kind, name, i.group));
+}
+
+std::string conflictDetail() {
+  return "the object has been modified; please apply your changes to the latest version and "
+         "try again";
+}
+
+bool terminalPod(const ApiObject& o) {
+  const auto& pod = as<corev1::Pod>(o);
+  return pod.status.phase == "Succeeded" || pod.status.phase == "Failed";
+}
+
+bool isPods(const ResourceInfo& i) { return i.group.empty() && i.resource == "pods"; }
+bool isNamespaces(const ResourceInfo& i) { return i.group.empty() && i.resource == "namespaces"; }
+
+// An object whose deletion was requested and that nothing holds back any longer.
+bool readyToRemove(const ResourceInfo& info, const ApiObject& o) {
+  const auto& m = o.meta();
+  if (!m.deletionTimestamp || !m.finalizers.empty()) return false;
+  if (isNamespaces(info)) {
+    return as<corev1::Namespace>(o).spec.finalizers.empty();
+  }
+  if (isPods(info)) {
+    return m.deletionGracePeriodSeconds.value_or(0) == 0 || terminalPod(o) ||
+           as<corev1::Pod>(o).spec.nodeName.empty();
+  }
+  return true;
+}
+
+}  // namespace
+
+RestHandler::RestHandler(Registry& registry, Repository& repository, WatchHub& watches,
+                         Admission& admission)
+    : registry_(registry), repository_(repository), watches_(watches), admission_(admission) {}
+
+bool isDryRun(const RequestContext& ctx) {
+  for (const auto& v : ctx.query.all("dryRun")) {
+    if (v == "All") return true;
+    if (!v.empty()) throw ApiError::badRequest("dryRun: Unsupported value: \"" + v + "\"");
+  }
+  return false;
+}
+
+std::string RestHandler::bodyAsJson(RequestContext& ctx) {
+  const auto& body = ctx.request.body;
+  if (body.empty()) throw ApiError::badRequest("the request body is empty");
+  const auto format = bodyFormat(ctx.request.header("content-type").value_or(""), false);
+  if (format == BodyFormat::kYaml) {
+    auto docs = api::yamlToJsonDocuments(body);
+    if (docs.size() != 1) throw ApiError::badRequest("expected one YAML document in the body");
+    return docs.front();
+  }
+  return body;
+}
+
+std::unique_ptr<ApiObject> RestHandler::decodeBody(RequestContext& ctx, std::string_view json) {
+  const auto& info = ctx.type->info();
+  const TypeMeta tm = peekTypeMeta(json);
+  const std::string expectedGv = info.groupVersion();
+  if (!tm.apiVersion.empty() && tm.apiVersion != expectedGv) {
+    throw ApiError::badRequest("the API version in the data (" + tm.apiVersion +
+                               ") does not match the expected API version (" + expectedGv + ")");
+  }
+  if (!tm.kind.empty() && tm.kind != info.kind) {
+    throw ApiError::badRequest(info.kind + " in version \"" + info.version +
+                               "\" cannot be handled as a " + info.kind +
+                               ": the kind in the "
+                               "data (" +
+                               tm.kind + ") does not match the expected kind (" + info.kind + ")");
+  }
+  api::DecodeOptions options;
+  const std::string validation = ctx.query.get("fieldValidation");
+  if (validation == "Strict") {
+    options.strict = true;
+  } else if (validation.empty() || validation == "Warn") {
+    options.warnings = &ctx.warnings;
+  } else if (validation != "Ignore") {
+    throw ApiError::badRequest("fieldValidation: Unsupported value: \"" + validation +
+                               "\": supported values: \"Ignore\", \"Strict\", \"Warn\"");
+  }
+  try {
+    auto object = ctx.type->decode(json, options);
+    auto& m = object->meta();
+    if (info.namespaced) {
+      if (m.namespace_.empty()) {
+        m.namespace_ = ctx.info.namespace_;
+      } else if (!ctx.info.namespace_.empty() && m.namespace_ != ctx.info.namespace_) {
+        throw ApiError::badRequest(
+            "the namespace of the provided object does not match the namespace sent on the "
+            "request");
+      }
+    } else {
+      m.namespace_.clear();
+    }
+    return object;
+  } catch (const api::ParseError& e) {
+    throw ApiError::badRequest(info.kind + " in version \"" + info.version +
+                               "\" cannot be handled as a " + info.kind + ": " + e.what());
+  } catch (const api::FieldErrors& e) {
+    std::string detail = options.strict ? "strict decoding error: " : "";
+    detail.append(api::aggregateMessage(e.errors()));
+    throw ApiError::badRequest(info.kind + " in version \"" + info.version +
+                               "\" cannot be handled as a " + info.kind + ": " + detail);
+  }
+}
+
+http::Response RestHandler::create(RequestContext& ctx) {
+  if (!ctx.info.subresource.empty()) return createSubresource(ctx);
+  if (!ctx.info.name.empty()) {
+    throw ApiError::methodNotSupported(ctx.type->info().group, ctx.type->info().resource, "create");
+  }
+  const ResourceType& type = *ctx.type;
+  auto object = decodeBody(ctx, bodyAsJson(ctx));
+  auto& m = object->meta();
+  if (m.name.empty() && !m.generateName.empty()) m.name = generateNameFrom(m.generateName);
+  admission_.admitCreate(type, *object, ctx.user);
+  type.applyDefaults(*object);
+  type.prepareForCreate(*object);
+  if (auto errors = type.validate(*object, nullptr); !errors.empty()) {
+    invalid(type, m.name, std::move(errors));
+  }
+  m.uid = newUid();
+  m.creationTimestamp = api::Time(
+      std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
+  m.resourceVersion.clear();
+  m.deletionTimestamp.reset();
+  m.deletionGracePeriodSeconds.reset();
+  m.generation = object->hasSpec() ? 1 : 0;
+  m.selfLink.clear();
+  if (isDryRun(ctx)) return objectResponse(ctx, 201, object->encode(), object.get());
+  const std::string json = repository_.create(type, *object);
+  return objectResponse(ctx, 201, json, object.get());
+}
+
+std::unique_ptr<ApiObject> RestHandler::prepareUpdate(RequestContext& ctx,
+                                                      std::unique_ptr<ApiObject> next,
+                                                      const ApiObject& current) {
+  const ResourceType& type = *ctx.type;
+  const auto& sub = ctx.info.subresource;
+  if (sub == "status") {
+    auto merged = current.clone();
+    merged->copyStatusFrom(*next);
+    next = std::move(merged);
+  } else if (sub.empty() && next->hasStatus() && current.hasStatus()) {
+    next->copyStatusFrom(current);
+  }
+  auto& m = next->meta();
+  const auto& old = current.meta();
+  if (m.name.empty()) m.name = old.name;
+  m.uid = old.uid;
+  m.creationTimestamp = old.creationTimestamp;
+  m.deletionTimestamp = old.deletionTimestamp;
+  m.deletionGracePeriodSeconds = old.deletionGracePeriodSeconds;
+  m.generation = old.generation;
+  m.selfLink.clear();
+  if (old.deletionTimestamp && !m.finalizers.empty()) {
+    // Upstream: no new finalizers once deletion started.
+    for (const auto& f : m.finalizers) {
+      if (std::find(old.finalizers.begin(), old.finalizers.end(), f) == old.finalizers.end()) {
+        invalid(type, m.name,
+                {api::FieldError::forbidden("metadata.finalizers",
+                                            "no new finalizers can be added if the object is "
+                                            "being deleted, found new finalizers []string{\"" +
+                                                f + "\"}")});
+      }
+    }
+  }
+  admission_.admitUpdate(type, *next, current, ctx.user);
+  type.applyDefaults(*next);
+  if (auto errors = type.validate(*next, &current); !errors.empty()) {
+    invalid(type, m.name, std::move(errors));
+  }
+  if (next->hasSpec() && next->specDiffers(current)) m.generation = old.generation + 1;
+  return next;
+}
+
+http::Response RestHandler::update(RequestContext& ctx) {
+  const auto& sub = ctx.info.subresource;
+  if (sub == "scale") return scale(ctx);
+  if (!sub.empty() && sub != "status" && sub != "finalize") {
+    throw ApiError::methodNotSupported(ctx.type->info().group, ctx.type->info().resource, "update");
+  }
+  const ResourceType& type = *ctx.type;
+  auto proposed = decodeBody(ctx, bodyAsJson(ctx));
+  const std::string& name = ctx.info.name;
+  if (proposed->meta().name.empty()) proposed->meta().name = name;
+  if (proposed->meta().name != name) {
+    throw ApiError::badRequest("the name of the object (" + proposed->meta().name +
+                               ") does not match the name on the URL (" + name + ")");
+  }
+  const std::string wantedRv = proposed->meta().resourceVersion;
+  const bool dryRun = isDryRun(ctx);
+  std::unique_ptr<ApiObject> dryResult;
+  auto result = repository_.update(
+      type, ctx.info.namespace_, name, [&](const ApiObject* cur) -> std::unique_ptr<ApiObject> {
+        if (cur == nullptr) throw ApiError::notFound(type.info().group, type.info().resource, name);
+        if (!wantedRv.empty() && wantedRv != cur->meta().resourceVersion) {
+          throw ApiError::conflict(type.info().group, type.info().resource, name, conflictDetail());
+        }
+        std::unique_ptr<ApiObject> next;
+        if (sub == "finalize") {
+          // Only spec.finalizers of a Namespace change through finalize.
+          next = cur->clone();
+          as<corev1::Namespace>(*next).spec.finalizers =
+              as<corev1::Namespace>(*proposed).spec.finalizers;
+        } else {
+          next = prepareUpdate(ctx, proposed->clone(), *cur);
+        }
+        if (dryRun) {
+          dryResult = std::move(next);
+          return nullptr;
+        }
+        return next;
+      });
+  if (dryRun) return objectResponse(ctx, 200, dryResult->encode(), dryResult.get());
+  if (result.written && readyToRemove(type.info(), *result.object)) {
+    repository_.remove(type, ctx.info.namespace_, name,
+                       std::stoll(result.object->meta().resourceVersion));
+  }
+  return objectResponse(ctx, 200, result.json, result.object.get());
+}
+
+http::Response RestHandler::patch(RequestContext& ctx) {
+  const auto& sub = ctx.info.subresource;
+  if (sub == "scale") return scale(ctx);
+  if (!sub.empty() && sub != "status") {
+    throw ApiError::methodNotSupported(ctx.type->info().group, ctx.type->info().resource, "patch");
+  }
+  const ResourceType& type = *ctx.type;
+  const auto format = bodyFormat(ctx.request.header("content-type").value_or(""), true);
+  if (format == BodyFormat::kApplyYaml) {
+    throw ApiError::unsupportedMediaType(
+        "application/apply-patch+yaml (server-side apply is not "
+        "supported yet)");
+  }
+  const std::string& name = ctx.info.name;
+  const std::string& patchBody = ctx.request.body;
+  const bool dryRun = isDryRun(ctx);
+  std::unique_ptr<ApiObject> dryResult;
+  auto result = repository_.update(
+      type, ctx.info.namespace_, name, [&](const ApiObject* cur) -> std::unique_ptr<ApiObject> {
+        if (cur == nullptr) throw ApiError::notFound(type.info().group, type.info().resource, name);
+        const std::string original = cur->encode();
+        std::string patched;
+        switch (format) {
+          case BodyFormat::kJsonPatch:
+            patched = applyJsonPatch(original, patchBody);
+            break;
+          case BodyFormat::kMergePatch:
+            patched = applyMergePatch(original, patchBody);
+            break;
+          default:
+            patched = applyStrategicMergePatch(original, patchBody);
+            break;
+        }
+        auto proposed = decodeBody(ctx, patched);
+        const std::string& wantedRv = proposed->meta().resourceVersion;
+        if (!wantedRv.empty() && wantedRv != cur->meta().resourceVersion) {
+          throw ApiError::conflict(type.info().group, type.info().resource, name, conflictDetail());
+        }
+        if (proposed->meta().name != name) {
+          throw ApiError::badRequest("metadata.name: Invalid value: \"" + proposed->meta().name +
+                                     "\": field is immutable");
+        }
+        auto next = prepareUpdate(ctx, std::move(proposed), *cur);
+        if (dryRun) {
+          dryResult = std::move(next);
+          return nullptr;
+        }
+        return next;
+      });
+  if (dryRun) return objectResponse(ctx, 200, dryResult->encode(), dryResult.get());
+  if (result.written && readyToRemove(type.info(), *result.object)) {
+    repository_.remove(type, ctx.info.namespace_, name,
+                       std::stoll(result.object->meta().resourceVersion));
+  }
+  return objectResponse(ctx, 200, result.json, result.object.get());
+}
+
+DeleteOptions deleteOptionsFrom(const RequestContext& ctx) {
+  DeleteOptions options;
+  if (!ctx.request.body.empty()) {
+    try {
+      options = api::decodeJson<DeleteOptions>(ctx.request.body, {});
+    } catch (const std::exception& e) {
+      throw ApiError::badRequest(std::string("invalid DeleteOptions: ") + e.what());
+    }
+  }
+  if (const auto g = ctx.query.get("gracePeriodSeconds"); !g.empty()) {
+    try {
+      options.gracePeriodSeconds = std::stoll(g);
+    } catch (const std::exception&) {
+      throw ApiError::badRequest("invalid gracePeriodSeconds: \"" + g + "\"");
+    }
+  }
+  if (const auto p = ctx.query.get("propagationPolicy"); !p.empty()) options.propagationPolicy = p;
+  if (options.propagationPolicy && *options.propagationPolicy != "Orphan" &&
+      *options.propagationPolicy != "Background" && *options.propagationPolicy != "Foreground") {
+    throw ApiError::badRequest("propagationPolicy: Unsupported value: \"" +
+                               *options.propagationPolicy +
+                               "\": supported values: \"Background\", \"Foreground\", \"Orphan\"");
+  }
+  return options;
+}
+
+http::Response RestHandler::deleteObject(RequestContext& ctx, const std::string& name,
+                                         const DeleteOptions& options) {
+  const ResourceType& type = *ctx.type;
+  const auto& info = type.info();
+  const bool dryRun = isDryRun(ctx);
+  std::unique_ptr<ApiObject> deleted;
+  bool removeNow = false;
+  auto result = repository_.update(
+      type, ctx.info.namespace_, name, [&](const ApiObject* cur) -> std::unique_ptr<ApiObject> {
+        if (cur == nullptr) throw ApiError::notFound(info.group, info.resource, name);
+        const auto& m = cur->meta();
+        if (options.preconditions) {
+          const auto& pre = *options.preconditions;
+          if (pre.uid && *pre.uid != m.uid) {
+            throw ApiError::conflict(info.group, info.resource, name,
+                                     "Precondition failed: UID in precondition: " + *pre.uid +
+                                         ", UID in object meta: " + m.uid);
+          }
+          if (pre.resourceVersion && *pre.resourceVersion != m.resourceVersion) {
+            throw ApiError::conflict(
+                info.group, info.resource, name,
+                "Precondition failed: ResourceVersion in precondition: " + *pre.resourceVersion +
+                    ", ResourceVersion in object meta: " + m.resourceVersion);
+          }
+        }
+        std::int64_t grace = 0;
+        if (isPods(info)) {
+          const auto& pod = as<corev1::Pod>(*cur);
+          grace = options.gracePeriodSeconds.value_or(
+              pod.spec.terminationGracePeriodSeconds.value_or(30));
+          if (grace < 0) grace = 0;
+          if (pod.spec.nodeName.empty() || terminalPod(*cur)) grace = 0;
+        }
+        const bool namespaceDeletion = isNamespaces(info);
+        const bool held = !m.finalizers.empty() || grace > 0 || namespaceDeletion;
+        if (!held) {
+          removeNow = true;
+          deleted = cur->clone();
+          return nullptr;
+        }
+        auto next = cur->clone();
+        auto& nm = next->meta();
+        const auto now =
+            std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+        if (!nm.deletionTimestamp) {
+          nm.deletionTimestamp = api::Time(now + std::chrono::seconds(grace));
+          nm.deletionGracePeriodSeconds = grace;
+        } else if (isPods(info) && grace < nm.deletionGracePeriodSeconds.value_or(0)) {
+          // A shorter grace period may replace a longer one (kubectl delete --grace-period=0).
+          nm.deletionTimestamp = api::Time(now + std::chrono::seconds(grace));
+          nm.deletionGracePeriodSeconds = grace;
+          if (grace == 0 && nm.finalizers.empty()) {
+            removeNow = true;
+            deleted = cur->clone();
+            return nullptr;
+          }
+        } else {
+          deleted = cur->clone();
+          return nullptr;  // already being deleted
+        }
+        if (namespaceDeletion) as<corev1::Namespace>(*next).status.phase = "Terminating";
+        if (dryRun) {
+          deleted = std::move(next);
+          return nullptr;
+        }
+        return next;
+      });
+  if (removeNow) {
+    if (!dryRun) {
+      const Revision expected = std::stoll(deleted->meta().resourceVersion);
+      if (!repository_.remove(type, ctx.info.namespace_, name, expected)) {
+        // Changed since we read it: start over on the new state.
+        return deleteObject(ctx, name, options);
+      }
+    }
+    return objectResponse(ctx, 200, deleted->encode(), deleted.get());
+  }
+  if (deleted) return objectResponse(ctx, 200, deleted->encode(), deleted.get());
+  return objectResponse(ctx, 200, result.json, result.object.get());
+}
+
+http::Response RestHandler::remove(RequestContext& ctx) {
+  if (!ctx.info.subresource.empty()) {
+    throw ApiError::methodNotSupported(ctx.type->info().group, ctx.type->info().resource, "delete");
+  }
+  return deleteObject(ctx, ctx.info.name, deleteOptionsFrom(ctx));
+}
+
+http::Response RestHandler::removeCollection(RequestContext& ctx) {
+  const auto options = deleteOptionsFrom(ctx);
+  // List with the request's selectors (as JSON objects), then delete each.
+  RequestContext listCtx{ctx.request, ctx.query, ctx.info, ctx.type, Representation::kObject,
+                         ctx.user,    {}};
+  listCtx.info.verb = "list";
+  const auto listed = list(listCtx);
+  rapidjson::Document d;
+  d.Parse(listed.body.data(), listed.body.size());
+  std::vector<std::string> items;
+  for (const auto& item : d["items"].GetArray()) {
+    const std::string name = item["metadata"]["name"].GetString();
+    try {
+      items.push_back(deleteObject(ctx, name, options).body);
+    } catch (const ApiError& e) {
+      if (e.code() != 404) throw;
+    }
+  }
+  return jsonResponse(200, listJson(ctx.type->info(), repository_.store().currentRevision(), {},
+                                    std::nullopt, items));
+}
+
+http::Response RestHandler::createSubresource(RequestContext& ctx) {
+  const auto& info = ctx.type->info();
+  const auto& sub = ctx.info.subresource;
+  const std::string& name = ctx.info.name;
+  if (isPods(info) && sub == "binding") {
+    const std::string body = bodyAsJson(ctx);
+    corev1::Binding binding;
+    try {
+      binding = api::decodeJson<corev1::Binding>(body, {});
+    } catch (const std::exception& e) {
+      throw ApiError::badRequest(std::string("invalid Binding: ") + e.what());
+    }
+    if (binding.target.name.empty()) {
+      invalid(*ctx.type, name, {api::FieldError::required("target.name", "")});
+    }
+    repository_.update(
+        *ctx.type, ctx.info.namespace_, name,
+        [&](const ApiObject* cur) -> std::unique_ptr<ApiObject> {
+          if (cur == nullptr) throw ApiError::notFound(info.group, info.resource, name);
+          const auto& pod = as<corev1::Pod>(*cur);
+          if (pod.metadata.deletionTimestamp) {
+            throw ApiError::conflict(
+                info.group, info.resource, name,
+                "pod " + name + " is being deleted, cannot be assigned to a host");
+          }
+          if (!pod.spec.nodeName.empty()) {
+            throw ApiError::conflict(
+                info.group, "pods/binding", name,
+                "pod " + name + " is already assigned to node \"" + pod.spec.nodeName + "\"");
+          }
+          auto next = cur->clone();
+          auto& p = as<corev1::Pod>(*next);
+          p.spec.nodeName = binding.target.name;
+          corev1::PodCondition scheduled;
+          scheduled.type = "PodScheduled";
+          scheduled.status = "True";
+          scheduled.lastTransitionTime = api::Time::now();
+          if (auto* c = api::findCondition(p.status.conditions, "PodScheduled")) {
+            *c = scheduled;
+          } else {
+            p.status.conditions.push_back(scheduled);
+          }
+          return next;
+        });
+    return jsonResponse(201, api::encodeJson(successStatus("", "", "", "")));
+  }
+  if (isPods(info) && sub == "eviction") {
+    DeleteOptions options;
+    rapidjson::Document d;
+    d.Parse(ctx.request.body.data(), ctx.request.body.size());
+    if (!d.HasParseError() && d.IsObject() && d.HasMember("deleteOptions")) {
+      rapidjson::StringBuffer buf;
+      rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+      d["deleteOptions"].Accept(w);
+      options = api::decodeJson<DeleteOptions>(std::string_view(buf.GetString(), buf.GetSize()));
+    }
+    deleteObject(ctx, name, options);
+    return jsonResponse(201, api::encodeJson(successStatus("", "", "", "")));
+  }
+  throw ApiError::methodNotSupported(info.group, info.resource + "/" + sub, "create");
+}
+
+}  // namespace kite::controlplane::apiserver

@@ -1,0 +1,175 @@
+#include "kite/controlplane/server.h"
+
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <stdexcept>
+
+#include "kite/controlplane/apiserver.h"
+#ifdef KITE_HAVE_ETCD
+#include "kite/controlplane/etcd_store.h"
+#endif
+#include "kite/controlplane/request_authenticator.h"
+#include "kite/controlplane/sqlite_store.h"
+#include "kite/http/server.h"
+#include "kite/pki/files.h"
+#include "kite/pki/server_pki.h"
+
+namespace kite::controlplane {
+
+namespace {
+
+std::string firstServiceIp(const std::string& cidr) {
+  // The network address + 1, for the serving certificate's SANs.
+  const auto slash = cidr.find('/');
+  std::string ip = cidr.substr(0, slash);
+  const auto dot = ip.rfind('.');
+  if (dot == std::string::npos) throw std::invalid_argument("invalid --service-cidr: " + cidr);
+  const int last = std::stoi(ip.substr(dot + 1));
+  return ip.substr(0, dot + 1) + std::to_string(last + 1);
+}
+
+std::vector<std::string> splitComma(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t i = 0;
+  while (i <= s.size()) {
+    std::size_t j = s.find(',', i);
+    if (j == std::string::npos) j = s.size();
+    if (j > i) out.push_back(s.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+std::unique_ptr<Store> openStore(const ServerConfig& config) {
+  if (!config.datastoreEndpoint.empty()) {
+#ifdef KITE_HAVE_ETCD
+    EtcdStoreOptions o;
+    o.endpoints = splitComma(config.datastoreEndpoint);
+    spdlog::info("datastore: etcd at {}", config.datastoreEndpoint);
+    return openEtcdStore(o);
+#else
+    (void)splitComma;
+    throw std::runtime_error("this build has no etcd support");
+#endif
+  }
+  const auto dir = config.dataDir / "server" / "db";
+  std::filesystem::create_directories(dir);
+  std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                               std::filesystem::perm_options::replace);
+  SqliteStoreOptions o;
+  o.path = dir / "state.db";
+  spdlog::info("datastore: SQLite at {}", o.path.string());
+  return openSqliteStore(o);
+}
+
+class RunningServer final : public Server {
+ public:
+  explicit RunningServer(const ServerConfig& config) {
+    std::filesystem::create_directories(config.dataDir / "server");
+    std::filesystem::permissions(config.dataDir,
+                                 std::filesystem::perms::owner_all |
+                                     std::filesystem::perms::group_exec |
+                                     std::filesystem::perms::others_exec,
+                                 std::filesystem::perm_options::replace);
+    pki::ServerPkiOptions po;
+    po.dataDir = config.dataDir;
+    po.nodeIps = config.nodeIps;
+    po.serviceIps = {firstServiceIp(config.serviceCidr)};
+    po.tlsSans = config.tlsSans;
+    po.token = config.token;
+    pki_ = std::make_unique<pki::ServerPki>(pki::loadOrCreateServerPki(po));
+
+    store_ = openStore(config);
+
+    ApiServerOptions ao;
+    ao.store = store_.get();
+    RequestAuthenticatorOptions auth;
+    auth.serviceAccountKeys = {pki_->serviceAccountKey.publicKey()};
+    auth.issuers = {"https://kubernetes.default.svc.cluster.local", "k3s"};
+    auth.joinToken = pki_->token;
+    ao.authenticator = newRequestAuthenticator(std::move(auth));
+    ao.authorizer = newMastersOnlyAuthorizer();
+    ao.serviceCidr = config.serviceCidr;
+    ao.nodePortMin = config.nodePortMin;
+    ao.nodePortMax = config.nodePortMax;
+    api_ = std::make_unique<ApiServer>(std::move(ao));
+
+    http::ServerOptions ho;
+    ho.bindAddress = config.bindAddress;
+    ho.port = config.httpsPort;
+    ho.tls.certificateFile = pki_->paths.servingCert.string();
+    ho.tls.privateKeyFile = pki_->paths.servingKey.string();
+    ho.tls.clientCaFile = pki_->paths.clientCaCert.string();
+    ho.workerThreads = config.workerThreads;
+    http_ = http::startServer(
+        ho, [this](http::Request& request, std::shared_ptr<http::Responder> responder) {
+          api_->handle(request, std::move(responder));
+        });
+
+    const std::string url = "https://127.0.0.1:" + std::to_string(http_->port());
+    const auto kubeconfig = pki_->adminKubeconfig(url).toYaml();
+    const auto credDir = config.dataDir / "server" / "cred";
+    std::filesystem::create_directories(credDir);
+    kubeconfigPath_ = credDir / "admin.kubeconfig";
+    pki::writeFileAtomic(kubeconfigPath_, kubeconfig, 0600);
+    if (!config.writeKubeconfig.empty()) {
+      if (config.writeKubeconfig.has_parent_path()) {
+        std::filesystem::create_directories(config.writeKubeconfig.parent_path());
+      }
+      pki::writeFileAtomic(config.writeKubeconfig, kubeconfig, config.kubeconfigMode);
+      kubeconfigPath_ = config.writeKubeconfig;
+    }
+    spdlog::info("kite server listening on {}:{}; kubeconfig {}", config.bindAddress, http_->port(),
+                 kubeconfigPath_.string());
+  }
+
+  ~RunningServer() override { stop(); }
+
+  std::uint16_t port() const override { return http_->port(); }
+  std::filesystem::path kubeconfigPath() const override { return kubeconfigPath_; }
+
+  void stop() override {
+    if (stopped_) return;
+    stopped_ = true;
+    api_->shutdown();
+    http_->stop();
+    api_.reset();
+    store_.reset();
+  }
+
+ private:
+  std::unique_ptr<pki::ServerPki> pki_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<ApiServer> api_;
+  std::unique_ptr<http::Server> http_;
+  std::filesystem::path kubeconfigPath_;
+  bool stopped_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Server> startServer(const ServerConfig& config) {
+  return std::make_unique<RunningServer>(config);
+}
+
+std::pair<int, int> parsePortRange(const std::string& text) {
+  const auto dash = text.find('-');
+  try {
+    if (dash == std::string::npos) throw std::invalid_argument("no dash");
+    std::size_t used = 0;
+    const int lo = std::stoi(text.substr(0, dash), &used);
+    if (used != dash) throw std::invalid_argument("junk");
+    const std::string hiText = text.substr(dash + 1);
+    const int hi = std::stoi(hiText, &used);
+    if (used != hiText.size() || lo < 1 || hi > 65535 || lo > hi) {
+      throw std::invalid_argument("range");
+    }
+    return {lo, hi};
+  } catch (const std::exception&) {
+    throw std::invalid_argument("invalid port range \"" + text +
+                                "\": want FROM-TO with 1 <= FROM <= TO <= 65535");
+  }
+}
+
+}  // namespace kite::controlplane
