@@ -465,6 +465,31 @@ TEST_P(HttpServerTest, SlowReaderOverflowsItsQueue) {
   EXPECT_TRUE(client.waitClosed());
 }
 
+// The queue limit counts bytes not yet handed to the socket, not bytes ever written: a writer
+// that waits for the reader may send many times the limit. (With the limit at two pieces,
+// one piece whose write completion has not run yet plus the next one always fit.)
+TEST_P(HttpServerTest, StreamQueueCountsOnlyUnsentBytes) {
+  constexpr std::size_t kPiece = std::size_t{32} * 1024;
+  auto serverOptions = options();
+  serverOptions.maxStreamQueueBytes = 2 * kPiece;
+  StreamBoard board;
+  start(serverOptions, [&](Request& /*request*/, const std::shared_ptr<Responder>& responder) {
+    board.add(responder->startStream(200, {}));
+  });
+  TlsClient client(port_, withCert());
+  client.send(get("/watch"));
+  auto streams = board.waitFor(1);
+  ASSERT_EQ(streams.size(), 1U);
+  EXPECT_EQ(client.readHead().status, 200);
+  for (int i = 0; i < 100; ++i) {
+    const std::string piece(kPiece, static_cast<char>('a' + i % 26));
+    ASSERT_TRUE(streams[0]->write(piece)) << "piece " << i;
+    ASSERT_EQ(client.readChunk(), piece);
+  }
+  streams[0]->close();
+  EXPECT_EQ(client.readChunk(), std::nullopt);
+}
+
 TEST_P(HttpServerTest, FiveHundredStreamsAllGetTheEvent) {
   constexpr std::size_t kClients = 500;
   // Both ends live in this process: about two descriptors per client.
