@@ -7,6 +7,7 @@
 #include "discovery.h"
 #include "kite/api/core/v1/types.h"
 #include "kite/api/json.h"
+#include "namespace_finalizer.h"
 #include "negotiation.h"
 #include "registry.h"
 #include "repository.h"
@@ -36,6 +37,7 @@ struct ApiServer::Impl {
   apiserver::WatchHub watches;
   apiserver::Admission admission;
   apiserver::RestHandler rest;
+  std::unique_ptr<apiserver::NamespaceFinalizer> namespaceFinalizer;
   std::atomic<bool> stopped{false};
 
   void bootstrap();
@@ -185,12 +187,15 @@ void ApiServer::Impl::bootstrap() {
 
 ApiServer::ApiServer(ApiServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
   impl_->bootstrap();
+  impl_->namespaceFinalizer =
+      std::make_unique<apiserver::NamespaceFinalizer>(impl_->registry, impl_->repository);
 }
 
 ApiServer::~ApiServer() { shutdown(); }
 
 void ApiServer::shutdown() {
   impl_->stopped = true;
+  impl_->namespaceFinalizer.reset();
   impl_->watches.closeAll();
 }
 

@@ -100,7 +100,12 @@ std::string resourceList(const Registry& registry, const std::string& group,
     w.Bool(i.namespaced);
     w.Key("kind");
     str(w, i.kind);
-    strings(w, "verbs", verbsFor(i));
+    if (i.builtin != nullptr) {
+      std::vector<std::string> verbs(i.builtin->verbs.begin(), i.builtin->verbs.end());
+      strings(w, "verbs", verbs);
+    } else {
+      strings(w, "verbs", verbsFor(i));
+    }
     strings(w, "shortNames", i.shortNames);
     strings(w, "categories", i.categories);
     w.EndObject();
@@ -115,14 +120,16 @@ std::string resourceList(const Registry& registry, const std::string& group,
       std::string kind = i.kind;
       std::string subGroup;
       std::string subVersion;
-      if (sub == "scale") {
-        kind = "Scale", subGroup = "autoscaling", subVersion = "v1";
-      } else if (sub == "binding") {
-        kind = "Binding";
-      } else if (sub == "eviction") {
-        kind = "Eviction", subGroup = "policy", subVersion = "v1";
+      std::vector<std::string> subVerbs = subresourceVerbs(sub);
+      if (const auto* s = i.builtin ? i.builtin->subresource(sub) : nullptr) {
+        kind = std::string(s->kind);
+        if (s->group != i.group || s->version != i.version) {
+          subGroup = std::string(s->group);
+          subVersion = std::string(s->version);
+        }
+        subVerbs.assign(s->verbs.begin(), s->verbs.end());
       }
-      if (!subGroup.empty()) {
+      if (!subGroup.empty() || !subVersion.empty()) {
         w.Key("group");
         str(w, subGroup);
         w.Key("version");
@@ -130,7 +137,7 @@ std::string resourceList(const Registry& registry, const std::string& group,
       }
       w.Key("kind");
       str(w, kind);
-      strings(w, "verbs", subresourceVerbs(sub));
+      strings(w, "verbs", subVerbs);
       w.EndObject();
     }
   }

@@ -10,6 +10,8 @@ Registry Registry::builtin() {
   addPodKind(r);
   addAppsKinds(r);
   addOtherKinds(r);
+  addMoreKinds(r);
+  addRbacKinds(r);
   return r;
 }
 

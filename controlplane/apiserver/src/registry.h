@@ -33,5 +33,7 @@ void addCoreKinds(Registry& registry);
 void addPodKind(Registry& registry);
 void addAppsKinds(Registry& registry);
 void addOtherKinds(Registry& registry);
+void addMoreKinds(Registry& registry);
+void addRbacKinds(Registry& registry);
 
 }  // namespace kite::controlplane::apiserver

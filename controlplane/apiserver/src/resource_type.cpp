@@ -1,11 +1,34 @@
 #include "resource_type.h"
 
+#include <stdexcept>
+
 #include "kite/api/labels.h"
 #include "names.h"
 
 namespace kite::controlplane::apiserver {
 
 using api::FieldError;
+
+ResourceInfo builtinInfo(std::string_view group, std::string_view version,
+                         std::string_view resource) {
+  const api::ResourceInfo* b = api::findBuiltinResource(group, version, resource);
+  if (b == nullptr) {
+    throw std::logic_error("no built-in resource " + std::string(resource) + " in " +
+                           std::string(group) + "/" + std::string(version));
+  }
+  ResourceInfo info;
+  info.group = std::string(b->group);
+  info.version = std::string(b->version);
+  info.kind = std::string(b->kind);
+  info.resource = std::string(b->resource);
+  info.singular = std::string(b->singular);
+  info.namespaced = b->namespaced;
+  for (auto n : b->shortNames) info.shortNames.emplace_back(n);
+  for (auto c : b->categories) info.categories.emplace_back(c);
+  for (const auto& sub : b->subresources) info.subresources.emplace_back(sub.name);
+  info.builtin = b;
+  return info;
+}
 
 TableColumn nameColumn() {
   return {"Name", "string", "name",

@@ -18,6 +18,7 @@
 #include "api_object.h"
 #include "kite/api/field_errors.h"
 #include "kite/api/json.h"
+#include "kite/api/registry_info.h"
 
 namespace kite::controlplane::apiserver {
 
@@ -31,6 +32,8 @@ struct ResourceInfo {
   std::vector<std::string> shortNames;
   std::vector<std::string> categories;
   std::vector<std::string> subresources;  // "status", "scale", ...
+  // The generated table entry (verbs, subresource kinds), when the resource is built in.
+  const api::ResourceInfo* builtin = nullptr;
 
   std::string groupVersion() const { return group.empty() ? version : group + "/" + version; }
 };
@@ -88,6 +91,11 @@ struct KindHooks {
   std::vector<TableColumn> columns;
   std::function<std::vector<TableCell>(const T&, TimePoint)> row;
 };
+
+// The discovery facts of a built-in resource from the generated table
+// (kite/api/registry_info.h); throws std::logic_error for one the table does not have.
+ResourceInfo builtinInfo(std::string_view group, std::string_view version,
+                         std::string_view resource);
 
 // Shared table pieces.
 TableColumn nameColumn();

@@ -161,16 +161,8 @@ void addDeployments(Registry& r) {
     appendTail(cells, d, now);
     return cells;
   };
-  r.add(std::make_unique<TypedResource<appsv1::Deployment>>(ResourceInfo{"apps",
-                                                                         "v1",
-                                                                         "Deployment",
-                                                                         "deployments",
-                                                                         "deployment",
-                                                                         true,
-                                                                         {"deploy"},
-                                                                         {"all"},
-                                                                         {"status", "scale"}},
-                                                            std::move(h)));
+  r.add(std::make_unique<TypedResource<appsv1::Deployment>>(
+      builtinInfo("apps", "v1", "deployments"), std::move(h)));
 }
 
 void addReplicaSets(Registry& r) {
@@ -198,16 +190,8 @@ void addReplicaSets(Registry& r) {
     appendTail(cells, rs, now);
     return cells;
   };
-  r.add(std::make_unique<TypedResource<appsv1::ReplicaSet>>(ResourceInfo{"apps",
-                                                                         "v1",
-                                                                         "ReplicaSet",
-                                                                         "replicasets",
-                                                                         "replicaset",
-                                                                         true,
-                                                                         {"rs"},
-                                                                         {"all"},
-                                                                         {"status", "scale"}},
-                                                            std::move(h)));
+  r.add(std::make_unique<TypedResource<appsv1::ReplicaSet>>(
+      builtinInfo("apps", "v1", "replicasets"), std::move(h)));
 }
 
 void addDaemonAndStatefulSets(Registry& r) {
@@ -242,10 +226,8 @@ void addDaemonAndStatefulSets(Registry& r) {
     appendTail(cells, d, now);
     return cells;
   };
-  r.add(std::make_unique<TypedResource<appsv1::DaemonSet>>(
-      ResourceInfo{
-          "apps", "v1", "DaemonSet", "daemonsets", "daemonset", true, {"ds"}, {"all"}, {"status"}},
-      std::move(ds)));
+  r.add(std::make_unique<TypedResource<appsv1::DaemonSet>>(builtinInfo("apps", "v1", "daemonsets"),
+                                                           std::move(ds)));
 
   KindHooks<appsv1::StatefulSet> ss;
   ss.defaults = [](appsv1::StatefulSet& s) {
@@ -268,28 +250,11 @@ void addDaemonAndStatefulSets(Registry& r) {
         humanAge(creationTime(s.metadata), now), containersText(s.spec.template_, false),
         containersText(s.spec.template_, true)};
   };
-  r.add(std::make_unique<TypedResource<appsv1::StatefulSet>>(ResourceInfo{"apps",
-                                                                          "v1",
-                                                                          "StatefulSet",
-                                                                          "statefulsets",
-                                                                          "statefulset",
-                                                                          true,
-                                                                          {"sts"},
-                                                                          {"all"},
-                                                                          {"status", "scale"}},
-                                                             std::move(ss)));
+  r.add(std::make_unique<TypedResource<appsv1::StatefulSet>>(
+      builtinInfo("apps", "v1", "statefulsets"), std::move(ss)));
 
   r.add(std::make_unique<TypedResource<appsv1::ControllerRevision>>(
-      ResourceInfo{"apps",
-                   "v1",
-                   "ControllerRevision",
-                   "controllerrevisions",
-                   "controllerrevision",
-                   true,
-                   {},
-                   {},
-                   {}},
-      KindHooks<appsv1::ControllerRevision>{}));
+      builtinInfo("apps", "v1", "controllerrevisions"), KindHooks<appsv1::ControllerRevision>{}));
 }
 
 }  // namespace

@@ -55,15 +55,7 @@ void addNamespaces(Registry& r) {
   h.row = [](const corev1::Namespace& n, TimePoint now) -> std::vector<TableCell> {
     return {n.status.phase, age(n, now)};
   };
-  r.add(std::make_unique<TypedResource<corev1::Namespace>>(ResourceInfo{"",
-                                                                        "v1",
-                                                                        "Namespace",
-                                                                        "namespaces",
-                                                                        "namespace",
-                                                                        false,
-                                                                        {"ns"},
-                                                                        {},
-                                                                        {"status", "finalize"}},
+  r.add(std::make_unique<TypedResource<corev1::Namespace>>(builtinInfo("", "v1", "namespaces"),
                                                            std::move(h), true));
 }
 
@@ -170,10 +162,8 @@ void addServices(Registry& r) {
     return {s.spec.type, orNone(s.spec.clusterIP),     externalIp(s), servicePorts(s),
             age(s, now), selectorText(s.spec.selector)};
   };
-  r.add(std::make_unique<TypedResource<corev1::Service>>(
-      ResourceInfo{
-          "", "v1", "Service", "services", "service", true, {"svc"}, {"all"}, {"status", "proxy"}},
-      std::move(h), true));
+  r.add(std::make_unique<TypedResource<corev1::Service>>(builtinInfo("", "v1", "services"),
+                                                         std::move(h), true));
 }
 
 void addConfigMapsAndSecrets(Registry& r) {
@@ -187,9 +177,8 @@ void addConfigMapsAndSecrets(Registry& r) {
   cm.row = [](const corev1::ConfigMap& c, TimePoint now) -> std::vector<TableCell> {
     return {static_cast<std::int64_t>(c.data.size() + c.binaryData.size()), age(c, now)};
   };
-  r.add(std::make_unique<TypedResource<corev1::ConfigMap>>(
-      ResourceInfo{"", "v1", "ConfigMap", "configmaps", "configmap", true, {"cm"}, {}, {}},
-      std::move(cm)));
+  r.add(std::make_unique<TypedResource<corev1::ConfigMap>>(builtinInfo("", "v1", "configmaps"),
+                                                           std::move(cm)));
 
   KindHooks<corev1::Secret> sec;
   sec.defaults = [](corev1::Secret& s) {
@@ -205,8 +194,8 @@ void addConfigMapsAndSecrets(Registry& r) {
   sec.row = [](const corev1::Secret& s, TimePoint now) -> std::vector<TableCell> {
     return {s.type, static_cast<std::int64_t>(s.data.size()), age(s, now)};
   };
-  r.add(std::make_unique<TypedResource<corev1::Secret>>(
-      ResourceInfo{"", "v1", "Secret", "secrets", "secret", true, {}, {}, {}}, std::move(sec)));
+  r.add(std::make_unique<TypedResource<corev1::Secret>>(builtinInfo("", "v1", "secrets"),
+                                                        std::move(sec)));
 }
 
 std::string nodeStatus(const corev1::Node& n) {
@@ -266,9 +255,8 @@ void addNodes(Registry& r) {
             orNone(info.kernelVersion),
             orNone(info.containerRuntimeVersion)};
   };
-  r.add(std::make_unique<TypedResource<corev1::Node>>(
-      ResourceInfo{"", "v1", "Node", "nodes", "node", false, {"no"}, {}, {"status", "proxy"}},
-      std::move(h)));
+  r.add(
+      std::make_unique<TypedResource<corev1::Node>>(builtinInfo("", "v1", "nodes"), std::move(h)));
 }
 
 void addSimpleCoreKinds(Registry& r) {
@@ -281,16 +269,8 @@ void addSimpleCoreKinds(Registry& r) {
   sa.row = [](const corev1::ServiceAccount& s, TimePoint now) -> std::vector<TableCell> {
     return {static_cast<std::int64_t>(s.secrets.size()), age(s, now)};
   };
-  r.add(std::make_unique<TypedResource<corev1::ServiceAccount>>(ResourceInfo{"",
-                                                                             "v1",
-                                                                             "ServiceAccount",
-                                                                             "serviceaccounts",
-                                                                             "serviceaccount",
-                                                                             true,
-                                                                             {"sa"},
-                                                                             {},
-                                                                             {"token"}},
-                                                                std::move(sa)));
+  r.add(std::make_unique<TypedResource<corev1::ServiceAccount>>(
+      builtinInfo("", "v1", "serviceaccounts"), std::move(sa)));
 
   KindHooks<corev1::Endpoints> ep;
   ep.columns = {{"Endpoints", "string", "", "Endpoints is the list of endpoints.", 0}, ageColumn()};
@@ -312,9 +292,8 @@ void addSimpleCoreKinds(Registry& r) {
     if (list.size() > 3) text += " + " + std::to_string(list.size() - 3) + " more...";
     return {text, age(e, now)};
   };
-  r.add(std::make_unique<TypedResource<corev1::Endpoints>>(
-      ResourceInfo{"", "v1", "Endpoints", "endpoints", "endpoints", true, {"ep"}, {}, {}},
-      std::move(ep)));
+  r.add(std::make_unique<TypedResource<corev1::Endpoints>>(builtinInfo("", "v1", "endpoints"),
+                                                           std::move(ep)));
 
   KindHooks<corev1::Event> ev;
   ev.fields = {
@@ -327,8 +306,8 @@ void addSimpleCoreKinds(Registry& r) {
       {"type", [](const corev1::Event& e) { return e.type; }},
       {"source", [](const corev1::Event& e) { return e.source.component; }},
   };
-  r.add(std::make_unique<TypedResource<corev1::Event>>(
-      ResourceInfo{"", "v1", "Event", "events", "event", true, {"ev"}, {}, {}}, std::move(ev)));
+  r.add(std::make_unique<TypedResource<corev1::Event>>(builtinInfo("", "v1", "events"),
+                                                       std::move(ev)));
 
   KindHooks<corev1::PersistentVolume> pv;
   pv.prepareForCreate = [](corev1::PersistentVolume& v) {
@@ -368,16 +347,8 @@ void addSimpleCoreKinds(Registry& r) {
             age(v, now),
             v.spec.volumeMode.value_or("Filesystem")};
   };
-  r.add(std::make_unique<TypedResource<corev1::PersistentVolume>>(ResourceInfo{"",
-                                                                               "v1",
-                                                                               "PersistentVolume",
-                                                                               "persistentvolumes",
-                                                                               "persistentvolume",
-                                                                               false,
-                                                                               {"pv"},
-                                                                               {},
-                                                                               {"status"}},
-                                                                  std::move(pv)));
+  r.add(std::make_unique<TypedResource<corev1::PersistentVolume>>(
+      builtinInfo("", "v1", "persistentvolumes"), std::move(pv)));
 
   KindHooks<corev1::PersistentVolumeClaim> pvc;
   pvc.prepareForCreate = [](corev1::PersistentVolumeClaim& c) {
@@ -410,33 +381,14 @@ void addSimpleCoreKinds(Registry& r) {
             c.spec.volumeMode.value_or("Filesystem")};
   };
   r.add(std::make_unique<TypedResource<corev1::PersistentVolumeClaim>>(
-      ResourceInfo{"",
-                   "v1",
-                   "PersistentVolumeClaim",
-                   "persistentvolumeclaims",
-                   "persistentvolumeclaim",
-                   true,
-                   {"pvc"},
-                   {},
-                   {"status"}},
-      std::move(pvc)));
+      builtinInfo("", "v1", "persistentvolumeclaims"), std::move(pvc)));
 
-  r.add(std::make_unique<TypedResource<corev1::LimitRange>>(
-      ResourceInfo{"", "v1", "LimitRange", "limitranges", "limitrange", true, {"limits"}, {}, {}},
-      KindHooks<corev1::LimitRange>{}));
-  r.add(std::make_unique<TypedResource<corev1::ResourceQuota>>(ResourceInfo{"",
-                                                                            "v1",
-                                                                            "ResourceQuota",
-                                                                            "resourcequotas",
-                                                                            "resourcequota",
-                                                                            true,
-                                                                            {"quota"},
-                                                                            {},
-                                                                            {"status"}},
-                                                               KindHooks<corev1::ResourceQuota>{}));
-  r.add(std::make_unique<TypedResource<corev1::PodTemplate>>(
-      ResourceInfo{"", "v1", "PodTemplate", "podtemplates", "podtemplate", true, {}, {}, {}},
-      KindHooks<corev1::PodTemplate>{}));
+  r.add(std::make_unique<TypedResource<corev1::LimitRange>>(builtinInfo("", "v1", "limitranges"),
+                                                            KindHooks<corev1::LimitRange>{}));
+  r.add(std::make_unique<TypedResource<corev1::ResourceQuota>>(
+      builtinInfo("", "v1", "resourcequotas"), KindHooks<corev1::ResourceQuota>{}));
+  r.add(std::make_unique<TypedResource<corev1::PodTemplate>>(builtinInfo("", "v1", "podtemplates"),
+                                                             KindHooks<corev1::PodTemplate>{}));
 }
 
 }  // namespace

@@ -19,8 +19,7 @@ void addOtherKinds(Registry& r) {
     return {l.spec.holderIdentity.value_or(""), humanAge(creationTime(l.metadata), now)};
   };
   r.add(std::make_unique<TypedResource<coordv1::Lease>>(
-      ResourceInfo{"coordination.k8s.io", "v1", "Lease", "leases", "lease", true, {}, {}, {}},
-      std::move(lease)));
+      builtinInfo("coordination.k8s.io", "v1", "leases"), std::move(lease)));
 
   KindHooks<discv1::EndpointSlice> slice;
   slice.columns = {{"AddressType", "string", "", "", 0},
@@ -48,16 +47,8 @@ void addOtherKinds(Registry& r) {
     return {s.addressType, ports.empty() ? std::string("<unset>") : ports,
             eps.empty() ? std::string("<unset>") : eps, humanAge(creationTime(s.metadata), now)};
   };
-  r.add(std::make_unique<TypedResource<discv1::EndpointSlice>>(ResourceInfo{"discovery.k8s.io",
-                                                                            "v1",
-                                                                            "EndpointSlice",
-                                                                            "endpointslices",
-                                                                            "endpointslice",
-                                                                            true,
-                                                                            {},
-                                                                            {},
-                                                                            {}},
-                                                               std::move(slice)));
+  r.add(std::make_unique<TypedResource<discv1::EndpointSlice>>(
+      builtinInfo("discovery.k8s.io", "v1", "endpointslices"), std::move(slice)));
 }
 
 }  // namespace kite::controlplane::apiserver

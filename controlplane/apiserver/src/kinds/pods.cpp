@@ -179,17 +179,8 @@ void addPodKind(Registry& registry) {
       {"Readiness Gates", "string", "", "If specified, all readiness gates will be evaluated.", 1},
   };
   h.row = podRow;
-  registry.add(std::make_unique<TypedResource<corev1::Pod>>(
-      ResourceInfo{"",
-                   "v1",
-                   "Pod",
-                   "pods",
-                   "pod",
-                   true,
-                   {"po"},
-                   {"all"},
-                   {"status", "binding", "eviction", "log", "exec", "attach", "portforward"}},
-      std::move(h)));
+  registry.add(
+      std::make_unique<TypedResource<corev1::Pod>>(builtinInfo("", "v1", "pods"), std::move(h)));
 }
 
 }  // namespace kite::controlplane::apiserver

@@ -1,0 +1,42 @@
+#pragma once
+// Finishes the deletion of Terminating namespaces, as upstream's namespace controller does:
+// deletes every object in the namespace (pods on a node gracefully: their kubelet removes
+// them), and once nothing is left removes the "kubernetes" finalizer from spec.finalizers,
+// which lets the namespace go. Runs in the API server until kite's controller manager has
+// its own; it works on the Store directly.
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "registry.h"
+#include "repository.h"
+
+namespace kite::controlplane::apiserver {
+
+class NamespaceFinalizer {
+ public:
+  NamespaceFinalizer(const Registry& registry, Repository& repository);
+  ~NamespaceFinalizer();
+  NamespaceFinalizer(const NamespaceFinalizer&) = delete;
+  NamespaceFinalizer& operator=(const NamespaceFinalizer&) = delete;
+
+  // One pass over all namespaces (the thread calls it on changes and every 2 s).
+  void pass();
+
+ private:
+  void run();
+  // Deletes what is left in the namespace; true when it is empty.
+  bool emptyNamespace(const std::string& ns);
+
+  const Registry& registry_;
+  Repository& repository_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::unique_ptr<Watch> watch_;
+  std::thread thread_;
+};
+
+}  // namespace kite::controlplane::apiserver
