@@ -2,9 +2,10 @@
 # One command for a fresh Debian 12 machine (as root): install every
 # dependency, build kite, and start what is built so far.
 #
-# Today (foundation): a private containerd with kite's images, and a pod
-# started through kite's own CRI client, serving HTTP. The single-node
-# cluster (`kite server` with its agent) replaces this when it lands.
+# Today: the control plane (`kite server`: API server on embedded SQLite,
+# HTTPS with client certificates) that kubectl uses, and a private containerd
+# with kite's images running a pod through kite's own CRI client. The agent
+# joining the two into a single-node cluster arrives with the agent issue.
 #
 #   ./run-cluster.sh          start (idempotent)
 #   ./run-cluster.sh stop     stop and remove everything it started
@@ -12,7 +13,12 @@ set -euo pipefail
 cd "$(dirname "$0")"
 bed=$PWD/build/run
 
+server_dir=$PWD/build/run-server
 if [[ ${1:-} == stop ]]; then
+  if [[ -f $server_dir/pid ]]; then
+    kill "$(cat "$server_dir/pid")" 2>/dev/null || true
+    rm -f "$server_dir/pid"
+  fi
   tests/testbed/testbed.sh down "$bed"
   exit 0
 fi
@@ -41,7 +47,33 @@ for _ in $(seq 50); do
 done
 grep -q 'Welcome to nginx!' <<<"${page:-}" || { echo "the nginx pod did not answer" >&2; exit 1; }
 
+# The control plane, on 127.0.0.1:6443 unless that port is taken.
+mkdir -p "$server_dir"
+chmod 700 "$server_dir"
+kubeconfig=$server_dir/kubeconfig
+if ! { [[ -f $server_dir/pid ]] && kill -0 "$(cat "$server_dir/pid")" 2>/dev/null; }; then
+  port=6443
+  if ss -ltn "sport = :$port" | grep -q LISTEN; then port=16443; fi
+  nohup "$kite" server --disable-agent --data-dir "$server_dir/data" \
+    --https-listen-port "$port" --write-kubeconfig "$kubeconfig" >"$server_dir/log" 2>&1 &
+  echo $! >"$server_dir/pid"
+fi
+for _ in $(seq 100); do
+  if [[ -f $kubeconfig ]] && kubectl --kubeconfig "$kubeconfig" get --raw /readyz >/dev/null 2>&1; then
+    break
+  fi
+  sleep 0.1
+done
+kubectl --kubeconfig "$kubeconfig" get namespaces >/dev/null || {
+  echo "kite server did not start; see $server_dir/log" >&2
+  exit 1
+}
+
 cat <<EOT
+
+kite server is up (log: $server_dir/log). Use it with:
+  export KUBECONFIG=$kubeconfig
+  kubectl get namespaces
 
 kite is up: containerd (private, in network namespace $KITE_TB_NETNS) runs pod "nginx" at $ip.
   tests/testbed/testbed.sh shell $bed                      # a shell on that "node"
