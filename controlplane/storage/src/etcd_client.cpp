@@ -109,10 +109,13 @@ bool retryable(const grpc::Status& status, Idempotency idempotency) {
   if (code != grpc::StatusCode::UNAVAILABLE) {
     return false;
   }
-  // Only failures that happened before the write reached a member's raft log.
+  // Only failures that happened before the write could reach a member: no connection, the
+  // kernel refusing to send on a connection the member had already reset (EPIPE), or a
+  // member without a leader refusing it up front ("hasleader").
   const std::string& text = status.error_message();
   return contains(text, "failed to connect") || contains(text, "Connection refused") ||
-         contains(text, "no leader") || contains(text, "DNS resolution failed");
+         contains(text, "Broken pipe") || contains(text, "no leader") ||
+         contains(text, "DNS resolution failed");
 }
 
 Client::Client(const std::vector<std::string>& endpoints, std::chrono::milliseconds timeout)
@@ -155,6 +158,16 @@ void Client::call(std::string_view method, Idempotency idempotency,
     }
     StoreError error = toStoreError(method, member.endpoint, status, timeout_);
     if (!retryable(status, idempotency)) {
+      if (error.code() == StoreErrorCode::kUnavailable) {
+        // The next call tries another member first.
+        preferred_.store((index + 1) % members_.size());
+      }
+      if (idempotency == Idempotency::kWrite && error.code() == StoreErrorCode::kUnavailable) {
+        // The member may or may not have applied the write before it went away.
+        throw StoreError(error.code(), std::string(error.what()) +
+                                           " (the write's outcome is "
+                                           "unknown: read the key back)");
+      }
       throw error;
     }
     failures[index] = error.what();
