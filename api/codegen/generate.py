@@ -11,6 +11,7 @@ and from all schemas together
     DIR/kite/api/openapi_index.cpp, openapi_v2.cpp  group version list, swagger 2.0 document
     DIR/kite/api/patch_meta.cpp     strategic merge patch metadata tree (tables.py)
     DIR/kite/api/registry_info.cpp  the built-in resources of the `resources` sections
+    DIR/kite/api/protobuf_tables.cpp  protobuf field numbers and shapes (protobuf.py)
 Files are only rewritten when their content changes, so a schema edit rebuilds only what
 it affects; STAMP is touched on every run. --json-out DIR also writes the OpenAPI documents
 as JSON files (for inspection).
@@ -39,7 +40,8 @@ Schema format (see api/README.md):
         fields:
         - {name: json-name, type: TYPE, desc: ..., ptr: true, omitempty: false,
            required: true, patch: merge|replace|"merge,retainKeys", mergeKey: key,
-           listType: atomic|set|map, listMapKeys: [k1, k2], mapType: atomic|granular}
+           listType: atomic|set|map, listMapKeys: [k1, k2], mapType: atomic|granular,
+           proto: N, protoType: UpstreamMessage}  # protobuf number (see protobuf.py)
         - {inline: OtherType}    # a Go embedded struct: its fields appear in this object
 
 TYPE: string int32 int64 bool double Quantity IntOrString Time MicroTime RawJson bytes,
@@ -89,7 +91,7 @@ CPP_KEYWORDS = {
 }
 
 FIELD_KEYS = {'name', 'type', 'desc', 'ptr', 'omitempty', 'required', 'patch', 'mergeKey', 'structType',
-              'listType', 'listMapKeys', 'mapType', 'inline'}
+              'listType', 'listMapKeys', 'mapType', 'inline', 'proto', 'protoType'}
 TYPE_KEYS = {'desc', 'kind', 'metadata', 'listOf', 'fields', 'structType', 'apiVersion',
              'anyKind'}
 RESOURCE_KEYS = {'kind', 'plural', 'singular', 'namespaced', 'shortNames', 'categories', 'verbs',
@@ -542,13 +544,16 @@ def main():
         # Imported here: they use Generator's resolution helpers.
         import openapi  # pylint: disable=import-outside-toplevel
         import tables  # pylint: disable=import-outside-toplevel
+        import protobuf  # pylint: disable=import-outside-toplevel
         api_dir = os.path.join(args.out, 'kite', 'api')
         for name, content in openapi.sources(gen, schemas, args.json_out).items():
             write_if_changed(os.path.join(api_dir, name), content)
         write_if_changed(os.path.join(api_dir, 'patch_meta.cpp'), tables.patch_meta_source(gen))
         write_if_changed(os.path.join(api_dir, 'registry_info.cpp'),
                          tables.registry_source(gen))
-    except (SchemaError, KeyError, yaml.YAMLError) as e:
+        write_if_changed(os.path.join(api_dir, 'protobuf_tables.cpp'),
+                         protobuf.protobuf_source(gen))
+    except (SchemaError, KeyError, ValueError, yaml.YAMLError) as e:
         print(f'generate.py: error: {e}', file=sys.stderr)
         return 1
     if args.stamp:
