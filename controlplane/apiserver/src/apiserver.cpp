@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <map>
+
 #include "admission.h"
 #include "api_error.h"
 #include "discovery.h"
@@ -12,6 +14,7 @@
 #include "registry.h"
 #include "repository.h"
 #include "request_info.h"
+#include "resource_cache.h"
 #include "responses.h"
 #include "rest_handler.h"
 #include "stored_json.h"
@@ -29,11 +32,20 @@ struct ApiServer::Impl {
         watches(*options.store),
         admission(repository, registry,
                   {options.serviceCidr, options.nodePortMin, options.nodePortMax}),
-        rest(registry, repository, watches, admission) {}
+        rest(registry, repository, watches, admission,
+             [this](const apiserver::ResourceType* type) { return cacheOf(type); }) {}
+
+  apiserver::ResourceCache* cacheOf(const apiserver::ResourceType* type) {
+    auto it = caches.find(type);
+    return it == caches.end() ? nullptr : it->second.get();
+  }
 
   ApiServerOptions options;
   apiserver::Registry registry;
   apiserver::Repository repository;
+  // Filled before the first request; read-only afterwards. Declared before the watch hub so
+  // watches detach from the caches before these go.
+  std::map<const apiserver::ResourceType*, std::unique_ptr<apiserver::ResourceCache>> caches;
   apiserver::WatchHub watches;
   apiserver::Admission admission;
   apiserver::RestHandler rest;
@@ -187,6 +199,10 @@ void ApiServer::Impl::bootstrap() {
 
 ApiServer::ApiServer(ApiServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
   impl_->bootstrap();
+  for (const auto& type : impl_->registry.all()) {
+    impl_->caches[type.get()] =
+        std::make_unique<apiserver::ResourceCache>(*impl_->options.store, *type);
+  }
   impl_->namespaceFinalizer =
       std::make_unique<apiserver::NamespaceFinalizer>(impl_->registry, impl_->repository);
 }

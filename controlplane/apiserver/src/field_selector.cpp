@@ -1,5 +1,7 @@
 #include "field_selector.h"
 
+#include <algorithm>
+
 #include "api_error.h"
 
 namespace kite::controlplane::apiserver {
@@ -44,6 +46,16 @@ bool FieldSelector::matches(const ResourceType& type, const ApiObject& object) c
     const auto v = type.fieldValue(object, t.field);
     if (!v) return false;
     if ((*v == t.value) != t.equals) return false;
+  }
+  return true;
+}
+
+bool FieldSelector::matches(const FieldValues& fields) const {
+  for (const auto& t : terms_) {
+    const auto it = std::find_if(fields.begin(), fields.end(),
+                                 [&](const auto& f) { return f.first == t.field; });
+    if (it == fields.end()) return false;
+    if ((it->second == t.value) != t.equals) return false;
   }
   return true;
 }

@@ -19,6 +19,7 @@ class FieldSelector {
 
   bool empty() const { return terms_.empty(); }
   bool matches(const ResourceType& type, const ApiObject& object) const;
+  bool matches(const FieldValues& fields) const;
   // The value required for a field by an equality term, or "" (used to narrow a list to one
   // name).
   std::string requiredValue(std::string_view field) const;

@@ -47,6 +47,8 @@ struct TableColumn {
 };
 
 using TableCell = std::variant<std::string, std::int64_t>;
+// The values of every field selector a kind supports, e.g. {"spec.nodeName", "n1"}.
+using FieldValues = std::vector<std::pair<std::string, std::string>>;
 using TimePoint = std::chrono::system_clock::time_point;
 
 class ResourceType {
@@ -71,6 +73,12 @@ class ResourceType {
   // the field is not supported for this kind.
   virtual std::optional<std::string> fieldValue(const ApiObject& object,
                                                 std::string_view field) const = 0;
+  // All of them at once (the watch cache keeps these instead of the decoded object). The
+  // default covers metadata.name and metadata.namespace.
+  virtual FieldValues fieldValues(const ApiObject& object) const {
+    return {{"metadata.name", object.meta().name},
+            {"metadata.namespace", object.meta().namespace_}};
+  }
   virtual const std::vector<TableColumn>& tableColumns() const = 0;
   virtual std::vector<TableCell> tableRow(const ApiObject& object, TimePoint now) const = 0;
 
@@ -151,6 +159,15 @@ class TypedResource final : public ResourceType {
       if (name == field) return get(value);
     }
     return std::nullopt;
+  }
+  FieldValues fieldValues(const ApiObject& object) const override {
+    const T& value = as<T>(object);
+    FieldValues out;
+    out.reserve(hooks_.fields.size() + 2);
+    out.emplace_back("metadata.name", value.metadata.name);
+    out.emplace_back("metadata.namespace", value.metadata.namespace_);
+    for (const auto& [name, get] : hooks_.fields) out.emplace_back(name, get(value));
+    return out;
   }
   const std::vector<TableColumn>& tableColumns() const override { return columns_; }
   std::vector<TableCell> tableRow(const ApiObject& object, TimePoint now) const override {

@@ -5,8 +5,10 @@
 // comes from ResourceType and the admission steps.
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +19,7 @@
 #include "registry.h"
 #include "repository.h"
 #include "request_info.h"
+#include "resource_cache.h"
 #include "watch_hub.h"
 
 namespace kite::controlplane::apiserver {
@@ -31,9 +34,13 @@ struct RequestContext {
   std::vector<std::string> warnings;  // sent as Warning headers
 };
 
+// The watch cache of a resource, or nullptr when it has none.
+using CacheLookup = std::function<ResourceCache*(const ResourceType*)>;
+
 class RestHandler {
  public:
-  RestHandler(Registry& registry, Repository& repository, WatchHub& watches, Admission& admission);
+  RestHandler(Registry& registry, Repository& repository, WatchHub& watches, Admission& admission,
+              CacheLookup caches);
 
   // Answers a resource request (the context's type is set).
   void serve(RequestContext& ctx, const std::shared_ptr<http::Responder>& responder);
@@ -68,6 +75,11 @@ class RestHandler {
   Repository& repository_;
   WatchHub& watches_;
   Admission& admission_;
+  CacheLookup caches_;
+  // The list answer from the watch cache, or nullopt when the cache cannot serve it.
+  std::optional<http::Response> listFromCache(RequestContext& ctx,
+                                              const api::labels::Selector& labels,
+                                              const FieldSelector& fields, std::int64_t limit);
 };
 
 api::meta::v1::DeleteOptions deleteOptionsFrom(const RequestContext& ctx);

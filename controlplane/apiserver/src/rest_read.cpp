@@ -85,6 +85,10 @@ http::Response RestHandler::list(RequestContext& ctx) {
         "resourceVersion is provided");
   }
 
+  if (continueParam.empty() && rvMatch != "Exact") {
+    if (auto r = listFromCache(ctx, labels, fields, limit)) return std::move(*r);
+  }
+
   RangeRequest req;
   req.prefix = Repository::prefix(type.info(), ctx.info.namespace_);
   if (!continueParam.empty()) {
@@ -179,6 +183,52 @@ http::Response RestHandler::list(RequestContext& ctx) {
   return jsonResponse(200, partialMetadataListJson(type.info(), view, readAt, nextToken));
 }
 
+std::optional<http::Response> RestHandler::listFromCache(RequestContext& ctx,
+                                                         const api::labels::Selector& labels,
+                                                         const FieldSelector& fields,
+                                                         std::int64_t limit) {
+  ResourceCache* cache = caches_ ? caches_(ctx.type) : nullptr;
+  if (cache == nullptr) return std::nullopt;
+  const std::string rvParam = ctx.query.get("resourceVersion");
+  constexpr auto kWait = std::chrono::seconds(3);
+  if (rvParam.empty()) {
+    // A consistent read: the cache must have caught up with the Store's newest revision.
+    if (!cache->waitFor(repository_.store().currentRevision(), kWait)) return std::nullopt;
+  } else if (rvParam != "0") {
+    if (!cache->waitFor(parseRevision(rvParam, "resourceVersion"), kWait)) return std::nullopt;
+  } else if (!cache->healthy()) {
+    return std::nullopt;
+  }
+  const ResourceType& type = *ctx.type;
+  auto page = cache->list(
+      Repository::prefix(type.info(), ctx.info.namespace_),
+      [&](const CachedObject& o) { return labels.matches(o.labels) && fields.matches(o.fields); },
+      limit);
+  std::string token;
+  if (page.more && !page.items.empty()) {
+    token = ContinueToken{page.revision, page.items.back()->key}.encode();
+  }
+  if (ctx.representation == Representation::kObject) {
+    std::vector<std::string> items;
+    items.reserve(page.items.size());
+    for (const auto& o : page.items) items.push_back(withResourceVersion(o->json, o->revision));
+    return jsonResponse(200, listJson(type.info(), page.revision, token, std::nullopt, items));
+  }
+  std::vector<std::unique_ptr<ApiObject>> objects;
+  std::vector<const ApiObject*> view;
+  objects.reserve(page.items.size());
+  for (const auto& o : page.items) {
+    objects.push_back(type.decode(o->json, {}));
+    objects.back()->meta().resourceVersion = std::to_string(o->revision);
+    view.push_back(objects.back().get());
+  }
+  if (ctx.representation == Representation::kTable) {
+    return jsonResponse(200, tableJson(type, view, page.revision, token,
+                                       parseIncludeObject(ctx.query.get("includeObject")), true));
+  }
+  return jsonResponse(200, partialMetadataListJson(type.info(), view, page.revision, token));
+}
+
 void RestHandler::watch(RequestContext& ctx, const std::shared_ptr<http::Responder>& responder) {
   const ResourceType& type = *ctx.type;
   WatchSpec spec;
@@ -210,7 +260,7 @@ void RestHandler::watch(RequestContext& ctx, const std::shared_ptr<http::Respond
   http::Headers headers{{"content-type", "application/json"}};
   for (const auto& w : ctx.warnings) headers.emplace_back("warning", "299 - \"" + w + "\"");
   auto stream = responder->startStream(200, std::move(headers));
-  watches_.start(std::move(spec), std::move(stream));
+  watches_.start(std::move(spec), std::move(stream), caches_ ? caches_(ctx.type) : nullptr);
 }
 
 }  // namespace kite::controlplane::apiserver

@@ -79,8 +79,12 @@ bool readyToRemove(const ResourceInfo& info, const ApiObject& o) {
 }  // namespace
 
 RestHandler::RestHandler(Registry& registry, Repository& repository, WatchHub& watches,
-                         Admission& admission)
-    : registry_(registry), repository_(repository), watches_(watches), admission_(admission) {}
+                         Admission& admission, CacheLookup caches)
+    : registry_(registry),
+      repository_(repository),
+      watches_(watches),
+      admission_(admission),
+      caches_(std::move(caches)) {}
 
 bool isDryRun(const RequestContext& ctx) {
   for (const auto& v : ctx.query.all("dryRun")) {

@@ -1,7 +1,5 @@
 #include "watch_hub.h"
 
-#include <vector>
-
 #include "api_error.h"
 #include "repository.h"
 #include "stored_json.h"
@@ -11,65 +9,56 @@ namespace kite::controlplane::apiserver {
 struct WatchHub::Active {
   WatchSpec spec;
   std::shared_ptr<http::Stream> stream;
-  std::unique_ptr<Watch> storeWatch;
+  ResourceCache* cache = nullptr;
+  std::uint64_t subscription = 0;     // in cache
+  std::unique_ptr<Watch> storeWatch;  // or a Store watch of its own
   std::chrono::steady_clock::time_point deadline;
   std::chrono::steady_clock::time_point nextBookmark;
   std::mutex mutex;  // orders writes to the stream, guards lastRevision
   Revision lastRevision = 0;
   bool sentColumns = false;
 
-  bool selected(const ApiObject& o) const {
-    return spec.labels.matches(o.meta().labels) && spec.fields.matches(*spec.type, o);
+  bool selected(const CachedObject& o) const {
+    return o.key.compare(0, spec.prefix.size(), spec.prefix) == 0 &&
+           spec.labels.matches(o.labels) && spec.fields.matches(o.fields);
   }
 
-  std::string render(std::string_view type, const std::string& storedJson, const ApiObject& o,
-                     Revision rv) {
-    switch (spec.representation) {
-      case Representation::kTable: {
-        auto copy = o.clone();
-        copy->meta().resourceVersion = std::to_string(rv);
-        const bool columns = !sentColumns;
-        sentColumns = true;
-        return watchEventLine(type,
-                              tableJson(*spec.type, {copy.get()}, rv, {}, spec.include, columns));
-      }
-      case Representation::kPartialMetadata: {
-        auto copy = o.clone();
-        copy->meta().resourceVersion = std::to_string(rv);
-        return watchEventLine(type, partialMetadataJson(spec.type->info(), *copy));
-      }
-      case Representation::kObject:
-        break;
+  std::string render(std::string_view type, const CachedObject& o, Revision rv) {
+    if (spec.representation == Representation::kObject) {
+      return watchEventLine(type, withResourceVersion(o.json, rv));
     }
-    return watchEventLine(type, withResourceVersion(storedJson, rv));
+    auto object = spec.type->decode(o.json, {});
+    object->meta().resourceVersion = std::to_string(rv);
+    if (spec.representation == Representation::kTable) {
+      const bool columns = !sentColumns;
+      sentColumns = true;
+      return watchEventLine(type,
+                            tableJson(*spec.type, {object.get()}, rv, {}, spec.include, columns));
+    }
+    return watchEventLine(type, partialMetadataJson(spec.type->info(), *object));
   }
 
-  void deliver(const std::vector<WatchEvent>& events) {
+  // Callers hold `mutex`.
+  void sendInitial(const std::vector<CachedObjectPtr>& items, Revision rv) {
+    for (const auto& o : items) {
+      if (selected(*o)) stream->write(render("ADDED", *o, o->revision));
+    }
+    lastRevision = rv;
+  }
+
+  void deliver(const std::vector<CachedEvent>& events) {
     std::lock_guard lock(mutex);
     for (const auto& e : events) {
-      if (e.kv.modRevision <= lastRevision) continue;
-      lastRevision = e.kv.modRevision;
-      std::unique_ptr<ApiObject> now;
-      std::unique_ptr<ApiObject> before;
-      try {
-        if (e.type == WatchEventType::kPut) {
-          now = spec.type->decode(e.kv.value, {});
-        }
-        if (e.prev) before = spec.type->decode(e.prev->value, {});
-      } catch (const std::exception&) {
-        continue;  // not an object of this kind (cannot happen for keys we wrote)
-      }
-      const bool nowIn = now && selected(*now);
-      const bool wasIn = before && selected(*before);
+      if (e.revision <= lastRevision) continue;
+      lastRevision = e.revision;
+      const bool nowIn = e.now && selected(*e.now);
+      const bool wasIn = e.before && selected(*e.before);
       std::string line;
-      if (nowIn && wasIn) {
-        line = render("MODIFIED", e.kv.value, *now, e.kv.modRevision);
-      } else if (nowIn) {
-        line = render("ADDED", e.kv.value, *now, e.kv.modRevision);
+      if (nowIn) {
+        line = render(wasIn ? "MODIFIED" : "ADDED", *e.now, e.revision);
       } else if (wasIn) {
         // Deleted, or moved out of the selection: the last state, at this revision.
-        line = render("DELETED", now ? e.kv.value : e.prev->value, now ? *now : *before,
-                      e.kv.modRevision);
+        line = render("DELETED", e.now ? *e.now : *e.before, e.revision);
       } else {
         continue;
       }
@@ -85,6 +74,12 @@ struct WatchHub::Active {
                       rv + "\"}}";
     stream->write(watchEventLine("BOOKMARK", obj));
   }
+
+  void detach() {
+    if (subscription != 0 && cache != nullptr) cache->unsubscribe(subscription);
+    subscription = 0;
+    storeWatch.reset();
+  }
 };
 
 WatchHub::WatchHub(Store& store) : store_(store), timer_([this] { timerLoop(); }) {}
@@ -97,57 +92,45 @@ WatchHub::~WatchHub() {
   }
   wake_.notify_all();
   timer_.join();
-  for (auto& a : graveyard_) a->storeWatch.reset();
-  for (auto& [id, a] : watches_) a->storeWatch.reset();
+  for (auto& a : graveyard_) a->detach();
+  for (auto& [id, a] : watches_) a->detach();
 }
 
-void WatchHub::start(WatchSpec spec, std::shared_ptr<http::Stream> stream) {
-  auto active = std::make_shared<Active>();
-  active->spec = std::move(spec);
-  active->stream = stream;
-  const auto now = std::chrono::steady_clock::now();
-  active->deadline = now + active->spec.timeout;
-  active->nextBookmark = now + std::chrono::seconds(60);
-
+void WatchHub::startFromStore(const std::shared_ptr<Active>& active) {
   Revision after = active->spec.after;
   if (active->spec.sendInitialState) {
-    // The current state as ADDED events, then changes after it.
     RangeRequest req;
     req.prefix = active->spec.prefix;
     RangeResult snapshot = store_.range(req);
-    std::vector<WatchEvent> initial;
-    initial.reserve(snapshot.items.size());
-    for (auto& kv : snapshot.items) {
-      WatchEvent e;
-      e.type = WatchEventType::kPut;
-      e.kv = std::move(kv);
-      initial.push_back(std::move(e));
-    }
-    // Deliver in key order with their own revisions; lastRevision must not filter them.
-    {
-      std::lock_guard lock(active->mutex);
-      for (const auto& e : initial) {
-        auto o = active->spec.type->decode(e.kv.value, {});
-        if (!active->selected(*o)) continue;
-        stream->write(active->render("ADDED", e.kv.value, *o, e.kv.modRevision));
-      }
-      active->lastRevision = snapshot.revision;
-    }
+    std::vector<CachedObjectPtr> items;
+    items.reserve(snapshot.items.size());
+    for (const auto& kv : snapshot.items) items.push_back(makeCachedObject(*active->spec.type, kv));
+    std::lock_guard lock(active->mutex);
+    active->sendInitial(items, snapshot.revision);
     after = snapshot.revision;
   } else {
+    std::lock_guard lock(active->mutex);
     active->lastRevision = after;
-  }
-
-  std::uint64_t id = 0;
-  {
-    std::lock_guard lock(mutex_);
-    id = nextId_++;
-    watches_[id] = active;
   }
   std::weak_ptr<Active> weak = active;
   WatchCallbacks callbacks;
   callbacks.onEvents = [weak](const std::vector<WatchEvent>& events) {
-    if (auto a = weak.lock()) a->deliver(events);
+    auto a = weak.lock();
+    if (!a) return;
+    std::vector<CachedEvent> converted;
+    converted.reserve(events.size());
+    for (const auto& e : events) {
+      CachedEvent ce;
+      ce.revision = e.kv.modRevision;
+      try {
+        if (e.type == WatchEventType::kPut) ce.now = makeCachedObject(*a->spec.type, e.kv);
+        if (e.prev) ce.before = makeCachedObject(*a->spec.type, *e.prev);
+      } catch (const std::exception&) {
+        continue;
+      }
+      converted.push_back(std::move(ce));
+    }
+    a->deliver(converted);
   };
   callbacks.onError = [weak](const StoreError& e) {
     if (auto a = weak.lock()) {
@@ -161,20 +144,50 @@ void WatchHub::start(WatchSpec spec, std::shared_ptr<http::Stream> stream) {
   try {
     active->storeWatch = store_.watch(active->spec.prefix, after, std::move(callbacks));
   } catch (const StoreError& e) {
-    std::lock_guard lock(mutex_);
-    watches_.erase(id);
-    if (e.code() == StoreErrorCode::kCompacted) {
-      // The watch already started streaming: report 410 as an ERROR event, as upstream does.
-      auto status = ApiError::gone("too old resource version: " + std::to_string(after));
-      stream->write(watchEventLine("ERROR", api::encodeJson(status.status())));
-      stream->close();
-      return;
+    if (e.code() != StoreErrorCode::kCompacted) throw;
+    // The watch already started streaming: report 410 as an ERROR event, as upstream does.
+    auto status = ApiError::gone("too old resource version: " + std::to_string(after));
+    active->stream->write(watchEventLine("ERROR", api::encodeJson(status.status())));
+    active->stream->close();
+  }
+}
+
+void WatchHub::start(WatchSpec spec, std::shared_ptr<http::Stream> stream, ResourceCache* cache) {
+  auto active = std::make_shared<Active>();
+  active->spec = std::move(spec);
+  active->stream = stream;
+  active->cache = cache;
+  const auto now = std::chrono::steady_clock::now();
+  active->deadline = now + active->spec.timeout;
+  active->nextBookmark = now + std::chrono::seconds(60);
+
+  if (cache != nullptr) {
+    std::weak_ptr<Active> weak = active;
+    active->subscription = cache->subscribe(
+        active->spec.sendInitialState, active->spec.after, active->spec.prefix,
+        [&](const std::vector<CachedObjectPtr>& items, Revision rv) {
+          std::lock_guard lock(active->mutex);
+          active->sendInitial(items, rv);
+        },
+        [weak](const std::vector<CachedEvent>& events) {
+          if (auto a = weak.lock()) a->deliver(events);
+        });
+    if (active->subscription != 0 && !active->spec.sendInitialState) {
+      std::lock_guard lock(active->mutex);
+      if (active->lastRevision < active->spec.after) active->lastRevision = active->spec.after;
     }
-    throw;
+  }
+  if (active->subscription == 0) startFromStore(active);
+
+  std::uint64_t id = 0;
+  {
+    std::lock_guard lock(mutex_);
+    id = nextId_++;
+    watches_[id] = active;
   }
   stream->onClose([this, id] {
-    // The store watch is destroyed on the timer thread: its destructor waits for a running
-    // callback, which may be the very one whose write closed this stream.
+    // Detached on the timer thread: a Store watch's destructor waits for a running callback,
+    // which may be the very one whose write closed this stream.
     std::lock_guard lock(mutex_);
     auto it = watches_.find(id);
     if (it == watches_.end()) return;
@@ -216,7 +229,7 @@ void WatchHub::timerLoop() {
     std::vector<std::shared_ptr<Active>> dead = std::move(graveyard_);
     graveyard_.clear();
     lock.unlock();
-    for (auto& a : dead) a->storeWatch.reset();
+    for (auto& a : dead) a->detach();
     dead.clear();
     for (auto& a : bookmarks) a->bookmark();
     for (auto& a : expired) a->stream->close();

@@ -1,5 +1,7 @@
 #pragma once
-// Watches: each watch request becomes a Store watch on its resource prefix, whose events are
+// Watches: a watch request is served from its resource's watch cache (ResourceCache: one
+// Store watch per resource, each event decoded once for all clients), or, when it asks for
+// a revision older than the cache's history, from a Store watch of its own. Events are
 // filtered (namespace, label and field selectors, with upstream's ADDED/DELETED when an
 // object moves into or out of the selection), rendered in the client's representation and
 // queued on the client's stream. A timer thread ends watches at their timeoutSeconds and
@@ -18,6 +20,7 @@
 #include "kite/controlplane/store.h"
 #include "kite/http/server.h"
 #include "negotiation.h"
+#include "resource_cache.h"
 #include "resource_type.h"
 #include "responses.h"
 
@@ -43,8 +46,8 @@ class WatchHub {
   WatchHub(const WatchHub&) = delete;
   WatchHub& operator=(const WatchHub&) = delete;
 
-  // Starts serving the watch on the stream; throws ApiError 410 when `after` is compacted.
-  void start(WatchSpec spec, std::shared_ptr<http::Stream> stream);
+  // Starts serving the watch on the stream, from the cache when it has one and can.
+  void start(WatchSpec spec, std::shared_ptr<http::Stream> stream, ResourceCache* cache);
   // Closes every watch (server shutdown).
   void closeAll();
   std::size_t active();
@@ -52,6 +55,7 @@ class WatchHub {
  private:
   struct Active;
   void timerLoop();
+  void startFromStore(const std::shared_ptr<Active>& active);
 
   Store& store_;
   std::mutex mutex_;
@@ -59,7 +63,7 @@ class WatchHub {
   bool stopping_ = false;
   std::uint64_t nextId_ = 1;
   std::map<std::uint64_t, std::shared_ptr<Active>> watches_;
-  std::vector<std::shared_ptr<Active>> graveyard_;  // closed, store watch not yet destroyed
+  std::vector<std::shared_ptr<Active>> graveyard_;  // closed, not yet detached
   std::thread timer_;
 };
 

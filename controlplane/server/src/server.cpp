@@ -6,9 +6,7 @@
 #include <stdexcept>
 
 #include "kite/controlplane/apiserver.h"
-#ifdef KITE_HAVE_ETCD
 #include "kite/controlplane/etcd_store.h"
-#endif
 #include "kite/controlplane/request_authenticator.h"
 #include "kite/controlplane/sqlite_store.h"
 #include "kite/http/server.h"
@@ -29,29 +27,12 @@ std::string firstServiceIp(const std::string& cidr) {
   return ip.substr(0, dot + 1) + std::to_string(last + 1);
 }
 
-std::vector<std::string> splitComma(const std::string& s) {
-  std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i <= s.size()) {
-    std::size_t j = s.find(',', i);
-    if (j == std::string::npos) j = s.size();
-    if (j > i) out.push_back(s.substr(i, j - i));
-    i = j + 1;
-  }
-  return out;
-}
-
 std::unique_ptr<Store> openStore(const ServerConfig& config) {
   if (!config.datastoreEndpoint.empty()) {
-#ifdef KITE_HAVE_ETCD
     EtcdStoreOptions o;
-    o.endpoints = splitComma(config.datastoreEndpoint);
+    o.endpoints = splitEtcdEndpoints(config.datastoreEndpoint);
     spdlog::info("datastore: etcd at {}", config.datastoreEndpoint);
     return openEtcdStore(o);
-#else
-    (void)splitComma;
-    throw std::runtime_error("this build has no etcd support");
-#endif
   }
   const auto dir = config.dataDir / "server" / "db";
   std::filesystem::create_directories(dir);

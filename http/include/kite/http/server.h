@@ -92,7 +92,7 @@ struct ServerOptions {
   unsigned ioThreads = 1;
   unsigned workerThreads = 16;
   std::size_t maxBodyBytes = std::size_t{3} * 1024 * 1024;  // larger bodies: 413
-  std::size_t maxHeaderBytes = 64 * 1024;                   // larger headers: 431
+  std::size_t maxHeaderBytes = std::size_t{64} * 1024;      // larger headers: 431
   std::size_t maxStreamQueueBytes = std::size_t{16} * 1024 * 1024;
   // Closes a keep-alive connection that sends no complete request for this long, and one
   // that does not take a response's bytes for this long.
