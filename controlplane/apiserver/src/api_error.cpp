@@ -142,7 +142,7 @@ ApiError ApiError::invalid(std::string_view group, std::string_view kind, std::s
   return ApiError(std::move(fromFieldErrors));
 }
 
-ApiError ApiError::internal(std::string message) {
+ApiError ApiError::internal(const std::string& message) {
   std::string msg = "Internal error occurred: ";
   msg.append(message);
   return ApiError(failure(500, "InternalError", std::move(msg)));

@@ -42,7 +42,7 @@ class ApiError : public std::runtime_error {
                             std::string_view reason = {});
   static ApiError invalid(std::string_view group, std::string_view kind, std::string_view name,
                           api::meta::v1::Status fromFieldErrors);
-  static ApiError internal(std::string message);
+  static ApiError internal(const std::string& message);
   static ApiError timeout(std::string message);
   static ApiError serviceUnavailable(std::string message);
 

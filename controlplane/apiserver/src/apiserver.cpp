@@ -198,6 +198,7 @@ void ApiServer::Impl::bootstrap() {
 }
 
 ApiServer::ApiServer(ApiServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
+  impl_->rest.setTokenIssuer(impl_->options.tokenIssuer);
   impl_->bootstrap();
   for (const auto& type : impl_->registry.all()) {
     impl_->caches[type.get()] =
@@ -215,7 +216,7 @@ void ApiServer::shutdown() {
   impl_->watches.closeAll();
 }
 
-void ApiServer::handle(http::Request& request, std::shared_ptr<http::Responder> responder) {
+void ApiServer::handle(http::Request& request, const std::shared_ptr<http::Responder>& responder) {
   http::Response failure;
   try {
     if (impl_->stopped) throw ApiError::serviceUnavailable("the server is shutting down");

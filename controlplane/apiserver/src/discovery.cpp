@@ -40,6 +40,12 @@ std::vector<std::string> subresourceVerbs(std::string_view sub) {
   return {"get"};
 }
 
+std::string groupVersionOf(const std::string& group, const std::string& version) {
+  std::string gv = group;
+  gv.append("/").append(version);
+  return gv;
+}
+
 std::string groupDoc(const Registry& registry, const std::string& group, bool withKind) {
   rapidjson::StringBuffer buf;
   Writer w(buf);
@@ -58,7 +64,7 @@ std::string groupDoc(const Registry& registry, const std::string& group, bool wi
   for (const auto& v : versions) {
     w.StartObject();
     w.Key("groupVersion");
-    str(w, group + "/" + v);
+    str(w, groupVersionOf(group, v));
     w.Key("version");
     str(w, v);
     w.EndObject();
@@ -67,7 +73,7 @@ std::string groupDoc(const Registry& registry, const std::string& group, bool wi
   w.Key("preferredVersion");
   w.StartObject();
   w.Key("groupVersion");
-  str(w, group + "/" + versions.front());
+  str(w, groupVersionOf(group, versions.front()));
   w.Key("version");
   str(w, versions.front());
   w.EndObject();
@@ -85,7 +91,7 @@ std::string resourceList(const Registry& registry, const std::string& group,
   w.Key("apiVersion");
   w.String("v1");
   w.Key("groupVersion");
-  str(w, group.empty() ? version : group + "/" + version);
+  str(w, group.empty() ? version : groupVersionOf(group, version));
   w.Key("resources");
   w.StartArray();
   for (const auto& t : registry.all()) {

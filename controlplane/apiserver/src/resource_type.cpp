@@ -61,13 +61,13 @@ std::string humanDuration(std::chrono::seconds d) {
                   : std::to_string(hours) + "h" + std::to_string(m) + "m";
   }
   if (hours < 48) return std::to_string(hours) + "h";
-  if (hours < 24 * 8) {
+  if (hours < std::int64_t{24} * 8) {
     const auto h = hours % 24;
     return h == 0 ? std::to_string(hours / 24) + "d"
                   : std::to_string(hours / 24) + "d" + std::to_string(h) + "h";
   }
-  if (hours < 24 * 365 * 2) return std::to_string(hours / 24) + "d";
-  if (hours < 24 * 365 * 8) {
+  if (hours < std::int64_t{24} * 365 * 2) return std::to_string(hours / 24) + "d";
+  if (hours < std::int64_t{24} * 365 * 8) {
     const auto days = (hours / 24) % 365;
     return days == 0 ? std::to_string(hours / 24 / 365) + "y"
                      : std::to_string(hours / 24 / 365) + "y" + std::to_string(days) + "d";
@@ -117,7 +117,7 @@ void validateObjectMeta(std::vector<FieldError>& errors, const api::meta::v1::Ob
       errors.push_back(FieldError::invalid("metadata.annotations", key, p));
     }
   }
-  constexpr std::size_t kMaxAnnotationBytes = 256 * 1024;
+  constexpr std::size_t kMaxAnnotationBytes = std::size_t{256} * 1024;
   if (annotationBytes > kMaxAnnotationBytes) {
     errors.push_back(FieldError::tooLong("metadata.annotations", kMaxAnnotationBytes));
   }

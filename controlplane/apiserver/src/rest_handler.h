@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "admission.h"
+#include "kite/controlplane/apiserver.h"
 #include "kite/controlplane/auth.h"
 #include "kite/http/server.h"
 #include "negotiation.h"
@@ -41,6 +42,8 @@ class RestHandler {
  public:
   RestHandler(Registry& registry, Repository& repository, WatchHub& watches, Admission& admission,
               CacheLookup caches);
+
+  void setTokenIssuer(ServiceAccountTokenIssuer issuer) { tokenIssuer_ = std::move(issuer); }
 
   // Answers a resource request (the context's type is set).
   void serve(RequestContext& ctx, const std::shared_ptr<http::Responder>& responder);
@@ -76,6 +79,8 @@ class RestHandler {
   WatchHub& watches_;
   Admission& admission_;
   CacheLookup caches_;
+  ServiceAccountTokenIssuer tokenIssuer_;
+  http::Response createToken(RequestContext& ctx);
   // The list answer from the watch cache, or nullopt when the cache cannot serve it.
   std::optional<http::Response> listFromCache(RequestContext& ctx,
                                               const api::labels::Selector& labels,

@@ -249,7 +249,7 @@ void RestHandler::watch(RequestContext& ctx, const std::shared_ptr<http::Respond
   spec.bookmarks = ctx.query.get("allowWatchBookmarks") == "true";
   if (const std::string t = ctx.query.get("timeoutSeconds"); !t.empty()) {
     const std::int64_t secs = parseLimit(t);
-    spec.timeout = std::chrono::seconds(std::clamp<std::int64_t>(secs, 1, 24 * 3600));
+    spec.timeout = std::chrono::seconds(std::clamp<std::int64_t>(secs, 1, std::int64_t{24} * 3600));
   }
   spec.representation = ctx.representation;
   spec.include = parseIncludeObject(ctx.query.get("includeObject"));

@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include "api_error.h"
+#include "kite/api/authentication/v1/types.h"
 #include "kite/api/core/v1/types.h"
 #include "kite/api/meta.h"
 #include "kite/api/time.h"
@@ -525,7 +526,61 @@ http::Response RestHandler::createSubresource(RequestContext& ctx) {
     deleteObject(ctx, name, options);
     return jsonResponse(201, api::encodeJson(successStatus("", "", "", "")));
   }
+  if (info.group.empty() && info.resource == "serviceaccounts" && sub == "token") {
+    return createToken(ctx);
+  }
   throw ApiError::methodNotSupported(info.group, info.resource + "/" + sub, "create");
+}
+
+http::Response RestHandler::createToken(RequestContext& ctx) {
+  namespace authnv1 = api::authentication::v1;
+  if (!tokenIssuer_) throw ApiError::serviceUnavailable("this server issues no tokens");
+  authnv1::TokenRequest request;
+  try {
+    request = api::decodeJson<authnv1::TokenRequest>(bodyAsJson(ctx), {});
+  } catch (const ApiError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw ApiError::badRequest(std::string("invalid TokenRequest: ") + e.what());
+  }
+  const std::string& name = ctx.info.name;
+  auto sa = repository_.get(*ctx.type, ctx.info.namespace_, name);
+  ServiceAccountTokenRequest want;
+  want.namespace_ = ctx.info.namespace_;
+  want.serviceAccountName = name;
+  want.serviceAccountUid = sa.object->meta().uid;
+  want.audiences = request.spec.audiences;
+  want.expirationSeconds = request.spec.expirationSeconds.value_or(3600);
+  if (want.expirationSeconds < 600) {
+    api::FieldErrors errors(
+        {api::FieldError::invalid("spec.expirationSeconds", want.expirationSeconds,
+                                  "may not specify a duration less than 10 minutes")});
+    throw ApiError::invalid("authentication.k8s.io", "TokenRequest", name,
+                            errors.toStatus("TokenRequest", name, "authentication.k8s.io"));
+  }
+  if (const auto& ref = request.spec.boundObjectRef; ref && ref->kind == "Pod") {
+    const ResourceType* pods = registry_.find("", "v1", "pods");
+    auto pod = repository_.get(*pods, ctx.info.namespace_, ref->name);
+    if (!ref->uid.empty() && ref->uid != pod.object->meta().uid) {
+      throw ApiError::conflict("", "pods", ref->name,
+                               "the UID in the bound object reference (" + ref->uid +
+                                   ") does not match the UID in record");
+    }
+    want.podName = ref->name;
+    want.podUid = pod.object->meta().uid;
+  }
+  authnv1::TokenRequest answer = request;
+  answer.apiVersion = "authentication.k8s.io/v1";
+  answer.kind = "TokenRequest";
+  answer.metadata.name = name;
+  answer.metadata.namespace_ = ctx.info.namespace_;
+  const auto now =
+      std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  answer.metadata.creationTimestamp = api::Time(now);
+  answer.spec.expirationSeconds = want.expirationSeconds;
+  answer.status.token = tokenIssuer_(want);
+  answer.status.expirationTimestamp = api::Time(now + std::chrono::seconds(want.expirationSeconds));
+  return jsonResponse(201, api::encodeJson(answer));
 }
 
 }  // namespace kite::controlplane::apiserver

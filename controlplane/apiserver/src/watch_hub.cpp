@@ -152,7 +152,8 @@ void WatchHub::startFromStore(const std::shared_ptr<Active>& active) {
   }
 }
 
-void WatchHub::start(WatchSpec spec, std::shared_ptr<http::Stream> stream, ResourceCache* cache) {
+void WatchHub::start(WatchSpec spec, const std::shared_ptr<http::Stream>& stream,
+                     ResourceCache* cache) {
   auto active = std::make_shared<Active>();
   active->spec = std::move(spec);
   active->stream = stream;

@@ -47,7 +47,7 @@ class WatchHub {
   WatchHub& operator=(const WatchHub&) = delete;
 
   // Starts serving the watch on the stream, from the cache when it has one and can.
-  void start(WatchSpec spec, std::shared_ptr<http::Stream> stream, ResourceCache* cache);
+  void start(WatchSpec spec, const std::shared_ptr<http::Stream>& stream, ResourceCache* cache);
   // Closes every watch (server shutdown).
   void closeAll();
   std::size_t active();

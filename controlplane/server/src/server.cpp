@@ -12,10 +12,14 @@
 #include "kite/http/server.h"
 #include "kite/pki/files.h"
 #include "kite/pki/server_pki.h"
+#include "kite/pki/service_account_token.h"
 
 namespace kite::controlplane {
 
 namespace {
+
+// The service-account token issuer (and default audience), as upstream's default.
+constexpr const char* kIssuer = "https://kubernetes.default.svc.cluster.local";
 
 std::string firstServiceIp(const std::string& cidr) {
   // The network address + 1, for the serving certificate's SANs.
@@ -67,10 +71,19 @@ class RunningServer final : public Server {
     ao.store = store_.get();
     RequestAuthenticatorOptions auth;
     auth.serviceAccountKeys = {pki_->serviceAccountKey.publicKey()};
-    auth.issuers = {"https://kubernetes.default.svc.cluster.local", "k3s"};
+    auth.issuers = {kIssuer};
     auth.joinToken = pki_->token;
     ao.authenticator = newRequestAuthenticator(std::move(auth));
     ao.authorizer = newMastersOnlyAuthorizer();
+    ao.tokenIssuer = [this](const ServiceAccountTokenRequest& r) {
+      auto claims = pki::newServiceAccountClaims(
+          kIssuer, r.audiences.empty() ? std::vector<std::string>{kIssuer} : r.audiences,
+          r.namespace_, r.serviceAccountName, r.serviceAccountUid,
+          std::chrono::seconds(r.expirationSeconds));
+      claims.podName = r.podName;
+      claims.podUid = r.podUid;
+      return pki::signServiceAccountToken(pki_->serviceAccountKey, claims);
+    };
     ao.serviceCidr = config.serviceCidr;
     ao.nodePortMin = config.nodePortMin;
     ao.nodePortMax = config.nodePortMax;
@@ -85,7 +98,7 @@ class RunningServer final : public Server {
     ho.workerThreads = config.workerThreads;
     http_ = http::startServer(
         ho, [this](http::Request& request, std::shared_ptr<http::Responder> responder) {
-          api_->handle(request, std::move(responder));
+          api_->handle(request, responder);
         });
 
     const std::string url = "https://127.0.0.1:" + std::to_string(http_->port());

@@ -4,8 +4,11 @@
 // kite's HTTPS server (kite/http/server.h) as a handler; authentication and authorization
 // are seams (kite/controlplane/auth.h) so tests can run it without certificates.
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kite/controlplane/auth.h"
 #include "kite/controlplane/store.h"
@@ -13,11 +16,26 @@
 
 namespace kite::controlplane {
 
+// What a service-account token is issued for (serviceaccounts/NAME/token).
+struct ServiceAccountTokenRequest {
+  std::string namespace_;
+  std::string serviceAccountName;
+  std::string serviceAccountUid;
+  std::vector<std::string> audiences;  // empty: the issuer's default audiences
+  std::int64_t expirationSeconds = 3600;
+  std::string podName;  // when bound to a pod
+  std::string podUid;
+};
+// Signs a token; the server's PKI provides it (kite/pki/service_account_token.h).
+using ServiceAccountTokenIssuer = std::function<std::string(const ServiceAccountTokenRequest&)>;
+
 struct ApiServerOptions {
   Store* store = nullptr;  // not owned; must outlive the server
   // Null: every request is anonymous and allowed (unit tests only).
   std::shared_ptr<Authenticator> authenticator;
   std::shared_ptr<Authorizer> authorizer;
+  // Null: serviceaccounts/NAME/token answers 503.
+  ServiceAccountTokenIssuer tokenIssuer;
   std::string serviceCidr = "10.43.0.0/16";
   int nodePortMin = 30000;
   int nodePortMax = 32767;
@@ -33,7 +51,7 @@ class ApiServer {
   ApiServer& operator=(const ApiServer&) = delete;
 
   // The http::Handler: answers through the responder (now, or later for watches).
-  void handle(http::Request& request, std::shared_ptr<http::Responder> responder);
+  void handle(http::Request& request, const std::shared_ptr<http::Responder>& responder);
 
   // Stops open watches; further requests get 503.
   void shutdown();
