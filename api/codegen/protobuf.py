@@ -20,6 +20,9 @@ Fields without `proto` (newer than the numbers recorded) are not read from proto
 
 RAW_MESSAGES = {'runtime.RawExtension', 'FieldsV1', 'meta.v1.FieldsV1'}
 
+# Types that travel as objects without being kinds in the schema: watch stream frames.
+EXTRA_ROOTS = {('meta.v1', 'WatchEvent')}
+
 SCALAR_TYPES = {
     'string': 'String', 'bytes': 'Bytes', 'int32': 'Int32', 'int64': 'Int64', 'bool': 'Bool',
     'double': 'Double', 'Quantity': 'Quantity', 'IntOrString': 'IntOrString', 'Time': 'Time',
@@ -128,16 +131,17 @@ def protobuf_source(gen):
     roots = []
     for s, tname in tabs.order:
         t = s.types[tname]
-        if not t.get('kind'):
+        if not t.get('kind') and (s.key, tname) not in EXTRA_ROOTS:
             continue
         api_version = t.get('apiVersion', s.api_version)
         any_version = not s.check_api_version
-        roots.append((api_version, tname, tabs.index[(s.key, tname)], any_version))
+        roots.append((api_version, tname, tabs.index[(s.key, tname)], any_version,
+                      bool(t.get('kind'))))
     roots.sort(key=lambda r: (r[1], r[0]))
     out.append(f'constexpr Root kRoots[{len(roots)}] = {{\n')
-    for api_version, kind, msg, any_version in roots:
+    for api_version, kind, msg, any_version, type_meta in roots:
         out.append(f'    {{{cpp_str(kind)}, {cpp_str(api_version)}, {msg}, '
-                   f"{'true' if any_version else 'false'}}},\n")
+                   f"{'true' if any_version else 'false'}, {'true' if type_meta else 'false'}}},\n")
     out.append('};\n\n')
     out.append('}  // namespace\n\n')
     out.append('std::span<const Field> fields(const Message& m) {\n'

@@ -224,13 +224,17 @@ class Transcoder {
     if (!contentType.empty() && contentType != kProtobufContentType) {
       fail("content type \"" + std::string(contentType) + "\" is not supported");
     }
-    const pb::Message& m = pb::message(root(apiVersion, kind));
+    const pb::Root& target = root(apiVersion, kind);
+    const pb::Message& m = pb::message(target.message);
     enter();
-    out.append(R"({"apiVersion":)");
-    appendJsonString(out, apiVersion);
-    out.append(R"(,"kind":)");
-    appendJsonString(out, kind);
-    bool first = false;
+    bool first = true;
+    out.push_back('{');
+    if (target.typeMeta) {
+      writeKey("apiVersion", first);
+      appendJsonString(out, apiVersion);
+      writeKey("kind", first);
+      appendJsonString(out, kind);
+    }
     const std::array<std::string_view, 1> spans{raw};
     members(m, spans, first);
     out.push_back('}');
@@ -343,16 +347,16 @@ class Transcoder {
   }
   void leave() { --depth_; }
 
-  uint16_t root(std::string_view apiVersion, std::string_view kind) const {
+  const pb::Root& root(std::string_view apiVersion, std::string_view kind) const {
     const auto roots = pb::roots();
     const auto lower =
         std::lower_bound(roots.begin(), roots.end(), kind,
                          [](const pb::Root& r, std::string_view k) { return r.kind < k; });
     for (auto it = lower; it != roots.end() && it->kind == kind; ++it) {
-      if (it->apiVersion == apiVersion) return it->message;
+      if (it->apiVersion == apiVersion) return *it;
     }
     for (auto it = lower; it != roots.end() && it->kind == kind; ++it) {
-      if (it->anyApiVersion) return it->message;
+      if (it->anyApiVersion) return *it;
     }
     fail("unknown kind \"" + std::string(kind) + "\" in apiVersion \"" + std::string(apiVersion) +
          "\"");

@@ -56,6 +56,7 @@ struct Root {
   std::string_view apiVersion;
   uint16_t message;
   bool anyApiVersion;  // meta/v1 kinds (Status, DeleteOptions...) come with any apiVersion
+  bool typeMeta;       // the JSON object has apiVersion and kind (not so WatchEvent)
 };
 
 // Fields of m sorted by number.
