@@ -67,6 +67,9 @@ class RestHandler {
   // The object answer in the representation the client asked for.
   http::Response objectResponse(RequestContext& ctx, int code, const std::string& json,
                                 const ApiObject* object);
+  // Create-time preparation shared by create and server-side apply: generateName,
+  // admission, defaults, validation, and the metadata the server owns.
+  void prepareNew(RequestContext& ctx, ApiObject& object);
   // Shared by update and patch: turns a proposed object into the one to store.
   std::unique_ptr<ApiObject> prepareUpdate(RequestContext& ctx, std::unique_ptr<ApiObject> next,
                                            const ApiObject& current);

@@ -260,7 +260,7 @@ void RestHandler::watch(RequestContext& ctx, const std::shared_ptr<http::Respond
   http::Headers headers{{"content-type", "application/json"}};
   for (const auto& w : ctx.warnings) headers.emplace_back("warning", "299 - \"" + w + "\"");
   auto stream = responder->startStream(200, std::move(headers));
-  watches_.start(std::move(spec), std::move(stream), caches_ ? caches_(ctx.type) : nullptr);
+  watches_.start(std::move(spec), stream, caches_ ? caches_(ctx.type) : nullptr);
 }
 
 }  // namespace kite::controlplane::apiserver

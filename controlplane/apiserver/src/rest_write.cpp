@@ -60,6 +60,26 @@ bool terminalPod(const ApiObject& o) {
   return pod.status.phase == "Succeeded" || pod.status.phase == "Failed";
 }
 
+// The manager's Apply entry in managedFields (its field set is not tracked yet).
+void recordApply(ApiObject& object, const std::string& manager, const std::string& apiVersion) {
+  auto& entries = object.meta().managedFields;
+  api::meta::v1::ManagedFieldsEntry entry;
+  entry.manager = manager;
+  entry.operation = "Apply";
+  entry.apiVersion = apiVersion;
+  entry.time = api::Time(
+      std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
+  entry.fieldsType = "FieldsV1";
+  entry.fieldsV1 = api::RawJson::fromTrustedText("{}");
+  for (auto& e : entries) {
+    if (e.manager == manager && e.operation == "Apply") {
+      e = entry;
+      return;
+    }
+  }
+  entries.push_back(std::move(entry));
+}
+
 bool isPods(const ResourceInfo& i) { return i.group.empty() && i.resource == "pods"; }
 bool isNamespaces(const ResourceInfo& i) { return i.group.empty() && i.resource == "namespaces"; }
 
@@ -158,19 +178,14 @@ std::unique_ptr<ApiObject> RestHandler::decodeBody(RequestContext& ctx, std::str
   }
 }
 
-http::Response RestHandler::create(RequestContext& ctx) {
-  if (!ctx.info.subresource.empty()) return createSubresource(ctx);
-  if (!ctx.info.name.empty()) {
-    throw ApiError::methodNotSupported(ctx.type->info().group, ctx.type->info().resource, "create");
-  }
+void RestHandler::prepareNew(RequestContext& ctx, ApiObject& object) {
   const ResourceType& type = *ctx.type;
-  auto object = decodeBody(ctx, bodyAsJson(ctx));
-  auto& m = object->meta();
+  auto& m = object.meta();
   if (m.name.empty() && !m.generateName.empty()) m.name = generateNameFrom(m.generateName);
-  admission_.admitCreate(type, *object, ctx.user);
-  type.applyDefaults(*object);
-  type.prepareForCreate(*object);
-  if (auto errors = type.validate(*object, nullptr); !errors.empty()) {
+  admission_.admitCreate(type, object, ctx.user);
+  type.applyDefaults(object);
+  type.prepareForCreate(object);
+  if (auto errors = type.validate(object, nullptr); !errors.empty()) {
     invalid(type, m.name, std::move(errors));
   }
   m.uid = newUid();
@@ -179,10 +194,19 @@ http::Response RestHandler::create(RequestContext& ctx) {
   m.resourceVersion.clear();
   m.deletionTimestamp.reset();
   m.deletionGracePeriodSeconds.reset();
-  m.generation = object->hasSpec() ? 1 : 0;
+  m.generation = object.hasSpec() ? 1 : 0;
   m.selfLink.clear();
+}
+
+http::Response RestHandler::create(RequestContext& ctx) {
+  if (!ctx.info.subresource.empty()) return createSubresource(ctx);
+  if (!ctx.info.name.empty()) {
+    throw ApiError::methodNotSupported(ctx.type->info().group, ctx.type->info().resource, "create");
+  }
+  auto object = decodeBody(ctx, bodyAsJson(ctx));
+  prepareNew(ctx, *object);
   if (isDryRun(ctx)) return objectResponse(ctx, 201, object->encode(), object.get());
-  const std::string json = repository_.create(type, *object);
+  const std::string json = repository_.create(*ctx.type, *object);
   return objectResponse(ctx, 201, json, object.get());
 }
 
@@ -282,17 +306,42 @@ http::Response RestHandler::patch(RequestContext& ctx) {
   }
   const ResourceType& type = *ctx.type;
   const auto format = bodyFormat(ctx.request.header("content-type").value_or(""), true);
-  if (format == BodyFormat::kApplyYaml) {
-    throw ApiError::unsupportedMediaType(
-        "application/apply-patch+yaml (server-side apply is not "
-        "supported yet)");
-  }
   const std::string& name = ctx.info.name;
-  const std::string& patchBody = ctx.request.body;
+  std::string patchBody = ctx.request.body;
+  const bool apply = format == BodyFormat::kApplyYaml;
+  const std::string manager = ctx.query.get("fieldManager");
+  if (apply) {
+    // Server-side apply, simplified: the applied configuration is merged into the object
+    // (created when missing) as a strategic merge patch, and the manager is recorded in
+    // managedFields. Field ownership conflicts are not tracked yet.
+    if (manager.empty()) {
+      throw ApiError::badRequest(
+          "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is "
+          "required for apply patch");
+    }
+    const auto docs = api::yamlToJsonDocuments(patchBody);
+    if (docs.size() != 1) throw ApiError::badRequest("an apply patch must be one YAML document");
+    patchBody = docs.front();
+  }
   const bool dryRun = isDryRun(ctx);
   std::unique_ptr<ApiObject> dryResult;
   auto result = repository_.update(
-      type, ctx.info.namespace_, name, [&](const ApiObject* cur) -> std::unique_ptr<ApiObject> {
+      type, ctx.info.namespace_, name,
+      [&](const ApiObject* cur) -> std::unique_ptr<ApiObject> {
+        if (cur == nullptr && apply) {
+          auto fresh = decodeBody(ctx, patchBody);
+          if (fresh->meta().name != name) {
+            throw ApiError::badRequest("the name of the object (" + fresh->meta().name +
+                                       ") does not match the name on the URL (" + name + ")");
+          }
+          prepareNew(ctx, *fresh);
+          recordApply(*fresh, manager, type.info().groupVersion());
+          if (dryRun) {
+            dryResult = std::move(fresh);
+            return nullptr;
+          }
+          return fresh;
+        }
         if (cur == nullptr) throw ApiError::notFound(type.info().group, type.info().resource, name);
         const std::string original = cur->encode();
         std::string patched;
@@ -317,13 +366,16 @@ http::Response RestHandler::patch(RequestContext& ctx) {
                                      "\": field is immutable");
         }
         auto next = prepareUpdate(ctx, std::move(proposed), *cur);
+        if (apply) recordApply(*next, manager, type.info().groupVersion());
         if (dryRun) {
           dryResult = std::move(next);
           return nullptr;
         }
         return next;
-      });
+      },
+      apply);
   if (dryRun) return objectResponse(ctx, 200, dryResult->encode(), dryResult.get());
+  if (result.created) return objectResponse(ctx, 201, result.json, result.object.get());
   if (result.written && readyToRemove(type.info(), *result.object)) {
     repository_.remove(type, ctx.info.namespace_, name,
                        std::stoll(result.object->meta().resourceVersion));
