@@ -1,5 +1,9 @@
 #include "kite/client/client.h"
 
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <stdexcept>
 
 #include "kite/api/registry_info.h"
@@ -136,15 +140,41 @@ std::string Client::call(std::string_view method, std::string_view target, std::
 }
 
 RawList Client::listRaw(const ResourceRef& ref, std::string_view ns, const ListOptions& options) {
-  const std::string body =
-      call("GET", withQuery(ref.path(ref.namespaced ? ns : ""), listQuery(options, false)));
-  const auto list = api::decodeJson<api::meta::v1::List>(body);
+  const std::string target =
+      withQuery(ref.path(ref.namespaced ? ns : ""), listQuery(options, false));
+  const std::string body = call("GET", target);
+  // Typed lists (ConfigMapList...) are split here: items stay JSON text for the caller's type.
+  rapidjson::Document doc;
+  doc.Parse(body.data(), body.size());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    throw TransportError("GET " + target + ": the answer is not a JSON object");
+  }
   RawList out;
-  out.items.reserve(list.items.size());
-  for (const auto& item : list.items) out.items.push_back(item.text());
-  out.resourceVersion = list.metadata.resourceVersion;
-  out.continue_ = list.metadata.continue_;
-  out.remainingItemCount = list.metadata.remainingItemCount;
+  if (const auto meta = doc.FindMember("metadata");
+      meta != doc.MemberEnd() && meta->value.IsObject()) {
+    const auto& m = meta->value;
+    if (const auto rv = m.FindMember("resourceVersion");
+        rv != m.MemberEnd() && rv->value.IsString()) {
+      out.resourceVersion = rv->value.GetString();
+    }
+    if (const auto c = m.FindMember("continue"); c != m.MemberEnd() && c->value.IsString()) {
+      out.continue_ = c->value.GetString();
+    }
+    if (const auto r = m.FindMember("remainingItemCount");
+        r != m.MemberEnd() && r->value.IsInt64()) {
+      out.remainingItemCount = r->value.GetInt64();
+    }
+  }
+  if (const auto items = doc.FindMember("items");
+      items != doc.MemberEnd() && items->value.IsArray()) {
+    out.items.reserve(items->value.Size());
+    for (const auto& item : items->value.GetArray()) {
+      rapidjson::StringBuffer buf;
+      rapidjson::Writer<rapidjson::StringBuffer> writer(buf);
+      item.Accept(writer);
+      out.items.emplace_back(buf.GetString(), buf.GetSize());
+    }
+  }
   return out;
 }
 

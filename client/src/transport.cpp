@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <fstream>
 #include <sstream>
 
@@ -129,6 +130,13 @@ class Transport::Connection {
 
 Transport::Transport(RestConfig config)
     : config_(std::move(config)), tls_(std::make_unique<Tls>()) {
+  // Writing to a connection the server closed raises SIGPIPE, whose default action ends the
+  // process; OpenSSL writes with write(2), so MSG_NOSIGNAL cannot help. Like every kite
+  // command, ignore it (a handler the program installed itself is left alone).
+  struct sigaction current {};
+  if (sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) {
+    std::signal(SIGPIPE, SIG_IGN);
+  }
   std::string_view url = config_.server;
   if (url.starts_with("https://")) {
     url.remove_prefix(8);

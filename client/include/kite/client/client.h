@@ -50,21 +50,21 @@ const ResourceRef& resourceOf() {
 }
 
 struct ListOptions {
-  std::string labelSelector;  // "app=web,tier in (a,b)"
-  std::string fieldSelector;  // "spec.nodeName=node1"
+  std::string labelSelector{};  // "app=web,tier in (a,b)"
+  std::string fieldSelector{};  // "spec.nodeName=node1"
   // Page size; list() follows the continue tokens and returns every page. 0: one request.
   std::int64_t limit = 0;
-  std::string continue_;        // listPage only
-  std::string resourceVersion;  // lists: "0" any cached; watches: start after this
-  std::string resourceVersionMatch;
-  std::optional<std::int64_t> timeoutSeconds;  // watches: the server ends the watch after it
-  bool allowWatchBookmarks = false;            // watches
+  std::string continue_{};        // listPage only
+  std::string resourceVersion{};  // lists: "0" any cached; watches: start after this
+  std::string resourceVersionMatch{};
+  std::optional<std::int64_t> timeoutSeconds{};  // watches: the server ends the watch after it
+  bool allowWatchBookmarks = false;              // watches
 };
 
 struct WriteOptions {
-  std::string fieldManager;
+  std::string fieldManager{};
   bool dryRun = false;
-  std::string fieldValidation;  // Strict, Warn, Ignore
+  std::string fieldValidation{};  // Strict, Warn, Ignore
 };
 
 enum class PatchType {
@@ -76,11 +76,11 @@ enum class PatchType {
 std::string_view contentTypeOf(PatchType type);
 
 struct PatchOptions {
-  std::string subresource;  // "status", "scale"...
-  std::string fieldManager;
+  std::string subresource{};  // "status", "scale"...
+  std::string fieldManager{};
   bool force = false;  // server-side apply
   bool dryRun = false;
-  std::string fieldValidation;
+  std::string fieldValidation{};
 };
 
 template <class T>

@@ -13,18 +13,18 @@ namespace kite::client {
 
 struct RestConfig {
   // "https://127.0.0.1:6443", optionally with a path prefix.
-  std::string server;
+  std::string server{};
   // PEM bundle of the CAs that sign the serving certificate; empty: the system's trust store.
-  std::string caPem;
+  std::string caPem{};
   bool insecureSkipTlsVerify = false;
   // Host name checked against the certificate instead of the one in `server`.
-  std::string tlsServerName;
+  std::string tlsServerName{};
   // Client certificate (PEM, may carry a chain) and its key.
-  std::string clientCertificatePem;
-  std::string clientKeyPem;
+  std::string clientCertificatePem{};
+  std::string clientKeyPem{};
   // Bearer token; tokenFile is re-read now and then (projected tokens rotate).
-  std::string token;
-  std::filesystem::path tokenFile;
+  std::string token{};
+  std::filesystem::path tokenFile{};
   // The context's namespace; "default" when the kubeconfig names none.
   std::string namespace_ = "default";
   std::string userAgent = "kite";
@@ -38,11 +38,11 @@ struct RestConfig {
 
 struct KubeconfigOptions {
   // A context other than current-context.
-  std::string context;
+  std::string context{};
   // Overrides of the context's cluster, user and namespace.
-  std::string cluster;
-  std::string user;
-  std::string namespace_;
+  std::string cluster{};
+  std::string user{};
+  std::string namespace_{};
 };
 
 // Parses kubeconfig text; `origin` is the file it came from: relative paths in it (certificate-

@@ -36,8 +36,8 @@
 namespace kite::client {
 
 struct InformerOptions {
-  std::string labelSelector;
-  std::string fieldSelector;
+  std::string labelSelector{};
+  std::string fieldSelector{};
   // Page size of the lists.
   std::int64_t pageSize = 500;
   // Every this often, onUpdate(obj, obj) for every cached object; zero: never.
@@ -216,10 +216,10 @@ class Cache {
 
 template <class T>
 struct EventHandlers {
-  std::function<void(const T&)> onAdd;
-  std::function<void(const T& oldObj, const T& newObj)> onUpdate;
+  std::function<void(const T&)> onAdd{};
+  std::function<void(const T& oldObj, const T& newObj)> onUpdate{};
   // After a re-list, an object that vanished meanwhile is reported with its last known state.
-  std::function<void(const T&)> onDelete;
+  std::function<void(const T&)> onDelete{};
 };
 
 template <class T>

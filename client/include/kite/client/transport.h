@@ -25,16 +25,16 @@ using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 struct HttpRequest {
   std::string method = "GET";
   // Path and query, already escaped: "/api/v1/namespaces/default/pods?limit=5".
-  std::string target;
-  HttpHeaders headers;
-  std::string body;
-  std::string contentType;  // of the body
+  std::string target{};
+  HttpHeaders headers{};
+  std::string body{};
+  std::string contentType{};  // of the body
 };
 
 struct HttpResponse {
   int status = 0;
-  HttpHeaders headers;
-  std::string body;
+  HttpHeaders headers{};
+  std::string body{};
 
   // The first header of that name (case-insensitive), or "".
   std::string header(std::string_view name) const;
