@@ -66,12 +66,14 @@ class Kubeconfig {
     if (list && !list.IsNull() && !list.IsSequence()) fail(section, "expected a list");
     if (list && list.IsSequence()) {
       for (std::size_t i = 0; i < list.size(); ++i) {
-        const std::string path = section + "[" + std::to_string(i) + "]";
+        std::string path = section;
+        path.append("[").append(std::to_string(i)).append("]");
         if (scalar(list[i]["name"], path + ".name") == name) {
           const YAML::Node body = list[i][inner];
-          if (body && !body.IsNull() && !body.IsMap())
-            fail(path + "." + inner, "expected a mapping");
-          return {body, path + "." + inner};
+          std::string bodyPath = path;
+          bodyPath.append(".").append(inner);
+          if (body && !body.IsNull() && !body.IsMap()) fail(bodyPath, "expected a mapping");
+          return {body, bodyPath};
         }
       }
     }

@@ -25,7 +25,7 @@ class KubeconfigTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   fs::path write(const std::string& name, const std::string& text) {
-    const fs::path p = dir_ / name;
+    fs::path p = dir_ / name;
     fs::create_directories(p.parent_path());
     std::ofstream(p) << text;
     return p;

@@ -1,5 +1,6 @@
 #include "test_server.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -9,6 +10,8 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -39,6 +42,21 @@ int freeLoopbackPort() {
   close(fd);
   return port;
 }
+
+namespace {
+
+// The end of the server's log, for the failure message (the folder is removed afterwards).
+std::string logTail(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  constexpr std::size_t kMax = 2000;
+  if (text.size() > kMax) text.erase(0, text.size() - kMax);
+  return text.empty() ? "(empty log)" : text;
+}
+
+}  // namespace
 
 TestServer::TestServer() {
   std::string tmpl = (std::filesystem::temp_directory_path() / "kite-client-test-XXXXXX").string();
@@ -75,6 +93,7 @@ void TestServer::start() {
                                    "--log-level",
                                    "warn"};
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_ = fork();
@@ -82,10 +101,12 @@ void TestServer::start() {
   if (pid_ == 0) {
     // A test that crashes must not leave its server behind.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    FILE* out = freopen(log.c_str(), "a", stdout);
-    FILE* err = freopen(log.c_str(), "a", stderr);
-    (void)out;
-    (void)err;
+    // The server's output goes to a log file in the test folder (dup2 onto 1 and 2).
+    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
     execv(argv[0], argv.data());
     _exit(127);
   }
@@ -95,7 +116,7 @@ void TestServer::start() {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      throw std::runtime_error("kite server exited at start; see " + log);
+      throw std::runtime_error("kite server exited at start: " + logTail(log));
     }
     if (std::filesystem::exists(kubeconfig_)) {
       try {
@@ -109,7 +130,7 @@ void TestServer::start() {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   stop();
-  throw std::runtime_error("kite server did not become ready; see " + log);
+  throw std::runtime_error("kite server did not become ready: " + logTail(log));
 }
 
 void TestServer::stop() {

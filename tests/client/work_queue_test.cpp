@@ -112,6 +112,7 @@ TEST(WorkQueue, ManyWorkersSeeEachKeyOnceAtATime) {
   bool overlap = false;
   int processed = 0;
   std::vector<std::thread> workers;
+  workers.reserve(4);
   for (int w = 0; w < 4; ++w) {
     workers.emplace_back([&] {
       while (auto key = q.get()) {

@@ -172,11 +172,11 @@ class Client {
   }
 
   template <class T>
-  T patch(std::string_view ns, std::string_view name, PatchType type, std::string body,
+  T patch(std::string_view ns, std::string_view name, PatchType type, std::string_view body,
           const PatchOptions& options = {}) {
     const auto& ref = resourceOf<T>();
     return decodeObject<T>(writeRaw("PATCH", ref, namespaceFor(ref, ns), name, options.subresource,
-                                    std::move(body), contentTypeOf(type), patchQuery(options)));
+                                    std::string(body), contentTypeOf(type), patchQuery(options)));
   }
 
   // Deletes; returns the object when the server answers with it (graceful deletion still in
@@ -216,12 +216,12 @@ class Client {
                                     "application/json", writeQuery(options)));
   }
   template <class T>
-  static ObjectList<T> decodeList(RawList raw) {
+  static ObjectList<T> decodeList(const RawList& raw) {
     ObjectList<T> out;
     out.items.reserve(raw.items.size());
     for (const auto& item : raw.items) out.items.push_back(decodeObject<T>(item));
-    out.resourceVersion = std::move(raw.resourceVersion);
-    out.continue_ = std::move(raw.continue_);
+    out.resourceVersion = raw.resourceVersion;
+    out.continue_ = raw.continue_;
     out.remainingItemCount = raw.remainingItemCount;
     return out;
   }
