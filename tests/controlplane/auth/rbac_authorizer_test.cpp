@@ -13,7 +13,9 @@ namespace rbacv1 = api::rbac::v1;
 using testing::eventually;
 using testing::TempStore;
 
-const std::string kPrefix = "/registry/rbac.authorization.k8s.io/";
+std::string rbacKey(const std::string& rest) {
+  return "/registry/rbac.authorization.k8s.io/" + rest;
+}
 
 rbacv1::PolicyRule rule(std::vector<std::string> verbs, std::vector<std::string> groups,
                         std::vector<std::string> resources, std::vector<std::string> names = {}) {
@@ -86,14 +88,14 @@ class RbacAuthorizerTest : public ::testing::Test {
         r.aggregationRule->clusterRoleSelectors.push_back(std::move(s));
       }
     }
-    store.putObject(kPrefix + "clusterroles/" + name, r);
+    store.putObject(rbacKey("clusterroles/" + name), r);
   }
   void role(const std::string& ns, const std::string& name, std::vector<rbacv1::PolicyRule> rules) {
     rbacv1::Role r;
     r.metadata.name = name;
     r.metadata.namespace_ = ns;
     r.rules = std::move(rules);
-    store.putObject(kPrefix + "roles/" + ns + "/" + name, r);
+    store.putObject(rbacKey("roles/" + ns + "/" + name), r);
   }
   void clusterBinding(const std::string& name, const std::string& roleName,
                       std::vector<rbacv1::Subject> subjects) {
@@ -101,7 +103,7 @@ class RbacAuthorizerTest : public ::testing::Test {
     b.metadata.name = name;
     b.roleRef = {rbac::kGroup, "ClusterRole", roleName};
     b.subjects = std::move(subjects);
-    store.putObject(kPrefix + "clusterrolebindings/" + name, b);
+    store.putObject(rbacKey("clusterrolebindings/" + name), b);
   }
   void binding(const std::string& ns, const std::string& name, const std::string& kind,
                const std::string& roleName, std::vector<rbacv1::Subject> subjects) {
@@ -110,7 +112,7 @@ class RbacAuthorizerTest : public ::testing::Test {
     b.metadata.namespace_ = ns;
     b.roleRef = {rbac::kGroup, kind, roleName};
     b.subjects = std::move(subjects);
-    store.putObject(kPrefix + "rolebindings/" + ns + "/" + name, b);
+    store.putObject(rbacKey("rolebindings/" + ns + "/" + name), b);
   }
 
   TempStore store;
@@ -284,7 +286,7 @@ TEST_F(RbacAuthorizerTest, FollowsBindingsAsTheyAreCreatedAndDeleted) {
   binding("apps", "ivan-cm", "Role", "cm", {subject("User", "ivan")});
   EXPECT_TRUE(eventually([&] { return authz.authorize(ivan, get).allowed; }));
 
-  store.remove(kPrefix + "rolebindings/apps/ivan-cm");
+  store.remove(rbacKey("rolebindings/apps/ivan-cm"));
   EXPECT_TRUE(eventually([&] { return !authz.authorize(ivan, get).allowed; }));
 
   clusterRole("cm-all", {rule({"*"}, {""}, {"configmaps"})});

@@ -93,15 +93,22 @@ std::string indexed(std::string_view field, std::size_t i) {
   return out;
 }
 
+// Go's %#v of a []string, as upstream prints a bad list value: []string{"/a", "/b"}
 std::string listText(const std::vector<std::string>& v) {
-  // Go's %v of a []string: [a b c]
-  std::string out = "[";
+  std::string out = "[]string{";
   for (std::size_t i = 0; i < v.size(); ++i) {
-    if (i != 0) out.push_back(' ');
-    out.append(v[i]);
+    if (i != 0) out.append(", ");
+    out.append(api::quoteValue(v[i]));
   }
-  out.push_back(']');
+  out.push_back('}');
   return out;
+}
+
+// An Invalid error whose value is printed as given (upstream prints non-string values with
+// Go's %#v, unquoted).
+FieldError invalidPrinted(std::string field, std::string printed, std::string detail) {
+  return FieldError{api::ErrorType::Invalid, std::move(field), std::move(printed),
+                    std::move(detail)};
 }
 
 // Upstream's ValidatePolicyRule.
@@ -116,13 +123,13 @@ void validateRules(std::vector<FieldError>& errors, const std::vector<rbacv1::Po
     }
     if (!r.nonResourceURLs.empty()) {
       if (namespaced) {
-        errors.push_back(FieldError::invalid(path + ".nonResourceURLs", listText(r.nonResourceURLs),
-                                             "namespaced rules cannot apply to non-resource URLs"));
+        errors.push_back(invalidPrinted(path + ".nonResourceURLs", listText(r.nonResourceURLs),
+                                        "namespaced rules cannot apply to non-resource URLs"));
       }
       if (!r.apiGroups.empty() || !r.resources.empty() || !r.resourceNames.empty()) {
-        errors.push_back(FieldError::invalid(
-            path + ".nonResourceURLs", listText(r.nonResourceURLs),
-            "rules cannot apply to both regular resources and non-resource URLs"));
+        errors.push_back(
+            invalidPrinted(path + ".nonResourceURLs", listText(r.nonResourceURLs),
+                           "rules cannot apply to both regular resources and non-resource URLs"));
       }
       continue;
     }
@@ -193,7 +200,7 @@ std::string roleRefText(const rbacv1::RoleRef& r) {
 void checkRoleRefUnchanged(std::vector<FieldError>& errors, const rbacv1::RoleRef& now,
                            const rbacv1::RoleRef& old) {
   if (!(now == old)) {
-    errors.push_back(FieldError::invalid("roleRef", roleRefText(now), "cannot change roleRef"));
+    errors.push_back(invalidPrinted("roleRef", roleRefText(now), "cannot change roleRef"));
   }
 }
 
