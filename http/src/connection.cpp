@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "exchange_responder.h"
+#include "http2_connection.h"
 #include "queued_stream.h"
 #include "server_state.h"
 #include "tls.h"
@@ -94,10 +95,29 @@ void Connection::onHandshake(const ErrorCode& error) {
     return;
   }
   disarm(readTimer_);
-  // ALPN agreed on "http/1.1" or on nothing. When HTTP/2 is served, negotiatedProtocol() ==
-  // "h2" hands tls_ to an HTTP/2 connection here instead of reading HTTP/1.1 requests.
   peer_ = verifiedPeer(tls_.native_handle());
+  if (negotiatedProtocol(tls_.native_handle()) == "h2") {
+    handOverToHttp2();
+    return;
+  }
+  // ALPN agreed on "http/1.1" or on nothing: HTTP/1.1.
   beginRequest();
+}
+
+void Connection::handOverToHttp2() {
+  // Bytes the client sent after the handshake are still inside the TLS stream's buffers, so
+  // they move along with it.
+  auto successor = std::make_shared<Http2Connection>(std::move(tls_), server_, id_,
+                                                     std::move(remoteAddress_), std::move(peer_));
+  // This object is done: it must neither touch the moved-from stream nor unregister the id.
+  phase_ = Phase::Closed;
+  readTimer_.cancel();
+  writeTimer_.cancel();
+  if (!server_->replace(id_, successor)) {
+    successor->abortConnection();  // stopping: the successor closes the socket
+    return;
+  }
+  successor->start();
 }
 
 void Connection::beginRequest() {
@@ -242,6 +262,12 @@ void Connection::deliverStreamData(std::shared_ptr<QueuedStream> stream) {
     self->drainStream(stream);
     self->flush();
   });
+}
+
+void Connection::streamOverflowed(std::shared_ptr<QueuedStream> /*stream*/) {
+  // One exchange at a time: dropping the stream means dropping the connection; its close
+  // finishes the stream.
+  abortConnection();
 }
 
 void Connection::abortConnection() {

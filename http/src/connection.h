@@ -13,7 +13,8 @@
 //
 // Upgrades (exec, attach, port-forward: WebSocket and SPDY) will hook in at respondNow: a
 // 101 answer would stop HTTP parsing and hand tls_ and the bytes left in buffer_ to the
-// upgraded protocol's own connection object. HTTP/2 hooks in at onHandshake (ALPN "h2").
+// upgraded protocol's own connection object. When ALPN agreed on "h2", onHandshake hands the
+// TLS stream to an Http2Connection, which takes this connection's place in the server.
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -51,6 +52,7 @@ class Connection final : public ExchangeSink, public std::enable_shared_from_thi
   bool deliverStreamStart(std::uint64_t exchange, std::shared_ptr<QueuedStream> stream, int status,
                           Headers headers) override;
   void deliverStreamData(std::shared_ptr<QueuedStream> stream) override;
+  void streamOverflowed(std::shared_ptr<QueuedStream> stream) override;
   void abortConnection() override;
 
  private:
@@ -58,6 +60,7 @@ class Connection final : public ExchangeSink, public std::enable_shared_from_thi
   using Timer = boost::asio::steady_timer;
 
   void onHandshake(const boost::system::error_code& error);
+  void handOverToHttp2();
   void beginRequest();
   void parse();
   void maybeSendContinue();

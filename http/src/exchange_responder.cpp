@@ -21,7 +21,7 @@ void ExchangeResponder::respond(Response response) {
 }
 
 std::shared_ptr<Stream> ExchangeResponder::startStream(int status, Headers headers) {
-  auto stream = std::make_shared<QueuedStream>(sink_, streamLimit_);
+  auto stream = std::make_shared<QueuedStream>(sink_, exchange_, streamLimit_);
   if (answered_.exchange(true)) {
     stream->finish();  // a second answer gets a stream that is already closed
     return stream;

@@ -1,7 +1,8 @@
 #pragma once
 // What a responder and a stream talk to: the connection serving their request. Every call
-// may come from any thread; the connection hands the work to its own io strand. HTTP/2 will
-// implement the same interface per stream, so Responder and Stream need not change.
+// may come from any thread; the connection hands the work to its own io strand. The HTTP/1.1
+// connection serves one exchange at a time; the HTTP/2 connection uses the stream id as the
+// exchange, so Responder and Stream do not know which protocol carries them.
 
 #include <cstdint>
 #include <memory>
@@ -23,7 +24,10 @@ class ExchangeSink {
                                   int status, Headers headers) = 0;
   // The stream has queued pieces (or its end) to send.
   virtual void deliverStreamData(std::shared_ptr<QueuedStream> stream) = 0;
-  // Closes the connection at once (a stream overflowed its queue).
+  // The stream's writer queued more than the limit (the client reads too slowly): drop it.
+  // HTTP/1.1 closes the connection; HTTP/2 resets only that stream.
+  virtual void streamOverflowed(std::shared_ptr<QueuedStream> stream) = 0;
+  // Closes the connection at once (the server is stopping). HTTP/2 says GOAWAY first.
   virtual void abortConnection() = 0;
 };
 

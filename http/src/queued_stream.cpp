@@ -4,8 +4,9 @@
 
 namespace kite::http::detail {
 
-QueuedStream::QueuedStream(std::weak_ptr<ExchangeSink> sink, std::size_t limit)
-    : sink_(std::move(sink)), limit_(limit) {}
+QueuedStream::QueuedStream(std::weak_ptr<ExchangeSink> sink, std::uint64_t exchange,
+                           std::size_t limit)
+    : sink_(std::move(sink)), exchange_(exchange), limit_(limit) {}
 
 bool QueuedStream::write(std::string data) {
   bool overflow = false;
@@ -30,9 +31,9 @@ bool QueuedStream::write(std::string data) {
   }
   if (overflow) {
     // The client cannot keep up: drop it, as the Kubernetes API server drops such a watcher.
-    // The connection's close finishes this stream (onClose) from its strand.
+    // The connection finishes this stream (onClose) from its strand.
     if (auto sink = sink_.lock()) {
-      sink->abortConnection();
+      sink->streamOverflowed(shared_from_this());
     } else {
       finish();
     }

@@ -4,6 +4,7 @@
 // client that reads too slowly shows up as a full queue rather than unbounded memory.
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -19,7 +20,7 @@ class ExchangeSink;
 
 class QueuedStream final : public Stream, public std::enable_shared_from_this<QueuedStream> {
  public:
-  QueuedStream(std::weak_ptr<ExchangeSink> sink, std::size_t limit);
+  QueuedStream(std::weak_ptr<ExchangeSink> sink, std::uint64_t exchange, std::size_t limit);
 
   bool write(std::string data) override;
   void close() override;
@@ -27,6 +28,8 @@ class QueuedStream final : public Stream, public std::enable_shared_from_this<Qu
   void onClose(std::function<void()> callback) override;
 
   // Connection side, from its io strand.
+  // The exchange this stream answers (the HTTP/2 stream id).
+  std::uint64_t exchange() const { return exchange_; }
   struct Batch {
     std::vector<std::string> pieces;
     bool end = false;  // close() was called: send the final chunk after the pieces
@@ -41,6 +44,7 @@ class QueuedStream final : public Stream, public std::enable_shared_from_this<Qu
   void postData();
 
   const std::weak_ptr<ExchangeSink> sink_;
+  const std::uint64_t exchange_;
   const std::size_t limit_;
   mutable std::mutex mutex_;
   std::deque<std::string> queue_;

@@ -41,7 +41,7 @@ class ServerImpl final : public Server {
  public:
   ServerImpl(const ServerOptions& options, Handler handler)
       : state_(std::make_shared<detail::ServerState>(options, std::move(handler))),
-        tls_(detail::makeTlsContext(options.tls)),
+        tls_(detail::makeTlsContext(options.tls, options.enableHttp2)),
         io_(static_cast<int>(std::max(1U, options.ioThreads))),
         acceptor_(asio::make_strand(io_)),
         retryTimer_(acceptor_.get_executor()),

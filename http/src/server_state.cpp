@@ -1,13 +1,13 @@
 #include "server_state.h"
 
-#include "connection.h"
+#include "exchange_sink.h"
 
 namespace kite::http::detail {
 
 ServerState::ServerState(ServerOptions options, Handler handler)
     : options_(std::move(options)), handler_(std::move(handler)), pool_(options_.workerThreads) {}
 
-bool ServerState::add(std::uint64_t id, const std::shared_ptr<Connection>& connection) {
+bool ServerState::add(std::uint64_t id, const std::shared_ptr<ExchangeSink>& connection) {
   const std::lock_guard lock(mutex_);
   if (stopping_.load()) {
     return false;
@@ -16,13 +16,22 @@ bool ServerState::add(std::uint64_t id, const std::shared_ptr<Connection>& conne
   return true;
 }
 
+bool ServerState::replace(std::uint64_t id, const std::shared_ptr<ExchangeSink>& successor) {
+  const std::lock_guard lock(mutex_);
+  if (stopping_.load()) {
+    return false;
+  }
+  connections_.insert_or_assign(id, successor);
+  return true;
+}
+
 void ServerState::forget(std::uint64_t id) {
   const std::lock_guard lock(mutex_);
   connections_.erase(id);
 }
 
-std::vector<std::shared_ptr<Connection>> ServerState::snapshot() {
-  std::vector<std::shared_ptr<Connection>> open;
+std::vector<std::shared_ptr<ExchangeSink>> ServerState::snapshot() {
+  std::vector<std::shared_ptr<ExchangeSink>> open;
   const std::lock_guard lock(mutex_);
   open.reserve(connections_.size());
   for (const auto& [id, weak] : connections_) {

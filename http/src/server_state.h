@@ -1,7 +1,8 @@
 #pragma once
 // What the server and its connections share: options, the handler, the worker pool and the
-// set of open connections (so stop() can close them). Connections hold it by shared_ptr, so
-// it outlives a connection that a late responder keeps alive after the server is gone.
+// set of open connections, HTTP/1.1 or HTTP/2 (so stop() can close them). Connections hold it by
+// shared_ptr, so it outlives a connection that a late responder keeps alive after the server is
+// gone.
 
 #include <atomic>
 #include <cstdint>
@@ -15,7 +16,7 @@
 
 namespace kite::http::detail {
 
-class Connection;
+class ExchangeSink;
 
 class ServerState {
  public:
@@ -27,9 +28,12 @@ class ServerState {
 
   std::uint64_t nextConnectionId() { return nextId_.fetch_add(1); }
   // Registers an accepted connection; false once stopping (the caller drops it).
-  bool add(std::uint64_t id, const std::shared_ptr<Connection>& connection);
+  bool add(std::uint64_t id, const std::shared_ptr<ExchangeSink>& connection);
+  // The connection `id` is now served by `successor` (HTTP/2 after the TLS handshake); false
+  // once stopping (the caller closes it).
+  bool replace(std::uint64_t id, const std::shared_ptr<ExchangeSink>& successor);
   void forget(std::uint64_t id);
-  std::vector<std::shared_ptr<Connection>> snapshot();
+  std::vector<std::shared_ptr<ExchangeSink>> snapshot();
 
   // From here on add() refuses and runIfRunning() does not run.
   void beginStop();
@@ -52,7 +56,7 @@ class ServerState {
   std::atomic<std::uint64_t> nextId_{1};
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
-  std::unordered_map<std::uint64_t, std::weak_ptr<Connection>> connections_;
+  std::unordered_map<std::uint64_t, std::weak_ptr<ExchangeSink>> connections_;
   WorkerPool pool_;  // last: its threads start once everything above exists
 };
 

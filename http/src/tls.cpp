@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <span>
 #include <stdexcept>
 #include <string_view>
 
@@ -16,17 +17,21 @@ namespace {
 
 namespace ssl = boost::asio::ssl;
 
-// Protocols served, in the server's order of preference, as ALPN names. HTTP/2 will add
-// "h2" in front of "http/1.1" here; the connection then picks its protocol handler from
-// negotiatedProtocol() once the handshake is done (see Connection::onHandshake).
-constexpr std::string_view kServedProtocols[] = {"http/1.1"};
+// Protocols served, in the server's order of preference, as ALPN names; the connection picks
+// its protocol handler from negotiatedProtocol() once the handshake is done (see
+// Connection::onHandshake).
+constexpr std::string_view kWithHttp2[] = {"h2", "http/1.1"};
+constexpr std::string_view kHttp11Only[] = {"http/1.1"};
 
-// OpenSSL's ALPN selection callback: the first served protocol the client offered. A client
-// offering none of them still gets a connection without ALPN (NOACK), as curl with
-// --no-alpn does; it then speaks HTTP/1.1.
+// OpenSSL's ALPN selection callback: the first served protocol (in the server's order) the
+// client offered. A client offering none of them still gets a connection without ALPN
+// (NOACK), as curl with --no-alpn does; it then speaks HTTP/1.1. `arg` is non-null when
+// HTTP/2 is served.
 int selectProtocol(SSL* /*ssl*/, const unsigned char** out, unsigned char* outLength,
-                   const unsigned char* in, unsigned int inLength, void* /*arg*/) {
-  for (const std::string_view served : kServedProtocols) {
+                   const unsigned char* in, unsigned int inLength, void* arg) {
+  const auto served = arg != nullptr ? std::span<const std::string_view>(kWithHttp2)
+                                     : std::span<const std::string_view>(kHttp11Only);
+  for (const std::string_view protocol : served) {
     unsigned int at = 0;
     while (at < inLength) {
       const unsigned int length = in[at];
@@ -34,7 +39,7 @@ int selectProtocol(SSL* /*ssl*/, const unsigned char** out, unsigned char* outLe
         break;  // malformed list
       }
       const std::string_view offered(reinterpret_cast<const char*>(in + at + 1), length);
-      if (offered == served) {
+      if (offered == protocol) {
         *out = in + at + 1;
         *outLength = static_cast<unsigned char>(length);
         return SSL_TLSEXT_ERR_OK;
@@ -85,7 +90,7 @@ std::string utf8(const ASN1_STRING* value) {
 
 }  // namespace
 
-boost::asio::ssl::context makeTlsContext(const TlsConfig& config) {
+boost::asio::ssl::context makeTlsContext(const TlsConfig& config, bool http2) {
   ssl::context context(ssl::context::tls_server);
   context.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                       ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
@@ -148,7 +153,9 @@ boost::asio::ssl::context makeTlsContext(const TlsConfig& config) {
   // Session resumption with client certificates needs a session id context.
   static constexpr unsigned char kSessionContext[] = {'k', 'i', 't', 'e'};
   SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext);
-  SSL_CTX_set_alpn_select_cb(native, selectProtocol, nullptr);
+  // Any non-null pointer says "serve h2"; the callback never dereferences it.
+  static int servesHttp2 = 1;
+  SSL_CTX_set_alpn_select_cb(native, selectProtocol, http2 ? &servesHttp2 : nullptr);
   return context;
 }
 

@@ -10,13 +10,14 @@
 namespace kite::http::detail {
 
 // Throws std::runtime_error naming the file that cannot be read or used.
-boost::asio::ssl::context makeTlsContext(const TlsConfig& config);
+// ALPN offers "h2" ahead of "http/1.1" when `http2` is set.
+boost::asio::ssl::context makeTlsContext(const TlsConfig& config, bool http2);
 
 // The subject of the client's certificate when one was presented and verified against the
 // client CA; nullopt otherwise.
 std::optional<PeerIdentity> verifiedPeer(SSL* ssl);
 
-// The protocol ALPN agreed on ("http/1.1"), or empty when the client offered none.
+// The protocol ALPN agreed on ("h2", "http/1.1"), or empty when the client offered none.
 std::string negotiatedProtocol(SSL* ssl);
 
 }  // namespace kite::http::detail

@@ -70,7 +70,8 @@ std::optional<std::string> Reply::header(std::string_view name) const {
   return std::nullopt;
 }
 
-TlsClient::TlsClient(std::uint16_t port, const ClientTls& tls) {
+TlsClient::TlsClient(std::uint16_t port, const ClientTls& tls,
+                     const std::vector<std::string>& protocols) {
   context_ = SSL_CTX_new(TLS_client_method());
   if (context_ == nullptr) {
     throw std::runtime_error(sslError("SSL_CTX_new"));
@@ -86,9 +87,15 @@ TlsClient::TlsClient(std::uint16_t port, const ClientTls& tls) {
         throw std::runtime_error(sslError("load client certificate " + tls.certFile));
       }
     }
-    static constexpr unsigned char kProtocols[] = {2,   'h', '2', 8,   'h', 't',
-                                                   't', 'p', '/', '1', '.', '1'};
-    SSL_CTX_set_alpn_protos(context_, kProtocols, sizeof kProtocols);
+    std::string wire;
+    for (const auto& protocol : protocols) {
+      wire.push_back(static_cast<char>(protocol.size()));
+      wire.append(protocol);
+    }
+    if (!wire.empty()) {
+      SSL_CTX_set_alpn_protos(context_, reinterpret_cast<const unsigned char*>(wire.data()),
+                              static_cast<unsigned int>(wire.size()));
+    }
     fd_ = connectLoopback(port);
     ssl_ = SSL_new(context_);
     SSL_set_fd(ssl_, fd_);
@@ -221,6 +228,20 @@ Reply TlsClient::readReply() {
     buffer_.clear();
   }
   return reply;
+}
+
+std::optional<std::string> TlsClient::readSome() {
+  if (!buffer_.empty()) {
+    std::string data = std::move(buffer_);
+    buffer_.clear();
+    return data;
+  }
+  if (!fill()) {
+    return std::nullopt;
+  }
+  std::string data = std::move(buffer_);
+  buffer_.clear();
+  return data;
 }
 
 bool TlsClient::waitClosed() {

@@ -31,9 +31,10 @@ struct Reply {
 
 class TlsClient {
  public:
-  // Connects to 127.0.0.1:port and completes the TLS handshake (ALPN h2, http/1.1);
-  // throws std::runtime_error when either fails.
-  TlsClient(std::uint16_t port, const ClientTls& tls);
+  // Connects to 127.0.0.1:port and completes the TLS handshake, offering `protocols` in ALPN
+  // (none: no ALPN extension); throws std::runtime_error when either fails.
+  TlsClient(std::uint16_t port, const ClientTls& tls,
+            const std::vector<std::string>& protocols = {"http/1.1"});
   ~TlsClient();
   TlsClient(const TlsClient&) = delete;
   TlsClient& operator=(const TlsClient&) = delete;
@@ -50,6 +51,9 @@ class TlsClient {
   // happened within the socket timeout.
   bool waitClosed();
   std::string alpn() const;
+  // Raw bytes as they come (for the HTTP/2 client): nullopt once the connection has ended,
+  // or after the socket timeout.
+  std::optional<std::string> readSome();
   // Drops the TCP connection without a TLS close.
   void disconnect() const;
 

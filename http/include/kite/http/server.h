@@ -1,9 +1,9 @@
 #pragma once
-// kite's HTTPS server: TLS only, HTTP/1.1 (keep-alive, chunked streaming for watches and
-// logs), client-certificate identities, and handlers run on a worker pool so a handler may
-// block (a durable write) without stalling other connections. The API server and the
-// kubelet server both serve through it. Event-driven (Boost.Asio/Beast): a long watch costs
-// a connection and a queue, not a thread.
+// kite's HTTPS server: TLS only, HTTP/2 (chosen by ALPN "h2") and HTTP/1.1 (keep-alive,
+// chunked streaming for watches and logs), client-certificate identities, and handlers run on a
+// worker pool so a handler may block (a durable write) without stalling other connections. The API
+// server and the kubelet server both serve through it. Event-driven (Boost.Asio/Beast): a long
+// watch costs a connection and a queue, not a thread.
 
 #include <chrono>
 #include <cstddef>
@@ -48,15 +48,17 @@ struct Response {
   std::string body;
 };
 
-// A response whose body is sent piece by piece (chunked), e.g. a watch. Thread-safe.
+// A response whose body is sent piece by piece (chunked on HTTP/1.1, DATA frames on HTTP/2),
+// e.g. a watch. Thread-safe.
 class Stream {
  public:
   virtual ~Stream() = default;
   // Queues a piece and returns at once. False when the stream is closed, or when the client
   // reads too slowly and more than the server's per-stream limit is queued; the server then
-  // closes the connection (as the Kubernetes API server drops a watcher that cannot keep up).
+  // drops the watcher (as the Kubernetes API server drops one that cannot keep up): it closes
+  // the HTTP/1.1 connection, or resets just this HTTP/2 stream.
   virtual bool write(std::string data) = 0;
-  // Ends the body (final chunk); the connection may serve further requests.
+  // Ends the body (final chunk, or END_STREAM); the connection may serve further requests.
   virtual void close() = 0;
   // True once closed by either side.
   virtual bool closed() const = 0;
@@ -100,6 +102,13 @@ struct ServerOptions {
   // Closes a connection whose TLS handshake has not finished by then (a silent client must
   // not hold a slot).
   std::chrono::seconds handshakeTimeout{10};
+  // Offer HTTP/2 ("h2") in ALPN ahead of http/1.1. Clients that offer only http/1.1, or no
+  // ALPN at all, get HTTP/1.1 either way. On HTTP/2, idleTimeout closes a connection (with
+  // GOAWAY) that has no open stream for that long; header and body limits apply per stream.
+  bool enableHttp2 = true;
+  // SETTINGS_MAX_CONCURRENT_STREAMS: streams (requests, watches) open at once on one HTTP/2
+  // connection; more are refused with RST_STREAM(REFUSED_STREAM).
+  std::uint32_t maxConcurrentStreams = 250;
 };
 
 class Server {
@@ -107,7 +116,8 @@ class Server {
   virtual ~Server() = default;
   // The bound port (useful with port 0).
   virtual std::uint16_t port() const = 0;
-  // Stops accepting, closes connections and streams, joins the threads. Idempotent.
+  // Stops accepting, closes connections and streams (HTTP/2 connections get a GOAWAY first),
+  // joins the threads. Idempotent.
   virtual void stop() = 0;
 };
 
