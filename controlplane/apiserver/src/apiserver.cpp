@@ -55,7 +55,11 @@ struct ApiServer::Impl {
   void bootstrap();
   void serve(http::Request& request, const std::shared_ptr<http::Responder>& responder);
   UserInfo authenticate(const http::Request& request, const apiserver::RequestInfo& info);
-  void authorize(const UserInfo& user, const apiserver::RequestInfo& info);
+  // Impersonate-User / Impersonate-Group (kubectl --as/--as-group): allowed only when the
+  // real user may `impersonate` them, as upstream checks.
+  UserInfo impersonate(const http::Request& request, UserInfo user);
+  void authorize(const UserInfo& user, const apiserver::RequestInfo& info,
+                 const apiserver::Query& query);
 };
 
 namespace {
@@ -98,7 +102,64 @@ UserInfo ApiServer::Impl::authenticate(const http::Request& request,
   return *user;
 }
 
-void ApiServer::Impl::authorize(const UserInfo& user, const apiserver::RequestInfo& info) {
+UserInfo ApiServer::Impl::impersonate(const http::Request& request, UserInfo user) {
+  std::string asUser;
+  std::vector<std::string> asGroups;
+  for (const auto& [name, value] : request.headers) {
+    if (name == "impersonate-user") asUser = value;
+    if (name == "impersonate-group") asGroups.push_back(value);
+    if (name.rfind("impersonate-extra-", 0) == 0 || name == "impersonate-uid") {
+      throw ApiError::badRequest("impersonating extra fields and uids is not supported");
+    }
+  }
+  if (asUser.empty()) {
+    if (!asGroups.empty()) {
+      throw ApiError::badRequest("requested impersonation of groups without a user");
+    }
+    return user;
+  }
+  auto check = [&](const std::string& resource, const std::string& ns, const std::string& name) {
+    if (!options.authorizer) return;
+    Attributes a;
+    a.verb = "impersonate";
+    a.resource = resource;
+    a.namespace_ = ns;
+    a.name = name;
+    if (!options.authorizer->authorize(user, a).allowed) {
+      api::meta::v1::Status s;
+      s.apiVersion = "v1";
+      s.kind = "Status";
+      s.status = "Failure";
+      s.code = 403;
+      s.reason = "Forbidden";
+      s.message = resource + " \"" + name + "\" is forbidden: User \"" + user.name +
+                  "\" cannot impersonate resource \"" + resource +
+                  "\" in API group \"\" at the cluster scope";
+      throw ApiError(std::move(s));
+    }
+  };
+  UserInfo as;
+  as.name = asUser;
+  constexpr std::string_view kSa = "system:serviceaccount:";
+  if (asUser.rfind(kSa, 0) == 0) {
+    const std::string saRef = asUser.substr(kSa.size());
+    const auto colon = saRef.find(':');
+    check("serviceaccounts", saRef.substr(0, colon),
+          colon == std::string::npos ? saRef : saRef.substr(colon + 1));
+    as.groups = {"system:serviceaccounts", "system:serviceaccounts:" + saRef.substr(0, colon)};
+  } else {
+    check("users", "", asUser);
+  }
+  for (const auto& g : asGroups) {
+    check("groups", "", g);
+    as.groups.push_back(g);
+  }
+  as.groups.emplace_back("system:authenticated");
+  return as;
+}
+
+void ApiServer::Impl::authorize(const UserInfo& user, const apiserver::RequestInfo& info,
+                                const apiserver::Query& query) {
   if (!options.authorizer || isHealthPath(info.path)) return;
   Attributes a;
   a.verb = info.verb;
@@ -108,6 +169,14 @@ void ApiServer::Impl::authorize(const UserInfo& user, const apiserver::RequestIn
   a.subresource = info.subresource;
   a.namespace_ = info.namespace_;
   a.name = info.name;
+  if (a.name.empty() && (info.verb == "list" || info.verb == "watch")) {
+    // A list or watch of one object by name (fieldSelector=metadata.name=X) is authorized
+    // as that object, as upstream does, so a node may watch the secrets its pods use.
+    const std::string fs = query.get("fieldSelector");
+    constexpr std::string_view kName = "metadata.name=";
+    if (fs.rfind(kName, 0) == 0 && fs.find(',') == std::string::npos)
+      a.name = fs.substr(kName.size());
+  }
   a.isResourceRequest = info.isResourceRequest;
   a.path = info.path;
   const Decision d = options.authorizer->authorize(user, a);
@@ -133,13 +202,14 @@ void ApiServer::Impl::serve(http::Request& request,
                             const std::shared_ptr<http::Responder>& responder) {
   apiserver::Query query = apiserver::Query::parse(request.query);
   apiserver::RequestInfo info = apiserver::parseRequestInfo(request.method, request.path, query);
-  const UserInfo user = authenticate(request, info);
-  authorize(user, info);
+  const UserInfo user = impersonate(request, authenticate(request, info));
+  authorize(user, info, query);
   if (!info.isResourceRequest) {
     if (request.method != "GET" && request.method != "HEAD") {
       throw ApiError::methodNotSupported("", "", request.method);
     }
-    if (auto r = apiserver::serveDiscovery(registry, info.path, options.gitVersion)) {
+    if (auto r = apiserver::serveDiscovery(
+            registry, info.path, request.header("accept").value_or(""), options.gitVersion)) {
       responder->respond(std::move(*r));
       return;
     }
@@ -198,9 +268,12 @@ void ApiServer::Impl::bootstrap() {
 }
 
 ApiServer::ApiServer(ApiServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
-  impl_->rest.setTokenIssuer(impl_->options.tokenIssuer);
+  impl_->rest.setHooks({impl_->options.tokenIssuer, impl_->options.authorizer.get(),
+                        impl_->options.authenticator.get(), impl_->options.rules,
+                        impl_->options.objectAdmission});
   impl_->bootstrap();
   for (const auto& type : impl_->registry.all()) {
+    if (type->info().createOnly) continue;
     impl_->caches[type.get()] =
         std::make_unique<apiserver::ResourceCache>(*impl_->options.store, *type);
   }
@@ -245,6 +318,10 @@ namespace kite::controlplane::apiserver {
 
 void RestHandler::serve(RequestContext& ctx, const std::shared_ptr<http::Responder>& responder) {
   const auto& verb = ctx.info.verb;
+  if (ctx.type->info().createOnly) {
+    responder->respond(withWarnings(review(ctx), ctx.warnings));
+    return;
+  }
   if (verb == "watch") {
     watch(ctx, responder);
     return;

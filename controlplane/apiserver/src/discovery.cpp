@@ -3,6 +3,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "api_error.h"
 #include "kite/api/openapi.h"
 #include "responses.h"
 
@@ -196,6 +197,7 @@ std::string openApiV3Index() {
 }  // namespace
 
 std::optional<http::Response> serveDiscovery(const Registry& registry, std::string_view path,
+                                             std::string_view accept,
                                              const std::string& gitVersion) {
   const auto seg = segments(path);
   if (seg.empty()) {
@@ -215,8 +217,14 @@ std::optional<http::Response> serveDiscovery(const Registry& registry, std::stri
                                  "\"compiler\":\"gcc\",\"platform\":\"linux/amd64\"}");
   }
   if (seg[0] == "openapi") {
-    if (seg.size() == 2 && seg[1] == "v2")
+    if (seg.size() == 2 && seg[1] == "v2") {
+      if (!accept.empty() && accept.find("json") == std::string_view::npos &&
+          accept.find("*/*") == std::string_view::npos) {
+        return statusResponse(
+            ApiError::notAcceptable("only application/json is served for /openapi/v2").status());
+      }
       return jsonResponse(200, std::string(api::openApiV2Document()));
+    }
     if (seg.size() == 2 && seg[1] == "v3") return jsonResponse(200, openApiV3Index());
     if (seg.size() > 2 && seg[1] == "v3") {
       std::string rest;

@@ -12,6 +12,7 @@ namespace kite::controlplane::apiserver {
 namespace {
 namespace corev1 = api::core::v1;
 constexpr const char* kFinalizer = "kubernetes";
+constexpr auto kGracePeriod = std::chrono::seconds(3);
 }  // namespace
 
 NamespaceFinalizer::NamespaceFinalizer(const Registry& registry, Repository& repository)
@@ -45,7 +46,7 @@ void NamespaceFinalizer::run() {
       spdlog::warn("namespace finalizer: {}", e.what());
     }
     lock.lock();
-    wake_.wait_for(lock, std::chrono::seconds(2));
+    wake_.wait_for(lock, std::chrono::seconds(1));
   }
 }
 
@@ -97,6 +98,9 @@ void NamespaceFinalizer::pass() {
     if (!ns.metadata.deletionTimestamp) continue;
     const auto& fin = ns.spec.finalizers;
     if (std::find(fin.begin(), fin.end(), kFinalizer) != fin.end()) {
+      const auto now = std::chrono::steady_clock::now();
+      const auto seen = firstSeen_.try_emplace(ns.metadata.uid, now).first->second;
+      if (now - seen < kGracePeriod) continue;
       if (!emptyNamespace(ns.metadata.name)) continue;
       auto next = loaded.object->clone();
       auto& nf = as<corev1::Namespace>(*next).spec.finalizers;
@@ -104,6 +108,7 @@ void NamespaceFinalizer::pass() {
       if (!repository_.store().update(kv.key, encodeForStorage(*next), kv.modRevision).succeeded) {
         continue;  // changed meanwhile; the next pass sees the new state
       }
+      firstSeen_.erase(ns.metadata.uid);
       if (nf.empty() && ns.metadata.finalizers.empty()) {
         repository_.store().remove(kv.key, 0);
         spdlog::info("namespace {} deleted", ns.metadata.name);

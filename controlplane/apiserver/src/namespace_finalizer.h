@@ -6,8 +6,11 @@
 // its own; it works on the Store directly.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
+#include <string>
 #include <thread>
 
 #include "registry.h"
@@ -36,6 +39,10 @@ class NamespaceFinalizer {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::unique_ptr<Watch> watch_;
+  // When each terminating namespace was first seen (by uid). Its content is deleted only a
+  // few seconds later, as upstream's controller gets to it: `kubectl delete -f` of a file
+  // with a namespace and objects in it deletes them itself instead of finding them gone.
+  std::map<std::string, std::chrono::steady_clock::time_point> firstSeen_;
   std::thread thread_;
 };
 

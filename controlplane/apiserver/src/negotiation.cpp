@@ -84,6 +84,7 @@ BodyFormat bodyFormat(std::string_view contentType, bool isPatch) {
   }
   if (type.empty() || type == "application/json") return BodyFormat::kJson;
   if (type == "application/yaml") return BodyFormat::kYaml;
+  if (type == "application/vnd.kubernetes.protobuf") return BodyFormat::kProtobuf;
   throw ApiError::unsupportedMediaType(contentType);
 }
 

@@ -14,7 +14,15 @@ enum class Representation { kObject, kTable, kPartialMetadata };
 // protobuf). An absent header or */* means JSON objects.
 Representation negotiate(std::string_view accept);
 
-enum class BodyFormat { kJson, kYaml, kJsonPatch, kMergePatch, kStrategicMergePatch, kApplyYaml };
+enum class BodyFormat {
+  kJson,
+  kYaml,
+  kProtobuf,  // application/vnd.kubernetes.protobuf (kubectl's typed clients)
+  kJsonPatch,
+  kMergePatch,
+  kStrategicMergePatch,
+  kApplyYaml
+};
 
 // From the Content-Type header (parameters ignored); throws ApiError 415.
 BodyFormat bodyFormat(std::string_view contentType, bool isPatch);

@@ -34,6 +34,7 @@ void addPodKind(Registry& registry);
 void addAppsKinds(Registry& registry);
 void addOtherKinds(Registry& registry);
 void addMoreKinds(Registry& registry);
+void addReviewKinds(Registry& registry);
 void addRbacKinds(Registry& registry);
 
 }  // namespace kite::controlplane::apiserver

@@ -28,7 +28,10 @@ std::vector<std::string> splitPath(std::string_view path) {
   return parts;
 }
 
-bool isTrue(const std::string& v) { return v == "true" || v == "1"; }
+// What Go's strconv.ParseBool reads as true (python3-kubernetes sends watch=True).
+bool isTrue(const std::string& v) {
+  return v == "1" || v == "t" || v == "T" || v == "true" || v == "True" || v == "TRUE";
+}
 
 }  // namespace
 
@@ -138,9 +141,9 @@ RequestInfo parseRequestInfo(std::string_view method, std::string_view path, con
   } else if (lower == "post") {
     info.verb = "create";
   } else if (lower == "put") {
-    info.verb = "update";
+    info.verb = info.name.empty() ? "updatecollection" : "update";
   } else if (lower == "patch") {
-    info.verb = "patch";
+    info.verb = info.name.empty() ? "patchcollection" : "patch";
   } else if (lower == "delete") {
     info.verb = info.name.empty() ? "deletecollection" : "delete";
   }

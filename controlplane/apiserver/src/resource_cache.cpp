@@ -99,11 +99,21 @@ ResourceCache::Page ResourceCache::list(const std::string& prefix, const Filter&
   std::lock_guard lock(mutex_);
   Page page;
   page.revision = revision_;
+  page.items.reserve(limit > 0
+                         ? std::min<std::size_t>(static_cast<std::size_t>(limit), objects_.size())
+                         : objects_.size());
   for (auto it = objects_.lower_bound(prefix); it != objects_.end(); ++it) {
     if (it->first.compare(0, prefix.size(), prefix) != 0) break;
     if (filter && !filter(*it->second)) continue;
     if (limit > 0 && static_cast<std::int64_t>(page.items.size()) == limit) {
       page.more = true;
+      if (!filter) {
+        std::int64_t rest = 0;
+        for (; it != objects_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+          ++rest;
+        }
+        page.remaining = rest;
+      }
       break;
     }
     page.items.push_back(it->second);

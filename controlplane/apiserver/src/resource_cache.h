@@ -63,6 +63,8 @@ class ResourceCache {
     std::vector<CachedObjectPtr> items;
     Revision revision = 0;
     bool more = false;  // further matching objects exist
+    // How many more, when there is no filter (upstream's remainingItemCount).
+    std::optional<std::int64_t> remaining;
   };
   using Filter = std::function<bool(const CachedObject&)>;
   // Objects whose key starts with prefix and passes filter, in key order, at most limit

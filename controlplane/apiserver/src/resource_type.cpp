@@ -26,6 +26,7 @@ ResourceInfo builtinInfo(std::string_view group, std::string_view version,
   for (auto n : b->shortNames) info.shortNames.emplace_back(n);
   for (auto c : b->categories) info.categories.emplace_back(c);
   for (const auto& sub : b->subresources) info.subresources.emplace_back(sub.name);
+  info.createOnly = b->listKind.empty();
   info.builtin = b;
   return info;
 }

@@ -32,6 +32,8 @@ struct ResourceInfo {
   std::vector<std::string> shortNames;
   std::vector<std::string> categories;
   std::vector<std::string> subresources;  // "status", "scale", ...
+  // Reviews and requests (SelfSubjectAccessReview, TokenReview, ...): answered, never stored.
+  bool createOnly = false;
   // The generated table entry (verbs, subresource kinds), when the resource is built in.
   const api::ResourceInfo* builtin = nullptr;
 

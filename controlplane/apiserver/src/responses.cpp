@@ -94,6 +94,13 @@ std::string listJson(const ResourceInfo& info, Revision revision, std::string_vi
   return {buf.GetString(), buf.GetSize()};
 }
 
+std::string listPrefix(const ResourceInfo& info, Revision revision, std::string_view continueToken,
+                       std::optional<std::int64_t> remaining) {
+  std::string json = listJson(info, revision, continueToken, remaining, {});
+  json.resize(json.size() - 2);  // drop "]}"
+  return json;
+}
+
 IncludeObject parseIncludeObject(std::string_view value) {
   if (value.empty() || value == "Metadata") return IncludeObject::kMetadata;
   if (value == "None") return IncludeObject::kNone;

@@ -19,6 +19,11 @@ http::Response statusResponse(const api::meta::v1::Status& status);
 api::meta::v1::Status successStatus(std::string_view group, std::string_view kind,
                                     std::string_view name, std::string_view uid);
 
+// `{"kind":"PodList","apiVersion":"v1","metadata":{...},"items":[` — a list's opening, for
+// callers that append the items and `]}` themselves.
+std::string listPrefix(const ResourceInfo& info, Revision revision, std::string_view continueToken,
+                       std::optional<std::int64_t> remaining);
+
 // {"kind":"PodList","apiVersion":"v1","metadata":{...},"items":[...]} from item JSON texts.
 std::string listJson(const ResourceInfo& info, Revision revision, std::string_view continueToken,
                      std::optional<std::int64_t> remaining, const std::vector<std::string>& items);

@@ -43,7 +43,15 @@ class RestHandler {
   RestHandler(Registry& registry, Repository& repository, WatchHub& watches, Admission& admission,
               CacheLookup caches);
 
-  void setTokenIssuer(ServiceAccountTokenIssuer issuer) { tokenIssuer_ = std::move(issuer); }
+  // What the REST layer needs from the server's options beyond storage.
+  struct Hooks {
+    ServiceAccountTokenIssuer tokenIssuer;
+    Authorizer* authorizer = nullptr;        // access reviews
+    Authenticator* authenticator = nullptr;  // TokenReview
+    RulesResolver rules;                     // SelfSubjectRulesReview
+    ObjectAdmission objectAdmission;         // NodeRestriction
+  };
+  void setHooks(Hooks hooks) { hooks_ = std::move(hooks); }
 
   // Answers a resource request (the context's type is set).
   void serve(RequestContext& ctx, const std::shared_ptr<http::Responder>& responder);
@@ -82,8 +90,11 @@ class RestHandler {
   WatchHub& watches_;
   Admission& admission_;
   CacheLookup caches_;
-  ServiceAccountTokenIssuer tokenIssuer_;
+  Hooks hooks_;
   http::Response createToken(RequestContext& ctx);
+  http::Response review(RequestContext& ctx);
+  // ObjectAdmission for this request's objects; throws ApiError 403 when it refuses.
+  void admitObjects(const RequestContext& ctx, const ApiObject* object, const ApiObject* old);
   // The list answer from the watch cache, or nullopt when the cache cannot serve it.
   std::optional<http::Response> listFromCache(RequestContext& ctx,
                                               const api::labels::Selector& labels,

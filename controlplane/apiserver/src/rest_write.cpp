@@ -8,11 +8,13 @@
 #include "kite/api/authentication/v1/types.h"
 #include "kite/api/core/v1/types.h"
 #include "kite/api/meta.h"
+#include "kite/api/protobuf.h"
 #include "kite/api/time.h"
 #include "names.h"
 #include "patch.h"
 #include "responses.h"
 #include "rest_handler.h"
+#include "reviews.h"
 #include "stored_json.h"
 
 namespace kite::controlplane::apiserver {
@@ -124,6 +126,7 @@ std::string RestHandler::bodyAsJson(RequestContext& ctx) {
     if (docs.size() != 1) throw ApiError::badRequest("expected one YAML document in the body");
     return docs.front();
   }
+  if (format == BodyFormat::kProtobuf) return api::protobufToJson(body);
   return body;
 }
 
@@ -204,6 +207,7 @@ http::Response RestHandler::create(RequestContext& ctx) {
     throw ApiError::methodNotSupported(ctx.type->info().group, ctx.type->info().resource, "create");
   }
   auto object = decodeBody(ctx, bodyAsJson(ctx));
+  admitObjects(ctx, object.get(), nullptr);
   prepareNew(ctx, *object);
   if (isDryRun(ctx)) return objectResponse(ctx, 201, object->encode(), object.get());
   const std::string json = repository_.create(*ctx.type, *object);
@@ -282,6 +286,7 @@ http::Response RestHandler::update(RequestContext& ctx) {
           as<corev1::Namespace>(*next).spec.finalizers =
               as<corev1::Namespace>(*proposed).spec.finalizers;
         } else {
+          admitObjects(ctx, proposed.get(), cur);
           next = prepareUpdate(ctx, proposed->clone(), *cur);
         }
         if (dryRun) {
@@ -365,6 +370,7 @@ http::Response RestHandler::patch(RequestContext& ctx) {
           throw ApiError::badRequest("metadata.name: Invalid value: \"" + proposed->meta().name +
                                      "\": field is immutable");
         }
+        admitObjects(ctx, proposed.get(), cur);
         auto next = prepareUpdate(ctx, std::move(proposed), *cur);
         if (apply) recordApply(*next, manager, type.info().groupVersion());
         if (dryRun) {
@@ -387,7 +393,9 @@ DeleteOptions deleteOptionsFrom(const RequestContext& ctx) {
   DeleteOptions options;
   if (!ctx.request.body.empty()) {
     try {
-      options = api::decodeJson<DeleteOptions>(ctx.request.body, {});
+      const bool protobuf = api::hasProtobufMagic(ctx.request.body);
+      options = api::decodeJson<DeleteOptions>(
+          protobuf ? api::protobufToJson(ctx.request.body) : ctx.request.body, {});
     } catch (const std::exception& e) {
       throw ApiError::badRequest(std::string("invalid DeleteOptions: ") + e.what());
     }
@@ -419,6 +427,7 @@ http::Response RestHandler::deleteObject(RequestContext& ctx, const std::string&
   auto result = repository_.update(
       type, ctx.info.namespace_, name, [&](const ApiObject* cur) -> std::unique_ptr<ApiObject> {
         if (cur == nullptr) throw ApiError::notFound(info.group, info.resource, name);
+        admitObjects(ctx, nullptr, cur);
         const auto& m = cur->meta();
         if (options.preconditions) {
           const auto& pre = *options.preconditions;
@@ -567,8 +576,9 @@ http::Response RestHandler::createSubresource(RequestContext& ctx) {
   }
   if (isPods(info) && sub == "eviction") {
     DeleteOptions options;
+    const std::string evictionJson = bodyAsJson(ctx);
     rapidjson::Document d;
-    d.Parse(ctx.request.body.data(), ctx.request.body.size());
+    d.Parse(evictionJson.data(), evictionJson.size());
     if (!d.HasParseError() && d.IsObject() && d.HasMember("deleteOptions")) {
       rapidjson::StringBuffer buf;
       rapidjson::Writer<rapidjson::StringBuffer> w(buf);
@@ -586,7 +596,7 @@ http::Response RestHandler::createSubresource(RequestContext& ctx) {
 
 http::Response RestHandler::createToken(RequestContext& ctx) {
   namespace authnv1 = api::authentication::v1;
-  if (!tokenIssuer_) throw ApiError::serviceUnavailable("this server issues no tokens");
+  if (!hooks_.tokenIssuer) throw ApiError::serviceUnavailable("this server issues no tokens");
   authnv1::TokenRequest request;
   try {
     request = api::decodeJson<authnv1::TokenRequest>(bodyAsJson(ctx), {});
@@ -630,9 +640,48 @@ http::Response RestHandler::createToken(RequestContext& ctx) {
       std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
   answer.metadata.creationTimestamp = api::Time(now);
   answer.spec.expirationSeconds = want.expirationSeconds;
-  answer.status.token = tokenIssuer_(want);
+  answer.status.token = hooks_.tokenIssuer(want);
   answer.status.expirationTimestamp = api::Time(now + std::chrono::seconds(want.expirationSeconds));
   return jsonResponse(201, api::encodeJson(answer));
+}
+
+http::Response RestHandler::review(RequestContext& ctx) {
+  if (ctx.info.verb != "create" || !ctx.info.name.empty()) {
+    throw ApiError::methodNotSupported(ctx.type->info().group, ctx.type->info().resource,
+                                       ctx.info.verb);
+  }
+  ReviewContext rc;
+  rc.authorizer = hooks_.authorizer;
+  rc.authenticator = hooks_.authenticator;
+  rc.rules = hooks_.rules;
+  rc.namespace_ = ctx.info.namespace_;
+  return jsonResponse(201, reviewJson(ctx.type->info().kind, bodyAsJson(ctx), ctx.user, rc));
+}
+
+void RestHandler::admitObjects(const RequestContext& ctx, const ApiObject* object,
+                               const ApiObject* old) {
+  if (!hooks_.objectAdmission) return;
+  Attributes a;
+  a.verb = ctx.info.verb;
+  a.group = ctx.info.group;
+  a.version = ctx.info.version;
+  a.resource = ctx.info.resource;
+  a.subresource = ctx.info.subresource;
+  a.namespace_ = ctx.info.namespace_;
+  a.name = ctx.info.name;
+  if (a.name.empty() && object != nullptr) a.name = object->meta().name;
+  const std::string reason = hooks_.objectAdmission(
+      ctx.user, a, object ? object->encode() : std::string(), old ? old->encode() : std::string());
+  if (reason.empty()) return;
+  api::meta::v1::Status s;
+  s.apiVersion = "v1";
+  s.kind = "Status";
+  s.status = "Failure";
+  s.code = 403;
+  s.reason = "Forbidden";
+  s.message =
+      qualifiedResource(a.group, a.resource) + " \"" + a.name + "\" is forbidden: " + reason;
+  throw ApiError(std::move(s));
 }
 
 }  // namespace kite::controlplane::apiserver

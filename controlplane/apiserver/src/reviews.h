@@ -16,13 +16,8 @@
 
 namespace kite::controlplane::apiserver {
 
-// The rules a user holds in a namespace, for SelfSubjectRulesReview (RbacAuthorizer::rulesFor
-// in kite/controlplane/rbac.h gives exactly this).
-struct UserRules {
-  std::vector<api::rbac::v1::PolicyRule> rules;
-  std::vector<std::string> errors;  // what could not be evaluated: status.incomplete
-};
-using RulesResolver = std::function<UserRules(const UserInfo&, std::string_view ns)>;
+using kite::controlplane::RulesResolver;
+using kite::controlplane::UserRules;
 
 struct ReviewContext {
   Authorizer* authorizer = nullptr;        // access reviews; null: everything allowed

@@ -6,11 +6,11 @@
 
 namespace kite::controlplane::apiserver {
 
-std::string withResourceVersion(std::string_view json, Revision rv) {
+void appendWithResourceVersion(std::string& out, std::string_view json, Revision rv) {
   static constexpr std::string_view kMeta = "\"metadata\":{";
-  const std::string field = "\"resourceVersion\":\"" + std::to_string(rv) + "\"";
-  std::string out;
-  out.reserve(json.size() + field.size() + 16);
+  char digits[24];
+  const int n = std::snprintf(digits, sizeof digits, "%lld", static_cast<long long>(rv));
+  const std::string_view number(digits, static_cast<std::size_t>(n));
   const std::size_t at = json.find(kMeta);
   // Only trust a match before any nested object: the top-level member.
   const std::size_t firstBrace = json.find('{', 1);
@@ -18,18 +18,27 @@ std::string withResourceVersion(std::string_view json, Revision rv) {
       firstBrace == at + kMeta.size() - 1) {
     const std::size_t insert = at + kMeta.size();
     out.append(json.substr(0, insert));
-    out.append(field);
+    out.append("\"resourceVersion\":\"").append(number).append("\"");
     if (insert < json.size() && json[insert] != '}') out.push_back(',');
     out.append(json.substr(insert));
-    return out;
+    return;
   }
   // No metadata member: add one at the start of the object.
   const std::size_t open = json.find('{');
-  if (open == std::string_view::npos) return std::string(json);
+  if (open == std::string_view::npos) {
+    out.append(json);
+    return;
+  }
   out.append(json.substr(0, open + 1));
-  out.append("\"metadata\":{").append(field).append("}");
+  out.append("\"metadata\":{\"resourceVersion\":\"").append(number).append("\"}");
   if (open + 1 < json.size() && json[open + 1] != '}') out.push_back(',');
   out.append(json.substr(open + 1));
+}
+
+std::string withResourceVersion(std::string_view json, Revision rv) {
+  std::string out;
+  out.reserve(json.size() + 48);
+  appendWithResourceVersion(out, json, rv);
   return out;
 }
 

@@ -15,6 +15,9 @@ namespace kite::controlplane::apiserver {
 // to adding a metadata object when there is none.
 std::string withResourceVersion(std::string_view json, Revision rv);
 
+// The same, appended to out (no temporary copy: lists append thousands of these).
+void appendWithResourceVersion(std::string& out, std::string_view json, Revision rv);
+
 // A random RFC 4122 version 4 UUID, as upstream's metadata.uid.
 std::string newUid();
 

@@ -6,7 +6,10 @@
 #include <stdexcept>
 
 #include "kite/controlplane/apiserver.h"
+#include "kite/controlplane/bootstrap_policy.h"
 #include "kite/controlplane/etcd_store.h"
+#include "kite/controlplane/node_authorizer.h"
+#include "kite/controlplane/rbac.h"
 #include "kite/controlplane/request_authenticator.h"
 #include "kite/controlplane/sqlite_store.h"
 #include "kite/http/server.h"
@@ -74,7 +77,17 @@ class RunningServer final : public Server {
     auth.issuers = {kIssuer};
     auth.joinToken = pki_->token;
     ao.authenticator = newRequestAuthenticator(std::move(auth));
-    ao.authorizer = newMastersOnlyAuthorizer();
+    ensureBootstrapPolicy(*store_);
+    auto rbac = std::make_shared<RbacAuthorizer>(*store_);
+    ao.authorizer = newUnionAuthorizer({std::make_shared<NodeAuthorizer>(*store_), rbac});
+    ao.rules = [rbac](const UserInfo& user, std::string_view ns) {
+      auto r = rbac->rulesFor(user, ns);
+      return UserRules{std::move(r.rules), std::move(r.errors)};
+    };
+    ao.objectAdmission = [](const UserInfo& user, const Attributes& attributes,
+                            std::string_view object, std::string_view old) {
+      return checkNodeRestriction(user, attributes, object, old);
+    };
     ao.tokenIssuer = [this](const ServiceAccountTokenRequest& r) {
       auto claims = pki::newServiceAccountClaims(
           kIssuer, r.audiences.empty() ? std::vector<std::string>{kIssuer} : r.audiences,

@@ -169,6 +169,14 @@ void addServices(Registry& r) {
 void addConfigMapsAndSecrets(Registry& r) {
   KindHooks<corev1::ConfigMap> cm;
   cm.validate = [](std::vector<FieldError>& errors, const corev1::ConfigMap& c) {
+    constexpr std::size_t kMaxBytes = 1024 * 1024;
+    std::size_t total = 0;
+    for (const auto& [k, v] : c.data) total += k.size() + v.size();
+    for (const auto& [k, v] : c.binaryData) total += k.size() + v.size();
+    if (total > kMaxBytes) {
+      errors.push_back(FieldError::tooLong("", kMaxBytes));
+      errors.back().detail = "must have at most 1048576 bytes";
+    }
     for (const auto& [k, v] : c.data) {
       if (c.binaryData.count(k) != 0) errors.push_back(FieldError::duplicate("data[" + k + "]", k));
     }

@@ -34,6 +34,10 @@ struct ApiServerOptions {
   // Null: every request is anonymous and allowed (unit tests only).
   std::shared_ptr<Authenticator> authenticator;
   std::shared_ptr<Authorizer> authorizer;
+  // SelfSubjectRulesReview; unset: answers are marked incomplete.
+  RulesResolver rules;
+  // NodeRestriction and the like; unset: nothing more is checked.
+  ObjectAdmission objectAdmission;
   // Null: serviceaccounts/NAME/token answers 503.
   ServiceAccountTokenIssuer tokenIssuer;
   std::string serviceCidr = "10.43.0.0/16";
