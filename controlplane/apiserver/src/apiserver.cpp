@@ -36,16 +36,15 @@ struct ApiServer::Impl {
              [this](const apiserver::ResourceType* type) { return cacheOf(type); }) {}
 
   apiserver::ResourceCache* cacheOf(const apiserver::ResourceType* type) {
-    auto it = caches.find(type);
-    return it == caches.end() ? nullptr : it->second.get();
+    return caches ? caches->find(type) : nullptr;
   }
 
   ApiServerOptions options;
   apiserver::Registry registry;
   apiserver::Repository repository;
-  // Filled before the first request; read-only afterwards. Declared before the watch hub so
-  // watches detach from the caches before these go.
-  std::map<const apiserver::ResourceType*, std::unique_ptr<apiserver::ResourceCache>> caches;
+  // Set before the first request. Declared before the watch hub so watches detach from the
+  // caches before these go.
+  std::unique_ptr<apiserver::WatchCaches> caches;
   apiserver::WatchHub watches;
   apiserver::Admission admission;
   apiserver::RestHandler rest;
@@ -272,11 +271,11 @@ ApiServer::ApiServer(ApiServerOptions options) : impl_(std::make_unique<Impl>(st
                         impl_->options.authenticator.get(), impl_->options.rules,
                         impl_->options.objectAdmission});
   impl_->bootstrap();
+  std::vector<const apiserver::ResourceType*> stored;
   for (const auto& type : impl_->registry.all()) {
-    if (type->info().createOnly) continue;
-    impl_->caches[type.get()] =
-        std::make_unique<apiserver::ResourceCache>(*impl_->options.store, *type);
+    if (!type->info().createOnly) stored.push_back(type.get());
   }
+  impl_->caches = std::make_unique<apiserver::WatchCaches>(*impl_->options.store, stored);
   impl_->namespaceFinalizer =
       std::make_unique<apiserver::NamespaceFinalizer>(impl_->registry, impl_->repository);
 }

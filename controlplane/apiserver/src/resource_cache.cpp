@@ -17,26 +17,25 @@ CachedObjectPtr makeCachedObject(const ResourceType& type, const KeyValue& kv) {
   return c;
 }
 
-ResourceCache::ResourceCache(Store& store, const ResourceType& type, std::size_t historyCapacity)
+ResourceCache::ResourceCache(Store& store, const ResourceType& type, Revision revision,
+                             std::size_t historyCapacity)
     : store_(store), type_(type), historyCapacity_(historyCapacity) {
   RangeRequest req;
   req.prefix = Repository::prefix(type.info(), "");
+  req.revision = revision;
   RangeResult all = store_.range(req);
   for (const auto& kv : all.items) objects_[kv.key] = makeCachedObject(type_, kv);
-  revision_ = all.revision;
-  historyFloor_ = all.revision;
-  WatchCallbacks callbacks;
-  callbacks.onEvents = [this](const std::vector<WatchEvent>& events) { apply(events); };
-  callbacks.onError = [this](const StoreError& e) {
-    spdlog::warn("watch cache of {}: {}", type_.info().resource, e.what());
-    std::lock_guard lock(mutex_);
-    healthy_ = false;
-    applied_.notify_all();
-  };
-  watch_ = store_.watch(req.prefix, all.revision, std::move(callbacks));
+  revision_ = revision;
+  historyFloor_ = revision;
 }
 
-ResourceCache::~ResourceCache() { watch_.reset(); }
+ResourceCache::~ResourceCache() = default;
+
+void ResourceCache::fail() {
+  std::lock_guard lock(mutex_);
+  healthy_ = false;
+  applied_.notify_all();
+}
 
 bool ResourceCache::healthy() {
   std::lock_guard lock(mutex_);
@@ -54,43 +53,45 @@ bool ResourceCache::waitFor(Revision revision, std::chrono::milliseconds timeout
   return healthy_ && revision_ >= revision;
 }
 
-void ResourceCache::apply(const std::vector<WatchEvent>& events) {
+void ResourceCache::apply(const std::vector<const WatchEvent*>& events, Revision through) {
   std::vector<CachedEvent> batch;
+  std::vector<const WatchEvent*> sources;
   batch.reserve(events.size());
-  // Decode outside the lock; only this thread changes objects_.
-  for (const auto& e : events) {
+  // Decode outside the lock; only the feeding thread changes objects_.
+  for (const WatchEvent* e : events) {
     CachedEvent ce;
-    ce.revision = e.kv.modRevision;
+    ce.revision = e->kv.modRevision;
     try {
-      if (e.type == WatchEventType::kPut) ce.now = makeCachedObject(type_, e.kv);
+      if (e->type == WatchEventType::kPut) ce.now = makeCachedObject(type_, e->kv);
     } catch (const std::exception& ex) {
-      spdlog::warn("watch cache of {}: undecodable {}: {}", type_.info().resource, e.kv.key,
+      spdlog::warn("watch cache of {}: undecodable {}: {}", type_.info().resource, e->kv.key,
                    ex.what());
       continue;
     }
     batch.push_back(std::move(ce));
+    sources.push_back(e);
   }
   std::lock_guard lock(mutex_);
-  std::size_t i = 0;
-  for (const auto& e : events) {
-    if (i >= batch.size() || batch[i].revision != e.kv.modRevision) continue;
-    auto& ce = batch[i++];
-    auto it = objects_.find(e.kv.key);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    auto& ce = batch[i];
+    const auto& key = sources[i]->kv.key;
+    auto it = objects_.find(key);
     if (it != objects_.end()) ce.before = it->second;
     if (ce.now) {
-      objects_[e.kv.key] = ce.now;
+      objects_[key] = ce.now;
     } else if (it != objects_.end()) {
       objects_.erase(it);
     }
-    if (!ce.before && !ce.now) continue;
     history_.push_back(ce);
     while (history_.size() > historyCapacity_) {
       historyFloor_ = history_.front().revision;
       history_.pop_front();
     }
   }
-  if (!events.empty()) revision_ = std::max(revision_, events.back().kv.modRevision);
-  for (auto& [id, sink] : sinks_) sink(batch);
+  revision_ = std::max(revision_, through);
+  if (!batch.empty()) {
+    for (auto& [id, sink] : sinks_) sink(batch);
+  }
   applied_.notify_all();
 }
 
@@ -150,6 +151,48 @@ std::uint64_t ResourceCache::subscribe(
 void ResourceCache::unsubscribe(std::uint64_t id) {
   std::lock_guard lock(mutex_);
   sinks_.erase(id);
+}
+
+WatchCaches::WatchCaches(Store& store, const std::vector<const ResourceType*>& types) {
+  const Revision start = store.currentRevision();
+  for (const ResourceType* type : types) {
+    auto cache = std::make_unique<ResourceCache>(store, *type, start);
+    byPrefix_[Repository::prefix(type->info(), "")] = cache.get();
+    byType_[type] = std::move(cache);
+  }
+  WatchCallbacks callbacks;
+  callbacks.onEvents = [this](const std::vector<WatchEvent>& events) { dispatch(events); };
+  callbacks.onError = [this](const StoreError& e) {
+    spdlog::warn("watch caches stop: {}", e.what());
+    for (auto& [type, cache] : byType_) cache->fail();
+  };
+  watch_ = store.watch("/registry/", start, std::move(callbacks));
+}
+
+WatchCaches::~WatchCaches() { watch_.reset(); }
+
+ResourceCache* WatchCaches::find(const ResourceType* type) const {
+  auto it = byType_.find(type);
+  return it == byType_.end() ? nullptr : it->second.get();
+}
+
+void WatchCaches::dispatch(const std::vector<WatchEvent>& events) {
+  if (events.empty()) return;
+  std::map<ResourceCache*, std::vector<const WatchEvent*>> mine;
+  for (const auto& e : events) {
+    // "/registry/<group>/<resource>/..." → its resource prefix.
+    const auto& key = e.kv.key;
+    std::size_t slash = key.find('/', std::string_view("/registry/").size());
+    if (slash != std::string::npos) slash = key.find('/', slash + 1);
+    if (slash == std::string::npos) continue;
+    auto it = byPrefix_.find(std::string_view(key).substr(0, slash + 1));
+    if (it != byPrefix_.end()) mine[it->second].push_back(&e);
+  }
+  const Revision through = events.back().kv.modRevision;
+  for (auto& [type, cache] : byType_) {
+    auto it = mine.find(cache.get());
+    cache->apply(it == mine.end() ? std::vector<const WatchEvent*>{} : it->second, through);
+  }
 }
 
 }  // namespace kite::controlplane::apiserver

@@ -1,9 +1,11 @@
 #pragma once
 // The watch cache of one resource: every object of the resource in memory (as its stored
-// JSON plus the labels and field values selectors need), kept current by one Store watch,
-// with a bounded history of recent events. Lists are served from it without touching the
-// Store, and every watch of the resource is fed from its single Store watch, each event
-// decoded once however many clients watch (upstream's cacher).
+// JSON plus the labels and field values selectors need), with a bounded history of recent
+// events. Lists are served from it without touching the Store, and every watch of the
+// resource is fed from it, each event decoded once however many clients watch (upstream's
+// cacher). WatchCaches keeps all of them current from ONE Store watch on /registry/, so each
+// cache knows it is current up to the newest revision of any write (a consistent list of a
+// resource nobody wrote lately does not wait).
 
 #include <chrono>
 #include <condition_variable>
@@ -47,7 +49,9 @@ using CacheSink = std::function<void(const std::vector<CachedEvent>&)>;
 
 class ResourceCache {
  public:
-  ResourceCache(Store& store, const ResourceType& type, std::size_t historyCapacity = 1024);
+  // Loads the resource as of `revision`.
+  ResourceCache(Store& store, const ResourceType& type, Revision revision,
+                std::size_t historyCapacity = 1024);
   ~ResourceCache();
   ResourceCache(const ResourceCache&) = delete;
   ResourceCache& operator=(const ResourceCache&) = delete;
@@ -81,9 +85,12 @@ class ResourceCache {
       CacheSink sink);
   void unsubscribe(std::uint64_t id);
 
- private:
-  void apply(const std::vector<WatchEvent>& events);
+  // From WatchCaches: this resource's events of a batch, and the batch's last revision
+  // (the cache is current up to it even when none of the events are its own).
+  void apply(const std::vector<const WatchEvent*>& events, Revision through);
+  void fail();
 
+ private:
   Store& store_;
   const ResourceType& type_;
   std::size_t historyCapacity_;
@@ -96,6 +103,23 @@ class ResourceCache {
   bool healthy_ = true;
   std::uint64_t nextId_ = 1;
   std::map<std::uint64_t, CacheSink> sinks_;
+};
+
+// The caches of every stored resource, fed by one Store watch.
+class WatchCaches {
+ public:
+  WatchCaches(Store& store, const std::vector<const ResourceType*>& types);
+  ~WatchCaches();
+  WatchCaches(const WatchCaches&) = delete;
+  WatchCaches& operator=(const WatchCaches&) = delete;
+
+  ResourceCache* find(const ResourceType* type) const;
+
+ private:
+  void dispatch(const std::vector<WatchEvent>& events);
+
+  std::map<const ResourceType*, std::unique_ptr<ResourceCache>> byType_;
+  std::map<std::string, ResourceCache*, std::less<>> byPrefix_;  // "/registry/core/pods/"
   std::unique_ptr<Watch> watch_;
 };
 
