@@ -1,5 +1,7 @@
 #include "kite/kubelet/image_manager.h"
 
+#include "kite/api/pod_defaults.h"
+
 #include <rapidjson/document.h>
 #include <spdlog/spdlog.h>
 
@@ -76,12 +78,8 @@ PullPolicy pullPolicyFor(const std::string& image, const std::string& policy) {
     throw std::invalid_argument("imagePullPolicy: Unsupported value: \"" + policy +
                                 "\": supported values: \"Always\", \"IfNotPresent\", \"Never\"");
   }
-  // Default rule: a digest pins the image; otherwise the tag decides.
-  if (image.find('@') != std::string::npos) return PullPolicy::kIfNotPresent;
-  const auto lastSlash = image.rfind('/');
-  const auto colon = image.find(':', lastSlash == std::string::npos ? 0 : lastSlash);
-  if (colon == std::string::npos || image.substr(colon + 1) == "latest") return PullPolicy::kAlways;
-  return PullPolicy::kIfNotPresent;
+  return api::defaultPullPolicy(image) == "Always" ? PullPolicy::kAlways
+                                                   : PullPolicy::kIfNotPresent;
 }
 
 std::string registryHost(const std::string& image) {

@@ -7,7 +7,7 @@
 
 #include "kite/api/field_errors.h"
 #include "kite/api/json.h"
-#include "kite/kubelet/pod_defaults.h"
+#include "kite/api/pod_defaults.h"
 
 namespace kite::kubelet {
 
@@ -64,8 +64,8 @@ StaticPods decodeStaticPods(const std::vector<ManifestFile>& files, const std::s
       }
       try {
         auto pod = api::decodeJson<corev1::Pod>(documents[i], {.strict = true});
-        applyPodDefaults(pod);
-        validatePodForKubelet(pod);
+        api::applyPodDefaults(pod);
+        api::validatePod(pod);
         pod.metadata.name.append("-").append(nodeName);
         if (pod.metadata.uid.empty()) {
           std::string identity = nodeName;

@@ -5,7 +5,7 @@
 #include "../registry.h"
 #include "kite/api/apps/v1/types.h"
 #include "kite/api/labels.h"
-#include "kite/kubelet/pod_defaults.h"
+#include "kite/api/pod_defaults.h"
 
 namespace kite::controlplane::apiserver {
 
@@ -18,7 +18,7 @@ using api::FieldError;
 void defaultTemplate(corev1::PodTemplateSpec& t) {
   corev1::Pod pod;
   pod.spec = std::move(t.spec);
-  kubelet::applyPodDefaults(pod);
+  api::applyPodDefaults(pod);
   t.spec = std::move(pod.spec);
 }
 

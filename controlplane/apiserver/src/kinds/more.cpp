@@ -8,9 +8,9 @@
 #include "kite/api/events/v1/types.h"
 #include "kite/api/labels.h"
 #include "kite/api/networking/v1/types.h"
+#include "kite/api/pod_defaults.h"
 #include "kite/api/policy/v1/types.h"
 #include "kite/api/storage/v1/types.h"
-#include "kite/kubelet/pod_defaults.h"
 
 namespace kite::controlplane::apiserver {
 
@@ -33,7 +33,7 @@ void defaultJobTemplate(corev1::PodTemplateSpec& t) {
   corev1::Pod pod;
   pod.spec = std::move(t.spec);
   const bool restartUnset = pod.spec.restartPolicy.empty();
-  kubelet::applyPodDefaults(pod);
+  api::applyPodDefaults(pod);
   if (restartUnset) pod.spec.restartPolicy = "Never";
   t.spec = std::move(pod.spec);
 }

@@ -5,8 +5,7 @@
 #include "../registry.h"
 #include "kite/api/core/v1/types.h"
 #include "kite/api/meta.h"
-#include "kite/kubelet/pod_defaults.h"
-#include "kite/kubelet/qos.h"
+#include "kite/api/pod_defaults.h"
 
 namespace kite::controlplane::apiserver {
 
@@ -112,15 +111,15 @@ std::vector<TableCell> podRow(const corev1::Pod& pod, TimePoint now) {
 
 void addPodKind(Registry& registry) {
   KindHooks<corev1::Pod> h;
-  h.defaults = [](corev1::Pod& pod) { kubelet::applyPodDefaults(pod); };
+  h.defaults = [](corev1::Pod& pod) { api::applyPodDefaults(pod); };
   h.prepareForCreate = [](corev1::Pod& pod) {
     pod.status = {};
     pod.status.phase = "Pending";
-    pod.status.qosClass = std::string(kubelet::qosClassName(kubelet::qosClassOf(pod.spec)));
+    pod.status.qosClass = std::string(api::qosClassOf(pod.spec));
   };
   h.validate = [](std::vector<api::FieldError>& errors, const corev1::Pod& pod) {
     try {
-      kubelet::validatePodForKubelet(pod);
+      api::validatePod(pod);
     } catch (const api::FieldErrors& e) {
       errors.insert(errors.end(), e.errors().begin(), e.errors().end());
     }

@@ -1,13 +1,13 @@
-#include "kite/kubelet/pod_defaults.h"
+#include "kite/api/pod_defaults.h"
 
 #include <algorithm>
 #include <set>
 
-#include "kite/kubelet/image_manager.h"
+#include <map>
 
-namespace kite::kubelet {
+namespace kite::api {
 
-namespace corev1 = api::core::v1;
+namespace corev1 = core::v1;
 
 namespace {
 
@@ -23,12 +23,7 @@ void defaultContainer(corev1::Container& c) {
   if (c.terminationMessagePath.empty()) c.terminationMessagePath = "/dev/termination-log";
   if (c.terminationMessagePolicy.empty()) c.terminationMessagePolicy = "File";
   if (c.imagePullPolicy.empty()) {
-    try {
-      c.imagePullPolicy =
-          pullPolicyFor(c.image, "") == PullPolicy::kAlways ? "Always" : "IfNotPresent";
-    } catch (const std::invalid_argument&) {
-      // validation reports it
-    }
+    { c.imagePullPolicy = defaultPullPolicy(c.image); }
   }
   for (auto& port : c.ports) {
     if (port.protocol.empty()) port.protocol = "TCP";
@@ -64,7 +59,7 @@ void applyPodDefaults(corev1::Pod& pod) {
   }
 }
 
-void validatePodForKubelet(const corev1::Pod& pod) {
+void validatePod(const corev1::Pod& pod) {
   std::vector<api::FieldError> errors;
   const auto& spec = pod.spec;
   if (pod.metadata.name.empty()) {
@@ -126,4 +121,45 @@ void validatePodForKubelet(const corev1::Pod& pod) {
   if (!errors.empty()) throw api::FieldErrors(std::move(errors));
 }
 
-}  // namespace kite::kubelet
+std::string defaultPullPolicy(std::string_view image) {
+  // A digest pins the image; otherwise the tag decides.
+  if (image.find('@') != std::string_view::npos) return "IfNotPresent";
+  const auto lastSlash = image.rfind('/');
+  const auto colon = image.find(':', lastSlash == std::string_view::npos ? 0 : lastSlash);
+  if (colon == std::string_view::npos || image.substr(colon + 1) == "latest") return "Always";
+  return "IfNotPresent";
+}
+
+std::string_view qosClassOf(const corev1::PodSpec& spec) {
+  auto supported = [](const std::string& r) { return r == "cpu" || r == "memory"; };
+  std::map<std::string, Quantity> requests;
+  std::map<std::string, Quantity> limits;
+  bool guaranteed = true;
+  auto account = [&](const corev1::Container& container) {
+    for (const auto& [name, quantity] : container.resources.requests) {
+      if (supported(name) && !quantity.isZero()) requests[name] += quantity;
+    }
+    std::set<std::string> limitsFound;
+    for (const auto& [name, quantity] : container.resources.limits) {
+      if (supported(name) && !quantity.isZero()) {
+        limits[name] += quantity;
+        limitsFound.insert(name);
+      }
+    }
+    if (limitsFound.size() != 2) guaranteed = false;  // needs both cpu and memory limits
+  };
+  for (const auto& c : spec.initContainers) account(c);
+  for (const auto& c : spec.containers) account(c);
+
+  if (requests.empty() && limits.empty()) return "BestEffort";
+  if (guaranteed) {
+    for (const auto& [name, request] : requests) {
+      auto limit = limits.find(name);
+      if (limit == limits.end() || limit->second != request) guaranteed = false;
+    }
+  }
+  if (guaranteed && requests.size() == limits.size()) return "Guaranteed";
+  return "Burstable";
+}
+
+}  // namespace kite::api
