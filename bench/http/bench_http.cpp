@@ -1,10 +1,13 @@
 // HTTPS server throughput and latency: kite's server answering a small JSON body (the size of
-// the API server's /version), driven by wrk over TLS with keep-alive connections.
+// the API server's /version), driven over TLS by wrk (HTTP/1.1, keep-alive connections) or by
+// h2load (HTTP/2, several streams in flight per connection; wrk cannot speak HTTP/2).
 //
-//   build/bench/http/bench_http [--connections 64] [--seconds 10] [--wrk-threads 2]
-//                               [--io-threads 1] [--workers 4]
+//   build/bench/http/bench_http [--protocol h1|h2] [--connections 64] [--seconds 10]
+//                               [--client-threads 2] [--streams 10] [--io-threads 1]
+//                               [--workers 4]
 //
-// Prints wrk's own report, then one summary line: requests/s and latency percentiles.
+// Prints the load generator's own report, then one summary line: requests/s and latency
+// (wrk: percentiles; h2load: mean and maximum, which is what it reports).
 
 #include <CLI/CLI.hpp>
 #include <atomic>
@@ -56,15 +59,20 @@ std::string field(const std::string& report, const std::string& label) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"kite HTTPS server benchmark (wrk over TLS)"};
+  CLI::App app{"kite HTTPS server benchmark (wrk or h2load over TLS)"};
+  std::string protocol = "h1";
   unsigned connections = 64;
+  unsigned streams = 10;
   unsigned seconds = 10;
   unsigned wrkThreads = 2;
   unsigned ioThreads = 1;
   unsigned workers = 4;
-  app.add_option("--connections", connections, "wrk connections (keep-alive)");
+  app.add_option("--protocol", protocol, "h1 (wrk) or h2 (h2load)")
+      ->check(CLI::IsMember({"h1", "h2"}));
+  app.add_option("--connections", connections, "client connections (keep-alive)");
   app.add_option("--seconds", seconds, "duration");
-  app.add_option("--wrk-threads", wrkThreads, "wrk threads");
+  app.add_option("--client-threads,--wrk-threads", wrkThreads, "load generator threads");
+  app.add_option("--streams", streams, "h2: concurrent streams per connection (h2load -m)");
   app.add_option("--io-threads", ioThreads, "server io threads");
   app.add_option("--workers", workers, "server worker threads");
   CLI11_PARSE(app, argc, argv);
@@ -88,19 +96,47 @@ int main(int argc, char** argv) {
         served.fetch_add(1, std::memory_order_relaxed);
       });
 
-  std::string command = "wrk --latency -t";
-  command.append(std::to_string(wrkThreads))
-      .append(" -c")
-      .append(std::to_string(connections))
-      .append(" -d")
-      .append(std::to_string(seconds))
-      .append("s https://127.0.0.1:")
+  const bool h2 = protocol == "h2";
+  std::string command = h2 ? "h2load -t" : "wrk --latency -t";
+  command.append(std::to_string(wrkThreads)).append(" -c").append(std::to_string(connections));
+  if (h2) {
+    command.append(" -m").append(std::to_string(streams)).append(" -D");
+  } else {
+    command.append(" -d");
+  }
+  command.append(std::to_string(seconds))
+      .append(h2 ? " " : "s ")
+      .append("https://127.0.0.1:")
       .append(std::to_string(server->port()))
       .append("/version 2>&1");
   std::cout << "$ " << command << "\n" << std::flush;
   const std::string report = run(command);
   std::cout << report;
   server->stop();
+
+  if (h2) {
+    // "finished in 10.00s, 41234.50 req/s, 12.3MB/s" and
+    // "time for request:   123us  45.6ms  1.23ms  ..." (min, max, mean, sd, +/- sd).
+    const auto perSecond = report.find(" req/s");
+    const auto from = report.rfind(", ", perSecond);
+    const std::string rate = perSecond == std::string::npos || from == std::string::npos
+                                 ? "?"
+                                 : report.substr(from + 2, perSecond - from - 2);
+    std::string mean = "?";
+    std::string max = "?";
+    const auto at = report.find("time for request:");
+    if (at != std::string::npos) {
+      std::istringstream words(report.substr(at + 17, report.find('\n', at) - at - 17));
+      std::string min;
+      words >> min >> max >> mean;
+    }
+    const bool negotiated = report.find("Application protocol: h2") != std::string::npos;
+    std::cout << "\nkite http/2: " << rate << " requests/s, latency mean " << mean << ", max "
+              << max << " (" << connections << " connections x " << streams << " streams, "
+              << ioThreads << " io thread(s), " << workers << " workers, " << kBody.size()
+              << "-byte JSON body; handler calls " << served.load() << ")\n";
+    return rate == "?" || !negotiated ? 1 : 0;
+  }
 
   std::cout << "\nkite http: " << field(report, "Requests/sec:") << " requests/s, latency p50 "
             << field(report, "50%") << ", p90 " << field(report, "90%") << ", p99 "

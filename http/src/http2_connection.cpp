@@ -4,7 +4,6 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
-#include <cstring>
 #include <deque>
 #include <limits>
 #include <string_view>
@@ -546,7 +545,8 @@ ssize_t Http2Connection::readBody(nghttp2_session* /*session*/, std::int32_t str
   while (copied < length && !state->out.empty()) {
     const std::string& front = state->out.front();
     const std::size_t take = std::min(length - copied, front.size() - state->outOffset);
-    std::memcpy(buffer + copied, front.data() + state->outOffset, take);
+    std::copy_n(front.begin() + static_cast<std::ptrdiff_t>(state->outOffset), take,
+                buffer + copied);
     copied += take;
     state->outOffset += take;
     if (state->outOffset == front.size()) {

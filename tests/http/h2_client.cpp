@@ -3,7 +3,6 @@
 #include <csignal>
 
 #include <algorithm>
-#include <cstring>
 #include <stdexcept>
 
 namespace kite::http::testing {
@@ -104,8 +103,10 @@ bool H2Client::runUntil(const std::function<bool()>& done) {
       ended_ = true;
       return done();
     }
+    const std::string& bytes = *data;
+    const std::size_t size = bytes.size();
     const auto used = nghttp2_session_mem_recv(
-        session_, reinterpret_cast<const std::uint8_t*>(data->data()), data->size());
+        session_, reinterpret_cast<const std::uint8_t*>(bytes.data()), size);
     if (used < 0) {
       throw std::runtime_error(std::string("nghttp2_session_mem_recv: ") +
                                nghttp2_strerror(static_cast<int>(used)));
@@ -211,7 +212,7 @@ ssize_t H2Client::readUpload(nghttp2_session* /*session*/, std::int32_t stream,
   }
   Upload& upload = found->second;
   const std::size_t take = std::min(length, upload.data.size() - upload.offset);
-  std::memcpy(buffer, upload.data.data() + upload.offset, take);
+  std::copy_n(upload.data.begin() + static_cast<std::ptrdiff_t>(upload.offset), take, buffer);
   upload.offset += take;
   if (upload.offset == upload.data.size()) {
     *flags |= NGHTTP2_DATA_FLAG_EOF;
