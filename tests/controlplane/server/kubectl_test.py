@@ -266,9 +266,17 @@ class KubectlTest(ServerTestCase):
                      "-p", patch)
         r = self.kubectl("wait", "--for=condition=Ready", "pod/cp", "-n", ns, "--timeout=30s")
         self.assertIn("condition met", r.stdout)
+        # -v=6 logs each request on stderr: delete only once the waiter is watching, or
+        # it may start after the delete and find nothing to wait for.
         waiter = self.server.popen_kubectl("wait", "--for=delete", "configmap/w", "-n", ns,
-                                           "--timeout=60s")
+                                           "--timeout=60s", "-v=6")
         try:
+            log = []
+            for line in waiter.stderr:
+                log.append(line)
+                if "watch=true" in line:
+                    break
+            self.assertTrue(any("watch=true" in l for l in log), "".join(log))
             self.kubectl("delete", "configmap", "w", "-n", ns)
             out, err = waiter.communicate(timeout=60)
             self.assertEqual(waiter.returncode, 0, err)
