@@ -17,12 +17,13 @@ packages=(
   libcli11-dev libsqlite3-dev libssl-dev rapidjson-dev libsimdjson-dev
   nlohmann-json3-dev  # only for the JSON library comparison in bench/json
   libboost-dev  # Boost.Asio/Beast: the HTTPS server of the API server and kubelet (http/)
+  libnghttp2-dev  # HTTP/2 framing and HPACK for that server
   # the node's runtime and the test bed
   containerd runc containernetworking-plugins iproute2 nftables
   docker-registry skopeo busybox-static apache2-utils openssl
   python3 python3-yaml curl ca-certificates procps psmisc  # python3-yaml: api/ code generator
   # control-plane tests: etcd backend, the Python client, load generator
-  etcd-server etcd-client python3-kubernetes wrk
+  etcd-server etcd-client python3-kubernetes wrk nghttp2-client  # wrk, h2load: benchmarks
 )
 
 missing=()
