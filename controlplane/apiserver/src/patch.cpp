@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "api_error.h"
+#include "kite/api/patch_meta.h"
 
 namespace kite::controlplane::apiserver {
 
@@ -388,15 +389,6 @@ void strategicInto(Value& target, const Value& patch, std::vector<std::string>& 
   }
 }
 
-bool endsWith(const std::vector<std::string>& path, std::initializer_list<std::string_view> tail) {
-  if (path.size() < tail.size()) return false;
-  auto p = path.end() - static_cast<std::ptrdiff_t>(tail.size());
-  for (auto t : tail) {
-    if (*p++ != t) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 std::string applyMergePatch(std::string_view original, std::string_view patch) {
@@ -442,33 +434,21 @@ std::string applyJsonPatch(std::string_view original, std::string_view patch) {
   return serialize(target);
 }
 
-ListMergeRule builtinListMergeRule(const std::vector<std::string>& path) {
-  using R = ListMergeRule;
-  if (path.empty()) return {};
-  const std::string& last = path.back();
-  if (last == "containers" || last == "initContainers" || last == "ephemeralContainers" ||
-      last == "volumes" || last == "imagePullSecrets") {
-    return R{true, "name"};
-  }
-  if (last == "ports") {
-    // Container ports merge by containerPort, Service ports by port.
-    if (endsWith(path, {"spec", "ports"})) return R{true, "port"};
-    return R{true, "containerPort"};
-  }
-  if (last == "env") return R{true, "name"};
-  if (last == "volumeMounts") return R{true, "mountPath"};
-  if (last == "volumeDevices") return R{true, "devicePath"};
-  if (last == "ownerReferences") return R{true, "uid"};
-  if (last == "finalizers" && path.size() == 2 && path[0] == "metadata") return R{true, ""};
-  if (last == "conditions") return R{true, "type"};
-  if (last == "addresses" && endsWith(path, {"status", "addresses"})) return R{true, "type"};
-  if (last == "hostAliases") return R{true, "ip"};
-  if (last == "topologySpreadConstraints") return R{true, "topologyKey"};
-  if (last == "resourceClaims") return R{true, "name"};
-  if (last == "schedulingGates") return R{true, "name"};
-  if (last == "podIPs" || last == "hostIPs") return R{true, "ip"};
-  if (last == "taints" && endsWith(path, {"spec", "taints"})) return R{true, "key"};
-  return {};
+ListMergeRules listMergeRulesFor(std::string_view apiVersion, std::string_view kind) {
+  const api::PatchMeta* root = api::patchMetaFor(apiVersion, kind);
+  return [root](const std::vector<std::string>& path) -> ListMergeRule {
+    const api::PatchMeta* node = root;
+    for (const auto& name : path) {
+      if (node == nullptr) return {};
+      // Step through list items and map values to the object holding the field.
+      while (node != nullptr && node->type != api::PatchValueType::Object && node->items) {
+        node = node->items;
+      }
+      node = node == nullptr ? nullptr : node->field(name);
+    }
+    if (node == nullptr || !node->mergesList()) return {};
+    return ListMergeRule{true, std::string(node->mergeKey)};
+  };
 }
 
 std::string applyStrategicMergePatch(std::string_view original, std::string_view patch,

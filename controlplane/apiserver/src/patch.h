@@ -28,11 +28,12 @@ struct ListMergeRule {
 // are not part of the path: ["spec","containers","ports"]).
 using ListMergeRules = std::function<ListMergeRule(const std::vector<std::string>& path)>;
 
-// The merge rules of kite's built-in kinds (pods and pod templates, services, nodes,
-// metadata, ...), by field path ending.
-ListMergeRule builtinListMergeRule(const std::vector<std::string>& path);
+// The merge rules of a built-in kind, from its generated patch metadata
+// (kite/api/patch_meta.h: upstream's patchStrategy/patchMergeKey tags). Unknown kinds and
+// fields replace lists, as upstream does for types without metadata.
+ListMergeRules listMergeRulesFor(std::string_view apiVersion, std::string_view kind);
 
 std::string applyStrategicMergePatch(std::string_view original, std::string_view patch,
-                                     const ListMergeRules& rules = builtinListMergeRule);
+                                     const ListMergeRules& rules);
 
 }  // namespace kite::controlplane::apiserver

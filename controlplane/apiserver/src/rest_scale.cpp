@@ -94,9 +94,11 @@ http::Response RestHandler::scale(RequestContext& ctx) {
         const std::string current = scaleOf(cur->encode());
         std::string wanted = ctx.request.body;
         if (isPatch) {
-          wanted = format == BodyFormat::kJsonPatch    ? applyJsonPatch(current, wanted)
-                   : format == BodyFormat::kMergePatch ? applyMergePatch(current, wanted)
-                                                       : applyStrategicMergePatch(current, wanted);
+          wanted = format == BodyFormat::kJsonPatch ? applyJsonPatch(current, wanted)
+                   : format == BodyFormat::kMergePatch
+                       ? applyMergePatch(current, wanted)
+                       : applyStrategicMergePatch(current, wanted,
+                                                  listMergeRulesFor("autoscaling/v1", "Scale"));
         }
         Document d;
         d.Parse(wanted.data(), wanted.size());

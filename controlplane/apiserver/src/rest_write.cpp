@@ -358,7 +358,9 @@ http::Response RestHandler::patch(RequestContext& ctx) {
             patched = applyMergePatch(original, patchBody);
             break;
           default:
-            patched = applyStrategicMergePatch(original, patchBody);
+            patched = applyStrategicMergePatch(
+                original, patchBody,
+                listMergeRulesFor(type.info().groupVersion(), type.info().kind));
             break;
         }
         auto proposed = decodeBody(ctx, patched);
