@@ -119,6 +119,10 @@ class Fixture {
     kite::controlplane::ApiServerOptions options;
     options.store = store_.get();
     server_ = std::make_unique<kite::controlplane::ApiServer>(options);
+    // Objects the seeds patch, scale and delete, so that those reach past "not found" from
+    // the first run on (libFuzzer replays the seeds smallest first, not creates first).
+    create("/api/v1/namespaces/default/pods", kPodJson);
+    create("/apis/apps/v1/namespaces/default/deployments", kDeploymentJson);
   }
   ~Fixture() {
     server_->shutdown();
@@ -133,6 +137,23 @@ class Fixture {
   kite::controlplane::ApiServer& server() { return *server_; }
 
  private:
+  static constexpr std::string_view kPodJson =
+      R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"web","labels":{"app":"web"}},)"
+      R"("spec":{"containers":[{"name":"c","image":"nginx:1.25"}]}})";
+  static constexpr std::string_view kDeploymentJson =
+      R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"d"},"spec":{)"
+      R"("replicas":1,"selector":{"matchLabels":{"app":"d"}},"template":{"metadata":{)"
+      R"("labels":{"app":"d"}},"spec":{"containers":[{"name":"c","image":"nginx"}]}}}})";
+
+  void create(const std::string& path, std::string_view json) {
+    auto request = kite::testing::makeRequest("POST", path, std::string(json), "application/json");
+    auto responder = std::make_shared<kite::testing::FakeResponder>();
+    server_->handle(request, responder);
+    if (!responder->wait(kAnswerTimeout) || responder->response().status != 201)
+      throw std::runtime_error("cannot create the fixture object at " + path + ": " +
+                               responder->response().body);
+  }
+
   std::filesystem::path dir_;
   std::unique_ptr<kite::controlplane::Store> store_;
   std::unique_ptr<kite::controlplane::ApiServer> server_;
@@ -178,6 +199,10 @@ void check(const kite::http::Request& request, kite::testing::FakeResponder& res
   if (responder.answers() != 1)
     fail(request, "answered " + std::to_string(responder.answers()) + " times");
   const auto response = responder.response();
+  // KITE_FUZZ_TRACE=1: one line per request, to see what the seeds reach.
+  if (std::getenv("KITE_FUZZ_TRACE") != nullptr)
+    std::fprintf(stderr, "%s %s -> %d\n", request.method.c_str(), request.target.c_str(),
+                 response.status);
   if (response.status < 200 || response.status > 599)
     fail(request, "status " + std::to_string(response.status));
   if (response.status >= 400 && request.method != "HEAD") {
