@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 #include "kite/controlplane/apiserver.h"
 #include "kite/controlplane/bootstrap_policy.h"
@@ -51,6 +53,25 @@ std::unique_ptr<Store> openStore(const ServerConfig& config) {
   return openSqliteStore(o);
 }
 
+// An external datastore (etcd) may still be starting, as when both come up at boot: wait
+// for it a while instead of failing on the first call.
+void waitForDatastore(Store& store) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  for (;;) {
+    try {
+      store.currentRevision();
+      return;
+    } catch (const StoreError& e) {
+      if (e.code() != StoreErrorCode::kUnavailable ||
+          std::chrono::steady_clock::now() >= deadline) {
+        throw;
+      }
+      spdlog::info("waiting for the datastore: {}", e.what());
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+    }
+  }
+}
+
 class RunningServer final : public Server {
  public:
   explicit RunningServer(const ServerConfig& config) {
@@ -69,6 +90,7 @@ class RunningServer final : public Server {
     pki_ = std::make_unique<pki::ServerPki>(pki::loadOrCreateServerPki(po));
 
     store_ = openStore(config);
+    waitForDatastore(*store_);
 
     ApiServerOptions ao;
     ao.store = store_.get();

@@ -2,7 +2,9 @@
 directory, and helpers to run the real kubectl against it.
 
 The server is started as a child process and always ended by its PID (on success, failure
-and interpreter exit), so a failing test never leaves it behind.
+and interpreter exit), so a failing test never leaves it behind. With KITE_DATASTORE=etcd
+each server gets its own etcd (Debian's /usr/bin/etcd on free loopback ports, data in the
+temp dir) and runs with --datastore-endpoint, so the same tests cover both backends.
 """
 
 import atexit
@@ -19,6 +21,8 @@ import unittest
 KITE = os.environ.get("KITE_BIN", "")
 KUBECTL = os.environ.get("KUBECTL", "/usr/bin/kubectl")
 EXAMPLES = os.environ.get("KITE_EXAMPLES", "")
+DATASTORE = os.environ.get("KITE_DATASTORE", "sqlite")
+ETCD = os.environ.get("KITE_ETCD_BINARY", "/usr/bin/etcd")
 
 _live = set()
 
@@ -71,10 +75,48 @@ class KiteServer:
         self.log_path = os.path.join(self.workdir, "server.log")
         self.port = None
         self.proc = None
+        self.etcd = None
+        self.etcd_endpoint = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
+    def _start_etcd(self, timeout=60):
+        if self.etcd is not None and self.etcd.poll() is None:
+            return
+        if not os.access(ETCD, os.X_OK):
+            raise AssertionError(ETCD + " not found: install etcd-server (tools/install-deps.sh)")
+        client, peer = free_port(), free_port()
+        self.etcd_endpoint = "http://127.0.0.1:%d" % client
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ETCD_")}
+        log = open(os.path.join(self.workdir, "etcd.log"), "ab")
+        try:
+            self.etcd = subprocess.Popen(
+                [ETCD, "--name", "kite-test", "--data-dir", os.path.join(self.workdir, "etcd"),
+                 "--listen-client-urls", self.etcd_endpoint,
+                 "--advertise-client-urls", self.etcd_endpoint,
+                 "--listen-peer-urls", "http://127.0.0.1:%d" % peer,
+                 "--initial-advertise-peer-urls", "http://127.0.0.1:%d" % peer,
+                 "--initial-cluster", "kite-test=http://127.0.0.1:%d" % peer],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env)
+        finally:
+            log.close()
+        _live.add(self.etcd)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.etcd.poll() is not None:
+                raise AssertionError("etcd exited; see " + os.path.join(self.workdir, "etcd.log"))
+            # Listening is not serving yet: ask etcd itself.
+            r = subprocess.run(["etcdctl", "--endpoints", self.etcd_endpoint, "endpoint",
+                                "health"], capture_output=True, text=True,
+                               env=dict(env, ETCDCTL_API="3"))
+            if r.returncode == 0:
+                return
+            time.sleep(0.2)
+        raise AssertionError("etcd did not become healthy")
+
     def start(self, timeout=60):
+        if DATASTORE == "etcd":
+            self._start_etcd()
         for _attempt in range(5):
             if self.port is None:
                 self.port = free_port()
@@ -90,10 +132,13 @@ class KiteServer:
     def _spawn(self, timeout):
         log = open(self.log_path, "ab")
         try:
+            args = [KITE, "server", "--disable-agent", "--data-dir", self.data_dir,
+                    "--bind-address", "127.0.0.1", "--https-listen-port", str(self.port),
+                    "--write-kubeconfig", self.kubeconfig]
+            if self.etcd_endpoint:
+                args += ["--datastore-endpoint", self.etcd_endpoint]
             self.proc = subprocess.Popen(
-                [KITE, "server", "--disable-agent", "--data-dir", self.data_dir,
-                 "--bind-address", "127.0.0.1", "--https-listen-port", str(self.port),
-                 "--write-kubeconfig", self.kubeconfig],
+                args,
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         finally:
             log.close()
@@ -121,6 +166,8 @@ class KiteServer:
 
     def cleanup(self):
         self.kill9()
+        if self.etcd is not None:
+            _stop_process(self.etcd, signal.SIGKILL)
         if self._own_dir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
