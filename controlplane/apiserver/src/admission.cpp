@@ -86,18 +86,13 @@ void Admission::checkNamespace(const std::string& ns) {
   if (!kv) throw ApiError::notFound("", "namespaces", ns);
   auto loaded = Repository::decodeStored(*nsType, *kv);
   if (loaded.object->meta().deletionTimestamp) {
-    api::meta::v1::Status s;
-    s.apiVersion = "v1";
-    s.kind = "Status";
-    s.status = "Failure";
-    s.code = 403;
-    s.reason = "Forbidden";
-    s.message =
+    const std::string message =
         "unable to create new content in namespace " + ns + " because it is being terminated";
+    auto s = failureStatus(403, "Forbidden", message);
     s.details.emplace();
     s.details->name = ns;
     s.details->kind = "namespaces";
-    s.details->causes.push_back({"NamespaceTerminating", s.message, "metadata.namespace"});
+    s.details->causes.push_back({"NamespaceTerminating", message, "metadata.namespace"});
     throw ApiError(std::move(s));
   }
 }

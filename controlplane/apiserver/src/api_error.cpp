@@ -4,12 +4,14 @@
 
 namespace kite::controlplane::apiserver {
 
-namespace {
-
 using api::meta::v1::Status;
+
+namespace {
 using api::meta::v1::StatusDetails;
 
-Status failure(int code, std::string reason, std::string message) {
+}  // namespace
+
+Status failureStatus(int code, std::string reason, std::string message) {
   Status s;
   s.apiVersion = "v1";
   s.kind = "Status";
@@ -19,6 +21,8 @@ Status failure(int code, std::string reason, std::string message) {
   s.message = std::move(message);
   return s;
 }
+
+namespace {
 
 Status withDetails(Status s, std::string_view group, std::string_view kindOrResource,
                    std::string_view name) {
@@ -39,6 +43,10 @@ std::string quoted(std::string_view name) {
 
 }  // namespace
 
+ApiError ApiError::failure(int code, std::string reason, std::string message) {
+  return ApiError(failureStatus(code, std::move(reason), std::move(message)));
+}
+
 ApiError::ApiError(Status status)
     : std::runtime_error(status.message), status_(std::move(status)) {}
 
@@ -55,7 +63,8 @@ ApiError ApiError::notFound(std::string_view group, std::string_view resource,
                             std::string_view name) {
   std::string msg = qualifiedResource(group, resource);
   msg.append(" ").append(quoted(name)).append(" not found");
-  return ApiError(withDetails(failure(404, "NotFound", std::move(msg)), group, resource, name));
+  return ApiError(
+      withDetails(failureStatus(404, "NotFound", std::move(msg)), group, resource, name));
 }
 
 ApiError ApiError::alreadyExists(std::string_view group, std::string_view resource,
@@ -63,7 +72,7 @@ ApiError ApiError::alreadyExists(std::string_view group, std::string_view resour
   std::string msg = qualifiedResource(group, resource);
   msg.append(" ").append(quoted(name)).append(" already exists");
   return ApiError(
-      withDetails(failure(409, "AlreadyExists", std::move(msg)), group, resource, name));
+      withDetails(failureStatus(409, "AlreadyExists", std::move(msg)), group, resource, name));
 }
 
 ApiError ApiError::conflict(std::string_view group, std::string_view resource,
@@ -71,24 +80,25 @@ ApiError ApiError::conflict(std::string_view group, std::string_view resource,
   std::string msg = "Operation cannot be fulfilled on ";
   msg.append(qualifiedResource(group, resource)).append(" ").append(quoted(name));
   msg.append(": ").append(detail);
-  return ApiError(withDetails(failure(409, "Conflict", std::move(msg)), group, resource, name));
+  return ApiError(
+      withDetails(failureStatus(409, "Conflict", std::move(msg)), group, resource, name));
 }
 
 ApiError ApiError::badRequest(std::string message) {
-  return ApiError(failure(400, "BadRequest", std::move(message)));
+  return ApiError(failureStatus(400, "BadRequest", std::move(message)));
 }
 
 ApiError ApiError::methodNotSupported(std::string_view group, std::string_view resource,
                                       std::string_view verb) {
   std::string msg = "the server does not allow this method on the requested resource";
-  Status s = failure(405, "MethodNotAllowed", std::move(msg));
+  Status s = failureStatus(405, "MethodNotAllowed", std::move(msg));
   s = withDetails(std::move(s), group, resource, {});
   (void)verb;
   return ApiError(std::move(s));
 }
 
 ApiError ApiError::notAcceptable(std::string message) {
-  return ApiError(failure(406, "NotAcceptable", std::move(message)));
+  return ApiError(failureStatus(406, "NotAcceptable", std::move(message)));
 }
 
 ApiError ApiError::unsupportedMediaType(std::string_view contentType) {
@@ -98,19 +108,19 @@ ApiError ApiError::unsupportedMediaType(std::string_view contentType) {
   if (!contentType.empty()) {
     msg.append(" (got ").append(contentType).append(")");
   }
-  return ApiError(failure(415, "UnsupportedMediaType", std::move(msg)));
+  return ApiError(failureStatus(415, "UnsupportedMediaType", std::move(msg)));
 }
 
 ApiError ApiError::requestEntityTooLarge(std::string message) {
-  return ApiError(failure(413, "RequestEntityTooLarge", std::move(message)));
+  return ApiError(failureStatus(413, "RequestEntityTooLarge", std::move(message)));
 }
 
 ApiError ApiError::gone(std::string message) {
-  return ApiError(failure(410, "Expired", std::move(message)));
+  return ApiError(failureStatus(410, "Expired", std::move(message)));
 }
 
 ApiError ApiError::unauthorized(std::string message) {
-  return ApiError(failure(401, "Unauthorized", std::move(message)));
+  return ApiError(failureStatus(401, "Unauthorized", std::move(message)));
 }
 
 ApiError ApiError::forbidden(std::string_view user, std::string_view verb, std::string_view group,
@@ -128,7 +138,8 @@ ApiError ApiError::forbidden(std::string_view user, std::string_view verb, std::
     msg.append(" at the cluster scope");
   }
   if (!reason.empty()) msg.append(": ").append(reason);
-  return ApiError(withDetails(failure(403, "Forbidden", std::move(msg)), group, resource, name));
+  return ApiError(
+      withDetails(failureStatus(403, "Forbidden", std::move(msg)), group, resource, name));
 }
 
 ApiError ApiError::invalid(std::string_view group, std::string_view kind, std::string_view name,
@@ -145,15 +156,15 @@ ApiError ApiError::invalid(std::string_view group, std::string_view kind, std::s
 ApiError ApiError::internal(const std::string& message) {
   std::string msg = "Internal error occurred: ";
   msg.append(message);
-  return ApiError(failure(500, "InternalError", std::move(msg)));
+  return ApiError(failureStatus(500, "InternalError", std::move(msg)));
 }
 
 ApiError ApiError::timeout(std::string message) {
-  return ApiError(failure(504, "Timeout", std::move(message)));
+  return ApiError(failureStatus(504, "Timeout", std::move(message)));
 }
 
 ApiError ApiError::serviceUnavailable(std::string message) {
-  return ApiError(failure(503, "ServiceUnavailable", std::move(message)));
+  return ApiError(failureStatus(503, "ServiceUnavailable", std::move(message)));
 }
 
 }  // namespace kite::controlplane::apiserver

@@ -18,6 +18,9 @@ class ApiError : public std::runtime_error {
   const api::meta::v1::Status& status() const { return status_; }
   int code() const { return status_.code; }
 
+  // A Failure Status with this code, reason and message (no details).
+  static ApiError failure(int code, std::string reason, std::string message);
+
   // The upstream constructors, with upstream's message texts.
   // `pods "web" not found`
   static ApiError notFound(std::string_view group, std::string_view resource,
@@ -49,6 +52,9 @@ class ApiError : public std::runtime_error {
  private:
   api::meta::v1::Status status_;
 };
+
+// A Failure Status (apiVersion v1, kind Status) with this code, reason and message.
+api::meta::v1::Status failureStatus(int code, std::string reason, std::string message);
 
 // "pods" or "deployments.apps": how upstream names a resource in messages.
 std::string qualifiedResource(std::string_view group, std::string_view resource);

@@ -125,16 +125,10 @@ UserInfo ApiServer::Impl::impersonate(const http::Request& request, UserInfo use
     a.namespace_ = ns;
     a.name = name;
     if (!options.authorizer->authorize(user, a).allowed) {
-      api::meta::v1::Status s;
-      s.apiVersion = "v1";
-      s.kind = "Status";
-      s.status = "Failure";
-      s.code = 403;
-      s.reason = "Forbidden";
-      s.message = resource + " \"" + name + "\" is forbidden: User \"" + user.name +
-                  "\" cannot impersonate resource \"" + resource +
-                  "\" in API group \"\" at the cluster scope";
-      throw ApiError(std::move(s));
+      throw ApiError::failure(403, "Forbidden",
+                              resource + " \"" + name + "\" is forbidden: User \"" + user.name +
+                                  "\" cannot impersonate resource \"" + resource +
+                                  "\" in API group \"\" at the cluster scope");
     }
   };
   UserInfo as;
@@ -181,15 +175,9 @@ void ApiServer::Impl::authorize(const UserInfo& user, const apiserver::RequestIn
   const Decision d = options.authorizer->authorize(user, a);
   if (d.allowed) return;
   if (!info.isResourceRequest) {
-    api::meta::v1::Status s;
-    s.apiVersion = "v1";
-    s.kind = "Status";
-    s.status = "Failure";
-    s.code = 403;
-    s.reason = "Forbidden";
-    s.message =
-        "forbidden: User \"" + user.name + "\" cannot " + info.verb + " path \"" + info.path + "\"";
-    throw ApiError(std::move(s));
+    throw ApiError::failure(403, "Forbidden",
+                            "forbidden: User \"" + user.name + "\" cannot " + info.verb +
+                                " path \"" + info.path + "\"");
   }
   std::string resource = info.resource;
   if (!info.subresource.empty()) resource += "/" + info.subresource;
@@ -212,25 +200,11 @@ void ApiServer::Impl::serve(http::Request& request,
       responder->respond(std::move(*r));
       return;
     }
-    api::meta::v1::Status s;
-    s.apiVersion = "v1";
-    s.kind = "Status";
-    s.status = "Failure";
-    s.code = 404;
-    s.reason = "NotFound";
-    s.message = "the server could not find the requested resource";
-    throw ApiError(std::move(s));
+    throw ApiError::failure(404, "NotFound", "the server could not find the requested resource");
   }
   const apiserver::ResourceType* type = registry.find(info.group, info.version, info.resource);
   if (type == nullptr) {
-    api::meta::v1::Status s;
-    s.apiVersion = "v1";
-    s.kind = "Status";
-    s.status = "Failure";
-    s.code = 404;
-    s.reason = "NotFound";
-    s.message = "the server could not find the requested resource";
-    throw ApiError(std::move(s));
+    throw ApiError::failure(404, "NotFound", "the server could not find the requested resource");
   }
   if (!type->info().namespaced && !info.namespace_.empty()) {
     throw ApiError::notFound(info.group, info.resource, info.name);

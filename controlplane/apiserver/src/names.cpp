@@ -47,6 +47,14 @@ std::string checkDnsSubdomain(std::string_view name) {
          "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
 }
 
+std::string checkPathSegment(std::string_view name) {
+  if (name == ".") return "may not be '.'";
+  if (name == "..") return "may not be '..'";
+  if (name.find('/') != std::string_view::npos) return "may not contain '/'";
+  if (name.find('%') != std::string_view::npos) return "may not contain '%'";
+  return {};
+}
+
 std::string generateNameFrom(std::string_view prefix) {
   static constexpr std::string_view kAlphabet = "bcdfghjklmnpqrstvwxz2456789";
   thread_local std::mt19937_64 rng{std::random_device{}()};

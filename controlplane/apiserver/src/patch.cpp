@@ -94,14 +94,7 @@ std::vector<std::string> pointerTokens(std::string_view pointer) {
 }
 
 [[noreturn]] void patchFailure(const std::string& message) {
-  api::meta::v1::Status s;
-  s.apiVersion = "v1";
-  s.kind = "Status";
-  s.status = "Failure";
-  s.code = 422;
-  s.reason = "Invalid";
-  s.message = message;
-  throw ApiError(std::move(s));
+  throw ApiError::failure(422, "Invalid", message);
 }
 
 bool arrayIndex(const std::string& tok, std::size_t size, bool allowEnd, std::size_t& out) {

@@ -87,11 +87,13 @@ std::optional<TimePoint> creationTime(const api::meta::v1::ObjectMeta& m) {
 }
 
 void validateObjectMeta(std::vector<FieldError>& errors, const api::meta::v1::ObjectMeta& m,
-                        bool namespaced, bool nameIsDnsLabel) {
+                        bool namespaced, NameRule names) {
   if (m.name.empty()) {
     errors.push_back(FieldError::required("metadata.name", "name or generateName is required"));
   } else {
-    const std::string problem = nameIsDnsLabel ? checkDnsLabel(m.name) : checkDnsSubdomain(m.name);
+    const std::string problem = names == NameRule::kDnsLabel      ? checkDnsLabel(m.name)
+                                : names == NameRule::kPathSegment ? checkPathSegment(m.name)
+                                                                  : checkDnsSubdomain(m.name);
     if (!problem.empty()) errors.push_back(FieldError::invalid("metadata.name", m.name, problem));
   }
   if (namespaced) {

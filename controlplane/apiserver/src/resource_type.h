@@ -88,6 +88,13 @@ class ResourceType {
   ResourceInfo info_;
 };
 
+// Which names a kind accepts in metadata.name.
+enum class NameRule {
+  kDnsSubdomain,  // most kinds
+  kDnsLabel,      // namespaces, services
+  kPathSegment,   // RBAC kinds: "system:node"
+};
+
 // Kind-specific behaviour for TypedResource<T>; unset hooks do nothing.
 template <class T>
 struct KindHooks {
@@ -116,7 +123,7 @@ std::string humanAge(const std::optional<std::chrono::system_clock::time_point>&
 std::string humanDuration(std::chrono::seconds d);
 // Validation every object gets: metadata name/namespace/labels/annotations.
 void validateObjectMeta(std::vector<api::FieldError>& errors, const api::meta::v1::ObjectMeta& m,
-                        bool namespaced, bool nameIsDnsLabel);
+                        bool namespaced, NameRule names);
 void validateObjectMetaUpdate(std::vector<api::FieldError>& errors,
                               const api::meta::v1::ObjectMeta& m,
                               const api::meta::v1::ObjectMeta& old);
@@ -125,8 +132,8 @@ std::optional<TimePoint> creationTime(const api::meta::v1::ObjectMeta& m);
 template <class T>
 class TypedResource final : public ResourceType {
  public:
-  TypedResource(ResourceInfo info, KindHooks<T> hooks, bool nameIsDnsLabel = false)
-      : ResourceType(std::move(info)), hooks_(std::move(hooks)), nameIsDnsLabel_(nameIsDnsLabel) {
+  TypedResource(ResourceInfo info, KindHooks<T> hooks, NameRule names = NameRule::kDnsSubdomain)
+      : ResourceType(std::move(info)), hooks_(std::move(hooks)), names_(names) {
     columns_.push_back(nameColumn());
     for (const auto& c : hooks_.columns) columns_.push_back(c);
     if (hooks_.columns.empty()) columns_.push_back(ageColumn());
@@ -146,7 +153,7 @@ class TypedResource final : public ResourceType {
                                         const ApiObject* old) const override {
     std::vector<api::FieldError> errors;
     const T& value = as<T>(object);
-    validateObjectMeta(errors, value.metadata, info().namespaced, nameIsDnsLabel_);
+    validateObjectMeta(errors, value.metadata, info().namespaced, names_);
     if (old != nullptr) validateObjectMetaUpdate(errors, value.metadata, as<T>(*old).metadata);
     if (hooks_.validate) hooks_.validate(errors, value);
     if (old != nullptr && hooks_.validateUpdate) hooks_.validateUpdate(errors, value, as<T>(*old));
@@ -187,7 +194,7 @@ class TypedResource final : public ResourceType {
  private:
   KindHooks<T> hooks_;
   std::vector<TableColumn> columns_;
-  bool nameIsDnsLabel_;
+  NameRule names_;
 };
 
 }  // namespace kite::controlplane::apiserver

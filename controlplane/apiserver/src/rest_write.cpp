@@ -675,15 +675,9 @@ void RestHandler::admitObjects(const RequestContext& ctx, const ApiObject* objec
   const std::string reason = hooks_.objectAdmission(
       ctx.user, a, object ? object->encode() : std::string(), old ? old->encode() : std::string());
   if (reason.empty()) return;
-  api::meta::v1::Status s;
-  s.apiVersion = "v1";
-  s.kind = "Status";
-  s.status = "Failure";
-  s.code = 403;
-  s.reason = "Forbidden";
-  s.message =
-      qualifiedResource(a.group, a.resource) + " \"" + a.name + "\" is forbidden: " + reason;
-  throw ApiError(std::move(s));
+  throw ApiError::failure(
+      403, "Forbidden",
+      qualifiedResource(a.group, a.resource) + " \"" + a.name + "\" is forbidden: " + reason);
 }
 
 }  // namespace kite::controlplane::apiserver

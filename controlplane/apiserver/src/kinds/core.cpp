@@ -56,7 +56,7 @@ void addNamespaces(Registry& r) {
     return {n.status.phase, age(n, now)};
   };
   r.add(std::make_unique<TypedResource<corev1::Namespace>>(builtinInfo("", "v1", "namespaces"),
-                                                           std::move(h), true));
+                                                           std::move(h), NameRule::kDnsLabel));
 }
 
 std::string servicePorts(const corev1::Service& s) {
@@ -163,7 +163,7 @@ void addServices(Registry& r) {
             age(s, now), selectorText(s.spec.selector)};
   };
   r.add(std::make_unique<TypedResource<corev1::Service>>(builtinInfo("", "v1", "services"),
-                                                         std::move(h), true));
+                                                         std::move(h), NameRule::kDnsLabel));
 }
 
 void addConfigMapsAndSecrets(Registry& r) {

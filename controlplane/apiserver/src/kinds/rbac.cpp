@@ -2,6 +2,7 @@
 // validation (upstream's rule and roleRef checks) and kubectl's columns.
 #include <string>
 
+#include "../names.h"
 #include "../registry.h"
 #include "kite/api/labels.h"
 #include "kite/api/rbac/v1/types.h"
@@ -15,77 +16,6 @@ namespace rbacv1 = api::rbac::v1;
 using api::FieldError;
 
 constexpr const char* kRbacGroup = "rbac.authorization.k8s.io";
-
-// Upstream's ValidateRBACName: any path segment, so "system:node" is a valid role name.
-std::string checkPathSegment(std::string_view name) {
-  if (name == ".") return "may not be '.'";
-  if (name == "..") return "may not be '..'";
-  if (name.find('/') != std::string_view::npos) return "may not contain '/'";
-  if (name.find('%') != std::string_view::npos) return "may not contain '%'";
-  return {};
-}
-
-// RBAC kinds share TypedResource's shape but validate names as path segments instead of DNS
-// subdomains, which the shared TypedResource cannot be told to do.
-template <class T>
-class RbacResource final : public ResourceType {
- public:
-  struct Hooks {
-    std::function<void(std::vector<FieldError>&, const T&)> validate;
-    std::function<void(std::vector<FieldError>&, const T&, const T&)> validateUpdate;
-    std::vector<TableColumn> columns;  // after Name
-    std::function<std::vector<TableCell>(const T&, TimePoint)> row;
-  };
-
-  RbacResource(ResourceInfo info, Hooks hooks)
-      : ResourceType(std::move(info)), hooks_(std::move(hooks)) {
-    columns_.push_back(nameColumn());
-    for (const auto& c : hooks_.columns) columns_.push_back(c);
-  }
-
-  std::unique_ptr<ApiObject> decode(std::string_view json,
-                                    const api::DecodeOptions& options) const override {
-    return std::make_unique<TypedObject<T>>(api::decodeJson<T>(json, options));
-  }
-  void applyDefaults(ApiObject& /*object*/) const override {}
-  void prepareForCreate(ApiObject& /*object*/) const override {}
-  std::vector<FieldError> validate(const ApiObject& object, const ApiObject* old) const override {
-    std::vector<FieldError> errors;
-    const T& value = as<T>(object);
-    // The shared metadata checks with a stand-in name; the name gets the RBAC check here.
-    api::meta::v1::ObjectMeta meta = value.metadata;
-    if (!meta.name.empty()) {
-      if (const std::string p = checkPathSegment(meta.name); !p.empty()) {
-        errors.push_back(FieldError::invalid("metadata.name", meta.name, p));
-      }
-      meta.name = "x";
-    }
-    validateObjectMeta(errors, meta, info().namespaced, false);
-    if (old != nullptr) validateObjectMetaUpdate(errors, value.metadata, as<T>(*old).metadata);
-    if (hooks_.validate) hooks_.validate(errors, value);
-    if (old != nullptr && hooks_.validateUpdate) hooks_.validateUpdate(errors, value, as<T>(*old));
-    return errors;
-  }
-  std::optional<std::string> fieldValue(const ApiObject& object,
-                                        std::string_view field) const override {
-    const T& value = as<T>(object);
-    if (field == "metadata.name") return value.metadata.name;
-    if (field == "metadata.namespace") return value.metadata.namespace_;
-    return std::nullopt;
-  }
-  const std::vector<TableColumn>& tableColumns() const override { return columns_; }
-  std::vector<TableCell> tableRow(const ApiObject& object, TimePoint now) const override {
-    const T& value = as<T>(object);
-    std::vector<TableCell> cells{value.metadata.name};
-    auto rest = hooks_.row(value, now);
-    cells.insert(cells.end(), rest.begin(), rest.end());
-    return cells;
-  }
-
- private:
-  Hooks hooks_;
-  std::vector<TableColumn> columns_;
-};
 
 std::string indexed(std::string_view field, std::size_t i) {
   std::string out(field);
@@ -256,15 +186,16 @@ ResourceInfo rbacInfo(std::string_view resource) { return builtinInfo(kRbacGroup
 }  // namespace
 
 void addRbacKinds(Registry& r) {
-  RbacResource<rbacv1::Role>::Hooks role;
+  KindHooks<rbacv1::Role> role;
   role.validate = [](std::vector<FieldError>& errors, const rbacv1::Role& o) {
     validateRules(errors, o.rules, true);
   };
   role.columns = {createdAtColumn()};
   role.row = createdAtRow<rbacv1::Role>;
-  r.add(std::make_unique<RbacResource<rbacv1::Role>>(rbacInfo("roles"), std::move(role)));
+  r.add(std::make_unique<TypedResource<rbacv1::Role>>(rbacInfo("roles"), std::move(role),
+                                                      NameRule::kPathSegment));
 
-  RbacResource<rbacv1::ClusterRole>::Hooks clusterRole;
+  KindHooks<rbacv1::ClusterRole> clusterRole;
   clusterRole.validate = [](std::vector<FieldError>& errors, const rbacv1::ClusterRole& o) {
     if (o.aggregationRule) {
       // An aggregated role's rules are the union of the selected roles' rules: its own are
@@ -289,10 +220,10 @@ void addRbacKinds(Registry& r) {
   };
   clusterRole.columns = {createdAtColumn()};
   clusterRole.row = createdAtRow<rbacv1::ClusterRole>;
-  r.add(std::make_unique<RbacResource<rbacv1::ClusterRole>>(rbacInfo("clusterroles"),
-                                                            std::move(clusterRole)));
+  r.add(std::make_unique<TypedResource<rbacv1::ClusterRole>>(
+      rbacInfo("clusterroles"), std::move(clusterRole), NameRule::kPathSegment));
 
-  RbacResource<rbacv1::RoleBinding>::Hooks binding;
+  KindHooks<rbacv1::RoleBinding> binding;
   binding.validate = [](std::vector<FieldError>& errors, const rbacv1::RoleBinding& o) {
     validateRoleRef(errors, o.roleRef, {"Role", "ClusterRole"});
     validateSubjects(errors, o.subjects, false);
@@ -303,10 +234,10 @@ void addRbacKinds(Registry& r) {
   };
   binding.columns = bindingColumns();
   binding.row = bindingRow<rbacv1::RoleBinding>;
-  r.add(std::make_unique<RbacResource<rbacv1::RoleBinding>>(rbacInfo("rolebindings"),
-                                                            std::move(binding)));
+  r.add(std::make_unique<TypedResource<rbacv1::RoleBinding>>(
+      rbacInfo("rolebindings"), std::move(binding), NameRule::kPathSegment));
 
-  RbacResource<rbacv1::ClusterRoleBinding>::Hooks clusterBinding;
+  KindHooks<rbacv1::ClusterRoleBinding> clusterBinding;
   clusterBinding.validate = [](std::vector<FieldError>& errors,
                                const rbacv1::ClusterRoleBinding& o) {
     validateRoleRef(errors, o.roleRef, {"ClusterRole"});
@@ -319,8 +250,8 @@ void addRbacKinds(Registry& r) {
   };
   clusterBinding.columns = bindingColumns();
   clusterBinding.row = bindingRow<rbacv1::ClusterRoleBinding>;
-  r.add(std::make_unique<RbacResource<rbacv1::ClusterRoleBinding>>(rbacInfo("clusterrolebindings"),
-                                                                   std::move(clusterBinding)));
+  r.add(std::make_unique<TypedResource<rbacv1::ClusterRoleBinding>>(
+      rbacInfo("clusterrolebindings"), std::move(clusterBinding), NameRule::kPathSegment));
 }
 
 }  // namespace kite::controlplane::apiserver
