@@ -32,10 +32,10 @@ struct KeyValue {
 };
 
 enum class StoreErrorCode {
-  kCompacted,    // the revision asked for was compacted away (the API's 410 Gone)
+  kCompacted,       // the revision asked for was compacted away (the API's 410 Gone)
   kFutureRevision,  // a read at a revision the store has not reached
-  kUnavailable,  // the backend cannot be reached or refused the request
-  kTooLarge,     // the value exceeds the backend's limit
+  kUnavailable,     // the backend cannot be reached or refused the request
+  kTooLarge,        // the value exceeds the backend's limit
   kInternal,
 };
 
@@ -61,10 +61,10 @@ struct WriteResult {
 };
 
 struct RangeRequest {
-  std::string prefix;       // keys starting with this
-  std::string startAfter;   // pagination: only keys > startAfter (empty: from the start)
-  std::int64_t limit = 0;   // at most this many (0: no limit)
-  Revision revision = 0;    // read as of this revision (0: the newest)
+  std::string prefix;      // keys starting with this
+  std::string startAfter;  // pagination: only keys > startAfter (empty: from the start)
+  std::int64_t limit = 0;  // at most this many (0: no limit)
+  Revision revision = 0;   // read as of this revision (0: the newest)
 };
 
 struct RangeResult {
