@@ -115,7 +115,7 @@ struct NodeApi {
   std::unique_ptr<kubelet::NodeLease> lease;
   std::unique_ptr<kubelet::NodeStatusManager> status;
   // The status thread may still be starting the lease: stop it first.
-  void stop() {
+  void stop() const {
     if (status) status->stop();
     if (lease) lease->stop();
   }
