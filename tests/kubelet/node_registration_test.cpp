@@ -109,14 +109,29 @@ class KubeletProcess {
   pid_t pid_ = -1;
 };
 
+// A temporary folder removed however the test ends.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "kite-node-test-XXXXXX").string();
+    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
+
 TEST(NodeRegistration, RegistersReadyNodeAndRenewsLeaseUntilKilled) {
   TestServer server;
   server.start();
   client::Client api(server.config());
 
-  std::string tmpl = (fs::temp_directory_path() / "kite-node-test-XXXXXX").string();
-  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-  const fs::path dir = tmpl;
+  const TempDir temp;
+  const fs::path& dir = temp.path;
   {
     KubeletProcess kubelet(server.kubeconfig(), dir);
 
@@ -170,8 +185,6 @@ TEST(NodeRegistration, RegistersReadyNodeAndRenewsLeaseUntilKilled) {
     EXPECT_EQ(after.metadata.resourceVersion, last.metadata.resourceVersion);
     EXPECT_EQ(after.spec.renewTime, last.spec.renewTime);
   }
-  std::error_code ec;
-  fs::remove_all(dir, ec);
 }
 
 }  // namespace
