@@ -35,7 +35,7 @@ struct ApiServer::Impl {
         rest(registry, repository, watches, admission,
              [this](const apiserver::ResourceType* type) { return cacheOf(type); }) {}
 
-  apiserver::ResourceCache* cacheOf(const apiserver::ResourceType* type) {
+  apiserver::ResourceCache* cacheOf(const apiserver::ResourceType* type) const {
     return caches ? caches->find(type) : nullptr;
   }
 

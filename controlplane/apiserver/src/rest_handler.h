@@ -94,7 +94,7 @@ class RestHandler {
   http::Response createToken(RequestContext& ctx);
   http::Response review(RequestContext& ctx);
   // ObjectAdmission for this request's objects; throws ApiError 403 when it refuses.
-  void admitObjects(const RequestContext& ctx, const ApiObject* object, const ApiObject* old);
+  void admitObjects(const RequestContext& ctx, const ApiObject* object, const ApiObject* old) const;
   // The list answer from the watch cache, or nullopt when the cache cannot serve it.
   std::optional<http::Response> listFromCache(RequestContext& ctx,
                                               const api::labels::Selector& labels,

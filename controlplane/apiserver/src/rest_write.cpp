@@ -661,7 +661,7 @@ http::Response RestHandler::review(RequestContext& ctx) {
 }
 
 void RestHandler::admitObjects(const RequestContext& ctx, const ApiObject* object,
-                               const ApiObject* old) {
+                               const ApiObject* old) const {
   if (!hooks_.objectAdmission) return;
   Attributes a;
   a.verb = ctx.info.verb;

@@ -169,7 +169,7 @@ void addServices(Registry& r) {
 void addConfigMapsAndSecrets(Registry& r) {
   KindHooks<corev1::ConfigMap> cm;
   cm.validate = [](std::vector<FieldError>& errors, const corev1::ConfigMap& c) {
-    constexpr std::size_t kMaxBytes = 1024 * 1024;
+    constexpr std::size_t kMaxBytes = std::size_t{1024} * 1024;
     std::size_t total = 0;
     for (const auto& [k, v] : c.data) total += k.size() + v.size();
     for (const auto& [k, v] : c.binaryData) total += k.size() + v.size();
