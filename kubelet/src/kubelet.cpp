@@ -19,7 +19,7 @@ Kubelet::Kubelet(PodSyncer& syncer, const base::Clock& clock, KubeletOptions opt
       workers_(options.workers),
       prober_(
           syncer.runtime(), [this](const std::string& uid) { schedule(uid); },
-          [this](const std::string& uid, const std::string& message) {
+          [](const std::string& uid, const std::string& message) {
             spdlog::warn("pod {}: Warning Unhealthy: {}", uid, message);
           }),
       pleg_(syncer.runtime(), clock, [this](const PodLifecycleEvent& e) { onPlegEvent(e); }) {}

@@ -132,7 +132,7 @@ class RunningServer final : public Server {
     ho.tls.clientCaFile = pki_->paths.clientCaCert.string();
     ho.workerThreads = config.workerThreads;
     http_ = http::startServer(
-        ho, [this](http::Request& request, std::shared_ptr<http::Responder> responder) {
+        ho, [this](http::Request& request, const std::shared_ptr<http::Responder>& responder) {
           api_->handle(request, responder);
         });
 
