@@ -342,8 +342,8 @@ TEST_F(RestTest, TableOutput) {
   // A Table of pods has upstream's columns.
   const auto p = api.call("GET", "/api/v1/namespaces/default/pods", {}, {}, accept);
   std::vector<std::string> podColumns;
-  for (const auto& c : p.json()["columnDefinitions"].GetArray())
-    podColumns.push_back(str(c, "name"));
+  const auto pj = p.json();  // kept alive: the loop walks into it
+  for (const auto& c : pj["columnDefinitions"].GetArray()) podColumns.push_back(str(c, "name"));
   EXPECT_EQ(podColumns,
             (std::vector<std::string>{"Name", "Ready", "Status", "Restarts", "Age", "IP", "Node",
                                       "Nominated Node", "Readiness Gates"}));
