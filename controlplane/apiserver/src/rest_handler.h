@@ -102,6 +102,10 @@ class RestHandler {
 };
 
 api::meta::v1::DeleteOptions deleteOptionsFrom(const RequestContext& ctx);
+// Throws ApiError 422 Invalid naming the kind, the object and each field error.
+[[noreturn]] void throwInvalid(const ResourceType& type, std::string_view name,
+                               std::vector<api::FieldError> errors);
+bool isPods(const ResourceInfo& info);
 bool isDryRun(const RequestContext& ctx);
 
 }  // namespace kite::controlplane::apiserver
