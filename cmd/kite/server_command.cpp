@@ -93,6 +93,9 @@ void addServerCommand(CLI::App& root) {
                   "etcd client URLs (comma-separated); empty: embedded SQLite");
   cmd->add_option("--token,-t", c.token, "Shared secret agents join with (empty: generated)");
   cmd->add_flag("--disable-agent", flags->disableAgent, "Run the control plane without an agent");
+  cmd->add_flag("--disable-scheduler", c.disableScheduler, "Run without the scheduler");
+  cmd->add_flag("--disable-controller-manager", c.disableControllerManager,
+                "Run without the controllers");
   cmd->add_option("--log-level", flags->logLevel, "trace, debug, info, warn, error")
       ->capture_default_str();
   cmd->callback([flags] { runServer(*flags); });

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <utility>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -58,7 +59,8 @@ std::string logTail(const std::string& path) {
 
 }  // namespace
 
-TestServer::TestServer() {
+TestServer::TestServer(std::vector<std::string> extraArgs, bool withControlLoops)
+    : extraArgs_(std::move(extraArgs)), withControlLoops_(withControlLoops) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "kite-client-test-XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
@@ -79,7 +81,10 @@ void TestServer::start() {
   const std::string dataDir = (dir_ / "data").string();
   const std::string log = (dir_ / "server.log").string();
   const std::string kc = kubeconfig_.string();
-  std::vector<std::string> args = {KITE_BINARY,
+  // KITE_TEST_BINARY: a kite binary of one's own (e.g. a copy built from main while the tree's
+  // own kite is being changed); the build's kite otherwise.
+  const char* binary = std::getenv("KITE_TEST_BINARY");
+  std::vector<std::string> args = {binary != nullptr && *binary != '\0' ? binary : KITE_BINARY,
                                    "server",
                                    "--disable-agent",
                                    "--bind-address",
@@ -92,6 +97,11 @@ void TestServer::start() {
                                    kc,
                                    "--log-level",
                                    "warn"};
+  if (!withControlLoops_) {
+    args.emplace_back("--disable-scheduler");
+    args.emplace_back("--disable-controller-manager");
+  }
+  args.insert(args.end(), extraArgs_.begin(), extraArgs_.end());
   std::vector<char*> argv;
   argv.reserve(args.size() + 1);
   for (auto& a : args) argv.push_back(a.data());

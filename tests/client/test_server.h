@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "kite/client/config.h"
 
@@ -16,7 +17,9 @@ int freeLoopbackPort();
 
 class TestServer {
  public:
-  TestServer();
+  // extraArgs are appended to `kite server ...` (e.g. "--service-cidr", "10.96.0.0/16"). The
+  // scheduler and the controllers are off unless withControlLoops: tests of those run their own.
+  explicit TestServer(std::vector<std::string> extraArgs = {}, bool withControlLoops = false);
   ~TestServer();
   TestServer(const TestServer&) = delete;
   TestServer& operator=(const TestServer&) = delete;
@@ -35,6 +38,8 @@ class TestServer {
  private:
   std::filesystem::path dir_;
   std::filesystem::path kubeconfig_;
+  std::vector<std::string> extraArgs_;
+  bool withControlLoops_ = false;
   int port_ = 0;
   pid_t pid_ = -1;
 };

@@ -27,6 +27,10 @@ struct ServerConfig {
   std::string datastoreEndpoint;  // empty: SQLite under <data-dir>/server/db
   std::string token;              // empty: generated on first start
   unsigned workerThreads = 32;
+  // As k3s's --disable-scheduler / --disable-controller-manager: run without them (tests
+  // that run their own, or a cluster whose scheduler lives elsewhere).
+  bool disableScheduler = false;
+  bool disableControllerManager = false;
 };
 
 class Server {
