@@ -1,0 +1,9 @@
+# The cluster controllers (cluster.h): service accounts, root CA publisher, the `kubernetes`
+# Service, endpoints, node lifecycle and IPAM, volume binding and the local-path provisioner.
+list(APPEND KITE_CONTROLLER_SOURCES
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/cluster_controller_base.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/cluster_controllers.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/cluster_cidr.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/serviceaccount_controller.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/root_ca_publisher.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/kubernetes_service_controller.cpp)

@@ -1,0 +1,14 @@
+#include "cluster_controllers.h"
+
+namespace kite::controlplane::controllers {
+
+std::vector<std::unique_ptr<Controller>> makeClusterControllers(
+    client::Client& client, const ClusterControllerOptions& options) {
+  std::vector<std::unique_ptr<Controller>> out;
+  out.push_back(newServiceAccountController(client, options));
+  out.push_back(newRootCaPublisher(client, options));
+  out.push_back(newKubernetesServiceController(client, options));
+  return out;
+}
+
+}  // namespace kite::controlplane::controllers
