@@ -274,6 +274,68 @@ void Connection::abortConnection() {
   asio::post(executor_, [self = shared_from_this()] { self->closeNow(); });
 }
 
+std::shared_ptr<Tunnel> Connection::deliverUpgrade(std::uint64_t exchange, Response switching) {
+  auto tunnel = std::make_shared<UpgradedTunnel>(weak_from_this());
+  const bool posted = server_->runIfRunning([&] {
+    asio::post(executor_, [self = shared_from_this(), exchange, switching = std::move(switching),
+                           tunnel] { self->upgradeNow(exchange, switching, tunnel); });
+  });
+  if (!posted) {
+    tunnel->peerClosed();
+  }
+  return tunnel;
+}
+
+void Connection::upgradeNow(std::uint64_t exchange, const Response& switching,
+                            const std::shared_ptr<UpgradedTunnel>& tunnel) {
+  if (phase_ != Phase::Handling || exchange != exchange_) {
+    tunnel->peerClosed();
+    return;
+  }
+  std::string head;
+  head.reserve(256);
+  appendHead(head, switching.status, switching.headers);
+  head.append("connection: Upgrade\r\n\r\n");
+  queueOut(std::move(head));
+  phase_ = Phase::Upgraded;
+  closeAfter_ = false;
+  tunnel_ = tunnel;
+  disarm(readTimer_);  // an exec session may sit idle for hours
+  if (buffer_.size() > 0) {
+    const auto data = buffer_.data();
+    tunnel->received(std::string(static_cast<const char*>(data.data()), data.size()));
+    buffer_.consume(buffer_.size());
+  }
+  flush();
+  startRead();
+}
+
+void Connection::tunnelWrite(std::string data) {
+  asio::post(executor_, [self = shared_from_this(), data = std::move(data)]() mutable {
+    if (self->phase_ != Phase::Upgraded) {
+      return;
+    }
+    self->queueOut(std::move(data));
+    self->flush();
+  });
+}
+
+void Connection::tunnelClose() {
+  asio::post(executor_, [self = shared_from_this()] {
+    if (self->phase_ != Phase::Upgraded) {
+      return;
+    }
+    self->closeAfter_ = true;
+    self->flush();  // closes once the queued bytes are out
+  });
+}
+
+bool Connection::tunnelRun(std::function<void()> task) {
+  // A closed connection still runs it: the tunnel then reports its end from there.
+  asio::post(executor_, std::move(task));
+  return true;
+}
+
 void Connection::respondNow(std::uint64_t exchange, Response response) {
   if (phase_ != Phase::Handling || exchange != exchange_) {
     return;
@@ -395,6 +457,11 @@ void Connection::onRead(const ErrorCode& error, std::size_t bytes) {
     closeNow();  // EOF, reset or the client's close_notify: the client is gone
     return;
   }
+  if (phase_ == Phase::Upgraded) {
+    tunnel_->received(std::string(readChunk_.data(), bytes));
+    startRead();
+    return;
+  }
   asio::buffer_copy(buffer_.prepare(bytes), asio::buffer(readChunk_.data(), bytes));
   buffer_.commit(bytes);
   if (phase_ == Phase::Reading) {
@@ -458,6 +525,10 @@ void Connection::onWritten(const ErrorCode& error) {
 }
 
 void Connection::outputDrained() {
+  if (phase_ == Phase::Upgraded && closeAfter_) {
+    beginGracefulClose();
+    return;
+  }
   if (phase_ != Phase::Writing) {
     return;
   }
@@ -534,6 +605,11 @@ void Connection::closeNow() {
     const auto stream = std::move(stream_);
     stream_.reset();
     stream->finish();
+  }
+  if (tunnel_) {
+    const auto tunnel = std::move(tunnel_);
+    tunnel_.reset();
+    tunnel->peerClosed();
   }
   server_->forget(id_);
 }

@@ -11,10 +11,10 @@
 // open, so a client that goes away is noticed at once (the stream's onClose fires) rather
 // than at the next write.
 //
-// Upgrades (exec, attach, port-forward: WebSocket and SPDY) will hook in at respondNow: a
-// 101 answer would stop HTTP parsing and hand tls_ and the bytes left in buffer_ to the
-// upgraded protocol's own connection object. When ALPN agreed on "h2", onHandshake hands the
-// TLS stream to an Http2Connection, which takes this connection's place in the server.
+// Upgrades (exec, attach, port-forward: WebSocket and SPDY): a 101 answer stops HTTP parsing;
+// from then on received bytes (first those left in buffer_) go to the UpgradedTunnel and its
+// writes go out as they are, until either side closes. When ALPN agreed on "h2", onHandshake hands
+// the TLS stream to an Http2Connection, which takes this connection's place in the server.
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -33,13 +33,16 @@
 
 #include "exchange_sink.h"
 #include "kite/http/server.h"
+#include "upgraded_tunnel.h"
 
 namespace kite::http::detail {
 
 class QueuedStream;
 class ServerState;
 
-class Connection final : public ExchangeSink, public std::enable_shared_from_this<Connection> {
+class Connection final : public ExchangeSink,
+                         public TunnelPort,
+                         public std::enable_shared_from_this<Connection> {
  public:
   Connection(boost::asio::ip::tcp::socket socket, boost::asio::ssl::context& tls,
              std::shared_ptr<ServerState> server, std::uint64_t id);
@@ -54,9 +57,15 @@ class Connection final : public ExchangeSink, public std::enable_shared_from_thi
   void deliverStreamData(std::shared_ptr<QueuedStream> stream) override;
   void streamOverflowed(std::shared_ptr<QueuedStream> stream) override;
   void abortConnection() override;
+  std::shared_ptr<Tunnel> deliverUpgrade(std::uint64_t exchange, Response switching) override;
+
+  // TunnelPort: callable from any thread.
+  void tunnelWrite(std::string data) override;
+  void tunnelClose() override;
+  bool tunnelRun(std::function<void()> task) override;
 
  private:
-  enum class Phase { Handshake, Reading, Handling, Streaming, Writing, Closed };
+  enum class Phase { Handshake, Reading, Handling, Streaming, Writing, Upgraded, Closed };
   using Timer = boost::asio::steady_timer;
 
   void onHandshake(const boost::system::error_code& error);
@@ -70,6 +79,8 @@ class Connection final : public ExchangeSink, public std::enable_shared_from_thi
   void startStreamNow(std::uint64_t exchange, const std::shared_ptr<QueuedStream>& stream,
                       int status, const Headers& headers);
   void drainStream(const std::shared_ptr<QueuedStream>& stream);
+  void upgradeNow(std::uint64_t exchange, const Response& switching,
+                  const std::shared_ptr<UpgradedTunnel>& tunnel);
 
   void startRead();
   void onRead(const boost::system::error_code& error, std::size_t bytes);
@@ -114,6 +125,7 @@ class Connection final : public ExchangeSink, public std::enable_shared_from_thi
   bool headRequest_ = false;
   std::shared_ptr<QueuedStream> stream_;         // open stream, until its end is queued
   std::shared_ptr<QueuedStream> accountStream_;  // whose bytes the queued output carries
+  std::shared_ptr<UpgradedTunnel> tunnel_;       // after a 101
 
   // Writing: out_ collects, inflight_ is on the wire.
   std::vector<std::string> out_;

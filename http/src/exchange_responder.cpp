@@ -33,6 +33,22 @@ std::shared_ptr<Stream> ExchangeResponder::startStream(int status, Headers heade
   return stream;
 }
 
+std::shared_ptr<Tunnel> ExchangeResponder::upgrade(Response switching) {
+  if (answered_.load()) {
+    return nullptr;
+  }
+  auto sink = sink_.lock();
+  if (!sink) {
+    answered_ = true;
+    return nullptr;
+  }
+  if (auto tunnel = sink->deliverUpgrade(exchange_, std::move(switching))) {
+    answered_ = true;
+    return tunnel;
+  }
+  return Responder::upgrade({});  // answers 400
+}
+
 void ExchangeResponder::failIfUnanswered() {
   if (answered_.load()) {
     return;

@@ -24,6 +24,7 @@ class ExchangeResponder final : public Responder {
 
   void respond(Response response) override;
   std::shared_ptr<Stream> startStream(int status, Headers headers) override;
+  std::shared_ptr<Tunnel> upgrade(Response switching) override;
 
   // Answers 500 unless an answer was already given.
   void failIfUnanswered();

@@ -29,6 +29,12 @@ class ExchangeSink {
   virtual void streamOverflowed(std::shared_ptr<QueuedStream> stream) = 0;
   // Closes the connection at once (the server is stopping). HTTP/2 says GOAWAY first.
   virtual void abortConnection() = 0;
+  // Answers with `switching` (101) and hands the byte stream to the returned tunnel. Null
+  // where the protocol has no upgrades (HTTP/2); the caller then refuses the request.
+  virtual std::shared_ptr<Tunnel> deliverUpgrade(std::uint64_t /*exchange*/,
+                                                 Response /*switching*/) {  // NOLINT
+    return nullptr;
+  }
 };
 
 }  // namespace kite::http::detail

@@ -68,14 +68,38 @@ class Stream {
   virtual void onClose(std::function<void()> callback) = 0;
 };
 
-// One per request. Exactly one of respond() or startStream() is called, from any thread and
-// at any time (a handler may return first and answer later).
+// A raw byte stream in both directions: an HTTP/1.1 connection after "101 Switching
+// Protocols" (exec, attach, port-forward), or an outbound client connection (client.h).
+// Thread-safe.
+class Tunnel {
+ public:
+  using DataCallback = std::function<void(std::string data)>;
+  virtual ~Tunnel() = default;
+  // Starts delivering the peer's bytes to `onData` (bytes that arrived earlier come first),
+  // then runs `onClose` once when the peer closes or the tunnel fails. Both run on an io
+  // thread, one at a time: keep them short. Call once.
+  virtual void start(DataCallback onData, std::function<void()> onClose) = 0;
+  // Queues bytes for the peer; false once closed.
+  virtual bool write(std::string data) = 0;
+  // Sends what is queued, then closes. Idempotent; onClose runs if it has not yet.
+  virtual void close() = 0;
+};
+
+// One per request. Exactly one of respond(), startStream() or upgrade() is called, from any
+// thread and at any time (a handler may return first and answer later).
 class Responder {
  public:
   virtual ~Responder() = default;
   virtual void respond(Response response) = 0;
   virtual std::shared_ptr<Stream> startStream(int status, Headers headers) = 0;
+  // Answers `switching` (status 101; its headers should name the protocol in "upgrade") and
+  // hands over the connection's raw bytes. HTTP/2 has no upgrades: there the client gets 400
+  // and the result is null (kubectl then retries over HTTP/1.1 or with another protocol).
+  virtual std::shared_ptr<Tunnel> upgrade(Response switching);
 };
+
+// True when the request asks for an HTTP/1.1 protocol upgrade ("connection: upgrade").
+bool isUpgradeRequest(const Request& request);
 
 using Handler = std::function<void(Request& request, std::shared_ptr<Responder> responder)>;
 
