@@ -8,6 +8,7 @@ std::vector<std::unique_ptr<Controller>> makeClusterControllers(
   out.push_back(newServiceAccountController(client, options));
   out.push_back(newRootCaPublisher(client, options));
   out.push_back(newKubernetesServiceController(client, options));
+  out.push_back(newEndpointSliceController(client, options));
   return out;
 }
 

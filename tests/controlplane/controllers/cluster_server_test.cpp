@@ -132,5 +132,128 @@ TEST_F(ClusterControllersTest, KubernetesServiceAndEndpoints) {
   }));
 }
 
+// A pod of app=web with a container port named "web" on 8080.
+corev1::Pod webPod(const std::string& ns, const std::string& name) {
+  corev1::Pod p;
+  p.metadata.name = name;
+  p.metadata.namespace_ = ns;
+  p.metadata.labels = {{"app", "web"}};
+  p.spec.nodeName = "ep-node";
+  corev1::Container c;
+  c.name = "web";
+  c.image = "example/web";
+  corev1::ContainerPort cp;
+  cp.name = "web";
+  cp.containerPort = 8080;
+  c.ports = {cp};
+  p.spec.containers = {c};
+  return p;
+}
+
+// What the kubelet would report: running with an IP, Ready as asked.
+void setPodStatus(client::Client& c, const std::string& ns, const std::string& name,
+                  const std::string& ip, bool ready) {
+  auto p = c.get<corev1::Pod>(ns, name);
+  p.status.phase = "Running";
+  p.status.podIP = ip;
+  p.status.podIPs = {corev1::PodIP{ip}};
+  corev1::PodCondition cond;
+  cond.type = "Ready";
+  cond.status = ready ? "True" : "False";
+  p.status.conditions = {cond};
+  c.updateStatus(p);
+}
+
+std::vector<discoveryv1::EndpointSlice> slicesOf(client::Client& c, const std::string& ns,
+                                                 const std::string& service) {
+  return c
+      .list<discoveryv1::EndpointSlice>(
+          ns, {.labelSelector =
+                   "kubernetes.io/service-name=" + service +
+                   ",endpointslice.kubernetes.io/managed-by=endpointslice-controller.k8s.io"})
+      .items;
+}
+
+TEST_F(ClusterControllersTest, EndpointsFollowPods) {
+  const std::string ns = "ep-test";
+  createNamespace(ns);
+  corev1::Service svc;
+  svc.metadata.name = "web";
+  svc.metadata.namespace_ = ns;
+  svc.spec.selector = {{"app", "web"}};
+  corev1::ServicePort port;
+  port.name = "http";
+  port.port = 80;
+  port.targetPort = api::IntOrString("web");
+  svc.spec.ports = {port};
+  const auto created = client_->create(svc);
+  // A Service without a selector is left alone.
+  corev1::Service manual;
+  manual.metadata.name = "manual";
+  manual.metadata.namespace_ = ns;
+  manual.spec.ports = {port};
+  manual.spec.ports[0].targetPort = api::IntOrString(8080);
+  client_->create(manual);
+
+  client_->create(webPod(ns, "web-a"));
+  client_->create(webPod(ns, "web-b"));
+  setPodStatus(*client_, ns, "web-a", "10.42.0.10", true);
+  setPodStatus(*client_, ns, "web-b", "10.42.0.11", false);
+
+  EXPECT_TRUE(eventually([&] {
+    const auto slices = slicesOf(*client_, ns, "web");
+    if (slices.size() != 1 || slices[0].endpoints.size() != 2) return false;
+    const auto& s = slices[0];
+    const auto& a = s.endpoints[0];
+    const auto& b = s.endpoints[1];
+    return s.addressType == "IPv4" && s.ports.size() == 1 && s.ports[0].port == 8080 &&
+           s.ports[0].name == "http" && s.metadata.ownerReferences.size() == 1 &&
+           s.metadata.ownerReferences[0].uid == created.metadata.uid &&
+           a.addresses[0] == "10.42.0.10" && a.conditions.ready == true &&
+           a.nodeName == "ep-node" && a.targetRef && a.targetRef->name == "web-a" &&
+           b.addresses[0] == "10.42.0.11" && b.conditions.ready == false &&
+           b.conditions.serving == false;
+  }));
+  EXPECT_TRUE(eventually([&] {
+    const auto ep = client_->get<corev1::Endpoints>(ns, "web");
+    return ep.subsets.size() == 1 && ep.subsets[0].addresses.size() == 1 &&
+           ep.subsets[0].addresses[0].ip == "10.42.0.10" &&
+           ep.subsets[0].notReadyAddresses.size() == 1 &&
+           ep.subsets[0].notReadyAddresses[0].ip == "10.42.0.11" &&
+           ep.subsets[0].ports.size() == 1 && ep.subsets[0].ports[0].port == 8080;
+  }));
+
+  // web-a becomes unready, web-b ready.
+  setPodStatus(*client_, ns, "web-a", "10.42.0.10", false);
+  setPodStatus(*client_, ns, "web-b", "10.42.0.11", true);
+  EXPECT_TRUE(eventually([&] {
+    const auto ep = client_->get<corev1::Endpoints>(ns, "web");
+    return ep.subsets.size() == 1 && ep.subsets[0].addresses.size() == 1 &&
+           ep.subsets[0].addresses[0].ip == "10.42.0.11" &&
+           ep.subsets[0].notReadyAddresses.size() == 1 &&
+           ep.subsets[0].notReadyAddresses[0].ip == "10.42.0.10";
+  }));
+
+  // Deleted pods leave.
+  api::meta::v1::DeleteOptions now;
+  now.gracePeriodSeconds = 0;
+  client_->remove<corev1::Pod>(ns, "web-a", now);
+  client_->remove<corev1::Pod>(ns, "web-b", now);
+  EXPECT_TRUE(eventually([&] {
+    const auto slices = slicesOf(*client_, ns, "web");
+    return slices.size() == 1 && slices[0].endpoints.empty();
+  }));
+  EXPECT_TRUE(
+      eventually([&] { return client_->get<corev1::Endpoints>(ns, "web").subsets.empty(); }));
+
+  // Nothing was written for the selector-less Service.
+  EXPECT_TRUE(slicesOf(*client_, ns, "manual").empty());
+  EXPECT_THROW(client_->get<corev1::Endpoints>(ns, "manual"), client::ApiError);
+
+  // The Service goes, its slices and Endpoints too.
+  client_->remove<corev1::Service>(ns, "web");
+  EXPECT_TRUE(eventually([&] { return slicesOf(*client_, ns, "web").empty(); }));
+}
+
 }  // namespace
 }  // namespace kite::controlplane::controllers
