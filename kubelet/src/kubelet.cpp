@@ -15,8 +15,8 @@ namespace corev1 = api::core::v1;
 Kubelet::Kubelet(PodSyncer& syncer, const base::Clock& clock, KubeletOptions options)
     : syncer_(syncer),
       clock_(clock),
-      options_(options),
-      workers_(options.workers),
+      options_(std::move(options)),
+      workers_(options_.workers),
       prober_(
           syncer.runtime(), [this](const std::string& uid) { schedule(uid); },
           [](const std::string& uid, const std::string& message) {
@@ -57,36 +57,67 @@ void Kubelet::stop() {
   workers_.waitIdle();
 }
 
-void Kubelet::setPods(const std::vector<corev1::Pod>& pods) {
+namespace {
+
+bool isTerminalPhase(const std::string& phase) { return phase == "Succeeded" || phase == "Failed"; }
+
+}  // namespace
+
+void Kubelet::setPods(const std::string& source, const std::vector<corev1::Pod>& pods) {
   std::vector<std::string> changed;
+  std::vector<corev1::Pod> neverRan;  // deleting pods this kubelet never ran
   {
     std::lock_guard lock(mutex_);
-    std::set<std::string> desired;
+    std::set<std::string> inSource;
     for (const auto& pod : pods) {
-      desired.insert(pod.metadata.uid);
-      auto [it, inserted] = pods_.try_emplace(pod.metadata.uid);
-      if (inserted) {
-        it->second.startTime = api::Time(clock_.wallNow());
-        spdlog::info("pod {}/{} ({}) added", pod.metadata.namespace_, pod.metadata.name,
-                     pod.metadata.uid);
+      const std::string& uid = pod.metadata.uid;
+      inSource.insert(uid);
+      const bool deleting = pod.metadata.deletionTimestamp.has_value();
+      auto it = pods_.find(uid);
+      if (it == pods_.end()) {
+        if (deleting) {
+          neverRan.push_back(pod);
+          continue;
+        }
+        it = pods_.try_emplace(uid).first;
+        // An API pod keeps the status and start time it already has (a restarted kubelet).
+        it->second.pod.status = pod.status;
+        it->second.startTime = pod.status.startTime.value_or(api::Time(clock_.wallNow()));
+        spdlog::info("pod {}/{} ({}) added from {}", pod.metadata.namespace_, pod.metadata.name,
+                     uid, source);
       }
-      const auto status = it->second.pod.status;
-      it->second.pod = pod;
-      it->second.pod.status = status;
-      it->second.desired = true;
-      changed.push_back(pod.metadata.uid);
+      auto& state = it->second;
+      const auto status = state.pod.status;
+      state.pod = pod;
+      state.pod.status = status;
+      state.sources.insert(source);
+      if (deleting && !state.deletionGrace) {
+        // A pod that already ended has nothing left to stop gracefully.
+        state.deletionGrace = isTerminalPhase(status.phase)
+                                  ? 0
+                                  : pod.metadata.deletionGracePeriodSeconds.value_or(
+                                        pod.spec.terminationGracePeriodSeconds.value_or(30));
+        spdlog::info("pod {}/{} ({}) is being deleted (grace period {}s)", pod.metadata.namespace_,
+                     pod.metadata.name, uid, *state.deletionGrace);
+      }
+      state.desired = !state.deletionGrace.has_value();
+      changed.push_back(uid);
     }
     for (auto& [uid, state] : pods_) {
-      if (!desired.contains(uid) && state.desired) {
+      if (inSource.contains(uid) || !state.sources.erase(source)) continue;
+      if (state.sources.empty() && state.desired) {
         state.desired = false;
         spdlog::info("pod {}/{} ({}) removed", state.pod.metadata.namespace_,
                      state.pod.metadata.name, uid);
         changed.push_back(uid);
       }
     }
-    sourcesSeen_ = true;
+    sourcesSeen_.insert(source);
   }
   for (const auto& uid : changed) schedule(uid);
+  for (const auto& pod : neverRan) {
+    if (hooks_.onTerminated) hooks_.onTerminated(pod);
+  }
   cleanupOrphans();
 }
 
@@ -124,23 +155,13 @@ void Kubelet::syncOne(const std::string& uid) {
   }
   const std::string who = pod.metadata.namespace_ + "/" + pod.metadata.name;
   if (!desired) {
-    const int64_t grace = pod.spec.terminationGracePeriodSeconds.value_or(30);
-    spdlog::info("pod {}: stopping (grace period {}s)", who, grace);
-    prober_.forget(uid);
-    syncer_.kill(pod, grace);
-    syncer_.remove(uid, pod.metadata.namespace_ + "_" + pod.metadata.name + "_" + uid);
-    spdlog::info("pod {}: removed", who);
-    std::lock_guard lock(mutex_);
-    auto it = pods_.find(uid);
-    if (it == pods_.end()) return;
-    if (!it->second.desired) {
-      pods_.erase(it);
-    } else {
-      // Re-added while it was being removed: start over from a clean status.
-      it->second.pod.status = {};
-      it->second.startTime = api::Time(clock_.wallNow());
-      schedule(uid);
+    std::optional<int64_t> deletionGrace;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = pods_.find(uid);
+      if (it != pods_.end()) deletionGrace = it->second.deletionGrace;
     }
+    stopPod(uid, pod, deletionGrace.value_or(pod.spec.terminationGracePeriodSeconds.value_or(30)));
     return;
   }
   try {
@@ -157,9 +178,7 @@ void Kubelet::syncOne(const std::string& uid) {
       prober_.forget(uid);
     }
     const ProbeResults probes = prober_.results(uid);
-    for (const auto& event : result.events) {
-      spdlog::info("pod {}: {} {}: {}", who, event.type, event.reason, event.message);
-    }
+    for (const auto& event : result.events) emit(pod, event);
     StatusInputs inputs;
     inputs.waiting = result.waiting;
     inputs.ready = probes.ready;
@@ -171,22 +190,84 @@ void Kubelet::syncOne(const std::string& uid) {
     inputs.evictedMessage = evicted;
     auto status = podStatus(pod, result.runtime, inputs);
     status.qosClass = qosClassName(qosClassOf(pod.spec));
-    std::lock_guard lock(mutex_);
-    auto it = pods_.find(uid);
-    if (it != pods_.end()) {
+    corev1::Pod reported;
+    {
+      std::lock_guard lock(mutex_);
+      auto it = pods_.find(uid);
+      if (it == pods_.end() || !it->second.desired) return;
       it->second.pod.status = std::move(status);
       it->second.evicted = evicted;
+      reported = it->second.pod;
     }
+    if (hooks_.onStatus) hooks_.onStatus(reported);
   } catch (const std::exception& e) {
     spdlog::error("pod {}: sync failed: {}", who, e.what());
   }
+}
+
+void Kubelet::stopPod(const std::string& uid, const corev1::Pod& pod, int64_t grace) {
+  const std::string who = pod.metadata.namespace_ + "/" + pod.metadata.name;
+  spdlog::info("pod {}: stopping (grace period {}s)", who, grace);
+  prober_.forget(uid);
+  corev1::Pod final = pod;
+  try {
+    for (const auto& container : syncer_.observe(pod).containers) {
+      if (!container.running()) continue;
+      emit(pod, {"Normal", "Killing", "Stopping container " + container.name,
+                 containerFieldPath(pod, container.name)});
+    }
+    syncer_.kill(pod, grace);
+    // The final status: every container terminated, the phase terminal.
+    StatusInputs inputs;
+    inputs.hostIP = syncer_.node().hostIP;
+    inputs.previous = &pod.status;
+    inputs.startTime = pod.status.startTime.value_or(api::Time(clock_.wallNow()));
+    final.status = podStatus(pod, syncer_.observe(pod), inputs);
+    final.status.qosClass = qosClassName(qosClassOf(pod.spec));
+    if (!isTerminalPhase(final.status.phase)) {
+      bool allSucceeded = true;
+      for (const auto& s : final.status.containerStatuses) {
+        if (!s.state.terminated || s.state.terminated->exitCode != 0) allSucceeded = false;
+      }
+      final.status.phase = allSucceeded ? "Succeeded" : "Failed";
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("pod {}: graceful stop failed, removing it anyway: {}", who, e.what());
+  }
+  syncer_.remove(uid, pod.metadata.namespace_ + "_" + pod.metadata.name + "_" + uid);
+  spdlog::info("pod {}: removed", who);
+  {
+    std::lock_guard lock(mutex_);
+    auto it = pods_.find(uid);
+    if (it == pods_.end()) return;
+    if (!it->second.desired) {
+      pods_.erase(it);
+    } else {
+      // Re-added while it was being removed: start over from a clean status.
+      it->second.pod.status = {};
+      it->second.startTime = api::Time(clock_.wallNow());
+      schedule(uid);
+      return;
+    }
+  }
+  if (hooks_.onTerminated) hooks_.onTerminated(final);
+}
+
+void Kubelet::emit(const corev1::Pod& pod, const PodEvent& event) const {
+  spdlog::info("pod {}/{}: {} {}: {}", pod.metadata.namespace_, pod.metadata.name, event.type,
+               event.reason, event.message);
+  if (hooks_.onEvent) hooks_.onEvent(pod, event);
 }
 
 void Kubelet::cleanupOrphans() {
   std::set<std::string> known;
   {
     std::lock_guard lock(mutex_);
-    if (!sourcesSeen_) return;  // not before we know what is desired
+    // Not before every source said what it wants.
+    if (sourcesSeen_.empty()) return;
+    for (const auto& source : options_.sources) {
+      if (!sourcesSeen_.contains(source)) return;
+    }
     for (const auto& [uid, state] : pods_) known.insert(uid);
   }
   cri::v1::PodSandboxFilter filter;

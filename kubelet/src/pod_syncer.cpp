@@ -197,12 +197,19 @@ SyncResult PodSyncer::sync(const corev1::Pod& pod, const std::set<std::string>& 
   for (const auto& victim : actions.toKill) {
     const auto* instance = runtime.latest(victim.name);
     if (instance != nullptr && instance->id() == victim.id) {
-      result.events.push_back({"Normal", "Killing", victim.reason});
+      result.events.push_back(
+          {"Normal", "Killing", victim.reason, containerFieldPath(pod, victim.name)});
       stopContainer(pod, *instance, facts.podIP, gracePeriodOf(pod));
     }
   }
   for (const auto& which : actions.toStart) {
+    const std::size_t before = result.events.size();
     startContainer(pod, which, sandboxId, sandbox, volumePaths, facts, result);
+    const auto& name = which.init ? pod.spec.initContainers.at(which.index).name
+                                  : pod.spec.containers.at(which.index).name;
+    for (std::size_t i = before; i < result.events.size(); ++i) {
+      result.events[i].fieldPath = containerFieldPath(pod, name);
+    }
   }
   result.runtime = readRuntimePod(runtime_, pod.metadata.uid);
   fillTerminationMessages(pod, result.runtime);

@@ -5,10 +5,18 @@
 // every syncFrequency. Pods that are no longer desired are stopped gracefully
 // and removed. On start it adopts the sandboxes and containers kite created
 // before (their labels carry the pod uid), so a restart restarts nothing.
+//
+// Pods come from several sources ("file" static pods, "api" pods bound to the
+// node); each source sends its complete set, and a pod stays desired while any
+// source has it. A pod whose metadata.deletionTimestamp is set is stopped
+// with its deletionGracePeriodSeconds; hooks then report its final status so
+// the API side can delete it for good.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -26,6 +34,22 @@ struct KubeletOptions {
   std::chrono::milliseconds syncFrequency{std::chrono::seconds(10)};
   std::chrono::milliseconds plegPeriod{std::chrono::seconds(1)};
   std::size_t workers = 8;
+  // The sources whose first setPods must have come before pods the kubelet does
+  // not know are treated as orphans. Empty: the first setPods of any source.
+  std::set<std::string> sources;
+};
+
+// What the kubelet reports to the API side (status manager, event recorder).
+// Called on the pod's worker thread, never under the kubelet's lock.
+struct KubeletHooks {
+  // After each sync of a desired pod: the pod with its computed status.
+  std::function<void(const api::core::v1::Pod&)> onStatus{};
+  // Once a pod that is no longer desired is stopped and removed: the pod with
+  // its final status (every container terminated). Also for a deleting pod the
+  // kubelet never ran (nothing to stop).
+  std::function<void(const api::core::v1::Pod&)> onTerminated{};
+  // Something worth an event (Pulling, Started, Killing, Unhealthy...).
+  std::function<void(const api::core::v1::Pod&, const PodEvent&)> onEvent{};
 };
 
 class Kubelet {
@@ -35,11 +59,16 @@ class Kubelet {
   Kubelet(const Kubelet&) = delete;
   Kubelet& operator=(const Kubelet&) = delete;
 
+  // Set before start().
+  void setHooks(KubeletHooks hooks) { hooks_ = std::move(hooks); }
+
   void start();
   void stop();
 
-  // The complete desired set from one source (e.g. the static pod directory).
-  void setPods(const std::vector<api::core::v1::Pod>& pods);
+  // The complete desired set from one source ("file", "api").
+  void setPods(const std::string& source, const std::vector<api::core::v1::Pod>& pods);
+  // The static pod directory's set (source "file").
+  void setPods(const std::vector<api::core::v1::Pod>& pods) { setPods("file", pods); }
 
   // Desired pods with their current status, for the status endpoint.
   std::vector<api::core::v1::Pod> pods() const;
@@ -51,13 +80,18 @@ class Kubelet {
   struct PodState {
     api::core::v1::Pod pod;
     bool desired = true;
+    std::set<std::string> sources;  // the sources that have it
+    // Set once the pod is being deleted (deletionTimestamp): the grace period.
+    std::optional<int64_t> deletionGrace;
     api::Time startTime;
     std::string evicted;  // the eviction message once the kubelet evicted it
   };
 
   void schedule(const std::string& uid);
   void syncOne(const std::string& uid);
+  void stopPod(const std::string& uid, const api::core::v1::Pod& pod, int64_t grace);
   void cleanupOrphans();
+  void emit(const api::core::v1::Pod& pod, const PodEvent& event) const;
   void onPlegEvent(const PodLifecycleEvent& event);
 
   PodSyncer& syncer_;
@@ -65,7 +99,8 @@ class Kubelet {
   KubeletOptions options_;
   mutable std::mutex mutex_;
   std::map<std::string, PodState> pods_;  // by uid
-  bool sourcesSeen_ = false;
+  std::set<std::string> sourcesSeen_;
+  KubeletHooks hooks_;
   base::KeyedExecutor workers_;
   Prober prober_;
   Pleg pleg_;

@@ -40,7 +40,18 @@ struct PodEvent {
   std::string type;  // Normal | Warning
   std::string reason;
   std::string message;
+  // The part of the pod it is about, as upstream's involvedObject.fieldPath
+  // ("spec.containers{web}", "spec.initContainers{setup}"); empty: the pod.
+  std::string fieldPath{};
 };
+
+// "spec.containers{name}" or "spec.initContainers{name}" for a container of the pod.
+inline std::string containerFieldPath(const api::core::v1::Pod& pod, const std::string& name) {
+  for (const auto& c : pod.spec.initContainers) {
+    if (c.name == name) return "spec.initContainers{" + name + "}";
+  }
+  return "spec.containers{" + name + "}";
+}
 
 struct SyncResult {
   RuntimePod runtime;  // as it is after the sync
