@@ -1,0 +1,159 @@
+"""`kite kubelet --kubeconfig` running pods from a real `kite server` on the
+test bed, driven with real kubectl: status written back, ConfigMap env vars,
+graceful deletion leaving nothing in containerd, mirror pods of static pods.
+
+Usage (through CTest): testbed.sh exec BED python3 test_api_pods.py KITE EXAMPLES_DIR"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import unittest
+
+from harness import ENV, Kubelet, free_port
+
+KITE = sys.argv[1] if len(sys.argv) > 1 else "kite"
+EXAMPLES = sys.argv[2] if len(sys.argv) > 2 else "examples"
+del sys.argv[1:3]  # the rest (e.g. -k NAME) goes to unittest
+
+NODE = "kite-api-node"
+
+
+class Server:
+    """`kite server --disable-agent` without control loops on a free loopback port."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="server-", dir=ENV["KITE_TB_DIR"])
+        self.kubeconfig = os.path.join(self.dir, "admin.kubeconfig")
+        self.port = free_port()
+        self.log = open(os.path.join(self.dir, "server.log"), "a")
+        self.proc = subprocess.Popen(
+            [KITE, "server", "--disable-agent", "--disable-scheduler",
+             "--disable-controller-manager", "--bind-address", "127.0.0.1",
+             "--https-listen-port", str(self.port), "--data-dir", os.path.join(self.dir, "data"),
+             "--write-kubeconfig", self.kubeconfig, "--log-level", "warn"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        Kubelet.wait_for(lambda: os.path.exists(self.kubeconfig) and
+                         self.kubectl_ok("get", "--raw", "/readyz"), 30, "API server")
+
+    def kubectl_ok(self, *args):
+        return subprocess.run(["kubectl", "--kubeconfig", self.kubeconfig, *args],
+                              capture_output=True).returncode == 0
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class ApiPodsTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server()
+        cls.kubelet = Kubelet(KITE, node_name=NODE,
+                              extra_args=["--kubeconfig", cls.server.kubeconfig,
+                                          "--node-ip", "127.0.0.1"])
+        cls.kubelet.start()
+        cls.wait_for = staticmethod(Kubelet.wait_for)
+        cls.wait_for(lambda: cls.kubectl_json("get", "node", NODE), 30, "node registered")
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            subprocess.run(["kubectl", "--kubeconfig", cls.server.kubeconfig, "delete", "pods",
+                            "--all", "--grace-period=1", "--wait=false"], capture_output=True)
+        finally:
+            cls.kubelet.cleanup()
+            cls.server.stop()
+
+    # --- helpers ---------------------------------------------------------------
+    @classmethod
+    def kubectl(cls, *args, stdin=None, check=True):
+        out = subprocess.run(["kubectl", "--kubeconfig", cls.server.kubeconfig, *args],
+                             input=stdin, capture_output=True, text=True)
+        if check and out.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)}: {out.stderr}")
+        return out
+
+    @classmethod
+    def kubectl_json(cls, *args):
+        out = cls.kubectl(*args, "-o", "json", check=False)
+        return json.loads(out.stdout) if out.returncode == 0 else None
+
+    def api_pod(self, name):
+        return self.kubectl_json("get", "pod", name)
+
+    def wait_api_pod(self, name, predicate, timeout=60):
+        return self.wait_for(lambda: (lambda p: p if p and predicate(p) else None)(
+            self.api_pod(name)), timeout, f"pod {name} in the API")
+
+    def containerd_has_pod(self, uid):
+        out = subprocess.run(["ctr", "--address", ENV["KITE_TB_CONTAINERD_SOCK"], "-n", "k8s.io",
+                              "containers", "list", "-q",
+                              f'labels."io.kubernetes.pod.uid"=={uid}'],
+                             capture_output=True, text=True, check=True)
+        return out.stdout.strip() != ""
+
+    def container_log(self, pod, container):
+        path = os.path.join(self.kubelet.logs,
+                            f"{pod['metadata']['namespace']}_{pod['metadata']['name']}_"
+                            f"{pod['metadata']['uid']}", container, "0.log")
+        with open(path) as f:
+            return f.read()
+
+    # --- tests -------------------------------------------------------------------
+    def test_seed_nginx_pod_runs_reports_status_and_is_deleted_gracefully(self):
+        created = not os.path.exists("/data/nginx")
+        with open(os.path.join(EXAMPLES, "nginx-pod.yaml")) as f:
+            manifest = f.read().replace("spec:\n", f"spec:\n  nodeName: {NODE}\n", 1)
+        try:
+            self.kubectl("apply", "-f", "-", stdin=manifest)
+            pod = self.wait_api_pod("nginx-pod", lambda p: p["status"].get("phase") == "Running" and
+                                    all(c["ready"] for c in p["status"].get("containerStatuses", [])),
+                                    timeout=90)
+            status = pod["status"]
+            conditions = {c["type"]: c["status"] for c in status["conditions"]}
+            for ctype in ("PodScheduled", "Initialized", "ContainersReady", "Ready",
+                          "PodReadyToStartContainers"):
+                self.assertEqual(conditions.get(ctype), "True", (ctype, status["conditions"]))
+            self.assertTrue(status["podIP"])
+            self.assertEqual(status["podIPs"][0]["ip"], status["podIP"])
+            self.assertEqual(status["hostIP"], "127.0.0.1")
+            self.assertEqual(status["hostIPs"], [{"ip": "127.0.0.1"}])
+            self.assertTrue(status["startTime"])
+            self.assertEqual(status["qosClass"], "BestEffort")
+            init = status["initContainerStatuses"][0]
+            self.assertEqual(init["name"], "cp-ngx-conf")
+            self.assertEqual(init["state"]["terminated"]["reason"], "Completed")
+            main = status["containerStatuses"][0]
+            self.assertEqual(main["name"], "nginx")
+            self.assertIn("running", main["state"])
+            self.assertTrue(main["containerID"].startswith("containerd://"))
+            uid = pod["metadata"]["uid"]
+            self.assertTrue(self.containerd_has_pod(uid))
+
+            # Graceful deletion: the kubelet stops it and deletes the object for good.
+            started = time.time()
+            self.kubectl("delete", "pod", "nginx-pod", "--timeout=60s")
+            self.assertLess(time.time() - started, 40)
+            self.assertIsNone(self.api_pod("nginx-pod"))
+            self.wait_for(lambda: not self.containerd_has_pod(uid), 20, "nothing left in containerd")
+            self.assertIn("Stopping container nginx", self.kubelet.log_text())
+        finally:
+            if created:
+                shutil.rmtree("/data/nginx", ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
