@@ -32,6 +32,8 @@ class TestServer {
   void restart();
 
   int port() const { return port_; }
+  // The server's --data-dir (its token is <dataDir>/server/token).
+  std::filesystem::path dataDir() const { return dir_ / "data"; }
   const std::filesystem::path& kubeconfig() const { return kubeconfig_; }
   RestConfig config() const;
 
