@@ -1,5 +1,6 @@
 #include "admission.h"
 
+#include <algorithm>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -17,6 +18,27 @@ using api::FieldError;
 [[noreturn]] void invalidService(const corev1::Service& s, std::vector<FieldError> errors) {
   throw ApiError::invalid("", "Service", s.metadata.name,
                           api::FieldErrors(std::move(errors)).toStatus("Service", s.metadata.name));
+}
+
+// DefaultTolerationSeconds: pods tolerate the not-ready and unreachable NoExecute taints for
+// five minutes (upstream's --default-not-ready/unreachable-toleration-seconds) unless they say
+// otherwise, so a node that is briefly lost does not evict everything at once.
+constexpr std::int64_t kDefaultTolerationSeconds = 300;
+
+void addDefaultTolerations(corev1::Pod& pod) {
+  for (const char* key : {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}) {
+    const bool present = std::any_of(
+        pod.spec.tolerations.begin(), pod.spec.tolerations.end(), [&](const corev1::Toleration& t) {
+          return t.key == key && (t.effect.empty() || t.effect == "NoExecute");
+        });
+    if (present) continue;
+    corev1::Toleration t;
+    t.key = key;
+    t.operator_ = "Exists";
+    t.effect = "NoExecute";
+    t.tolerationSeconds = kDefaultTolerationSeconds;
+    pod.spec.tolerations.push_back(std::move(t));
+  }
 }
 
 }  // namespace
@@ -105,6 +127,7 @@ void Admission::admitCreate(const ResourceType& type, ApiObject& object, const U
   if (info.group.empty() && info.resource == "pods") {
     auto& pod = as<corev1::Pod>(object);
     if (pod.spec.serviceAccountName.empty()) pod.spec.serviceAccountName = "default";
+    addDefaultTolerations(pod);
   }
 }
 

@@ -3,7 +3,9 @@
 //  - NamespaceLifecycle: no new objects in a namespace that is missing or terminating;
 //  - Service IP and NodePort allocation from --service-cidr and the NodePort range, with
 //    conflict detection;
-//  - ServiceAccount: pods run as the namespace's "default" ServiceAccount unless they say.
+//  - ServiceAccount: pods run as the namespace's "default" ServiceAccount unless they say;
+//  - DefaultTolerationSeconds: pods tolerate node.kubernetes.io/not-ready and
+//    node.kubernetes.io/unreachable (NoExecute) for 300 s unless they have such tolerations.
 
 #include <cstdint>
 #include <mutex>

@@ -9,6 +9,7 @@ std::vector<std::unique_ptr<Controller>> makeClusterControllers(
   out.push_back(newRootCaPublisher(client, options));
   out.push_back(newKubernetesServiceController(client, options));
   out.push_back(newEndpointSliceController(client, options));
+  out.push_back(newNodeLifecycleController(client, options));
   return out;
 }
 

@@ -13,6 +13,7 @@
 #include "kite/api/coordination/v1/types.h"
 #include "kite/api/core/v1/types.h"
 #include "kite/api/discovery/v1/types.h"
+#include "kite/api/meta.h"
 #include "kite/api/storage/v1/types.h"
 #include "kite/client/client.h"
 #include "kite/controlplane/controllers/cluster.h"
@@ -253,6 +254,143 @@ TEST_F(ClusterControllersTest, EndpointsFollowPods) {
   // The Service goes, its slices and Endpoints too.
   client_->remove<corev1::Service>(ns, "web");
   EXPECT_TRUE(eventually([&] { return slicesOf(*client_, ns, "web").empty(); }));
+}
+
+void createReadyNode(client::Client& c, const std::string& name) {
+  corev1::Node node;
+  node.metadata.name = name;
+  node.metadata.labels = {{"kubernetes.io/hostname", name}};
+  auto created = c.create(node);
+  corev1::NodeCondition ready;
+  ready.type = "Ready";
+  ready.status = "True";
+  ready.reason = "KubeletReady";
+  ready.lastHeartbeatTime = api::Time::now();
+  ready.lastTransitionTime = api::Time::now();
+  corev1::NodeCondition memory = ready;
+  memory.type = "MemoryPressure";
+  memory.status = "False";
+  created.status.conditions = {ready, memory};
+  corev1::NodeAddress address;
+  address.type = "InternalIP";
+  address.address = "192.0.2.7";
+  created.status.addresses = {address};
+  c.updateStatus(created);
+}
+
+void renewLease(client::Client& c, const std::string& node) {
+  try {
+    auto lease = c.get<coordinationv1::Lease>("kube-node-lease", node);
+    lease.spec.renewTime = api::Time::now();
+    c.update(lease);
+  } catch (const client::ApiError& e) {
+    if (!e.isNotFound()) throw;
+    coordinationv1::Lease lease;
+    lease.metadata.name = node;
+    lease.metadata.namespace_ = "kube-node-lease";
+    lease.spec.holderIdentity = node;
+    lease.spec.leaseDurationSeconds = 40;
+    lease.spec.renewTime = api::Time::now();
+    c.create(lease);
+  }
+}
+
+bool hasTaint(const corev1::Node& n, const std::string& key, const std::string& effect) {
+  for (const auto& t : n.spec.taints) {
+    if (t.key == key && t.effect == effect) return true;
+  }
+  return false;
+}
+
+// Deleted, or its graceful deletion started (with no kubelet, the pod object stays).
+bool podGone(client::Client& c, const std::string& ns, const std::string& name) {
+  try {
+    return c.get<corev1::Pod>(ns, name).metadata.deletionTimestamp.has_value();
+  } catch (const client::ApiError& e) {
+    return e.isNotFound();
+  }
+}
+
+TEST_F(ClusterControllersTest, SilentNodeBecomesUnknownTaintedAndEvicts) {
+  const std::string node = "lost-node";
+  const std::string ns = "nl-test";
+  createNamespace(ns);
+  createReadyNode(*client_, node);
+  renewLease(*client_, node);
+
+  corev1::Pod shortLived = webPod(ns, "tolerates-2s");
+  shortLived.spec.nodeName = node;
+  corev1::Toleration t;
+  t.key = "node.kubernetes.io/unreachable";
+  t.operator_ = "Exists";
+  t.effect = "NoExecute";
+  t.tolerationSeconds = 2;
+  shortLived.spec.tolerations = {t};
+  client_->create(shortLived);
+  corev1::Pod forever = webPod(ns, "tolerates-forever");
+  forever.spec.nodeName = node;
+  t.tolerationSeconds.reset();
+  forever.spec.tolerations = {t};
+  client_->create(forever);
+
+  // Renewed for a while: stays Ready and untainted.
+  for (int i = 0; i < 10; ++i) {
+    renewLease(*client_, node);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  }
+  auto n = client_->get<corev1::Node>("", node);
+  EXPECT_EQ(api::findCondition(n.status.conditions, "Ready")->status, "True");
+  EXPECT_TRUE(n.spec.taints.empty());
+
+  // The Lease stops: Unknown and unreachable within the 3 s grace period (+ monitor period).
+  const auto stopped = std::chrono::steady_clock::now();
+  EXPECT_TRUE(eventually(
+      [&] {
+        const auto now = client_->get<corev1::Node>("", node);
+        const auto* ready = api::findCondition(now.status.conditions, "Ready");
+        const auto* memory = api::findCondition(now.status.conditions, "MemoryPressure");
+        return ready->status == "Unknown" && ready->reason == "NodeStatusUnknown" &&
+               ready->message == "Kubelet stopped posting node status." &&
+               memory->status == "Unknown" &&
+               hasTaint(now, "node.kubernetes.io/unreachable", "NoExecute") &&
+               hasTaint(now, "node.kubernetes.io/unreachable", "NoSchedule");
+      },
+      std::chrono::seconds(10)));
+  EXPECT_GE(std::chrono::steady_clock::now() - stopped, std::chrono::milliseconds(2500));
+
+  // The pod tolerating it 2 s is evicted after those; the one tolerating it forever stays.
+  EXPECT_FALSE(podGone(*client_, ns, "tolerates-2s"));
+  EXPECT_TRUE(
+      eventually([&] { return podGone(*client_, ns, "tolerates-2s"); }, std::chrono::seconds(10)));
+  const auto evicted = client_->get<corev1::Pod>(ns, "tolerates-2s");
+  const auto* disruption = api::findCondition(evicted.status.conditions, "DisruptionTarget");
+  ASSERT_NE(disruption, nullptr);
+  EXPECT_EQ(disruption->reason, "DeletionByTaintManager");
+  EXPECT_FALSE(podGone(*client_, ns, "tolerates-forever"));
+
+  // The kubelet comes back: Ready=False gives not-ready taints, Ready=True none.
+  renewLease(*client_, node);
+  n = client_->get<corev1::Node>("", node);
+  for (auto& c : n.status.conditions) {
+    c.status = "False";
+    c.reason = "KubeletNotReady";
+    c.lastHeartbeatTime = api::Time::now();
+  }
+  client_->updateStatus(n);
+  EXPECT_TRUE(eventually([&] {
+    const auto now = client_->get<corev1::Node>("", node);
+    return hasTaint(now, "node.kubernetes.io/not-ready", "NoExecute") &&
+           hasTaint(now, "node.kubernetes.io/not-ready", "NoSchedule") &&
+           !hasTaint(now, "node.kubernetes.io/unreachable", "NoExecute");
+  }));
+  renewLease(*client_, node);
+  n = client_->get<corev1::Node>("", node);
+  for (auto& c : n.status.conditions) {
+    if (c.type == "Ready") c.status = "True";
+    c.lastHeartbeatTime = api::Time::now();
+  }
+  client_->updateStatus(n);
+  EXPECT_TRUE(eventually([&] { return client_->get<corev1::Node>("", node).spec.taints.empty(); }));
 }
 
 }  // namespace
