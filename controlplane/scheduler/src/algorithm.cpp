@@ -1,0 +1,191 @@
+// The scheduling cycle's decision: filters, then scores with upstream's default weights.
+#include "kite/controlplane/scheduler/algorithm.h"
+
+#include <algorithm>
+#include <limits>
+#include <utility>
+
+#include "kite/api/meta.h"
+
+namespace kite::controlplane::scheduler {
+
+namespace {
+
+std::string histogram(const std::map<std::string, int>& counts) {
+  std::vector<std::string> entries;
+  entries.reserve(counts.size());
+  for (const auto& [reason, n] : counts) entries.push_back(std::to_string(n) + " " + reason);
+  std::sort(entries.begin(), entries.end());
+  std::string out;
+  for (const auto& e : entries) {
+    if (!out.empty()) out += ", ";
+    out += e;
+  }
+  return out;
+}
+
+// Filters in upstream's order; the first failing one decides (as the framework does).
+Status runFilters(const PodInfo& pod, const NodeInfo& node, const InterPodAffinityState& affinity,
+                  const TopologySpreadState& spread, const VolumeBindingState& volumes,
+                  const VolumeLister* lister) {
+  const corev1::Pod& p = *pod.pod;
+  if (auto s = filterNodeUnschedulable(p, node); !s.ok()) return s;
+  if (auto s = filterNodeName(p, node); !s.ok()) return s;
+  if (auto s = filterTaintToleration(p, node); !s.ok()) return s;
+  if (auto s = filterNodeAffinity(p, node); !s.ok()) return s;
+  if (auto s = filterNodePorts(pod, node); !s.ok()) return s;
+  if (auto s = filterNodeResourcesFit(pod, node); !s.ok()) return s;
+  if (auto s = filterVolumeBinding(volumes, lister, node); !s.ok()) return s;
+  if (auto s = filterTopologySpread(spread, node); !s.ok()) return s;
+  if (auto s = filterInterPodAffinity(pod, affinity, node); !s.ok()) return s;
+  return Status::success();
+}
+
+// Scales raw scores to 0..kMaxNodeScore by the largest (reverse: fewer is better).
+void normalize(std::vector<std::int64_t>& scores, bool reverse) {
+  std::int64_t max = 0;
+  for (auto s : scores) max = std::max(max, s);
+  for (auto& s : scores) {
+    if (max == 0) {
+      s = reverse ? kMaxNodeScore : 0;
+    } else {
+      s = kMaxNodeScore * s / max;
+      if (reverse) s = kMaxNodeScore - s;
+    }
+  }
+}
+
+void normalizeMinMax(std::vector<std::int64_t>& scores) {
+  if (scores.empty()) return;
+  const auto [lo, hi] = std::minmax_element(scores.begin(), scores.end());
+  const std::int64_t min = *lo;
+  const std::int64_t diff = *hi - min;
+  for (auto& s : scores) s = diff > 0 ? kMaxNodeScore * (s - min) / diff : 0;
+}
+
+}  // namespace
+
+std::string fitErrorMessage(std::size_t numAllNodes, const std::map<std::string, Status>& statuses,
+                            const std::string& preFilterMessage) {
+  const std::string all = std::to_string(numAllNodes);
+  std::string msg = "0/" + all + " nodes are available:";
+  std::map<std::string, int> preemption;
+  if (!preFilterMessage.empty()) {
+    msg += " " + preFilterMessage + ".";
+    preemption["Preemption is not helpful for scheduling"] = static_cast<int>(numAllNodes);
+  } else {
+    std::map<std::string, int> reasons;
+    for (const auto& [node, status] : statuses) {
+      for (const auto& r : status.reasons) ++reasons[r];
+      // kite does not preempt; the pods in the way are never of lower priority than ours as
+      // far as it knows, so a resolvable failure reads as upstream's "no victims".
+      ++preemption[status.code == Code::UnschedulableAndUnresolvable
+                       ? "Preemption is not helpful for scheduling"
+                       : "No preemption victims found for incoming pod"];
+    }
+    if (!reasons.empty()) msg += " " + histogram(reasons) + ".";
+  }
+  msg += " preemption: 0/" + all + " nodes are available: " + histogram(preemption) + ".";
+  return msg;
+}
+
+FitError::FitError(std::size_t numAllNodes, std::map<std::string, Status> statuses,
+                   const std::string& preFilterMessage)
+    : std::runtime_error(numAllNodes == 0
+                             ? std::string(kNoNodesAvailable)
+                             : fitErrorMessage(numAllNodes, statuses, preFilterMessage)),
+      statuses_(std::move(statuses)) {}
+
+std::size_t Algorithm::numFeasibleNodesToFind(std::size_t numAllNodes) {
+  constexpr std::size_t kMinFeasible = 100;
+  if (numAllNodes < kMinFeasible) return numAllNodes;
+  const std::int64_t adaptive = 50 - static_cast<std::int64_t>(numAllNodes) / 125;
+  const std::size_t percentage = static_cast<std::size_t>(std::max<std::int64_t>(adaptive, 5));
+  return std::max(kMinFeasible, numAllNodes * percentage / 100);
+}
+
+ScheduleResult Algorithm::schedule(const PodInfo& pod, const std::vector<const NodeInfo*>& nodes) {
+  if (nodes.empty()) throw FitError(0, {});
+  const corev1::Pod& p = *pod.pod;
+  const VolumeBindingState volumes = prepareVolumeBinding(p, volumes_);
+  if (!volumes.preFilterError.empty()) {
+    std::map<std::string, Status> statuses;
+    for (const NodeInfo* n : nodes)
+      statuses[n->name()] = Status::unresolvable(volumes.preFilterError);
+    throw FitError(nodes.size(), std::move(statuses), volumes.preFilterError);
+  }
+  const InterPodAffinityState affinity = prepareInterPodAffinity(pod, nodes);
+  const TopologySpreadState spread = prepareTopologySpread(p, nodes);
+
+  const std::size_t want = numFeasibleNodesToFind(nodes.size());
+  std::vector<const NodeInfo*> feasible;
+  feasible.reserve(want);
+  std::map<std::string, Status> failed;
+  std::size_t processed = 0;
+  for (; processed < nodes.size() && feasible.size() < want; ++processed) {
+    const NodeInfo* node = nodes[(nextStartNodeIndex_ + processed) % nodes.size()];
+    Status s = runFilters(pod, *node, affinity, spread, volumes, volumes_);
+    if (s.ok()) {
+      feasible.push_back(node);
+    } else {
+      failed.emplace(node->name(), std::move(s));
+    }
+  }
+  nextStartNodeIndex_ = (nextStartNodeIndex_ + processed) % nodes.size();
+  if (feasible.empty()) throw FitError(nodes.size(), std::move(failed));
+
+  ScheduleResult result;
+  result.evaluatedNodes = processed;
+  result.feasibleNodes = feasible.size();
+  for (const auto& pvc : volumes.delayedClaims)
+    result.claimsToAnnotate.push_back(api::fullName(pvc->metadata));
+  if (feasible.size() == 1) {
+    result.node = feasible.front()->name();
+    return result;
+  }
+
+  const std::size_t n = feasible.size();
+  std::vector<std::int64_t> total(n, 0);
+  std::vector<std::int64_t> taints(n);
+  std::vector<std::int64_t> nodeAffinity(n);
+  std::vector<std::int64_t> spreading(n);
+  std::vector<std::int64_t> podAffinity(n);
+  const auto affinityPairs = prepareInterPodAffinityScore(pod, feasible);
+  for (std::size_t i = 0; i < n; ++i) {
+    const NodeInfo& node = *feasible[i];
+    total[i] += weights::kNodeResourcesFit * scoreLeastAllocated(pod, node);
+    total[i] += weights::kBalancedAllocation * scoreBalancedAllocation(pod, node);
+    taints[i] = scoreTaintToleration(p, node);
+    nodeAffinity[i] = scoreNodeAffinity(p, node);
+    // Default spreading: fewer pods of the same controller on the node is better.
+    spreading[i] = pod.controllerUid.empty() ? 0 : node.podsOwnedBy(pod.controllerUid);
+    podAffinity[i] = affinityPairs.empty() ? 0 : scoreInterPodAffinity(affinityPairs, node);
+  }
+  normalize(taints, true);
+  normalize(nodeAffinity, false);
+  normalize(spreading, true);
+  normalizeMinMax(podAffinity);
+  for (std::size_t i = 0; i < n; ++i) {
+    total[i] += weights::kTaintToleration * taints[i] + weights::kNodeAffinity * nodeAffinity[i] +
+                weights::kPodTopologySpread * spreading[i] +
+                weights::kInterPodAffinity * podAffinity[i];
+  }
+  // Highest score; among equal ones each is picked with equal probability (reservoir).
+  std::int64_t best = std::numeric_limits<std::int64_t>::min();
+  std::size_t chosen = 0;
+  std::size_t ties = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (total[i] > best) {
+      best = total[i];
+      chosen = i;
+      ties = 1;
+    } else if (total[i] == best) {
+      ++ties;
+      if (std::uniform_int_distribution<std::size_t>(0, ties - 1)(rng_) == 0) chosen = i;
+    }
+  }
+  result.node = feasible[chosen]->name();
+  return result;
+}
+
+}  // namespace kite::controlplane::scheduler

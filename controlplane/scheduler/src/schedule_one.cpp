@@ -1,0 +1,144 @@
+// The scheduling cycle: pop a pod, decide on the cache's nodes, assume it there and hand the
+// binding to the binder pool; or report why it fits nowhere.
+#include <spdlog/spdlog.h>
+
+#include "kite/api/json.h"
+#include "kite/api/meta.h"
+#include "scheduler_impl.h"
+
+namespace kite::controlplane {
+
+namespace {
+
+constexpr auto kPopTimeout = std::chrono::milliseconds(200);
+constexpr std::string_view kSelectedNodeAnnotation = "volume.kubernetes.io/selected-node";
+
+}  // namespace
+
+void Scheduler::Impl::loop() {
+  bool synced = false;
+  for (;;) {
+    {
+      std::unique_lock lock(mutex_);
+      cv_.wait(lock, [&] { return stopping_ || leading_; });
+      if (stopping_) return;
+    }
+    if (!synced) {
+      // Decisions on a partial picture would overcommit nodes: wait for every informer.
+      synced = pods_.waitForSync(kPopTimeout) && nodes_.waitForSync(kPopTimeout) &&
+               claims_.waitForSync(kPopTimeout) && volumes_.waitForSync(kPopTimeout) &&
+               classes_.waitForSync(kPopTimeout);
+      continue;
+    }
+    auto queued = queue_.pop(kPopTimeout);
+    if (!queued) continue;
+    try {
+      scheduleOne(*queued);
+    } catch (const std::exception& e) {
+      spdlog::error("scheduler: scheduling {} failed: {}", queued->key, e.what());
+      queue_.addBackoff(*queued);
+    }
+  }
+}
+
+void Scheduler::Impl::scheduleOne(const sched::SchedulingQueue::QueuedPod& queued) {
+  // The newest version: it may have been bound, deleted or changed since it was queued.
+  auto latest = pods_.cache().getByKey(queued.key);
+  if (!latest || !responsibleFor(*latest) || cache_.isAssumed(queued.key)) {
+    queue_.done(queued.key);
+    return;
+  }
+  sched::PodInfo info = sched::PodInfo::from(latest);
+  sched::ScheduleResult result;
+  try {
+    result = cache_.withNodes([&](const std::vector<const sched::NodeInfo*>& nodes) {
+      return algorithm_.schedule(info, nodes);
+    });
+  } catch (const sched::FitError& e) {
+    queue_.addUnschedulable(queued);
+    binders_.submit(
+        [this, latest, message = std::string(e.what())] { reportUnschedulable(latest, message); });
+    return;
+  }
+  auto assumed = std::make_shared<corev1::Pod>(*latest);
+  assumed->spec.nodeName = result.node;
+  info.pod = assumed;
+  cache_.assume(std::move(info));
+  binders_.submit([this, queued, assumed, result] { bind(queued, assumed, result); });
+}
+
+void Scheduler::Impl::bind(const sched::SchedulingQueue::QueuedPod& queued,
+                           const std::shared_ptr<const corev1::Pod>& assumed,
+                           const sched::ScheduleResult& result) {
+  const auto& m = assumed->metadata;
+  try {
+    // Delayed-binding claims learn their node first, as upstream's VolumeBinding PreBind.
+    for (const auto& claim : result.claimsToAnnotate) {
+      const auto slash = claim.find('/');
+      // Node names are DNS subdomains: nothing to escape.
+      const std::string body = R"({"metadata":{"annotations":{")" +
+                               std::string(kSelectedNodeAnnotation) + R"(":")" + result.node +
+                               "\"}}}";
+      client_.patch<corev1::PersistentVolumeClaim>(claim.substr(0, slash), claim.substr(slash + 1),
+                                                   client::PatchType::Merge, body);
+    }
+    corev1::Binding binding;
+    binding.apiVersion = "v1";
+    binding.kind = "Binding";
+    binding.metadata.name = m.name;
+    binding.metadata.namespace_ = m.namespace_;
+    binding.metadata.uid = m.uid;
+    binding.target = {.kind = "Node", .name = result.node, .apiVersion = "v1"};
+    client_.writeRaw("POST", client::resourceOf<corev1::Pod>(), m.namespace_, m.name, "binding",
+                     api::encodeJson(binding), "application/json", {});
+  } catch (const client::ApiError& e) {
+    cache_.forget(queued.key);
+    if (e.isNotFound() || e.isConflict()) {
+      // Deleted, or bound by someone else meanwhile: nothing left to do.
+      queue_.done(queued.key);
+      return;
+    }
+    spdlog::warn("scheduler: binding {} to {} failed: {}", queued.key, result.node, e.what());
+    queue_.addBackoff(queued);
+    return;
+  } catch (const std::exception& e) {
+    cache_.forget(queued.key);
+    spdlog::warn("scheduler: binding {} to {} failed: {}", queued.key, result.node, e.what());
+    queue_.addBackoff(queued);
+    return;
+  }
+  ++scheduled_;
+  queue_.done(queued.key);
+  events_.record(*assumed, "Normal", "Scheduled",
+                 "Successfully assigned " + m.namespace_ + "/" + m.name + " to " + result.node);
+}
+
+void Scheduler::Impl::reportUnschedulable(const std::shared_ptr<const corev1::Pod>& pod,
+                                          const std::string& message) {
+  const auto& m = pod->metadata;
+  spdlog::info("scheduler: {}/{} is unschedulable: {}", m.namespace_, m.name, message);
+  events_.record(*pod, "Warning", "FailedScheduling", message);
+  const auto* current = api::findCondition(pod->status.conditions, "PodScheduled");
+  if (current != nullptr && current->status == "False" && current->reason == "Unschedulable" &&
+      current->message == message) {
+    return;  // already says so: no write
+  }
+  corev1::PodCondition condition;
+  condition.type = "PodScheduled";
+  condition.status = "False";
+  condition.reason = "Unschedulable";
+  condition.message = message;
+  condition.lastTransitionTime = api::Time::now();
+  const std::string body = R"({"status":{"conditions":[)" + api::encodeJson(condition) + "]}}";
+  try {
+    client_.writeRaw("PATCH", client::resourceOf<corev1::Pod>(), m.namespace_, m.name, "status",
+                     body, client::contentTypeOf(client::PatchType::Strategic), {});
+  } catch (const client::ApiError& e) {
+    if (!e.isNotFound())
+      spdlog::warn("scheduler: cannot update {}/{}: {}", m.namespace_, m.name, e.what());
+  } catch (const std::exception& e) {
+    spdlog::warn("scheduler: cannot update {}/{}: {}", m.namespace_, m.name, e.what());
+  }
+}
+
+}  // namespace kite::controlplane

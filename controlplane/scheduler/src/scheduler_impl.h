@@ -1,0 +1,106 @@
+#pragma once
+// The parts of the Scheduler: informers feeding the cache and the queue (scheduler.cpp) and
+// the scheduling cycle with binding and failure reporting (schedule_one.cpp).
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "event_recorder.h"
+#include "kite/api/storage/v1/types.h"
+#include "kite/client/informer.h"
+#include "kite/client/leader_election.h"
+#include "kite/controlplane/scheduler.h"
+#include "kite/controlplane/scheduler/algorithm.h"
+#include "kite/controlplane/scheduler/cache.h"
+#include "kite/controlplane/scheduler/scheduling_queue.h"
+#include "worker_pool.h"
+
+namespace kite::controlplane {
+
+namespace sched = scheduler;
+namespace corev1 = api::core::v1;
+namespace storagev1 = api::storage::v1;
+
+// Claims, volumes and classes from the informers.
+class InformerVolumeLister final : public sched::VolumeLister {
+ public:
+  InformerVolumeLister(const client::Informer<corev1::PersistentVolumeClaim>& claims,
+                       const client::Informer<corev1::PersistentVolume>& volumes,
+                       const client::Informer<storagev1::StorageClass>& classes)
+      : claims_(claims), volumes_(volumes), classes_(classes) {}
+  std::shared_ptr<const corev1::PersistentVolumeClaim> claim(
+      const std::string& ns, const std::string& name) const override {
+    return claims_.cache().get(ns, name);
+  }
+  std::shared_ptr<const corev1::PersistentVolume> volume(const std::string& name) const override {
+    return volumes_.cache().get("", name);
+  }
+  std::vector<std::shared_ptr<const corev1::PersistentVolume>> volumes() const override {
+    return volumes_.cache().list();
+  }
+  std::shared_ptr<const storagev1::StorageClass> storageClass(
+      const std::string& name) const override {
+    return name.empty() ? nullptr : classes_.cache().get("", name);
+  }
+
+ private:
+  const client::Informer<corev1::PersistentVolumeClaim>& claims_;
+  const client::Informer<corev1::PersistentVolume>& volumes_;
+  const client::Informer<storagev1::StorageClass>& classes_;
+};
+
+class Scheduler::Impl {
+ public:
+  Impl(client::Client& client, SchedulerOptions options);
+  ~Impl();
+
+  void start();
+  void stop();
+
+  // ---- scheduler.cpp ----
+  void registerHandlers();
+  bool responsibleFor(const corev1::Pod& pod) const;
+  void onPodAdd(const corev1::Pod& pod);
+  void onPodUpdate(const corev1::Pod& oldPod, const corev1::Pod& newPod);
+  void onPodDelete(const corev1::Pod& pod);
+  std::shared_ptr<const corev1::Pod> shared(const corev1::Pod& pod) const;
+  void setLeading(bool leading);
+
+  // ---- schedule_one.cpp ----
+  void loop();
+  void scheduleOne(const sched::SchedulingQueue::QueuedPod& queued);
+  void bind(const sched::SchedulingQueue::QueuedPod& queued,
+            const std::shared_ptr<const corev1::Pod>& assumed, const sched::ScheduleResult& result);
+  void reportUnschedulable(const std::shared_ptr<const corev1::Pod>& pod,
+                           const std::string& message);
+
+  client::Client& client_;
+  SchedulerOptions options_;
+  sched::SchedulerCache cache_;
+  sched::SchedulingQueue queue_;
+  client::Informer<corev1::Pod> pods_;
+  client::Informer<corev1::Node> nodes_;
+  client::Informer<corev1::PersistentVolumeClaim> claims_;
+  client::Informer<corev1::PersistentVolume> volumes_;
+  client::Informer<storagev1::StorageClass> classes_;
+  InformerVolumeLister volumeLister_;
+  sched::Algorithm algorithm_;
+  sched::EventRecorder events_;
+  sched::WorkerPool binders_;
+  std::optional<client::LeaderElector> elector_;
+
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool started_ = false;
+  bool stopping_ = false;
+  bool leading_ = false;
+  std::atomic<std::size_t> scheduled_{0};
+  std::thread loopThread_;
+};
+
+}  // namespace kite::controlplane

@@ -1,0 +1,213 @@
+// The scheduler against a real `kite server` (scheduler and controllers of the server off):
+// Nodes made by the test, no agents. Pods get bound to the node that fits, selectors, taints
+// and resources are respected, an unschedulable pod is reported (PodScheduled=False,
+// FailedScheduling) and placed once a fitting node appears, replicas spread.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <set>
+#include <thread>
+
+#include "../../client/test_server.h"
+#include "kite/api/coordination/v1/types.h"
+#include "kite/api/meta.h"
+#include "kite/client/client.h"
+#include "kite/controlplane/scheduler.h"
+#include "objects.h"
+
+namespace kite::controlplane {
+namespace {
+
+namespace corev1 = api::core::v1;
+using scheduler::testing::makeNode;
+using scheduler::testing::makePod;
+using namespace std::chrono_literals;
+
+bool eventually(const std::function<bool()>& check, std::chrono::milliseconds timeout = 20s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (check()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return check();
+}
+
+class SchedulerServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_.start();
+    client_ = std::make_unique<client::Client>(server_.config());
+  }
+  void TearDown() override {
+    if (scheduler_) scheduler_->stop();
+    scheduler_.reset();
+    client_.reset();
+    server_.stop();
+  }
+
+  void startScheduler(bool leaderElect = false) {
+    scheduler_ = std::make_unique<Scheduler>(*client_, SchedulerOptions{.leaderElect = leaderElect,
+                                                                        .bindWorkers = 4,
+                                                                        .podInitialBackoff = 100ms,
+                                                                        .podMaxBackoff = 500ms});
+    scheduler_->start();
+  }
+
+  void createNode(corev1::Node node) {
+    const auto status = node.status;
+    auto created = client_->create(node);
+    if (created.status.allocatable.empty()) {
+      // The API server drops status on create: set it through the status subresource.
+      created.status = status;
+      client_->updateStatus(created);
+    }
+  }
+
+  corev1::Pod createPod(corev1::Pod pod) { return client_->create(pod); }
+
+  std::string nodeOf(const std::string& name) {
+    return client_->get<corev1::Pod>("default", name).spec.nodeName;
+  }
+  std::string waitForNode(const std::string& name) {
+    std::string node;
+    eventually([&] { return !(node = nodeOf(name)).empty(); });
+    return node;
+  }
+
+  std::vector<corev1::Event> eventsOf(const std::string& pod, const std::string& reason) {
+    std::vector<corev1::Event> out;
+    for (auto& e : client_->list<corev1::Event>("default").items) {
+      if (e.involvedObject.name == pod && e.reason == reason) out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  client::testing::TestServer server_;
+  std::unique_ptr<client::Client> client_;
+  std::unique_ptr<Scheduler> scheduler_;
+};
+
+TEST_F(SchedulerServerTest, BindsPodsWhereResourcesSelectorsAndTaintsAllow) {
+  createNode(makeNode("small", "1", "2Gi"));
+  createNode(makeNode("big", "4", "8Gi"));
+  auto tainted = makeNode("tainted", "16", "32Gi");
+  tainted.spec.taints.push_back({.key = "dedicated", .value = "gpu", .effect = "NoSchedule"});
+  createNode(tainted);
+  auto ssd = makeNode("ssd", "2", "4Gi");
+  ssd.metadata.labels["disk"] = "ssd";
+  createNode(ssd);
+  startScheduler(true);
+
+  createPod(makePod("needs-3-cpus", "3", "1Gi"));
+  auto onSsd = makePod("wants-ssd");
+  onSsd.spec.nodeSelector["disk"] = "ssd";
+  createPod(onSsd);
+  auto gpu = makePod("gpu-job", "8", "");
+  gpu.spec.tolerations.push_back(
+      {.key = "dedicated", .operator_ = "Equal", .value = "gpu", .effect = "NoSchedule"});
+  createPod(gpu);
+  auto other = makePod("other-scheduler");
+  other.spec.schedulerName = "someone-else";
+  createPod(other);
+
+  EXPECT_EQ(waitForNode("needs-3-cpus"), "big");
+  EXPECT_EQ(waitForNode("wants-ssd"), "ssd");
+  EXPECT_EQ(waitForNode("gpu-job"), "tainted");
+  std::vector<corev1::Event> events;
+  ASSERT_TRUE(
+      eventually([&] { return !(events = eventsOf("needs-3-cpus", "Scheduled")).empty(); }));
+  EXPECT_EQ(events[0].message, "Successfully assigned default/needs-3-cpus to big");
+  EXPECT_EQ(events[0].type, "Normal");
+  EXPECT_EQ(events[0].source.component, "default-scheduler");
+  EXPECT_EQ(events[0].reportingComponent, "default-scheduler");
+  const auto pod = client_->get<corev1::Pod>("default", "needs-3-cpus");
+  const auto* scheduled = api::findCondition(pod.status.conditions, "PodScheduled");
+  ASSERT_NE(scheduled, nullptr);
+  EXPECT_EQ(scheduled->status, "True");
+  // Not ours: left alone.
+  EXPECT_EQ(nodeOf("other-scheduler"), "");
+  // It led through the Lease upstream's scheduler uses.
+  const auto lease = client_->get<api::coordination::v1::Lease>("kube-system", "kube-scheduler");
+  EXPECT_FALSE(lease.spec.holderIdentity.value_or("").empty());
+}
+
+TEST_F(SchedulerServerTest, UnschedulablePodIsReportedAndPlacedWhenANodeFits) {
+  createNode(makeNode("worker", "2", "4Gi"));
+  auto cp = makeNode("control-plane", "8", "8Gi");
+  cp.spec.taints.push_back(
+      {.key = "node-role.kubernetes.io/control-plane", .effect = "NoSchedule"});
+  createNode(cp);
+  startScheduler();
+  createPod(makePod("hungry", "6", "1Gi"));
+
+  const std::string expected =
+      "0/2 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint "
+      "{node-role.kubernetes.io/control-plane: }. preemption: 0/2 nodes are available: 1 No "
+      "preemption victims found for incoming pod, 1 Preemption is not helpful for scheduling.";
+  std::vector<corev1::Event> events;
+  ASSERT_TRUE(
+      eventually([&] { return !(events = eventsOf("hungry", "FailedScheduling")).empty(); }));
+  EXPECT_EQ(events[0].type, "Warning");
+  EXPECT_EQ(events[0].message, expected);
+  corev1::PodCondition condition;
+  ASSERT_TRUE(eventually([&] {
+    const auto pod = client_->get<corev1::Pod>("default", "hungry");
+    const auto* c = api::findCondition(pod.status.conditions, "PodScheduled");
+    if (c == nullptr) return false;
+    condition = *c;
+    return true;
+  }));
+  EXPECT_EQ(condition.status, "False");
+  EXPECT_EQ(condition.reason, "Unschedulable");
+  EXPECT_EQ(condition.message, expected);
+  EXPECT_EQ(nodeOf("hungry"), "");
+
+  createNode(makeNode("roomy", "8", "16Gi"));
+  EXPECT_EQ(waitForNode("hungry"), "roomy");
+}
+
+TEST_F(SchedulerServerTest, ReplicasOfOneControllerSpreadOverNodes) {
+  for (const char* n : {"a", "b", "c"}) createNode(makeNode(n));
+  startScheduler();
+  for (int i = 0; i < 3; ++i) {
+    auto pod = makePod("web-" + std::to_string(i), "100m", "128Mi");
+    pod.metadata.labels["app"] = "web";
+    pod.metadata.ownerReferences.push_back({.apiVersion = "apps/v1",
+                                            .kind = "ReplicaSet",
+                                            .name = "web",
+                                            .uid = "7b0ad2c4-0d7e-4a4e-9d55-3a6b0f2a1c11",
+                                            .controller = true});
+    createPod(pod);
+  }
+  std::set<std::string> nodes;
+  for (int i = 0; i < 3; ++i) nodes.insert(waitForNode("web-" + std::to_string(i)));
+  EXPECT_EQ(nodes, (std::set<std::string>{"a", "b", "c"}));
+}
+
+TEST_F(SchedulerServerTest, HostPortsConflict) {
+  createNode(makeNode("one"));
+  createNode(makeNode("two"));
+  startScheduler();
+  for (int i = 0; i < 3; ++i) {
+    auto pod = makePod("port-" + std::to_string(i));
+    pod.spec.containers[0].ports.push_back({.hostPort = 8080, .containerPort = 80});
+    createPod(pod);
+  }
+  std::set<std::string> placed;
+  ASSERT_TRUE(eventually([&] {
+    placed.clear();
+    for (int i = 0; i < 3; ++i) {
+      const auto node = nodeOf("port-" + std::to_string(i));
+      if (!node.empty()) placed.insert("port-" + std::to_string(i) + "@" + node);
+    }
+    return placed.size() == 2;
+  }));
+  std::this_thread::sleep_for(300ms);
+  int bound = 0;
+  for (int i = 0; i < 3; ++i) bound += nodeOf("port-" + std::to_string(i)).empty() ? 0 : 1;
+  EXPECT_EQ(bound, 2);
+}
+
+}  // namespace
+}  // namespace kite::controlplane
