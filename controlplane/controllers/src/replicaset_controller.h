@@ -1,0 +1,15 @@
+#pragma once
+// The ReplicaSet controller: keeps spec.replicas active pods from the template, adopts
+// matching orphans, deletes the surplus in upstream's order, and writes status.
+
+#include <memory>
+
+#include "kite/controlplane/controllers/controller.h"
+#include "kite/controlplane/controllers/workloads.h"
+
+namespace kite::controlplane::controllers {
+
+std::unique_ptr<Controller> makeReplicaSetController(client::Client& client,
+                                                     const WorkloadControllerOptions& options);
+
+}  // namespace kite::controlplane::controllers

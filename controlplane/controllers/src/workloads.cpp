@@ -1,0 +1,18 @@
+#include "kite/controlplane/controllers/workloads.h"
+
+#include "deployment_controller.h"
+#include "garbage_collector.h"
+#include "replicaset_controller.h"
+
+namespace kite::controlplane::controllers {
+
+std::vector<std::unique_ptr<Controller>> makeWorkloadControllers(
+    client::Client& client, const WorkloadControllerOptions& options) {
+  std::vector<std::unique_ptr<Controller>> out;
+  out.push_back(makeReplicaSetController(client, options));
+  out.push_back(makeDeploymentController(client, options));
+  out.push_back(makeGarbageCollector(client, options));
+  return out;
+}
+
+}  // namespace kite::controlplane::controllers

@@ -1,0 +1,10 @@
+# The workload controllers (replicaset, deployment, garbagecollector, job, cronjob).
+list(APPEND KITE_CONTROLLER_SOURCES
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/workload_controller_base.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/workload_pods.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/workload_rollout.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/workloads.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/replicaset_controller.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/deployment_status.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/deployment_controller.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/garbage_collector.cpp)

@@ -1,0 +1,334 @@
+// The workload controllers against a real `kite server --disable-agent` with its own
+// controllers off. There is no kubelet: the tests make pods run by writing their status
+// (phase Running, Ready True), as upstream's integration tests do.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "kite/api/apps/v1/types.h"
+#include "kite/api/batch/v1/types.h"
+#include "kite/api/core/v1/types.h"
+#include "kite/api/meta.h"
+#include "kite/client/client.h"
+#include "kite/controlplane/controllers/workloads.h"
+#include "test_server.h"
+
+namespace kite::controlplane::controllers {
+namespace {
+
+using namespace std::chrono_literals;
+using api::apps::v1::Deployment;
+using api::apps::v1::ReplicaSet;
+using api::core::v1::Pod;
+
+class WorkloadServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = std::make_unique<client::testing::TestServer>();
+    server_->start();
+  }
+  static void TearDownTestSuite() { server_.reset(); }
+
+  void SetUp() override {
+    client_ = std::make_unique<client::Client>(server_->config());
+    WorkloadControllerOptions options;
+    options.jobBackoffBase = 500ms;
+    controllers_ = makeWorkloadControllers(*client_, options);
+    for (auto& c : controllers_) c->start();
+    // A namespace per test keeps the tests apart.
+    ns_ = std::string("t-") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (auto& ch : ns_) ch = static_cast<char>(std::tolower(ch));
+    api::core::v1::Namespace n;
+    n.metadata.name = ns_;
+    client_->create(n);
+  }
+  void TearDown() override {
+    for (auto& c : controllers_) c->stop();
+  }
+
+  // Polls until pred holds (true) or the timeout passes (false).
+  static bool eventually(const std::function<bool()>& pred,
+                         std::chrono::milliseconds timeout = 15s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return pred();
+  }
+
+  std::vector<Pod> activePods(const std::string& selector = {}) {
+    std::vector<Pod> out;
+    for (auto& p : client_->list<Pod>(ns_, {.labelSelector = selector}).items) {
+      if (!p.metadata.deletionTimestamp && p.status.phase != "Succeeded" &&
+          p.status.phase != "Failed") {
+        out.push_back(std::move(p));
+      }
+    }
+    return out;
+  }
+
+  // Get, change, update; again on a conflict (the controllers write status meanwhile).
+  template <class T>
+  T modify(const std::string& name, const std::function<void(T&)>& change) {
+    for (int i = 0;; ++i) {
+      T cur = client_->get<T>(ns_, name);
+      change(cur);
+      try {
+        return client_->update(cur);
+      } catch (const client::ApiError& e) {
+        if (!e.isConflict() || i > 20) throw;
+      }
+    }
+  }
+
+  // What a kubelet would report: Running and Ready.
+  void markRunning(Pod p) {
+    p.status.phase = "Running";
+    api::core::v1::PodCondition ready;
+    ready.type = "Ready";
+    ready.status = "True";
+    ready.lastTransitionTime = api::Time::now();
+    p.status.conditions = {ready};
+    try {
+      client_->updateStatus(p);
+    } catch (const client::ApiError&) {
+      // Deleted or changed meanwhile: the next round catches it.
+    }
+  }
+  void markAllRunning(const std::string& selector = {}) {
+    for (auto& p : activePods(selector)) {
+      if (p.status.phase != "Running") markRunning(p);
+    }
+  }
+  void finish(Pod p, const std::string& phase) {
+    p.status.phase = phase;
+    client_->updateStatus(p);
+  }
+
+  static api::core::v1::PodTemplateSpec podTemplate(const std::string& app,
+                                                    const std::string& image) {
+    api::core::v1::PodTemplateSpec t;
+    t.metadata.labels["app"] = app;
+    api::core::v1::Container c;
+    c.name = "main";
+    c.image = image;
+    t.spec.containers.push_back(c);
+    return t;
+  }
+
+  Deployment makeDeployment(const std::string& name, int replicas, const std::string& image) {
+    Deployment d;
+    d.metadata.name = name;
+    d.metadata.namespace_ = ns_;
+    d.spec.replicas = replicas;
+    d.spec.selector.emplace().matchLabels["app"] = name;
+    d.spec.template_ = podTemplate(name, image);
+    return d;
+  }
+
+  std::vector<ReplicaSet> setsOf(const Deployment& d) {
+    std::vector<ReplicaSet> out;
+    for (auto& rs : client_->list<ReplicaSet>(ns_).items) {
+      const auto* ref = api::controllerOf(rs.metadata);
+      if (ref != nullptr && ref->uid == d.metadata.uid) out.push_back(std::move(rs));
+    }
+    return out;
+  }
+
+  bool rolledOut(const std::string& name, int replicas) {
+    const auto d = client_->get<Deployment>(ns_, name);
+    return d.status.observedGeneration >= d.metadata.generation &&
+           d.status.updatedReplicas == replicas && d.status.replicas == replicas &&
+           d.status.availableReplicas == replicas;
+  }
+
+  static std::unique_ptr<client::testing::TestServer> server_;
+  std::unique_ptr<client::Client> client_;
+  std::vector<std::unique_ptr<Controller>> controllers_;
+  std::string ns_;
+};
+
+std::unique_ptr<client::testing::TestServer> WorkloadServerTest::server_;
+
+TEST_F(WorkloadServerTest, ReplicaSetCreatesAdoptsAndDeletesPods) {
+  // An orphan that matches is adopted instead of a new pod being made.
+  Pod orphan;
+  orphan.metadata.name = "orphan";
+  orphan.metadata.namespace_ = ns_;
+  orphan.metadata.labels["app"] = "rs";
+  orphan.spec = podTemplate("rs", "busybox").spec;
+  client_->create(orphan);
+
+  ReplicaSet rs;
+  rs.metadata.name = "rs";
+  rs.metadata.namespace_ = ns_;
+  rs.spec.replicas = 3;
+  rs.spec.selector.emplace().matchLabels["app"] = "rs";
+  rs.spec.template_ = podTemplate("rs", "busybox");
+  rs = client_->create(rs);
+
+  ASSERT_TRUE(eventually([&] { return activePods("app=rs").size() == 3; }));
+  for (const auto& p : activePods("app=rs")) {
+    const auto* ref = api::controllerOf(p.metadata);
+    ASSERT_NE(ref, nullptr) << p.metadata.name;
+    EXPECT_EQ(ref->uid, rs.metadata.uid);
+    EXPECT_TRUE(ref->blockOwnerDeletion.value_or(false));
+    if (p.metadata.name != "orphan") {
+      EXPECT_EQ(p.metadata.name.rfind("rs-", 0), 0U);
+    }
+  }
+  std::this_thread::sleep_for(300ms);  // no double creation while the cache catches up
+  EXPECT_EQ(activePods("app=rs").size(), 3U);
+
+  markAllRunning("app=rs");
+  ASSERT_TRUE(eventually([&] {
+    const auto s = client_->get<ReplicaSet>(ns_, "rs").status;
+    return s.replicas == 3 && s.readyReplicas == 3 && s.availableReplicas == 3 &&
+           s.fullyLabeledReplicas == 3 && s.observedGeneration == rs.metadata.generation;
+  }));
+
+  // Scaling down deletes the not-ready pod first.
+  auto pods = activePods("app=rs");
+  Pod notReady = pods.front();
+  notReady.status.conditions.front().status = "False";
+  client_->updateStatus(notReady);
+  modify<ReplicaSet>("rs", [](ReplicaSet& r) { r.spec.replicas = 2; });
+  ASSERT_TRUE(eventually([&] { return activePods("app=rs").size() == 2; }));
+  for (const auto& p : activePods("app=rs")) EXPECT_NE(p.metadata.name, notReady.metadata.name);
+
+  // A deleted pod is replaced.
+  client_->remove<Pod>(ns_, activePods("app=rs").front().metadata.name);
+  ASSERT_TRUE(eventually([&] {
+    return activePods("app=rs").size() == 2 &&
+           client_->get<ReplicaSet>(ns_, "rs").status.replicas == 2;
+  }));
+}
+
+TEST_F(WorkloadServerTest, DeploymentRollingUpdateHonoursMaxUnavailableAndUndo) {
+  auto d = makeDeployment("web", 4, "nginx:1");
+  d.spec.strategy.type = "RollingUpdate";
+  d.spec.strategy.rollingUpdate.emplace();
+  d.spec.strategy.rollingUpdate->maxSurge = api::IntOrString(1);
+  d.spec.strategy.rollingUpdate->maxUnavailable = api::IntOrString(1);
+  d = client_->create(d);
+  ASSERT_TRUE(eventually([&] {
+    markAllRunning("app=web");
+    return rolledOut("web", 4);
+  }));
+  auto first = setsOf(d);
+  ASSERT_EQ(first.size(), 1U);
+  EXPECT_EQ(first[0].metadata.annotations["deployment.kubernetes.io/revision"], "1");
+  EXPECT_EQ(first[0].metadata.name, "web-" + first[0].metadata.labels.at("pod-template-hash"));
+  auto cur = client_->get<Deployment>(ns_, "web");
+  EXPECT_EQ(cur.metadata.annotations["deployment.kubernetes.io/revision"], "1");
+  EXPECT_EQ(api::findCondition(cur.status.conditions, "Available")->status, "True");
+  EXPECT_EQ(api::findCondition(cur.status.conditions, "Progressing")->reason,
+            "NewReplicaSetAvailable");
+
+  // Image A to B: never fewer than 3 ready (4 - maxUnavailable) nor more than 5 pods.
+  modify<Deployment>("web",
+                     [](Deployment& x) { x.spec.template_.spec.containers[0].image = "nginx:2"; });
+  int minReady = 4;
+  std::size_t maxPods = 0;
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto pods = activePods("app=web");
+        int ready = 0;
+        for (const auto& p : pods) ready += p.status.phase == "Running" ? 1 : 0;
+        minReady = std::min(minReady, ready);
+        maxPods = std::max(maxPods, pods.size());
+        markAllRunning("app=web");
+        return rolledOut("web", 4);
+      },
+      30s));
+  EXPECT_GE(minReady, 3);
+  EXPECT_LE(maxPods, 5U);
+  for (const auto& p : activePods("app=web")) {
+    EXPECT_EQ(p.spec.containers[0].image, "nginx:2");
+  }
+  cur = client_->get<Deployment>(ns_, "web");
+  EXPECT_EQ(cur.metadata.annotations["deployment.kubernetes.io/revision"], "2");
+
+  // kubectl rollout undo: the old ReplicaSet's template (without its hash label) goes back
+  // into the Deployment, and that ReplicaSet becomes the new one with revision 3.
+  auto oldRS = client_->get<ReplicaSet>(ns_, first[0].metadata.name);
+  modify<Deployment>("web", [&](Deployment& x) {
+    x.spec.template_ = oldRS.spec.template_;
+    x.spec.template_.metadata.labels.erase("pod-template-hash");
+  });
+  ASSERT_TRUE(eventually(
+      [&] {
+        markAllRunning("app=web");
+        return rolledOut("web", 4) &&
+               client_->get<ReplicaSet>(ns_, first[0].metadata.name).status.availableReplicas == 4;
+      },
+      30s));
+  oldRS = client_->get<ReplicaSet>(ns_, first[0].metadata.name);
+  EXPECT_EQ(oldRS.metadata.annotations["deployment.kubernetes.io/revision"], "3");
+  EXPECT_EQ(oldRS.metadata.annotations["deployment.kubernetes.io/revision-history"], "1");
+  EXPECT_EQ(setsOf(d).size(), 2U);
+  for (const auto& p : activePods("app=web")) EXPECT_EQ(p.spec.containers[0].image, "nginx:1");
+}
+
+TEST_F(WorkloadServerTest, DeploymentRecreateHasNoOverlap) {
+  auto d = makeDeployment("db", 2, "mysql:8");
+  d.spec.strategy.type = "Recreate";
+  d.spec.strategy.rollingUpdate.reset();
+  d = client_->create(d);
+  ASSERT_TRUE(eventually([&] {
+    markAllRunning("app=db");
+    return rolledOut("db", 2);
+  }));
+  modify<Deployment>("db",
+                     [](Deployment& x) { x.spec.template_.spec.containers[0].image = "mysql:9"; });
+  bool overlap = false;
+  ASSERT_TRUE(eventually(
+      [&] {
+        bool oldImage = false;
+        bool newImage = false;
+        for (const auto& p : activePods("app=db")) {
+          (p.spec.containers[0].image == "mysql:8" ? oldImage : newImage) = true;
+        }
+        overlap |= oldImage && newImage;
+        markAllRunning("app=db");
+        return rolledOut("db", 2) && activePods("app=db").size() == 2 &&
+               activePods("app=db")[0].spec.containers[0].image == "mysql:9";
+      },
+      30s));
+  EXPECT_FALSE(overlap);
+}
+
+TEST_F(WorkloadServerTest, DeploymentScalesAndPauses) {
+  auto d = client_->create(makeDeployment("scale", 2, "nginx:1"));
+  ASSERT_TRUE(eventually([&] {
+    markAllRunning("app=scale");
+    return rolledOut("scale", 2);
+  }));
+  modify<Deployment>("scale", [](Deployment& x) {
+    x.spec.paused = true;
+    x.spec.replicas = 3;
+    x.spec.template_.spec.containers[0].image = "nginx:2";
+  });
+  // Paused: scaled, but no new ReplicaSet.
+  ASSERT_TRUE(eventually([&] {
+    markAllRunning("app=scale");
+    const auto s = client_->get<Deployment>(ns_, "scale").status;
+    const auto* p = api::findCondition(s.conditions, "Progressing");
+    return s.availableReplicas == 3 && p != nullptr && p->reason == "DeploymentPaused";
+  }));
+  EXPECT_EQ(setsOf(d).size(), 1U);
+  modify<Deployment>("scale", [](Deployment& x) { x.spec.paused = false; });
+  ASSERT_TRUE(eventually(
+      [&] {
+        markAllRunning("app=scale");
+        return rolledOut("scale", 3) && setsOf(d).size() == 2;
+      },
+      30s));
+}
+
+}  // namespace
+}  // namespace kite::controlplane::controllers

@@ -1,0 +1,15 @@
+# Workload controllers: the pure logic (rollout arithmetic, pod ranking, template hash, cron
+# schedules, Deployment conditions) as unit tests, and the controllers against a real
+# `kite server --disable-agent` (no kubelet: the tests write pod status themselves).
+kite_add_unit_test(workload_controllers_unit_test
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/workload_logic_test.cpp
+  LIBS kite_controllers kite_test_fakes)
+target_include_directories(workload_controllers_unit_test
+  PRIVATE ${PROJECT_SOURCE_DIR}/controlplane/controllers/src)
+
+kite_add_unit_test(workload_controllers_server_test
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/workload_server_test.cpp
+          ${PROJECT_SOURCE_DIR}/tests/client/test_server.cpp
+  LIBS kite_controllers kite_client)
+target_include_directories(workload_controllers_server_test PRIVATE ${PROJECT_SOURCE_DIR}/tests/client)
+target_compile_definitions(workload_controllers_server_test PRIVATE KITE_BINARY="$<TARGET_FILE:kite>")
