@@ -418,6 +418,25 @@ DeleteOptions deleteOptionsFrom(const RequestContext& ctx) {
   return options;
 }
 
+// The finalizer the garbage collector acts on for this deletion: "orphan" (its dependents
+// are orphaned first) or "foregroundDeletion" (its blocking dependents are deleted first), or
+// "" for Background. Without a policy, v1 ReplicationControllers orphan (upstream keeps that
+// for compatibility); everything else is deleted in the background.
+static std::string garbageCollectionFinalizer(const ResourceInfo& info,
+                                              const DeleteOptions& options) {
+  std::string policy = "Background";
+  if (options.propagationPolicy) {
+    policy = *options.propagationPolicy;
+  } else if (options.orphanDependents) {
+    policy = *options.orphanDependents ? "Orphan" : "Background";
+  } else if (info.group.empty() && info.resource == "replicationcontrollers") {
+    policy = "Orphan";
+  }
+  if (policy == "Orphan") return "orphan";
+  if (policy == "Foreground") return "foregroundDeletion";
+  return "";
+}
+
 http::Response RestHandler::deleteObject(RequestContext& ctx, const std::string& name,
                                          const DeleteOptions& options) {
   const ResourceType& type = *ctx.type;
@@ -453,7 +472,9 @@ http::Response RestHandler::deleteObject(RequestContext& ctx, const std::string&
           if (pod.spec.nodeName.empty() || terminalPod(*cur)) grace = 0;
         }
         const bool namespaceDeletion = isNamespaces(info);
-        const bool held = !m.finalizers.empty() || grace > 0 || namespaceDeletion;
+        const std::string gcFinalizer = garbageCollectionFinalizer(info, options);
+        const bool held =
+            !m.finalizers.empty() || grace > 0 || namespaceDeletion || !gcFinalizer.empty();
         if (!held) {
           removeNow = true;
           deleted = cur->clone();
@@ -466,6 +487,7 @@ http::Response RestHandler::deleteObject(RequestContext& ctx, const std::string&
         if (!nm.deletionTimestamp) {
           nm.deletionTimestamp = api::Time(now + std::chrono::seconds(grace));
           nm.deletionGracePeriodSeconds = grace;
+          if (!gcFinalizer.empty()) api::addFinalizer(nm, gcFinalizer);
         } else if (isPods(info) && grace < nm.deletionGracePeriodSeconds.value_or(0)) {
           // A shorter grace period may replace a longer one (kubectl delete --grace-period=0).
           nm.deletionTimestamp = api::Time(now + std::chrono::seconds(grace));

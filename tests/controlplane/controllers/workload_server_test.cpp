@@ -330,5 +330,64 @@ TEST_F(WorkloadServerTest, DeploymentScalesAndPauses) {
       30s));
 }
 
+// Deletes name with the given propagation policy, as kubectl delete --cascade does.
+template <class T>
+void deleteWith(client::Client& c, const std::string& ns, const std::string& name,
+                const std::string& policy) {
+  api::meta::v1::DeleteOptions options;
+  options.propagationPolicy = policy;
+  c.remove<T>(ns, name, options);
+}
+
+TEST_F(WorkloadServerTest, GarbageCollectorBackgroundDeletion) {
+  auto d = client_->create(makeDeployment("bg", 2, "nginx:1"));
+  ASSERT_TRUE(eventually([&] { return activePods("app=bg").size() == 2; }));
+  deleteWith<Deployment>(*client_, ns_, "bg", "Background");
+  // The owner is gone at once; its ReplicaSet and pods follow.
+  EXPECT_THROW(client_->get<Deployment>(ns_, "bg"), client::ApiError);
+  ASSERT_TRUE(eventually([&] {
+    return setsOf(d).empty() && client_->list<Pod>(ns_, {.labelSelector = "app=bg"}).items.empty();
+  }));
+}
+
+TEST_F(WorkloadServerTest, GarbageCollectorForegroundDeletion) {
+  auto d = client_->create(makeDeployment("fg", 2, "nginx:1"));
+  ASSERT_TRUE(eventually([&] { return activePods("app=fg").size() == 2; }));
+  deleteWith<Deployment>(*client_, ns_, "fg", "Foreground");
+  // The owner waits, marked, until its dependents are gone.
+  bool sawMarked = false;
+  try {
+    const auto marked = client_->get<Deployment>(ns_, "fg");
+    sawMarked = marked.metadata.deletionTimestamp.has_value() &&
+                api::hasFinalizer(marked.metadata, "foregroundDeletion");
+  } catch (const client::ApiError&) {
+  }
+  EXPECT_TRUE(sawMarked);
+  ASSERT_TRUE(eventually([&] {
+    const bool ownerGone = client_->list<Deployment>(ns_).items.empty();
+    const bool podsGone = client_->list<Pod>(ns_, {.labelSelector = "app=fg"}).items.empty();
+    // Never the owner before its pods.
+    EXPECT_TRUE(!ownerGone || podsGone);
+    return ownerGone && podsGone && setsOf(d).empty();
+  }));
+}
+
+TEST_F(WorkloadServerTest, GarbageCollectorOrphanDeletion) {
+  ReplicaSet rs;
+  rs.metadata.name = "keep";
+  rs.metadata.namespace_ = ns_;
+  rs.spec.replicas = 2;
+  rs.spec.selector.emplace().matchLabels["app"] = "keep";
+  rs.spec.template_ = podTemplate("keep", "busybox");
+  client_->create(rs);
+  ASSERT_TRUE(eventually([&] { return activePods("app=keep").size() == 2; }));
+  deleteWith<ReplicaSet>(*client_, ns_, "keep", "Orphan");
+  ASSERT_TRUE(eventually([&] { return client_->list<ReplicaSet>(ns_).items.empty(); }));
+  std::this_thread::sleep_for(300ms);
+  const auto pods = activePods("app=keep");
+  ASSERT_EQ(pods.size(), 2U);
+  for (const auto& p : pods) EXPECT_TRUE(p.metadata.ownerReferences.empty()) << p.metadata.name;
+}
+
 }  // namespace
 }  // namespace kite::controlplane::controllers
