@@ -243,7 +243,7 @@ void ApiServer::Impl::bootstrap() {
 ApiServer::ApiServer(ApiServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
   impl_->rest.setHooks({impl_->options.tokenIssuer, impl_->options.authorizer.get(),
                         impl_->options.authenticator.get(), impl_->options.rules,
-                        impl_->options.objectAdmission});
+                        impl_->options.objectAdmission, impl_->options.kubeletClient});
   impl_->bootstrap();
   std::vector<const apiserver::ResourceType*> stored;
   for (const auto& type : impl_->registry.all()) {
@@ -297,6 +297,10 @@ void RestHandler::serve(RequestContext& ctx, const std::shared_ptr<http::Respond
   }
   if (verb == "watch") {
     watch(ctx, responder);
+    return;
+  }
+  if (isKubeletProxySubresource(ctx)) {
+    proxyToKubelet(ctx, responder);
     return;
   }
   http::Response r;

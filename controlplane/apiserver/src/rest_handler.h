@@ -50,6 +50,7 @@ class RestHandler {
     Authenticator* authenticator = nullptr;  // TokenReview
     RulesResolver rules;                     // SelfSubjectRulesReview
     ObjectAdmission objectAdmission;         // NodeRestriction
+    KubeletClientOptions kubeletClient;      // pods/log, pods/exec, ... (rest_proxy.cpp)
   };
   void setHooks(Hooks hooks) { hooks_ = std::move(hooks); }
 
@@ -67,6 +68,8 @@ class RestHandler {
   http::Response removeCollection(RequestContext& ctx);
   http::Response createSubresource(RequestContext& ctx);
   http::Response scale(RequestContext& ctx);
+  // pods/log, pods/exec, pods/attach, pods/portforward, nodes/proxy (rest_proxy.cpp).
+  void proxyToKubelet(RequestContext& ctx, const std::shared_ptr<http::Responder>& responder);
 
   // Decodes a request body into an object of the context's kind, honouring
   // fieldValidation; checks apiVersion/kind and namespace against the URL.
@@ -106,6 +109,8 @@ api::meta::v1::DeleteOptions deleteOptionsFrom(const RequestContext& ctx);
 [[noreturn]] void throwInvalid(const ResourceType& type, std::string_view name,
                                std::vector<api::FieldError> errors);
 bool isPods(const ResourceInfo& info);
+// The subresources proxyToKubelet serves.
+bool isKubeletProxySubresource(const RequestContext& ctx);
 bool isDryRun(const RequestContext& ctx);
 
 }  // namespace kite::controlplane::apiserver

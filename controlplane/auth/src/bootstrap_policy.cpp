@@ -287,6 +287,11 @@ std::vector<rbacv1::ClusterRole> bootstrapClusterRoles() {
        rule({"list", "watch"}, {"discovery.k8s.io"}, {"endpointslices"}),
        rule({"list", "watch"}, {"networking.k8s.io"}, {"networkpolicies"}),
        rule({"list", "watch"}, {""}, {"namespaces", "pods"})}));
+  // What the API server needs on kubelets (logs, exec, port-forward, node proxy), as upstream.
+  roles.push_back(clusterRole(
+      "system:kubelet-api-admin",
+      {rule({"get", "list", "watch", "proxy"}, {""}, {"nodes"}),
+       rule({"*"}, {""}, {"nodes/log", "nodes/metrics", "nodes/proxy", "nodes/stats"})}));
   roles.push_back(clusterRole("system:node-bootstrapper",
                               {rule({"create", "get", "list", "watch"}, {"certificates.k8s.io"},
                                     {"certificatesigningrequests"})}));
@@ -372,6 +377,9 @@ std::vector<rbacv1::ClusterRoleBinding> bootstrapClusterRoleBindings() {
               {subject("User", "system:kube-scheduler")}),
       binding("system:kube-controller-manager", "system:kube-controller-manager",
               {subject("User", "system:kube-controller-manager")}),
+      // The API server's own client certificate towards kubelets (pki/kubelet_client.h).
+      binding("kite:kube-apiserver-kubelet-client", "system:kubelet-api-admin",
+              {subject("User", "kube-apiserver-kubelet-client")}),
       // kite's join token authenticates as group system:bootstrappers.
       binding("kite:node-bootstrapper", "system:node-bootstrapper",
               {subject("Group", "system:bootstrappers")}),

@@ -16,9 +16,9 @@
 #include "kite/controlplane/sqlite_store.h"
 #include "kite/http/server.h"
 #include "kite/pki/files.h"
+#include "kite/pki/kubelet_client.h"
 #include "kite/pki/server_pki.h"
 #include "kite/pki/service_account_token.h"
-#include "node_join.h"
 
 namespace kite::controlplane {
 
@@ -120,11 +120,13 @@ class RunningServer final : public Server {
       claims.podUid = r.podUid;
       return pki::signServiceAccountToken(pki_->serviceAccountKey, claims);
     };
+    const auto kubeletClient = pki::ensureKubeletClientCertificate(*pki_);
+    ao.kubeletClient.certificateFile = kubeletClient.certFile.string();
+    ao.kubeletClient.privateKeyFile = kubeletClient.keyFile.string();
     ao.serviceCidr = config.serviceCidr;
     ao.nodePortMin = config.nodePortMin;
     ao.nodePortMax = config.nodePortMax;
     api_ = std::make_unique<ApiServer>(std::move(ao));
-    join_ = std::make_unique<NodeJoinHandler>(*pki_, *store_);
 
     http::ServerOptions ho;
     ho.bindAddress = config.bindAddress;
@@ -135,7 +137,6 @@ class RunningServer final : public Server {
     ho.workerThreads = config.workerThreads;
     http_ = http::startServer(
         ho, [this](http::Request& request, const std::shared_ptr<http::Responder>& responder) {
-          if (join_->handle(request, responder)) return;
           api_->handle(request, responder);
         });
 
@@ -174,7 +175,6 @@ class RunningServer final : public Server {
   std::unique_ptr<pki::ServerPki> pki_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<ApiServer> api_;
-  std::unique_ptr<NodeJoinHandler> join_;
   std::unique_ptr<http::Server> http_;
   std::filesystem::path kubeconfigPath_;
   bool stopped_ = false;

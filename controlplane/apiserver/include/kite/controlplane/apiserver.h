@@ -29,6 +29,17 @@ struct ServiceAccountTokenRequest {
 // Signs a token; the server's PKI provides it (kite/pki/service_account_token.h).
 using ServiceAccountTokenIssuer = std::function<std::string(const ServiceAccountTokenRequest&)>;
 
+// How the API server reaches kubelets for pods/log, pods/exec, pods/attach,
+// pods/portforward and nodes/proxy (upstream's --kubelet-client-certificate,
+// --kubelet-client-key and --kubelet-certificate-authority).
+struct KubeletClientOptions {
+  std::string certificateFile;  // empty: those subresources answer 503
+  std::string privateKeyFile;
+  // Verifies the kubelets' serving certificates; empty: not verified (as upstream without
+  // --kubelet-certificate-authority, needed while kubelets serve self-signed certificates).
+  std::string caFile;
+};
+
 struct ApiServerOptions {
   Store* store = nullptr;  // not owned; must outlive the server
   // Null: every request is anonymous and allowed (unit tests only).
@@ -43,6 +54,7 @@ struct ApiServerOptions {
   std::string serviceCidr = "10.43.0.0/16";
   int nodePortMin = 30000;
   int nodePortMax = 32767;
+  KubeletClientOptions kubeletClient;
   // Reported by /version.
   std::string gitVersion = "v1.32.0+kite";
 };

@@ -1,0 +1,232 @@
+// The subresources the API server answers by proxying to the pod's kubelet: pods/log,
+// pods/exec, pods/attach, pods/portforward, and nodes/NAME/proxy/... . The node comes from the
+// pod's spec.nodeName; its address from the Node's status (InternalIP first, then the other
+// address kinds) and status.daemonEndpoints.kubeletEndpoint.Port. The hop is HTTPS with the API
+// server's kubelet client certificate.
+//
+// Upgrades (exec, attach, port-forward) are relayed byte for byte once the kubelet answers
+// 101: SPDY/3.1 passes through. WebSocket upgrades are refused with 400 before any hop: the
+// runtime's streaming server (containerd 1.6) speaks neither v5.channel.k8s.io nor the
+// port-forward tunnelling protocol, and kubectl falls back to SPDY when its WebSocket upgrade
+// fails.
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+#include "api_error.h"
+#include "kite/api/core/v1/types.h"
+#include "kite/http/client.h"
+#include "rest_handler.h"
+
+namespace kite::controlplane::apiserver {
+namespace {
+
+namespace corev1 = api::core::v1;
+using namespace std::chrono_literals;
+
+struct KubeletTarget {
+  std::string host;
+  std::uint16_t port = 10250;
+};
+
+std::string queryWithout(std::string_view query, std::string_view name) {
+  std::string out;
+  std::size_t at = 0;
+  while (at < query.size()) {
+    auto end = query.find('&', at);
+    if (end == std::string_view::npos) end = query.size();
+    const std::string_view pair = query.substr(at, end - at);
+    at = end + 1;
+    if (pair.empty() || pair.substr(0, pair.find('=')) == name) continue;
+    if (!out.empty()) out.push_back('&');
+    out.append(pair);
+  }
+  return out;
+}
+
+std::string segmentEncode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if ((std::isalnum(u) != 0) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[u >> 4U]);
+      out.push_back(kHex[u & 15U]);
+    }
+  }
+  return out;
+}
+
+// Collects a short answer (an error the kubelet gave instead of 101) from the backend.
+std::string readShortBody(const std::shared_ptr<http::ClientConnection>& backend,
+                          std::size_t length) {
+  struct State {
+    std::mutex mutex;
+    std::condition_variable done;
+    std::string body;
+    bool ended = false;
+  };
+  auto state = std::make_shared<State>();
+  backend->start(
+      [state](std::string data) {
+        const std::lock_guard lock(state->mutex);
+        state->body += std::move(data);
+        state->done.notify_all();
+      },
+      [state] {
+        const std::lock_guard lock(state->mutex);
+        state->ended = true;
+        state->done.notify_all();
+      });
+  std::unique_lock lock(state->mutex);
+  state->done.wait_for(lock, 5s, [&] { return state->ended || state->body.size() >= length; });
+  std::string body = state->body.substr(0, length);
+  lock.unlock();
+  backend->close();
+  return body;
+}
+
+}  // namespace
+
+bool isKubeletProxySubresource(const RequestContext& ctx) {
+  const auto& info = ctx.type->info();
+  const auto& sub = ctx.info.subresource;
+  if (isPods(info)) {
+    return sub == "log" || sub == "exec" || sub == "attach" || sub == "portforward";
+  }
+  return info.group.empty() && info.resource == "nodes" && sub == "proxy";
+}
+
+void RestHandler::proxyToKubelet(RequestContext& ctx,
+                                 const std::shared_ptr<http::Responder>& responder) {
+  const auto& sub = ctx.info.subresource;
+  const auto& request = ctx.request;
+  const bool upgrade = http::isUpgradeRequest(request);
+  if (upgrade) {
+    const auto protocol = request.header("upgrade").value_or("");
+    if (protocol.size() >= 9 &&
+        (protocol.substr(0, 9) == "websocket" || protocol.substr(0, 9) == "WebSocket")) {
+      throw ApiError::badRequest("kite does not serve WebSocket " + sub +
+                                 " yet; use SPDY (kubectl falls back to it on its own)");
+    }
+  }
+  if ((sub == "exec" || sub == "attach" || sub == "portforward") && !upgrade) {
+    throw ApiError::badRequest("Upgrade request required");
+  }
+  if (sub == "log" && request.method != "GET") {
+    throw ApiError::methodNotSupported("", "pods/log", ctx.info.verb);
+  }
+  if (hooks_.kubeletClient.certificateFile.empty()) {
+    throw ApiError::serviceUnavailable("no kubelet client certificate is configured");
+  }
+
+  std::string nodeName;
+  std::string target;
+  if (isPods(ctx.type->info())) {
+    const auto loaded = repository_.get(*ctx.type, ctx.info.namespace_, ctx.info.name);
+    const auto& pod = as<corev1::Pod>(*loaded.object);
+    nodeName = pod.spec.nodeName;
+    if (nodeName.empty()) {
+      throw ApiError::badRequest("pod " + ctx.info.name + " does not have a host assigned");
+    }
+    const std::string prefix =
+        "/" + segmentEncode(ctx.info.namespace_) + "/" + segmentEncode(ctx.info.name);
+    if (sub == "portforward") {
+      target = "/portForward" + prefix;
+    } else {
+      std::string container = ctx.query.get("container");
+      if (container.empty()) {
+        if (pod.spec.containers.size() != 1) {
+          std::string names;
+          for (const auto& c : pod.spec.containers) names += (names.empty() ? "" : " ") + c.name;
+          throw ApiError::badRequest("a container name must be specified for pod " + ctx.info.name +
+                                     ", choose one of: [" + names + "]");
+        }
+        container = pod.spec.containers.front().name;
+      }
+      const char* endpoint =
+          sub == "log" ? "/containerLogs" : (sub == "exec" ? "/exec" : "/attach");
+      target = endpoint + prefix + "/" + segmentEncode(container);
+    }
+    const std::string query = queryWithout(request.query, "container");
+    if (!query.empty()) target += "?" + query;
+  } else {
+    nodeName = ctx.info.name;
+    target = "/";
+    for (std::size_t i = 3; i < ctx.info.parts.size(); ++i) {
+      target += (i == 3 ? "" : "/") + segmentEncode(ctx.info.parts[i]);
+    }
+    if (!request.query.empty()) target += "?" + request.query;
+  }
+
+  const ResourceType* nodes = registry_.find("", "v1", "nodes");
+  const auto node = repository_.get(*nodes, "", nodeName);
+  const auto& status = as<corev1::Node>(*node.object).status;
+  KubeletTarget kubelet;
+  for (const char* kind : {"InternalIP", "ExternalIP", "Hostname"}) {
+    for (const auto& address : status.addresses) {
+      if (kubelet.host.empty() && address.type == kind) kubelet.host = address.address;
+    }
+  }
+  if (kubelet.host.empty()) {
+    throw ApiError::internal("node " + nodeName + " has no address to reach its kubelet at");
+  }
+  if (status.daemonEndpoints.kubeletEndpoint.Port > 0) {
+    kubelet.port = static_cast<std::uint16_t>(status.daemonEndpoints.kubeletEndpoint.Port);
+  }
+
+  http::ClientRequest forward;
+  forward.method = request.method;
+  forward.target = target;
+  forward.http10 = !upgrade;  // a plain answer's body then ends with the connection
+  for (const auto& [name, value] : request.headers) {
+    if (name == "authorization" || name == "host" || name == "content-length" ||
+        name == "transfer-encoding" || name.rfind("impersonate-", 0) == 0 ||
+        (!upgrade && (name == "connection" || name == "upgrade"))) {
+      continue;
+    }
+    forward.headers.emplace_back(name, value);
+  }
+  const auto& options = hooks_.kubeletClient;
+  http::ClientTls tls{options.caFile, options.certificateFile, options.privateKeyFile, ""};
+  http::Response head;
+  std::shared_ptr<http::ClientConnection> backend;
+  try {
+    backend = http::ClientConnection::open(kubelet.host, kubelet.port, tls, forward, 15s, head);
+  } catch (const std::exception& e) {
+    throw ApiError::internal(std::string("error dialing backend: ") + e.what());
+  }
+  http::Headers headers;
+  std::size_t contentLength = 0;
+  for (auto& [name, value] : head.headers) {
+    if (name == "content-length") {
+      contentLength = static_cast<std::size_t>(std::strtoull(value.c_str(), nullptr, 10));
+    }
+    if (name == "connection" || name == "content-length" || name == "transfer-encoding") continue;
+    headers.emplace_back(name, value);
+  }
+  if (upgrade && head.status == 101) {
+    auto tunnel = responder->upgrade({101, std::move(headers), {}});
+    if (!tunnel) {
+      backend->close();
+      return;
+    }
+    http::pipeTunnels(tunnel, backend);
+    return;
+  }
+  if (upgrade) {
+    // The kubelet refused: hand its short answer on (kubectl shows it).
+    http::Response refused{head.status, std::move(headers), readShortBody(backend, contentLength)};
+    responder->respond(std::move(refused));
+    return;
+  }
+  auto stream = responder->startStream(head.status, std::move(headers));
+  stream->onClose([backend] { backend->close(); });
+  backend->start([stream](std::string data) { stream->write(std::move(data)); },
+                 [stream] { stream->close(); });
+}
+
+}  // namespace kite::controlplane::apiserver
