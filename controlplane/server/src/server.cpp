@@ -19,6 +19,7 @@
 #include "kite/pki/kubelet_client.h"
 #include "kite/pki/server_pki.h"
 #include "kite/pki/service_account_token.h"
+#include "node_join.h"
 
 namespace kite::controlplane {
 
@@ -127,6 +128,7 @@ class RunningServer final : public Server {
     ao.nodePortMin = config.nodePortMin;
     ao.nodePortMax = config.nodePortMax;
     api_ = std::make_unique<ApiServer>(std::move(ao));
+    join_ = std::make_unique<NodeJoinHandler>(*pki_, *store_);
 
     http::ServerOptions ho;
     ho.bindAddress = config.bindAddress;
@@ -137,6 +139,7 @@ class RunningServer final : public Server {
     ho.workerThreads = config.workerThreads;
     http_ = http::startServer(
         ho, [this](http::Request& request, const std::shared_ptr<http::Responder>& responder) {
+          if (join_->handle(request, responder)) return;
           api_->handle(request, responder);
         });
 
@@ -175,6 +178,7 @@ class RunningServer final : public Server {
   std::unique_ptr<pki::ServerPki> pki_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<ApiServer> api_;
+  std::unique_ptr<NodeJoinHandler> join_;
   std::unique_ptr<http::Server> http_;
   std::filesystem::path kubeconfigPath_;
   bool stopped_ = false;
