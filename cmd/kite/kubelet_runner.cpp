@@ -63,7 +63,30 @@ std::chrono::milliseconds parseDuration(const std::string& flag, const std::stri
   return total;
 }
 
+void addKubeletServerFlags(CLI::App& cmd, KubeletFlags& flags) {
+  auto& server = flags.server;
+  cmd.add_option("--port", server.port, "The kubelet's HTTPS port (logs, exec, port-forward)")
+      ->capture_default_str();
+  cmd.add_option("--address", server.address, "The address the kubelet's HTTPS port binds")
+      ->capture_default_str();
+  cmd.add_option("--tls-cert-file", server.tlsCertFile,
+                 "Serving certificate (default: self-signed under --root-dir/pki)");
+  cmd.add_option("--tls-private-key-file", server.tlsPrivateKeyFile, "Key of --tls-cert-file");
+  cmd.add_option("--client-ca-file", server.clientCaFile,
+                 "CA bundle that client certificates must verify against");
+  cmd.add_option("--authentication-token-webhook", server.authenticationTokenWebhook,
+                 "Authenticate bearer tokens with a TokenReview to the API server")
+      ->capture_default_str();
+  cmd.add_option("--anonymous-auth", server.anonymousAuth,
+                 "Serve unauthenticated requests as system:anonymous")
+      ->capture_default_str();
+  cmd.add_option("--authorization-mode", flags.authorizationMode,
+                 "Webhook or AlwaysAllow (default: Webhook with an API server)")
+      ->check(CLI::IsMember({"Webhook", "AlwaysAllow"}));
+}
+
 void addKubeletFlags(CLI::App& cmd, KubeletFlags& flags) {
+  addKubeletServerFlags(cmd, flags);
   cmd.add_option("--pod-manifest-path", flags.podManifestPath,
                  "Directory of static pod manifests (YAML or JSON, multi-document files too)");
   cmd.add_option("--container-runtime-endpoint", flags.runtimeEndpoint, "CRI endpoint")
@@ -165,12 +188,15 @@ struct RunningKubelet::Parts {
   std::unique_ptr<kubelet::ApiPodSource> apiPods;
   std::unique_ptr<httplib::Server> http;
   std::thread httpThread;
+  std::shared_ptr<kubelet::KubeletAuthApi> serverAuth;
+  std::unique_ptr<kubelet::KubeletServer> server;
   bool stopped = false;
 
   void connectRuntime();
   void startNodeApi();
   void startPods();
   void startHttp();
+  void startServer();
   void stop();
 };
 
@@ -317,9 +343,36 @@ void RunningKubelet::Parts::startHttp() {
   httpThread = std::thread([this] { http->listen_after_bind(); });
 }
 
+void RunningKubelet::Parts::startServer() {
+  auto options = flags.server;
+  options.nodeName = nodeName;
+  options.authorizeWithWebhook =
+      flags.authorizationMode.empty() ? api != nullptr : flags.authorizationMode == "Webhook";
+  options.authenticationTokenWebhook = options.authenticationTokenWebhook && api != nullptr;
+  if (options.tlsCertFile.empty()) {
+    kubelet::ensureSelfSignedServingCertificate(options, flags.rootDir, nodeName, {nodeIP});
+  }
+  kubelet::KubeletServerSources sources;
+  sources.runtime = cri->runtime.get();
+  sources.podsJson = [this] {
+    return podListJson(kubelet ? kubelet->pods() : std::vector<api::core::v1::Pod>{});
+  };
+  if (api) {
+    serverAuth = kubelet::makeApiServerAuth(*api);
+    sources.authApi = serverAuth;
+  }
+  try {
+    server = kubelet::startKubeletServer(options, std::move(sources));
+  } catch (const std::exception& e) {
+    // The pods still run; only logs, exec and port-forward through the API server fail.
+    spdlog::error("kubelet server not started: {}", e.what());
+  }
+}
+
 void RunningKubelet::Parts::stop() {
   if (stopped) return;
   stopped = true;
+  if (server) server->stop();
   if (http) {
     http->stop();
     if (httpThread.joinable()) httpThread.join();
@@ -364,6 +417,7 @@ RunningKubelet::RunningKubelet(const KubeletFlags& flags,
     if (p.cri) {
       p.startPods();
       p.startHttp();
+      p.startServer();
     }
   } catch (...) {
     p.stop();

@@ -22,6 +22,7 @@
 #include "kite/client/config.h"
 #include "kite/cri/grpc_client.h"
 #include "kite/kubelet/kubelet.h"
+#include "kite/kubelet/kubelet_server.h"
 
 namespace kite::cmd {
 
@@ -48,6 +49,13 @@ struct KubeletFlags {
   std::string nodeStatusReportFrequency = "5m";
   std::string nodeLeaseRenewInterval = "10s";
   int nodeLeaseDurationSeconds = 40;
+  // The kubelet's HTTPS server (kubelet/server): --port, --address, --tls-cert-file,
+  // --tls-private-key-file, --client-ca-file, --authentication-token-webhook, --anonymous-auth.
+  // Without --tls-cert-file it serves a self-signed certificate from <root-dir>/pki.
+  kubelet::KubeletServerOptions server;
+  // --authorization-mode: Webhook (SubjectAccessReview; the default with an API server) or
+  // AlwaysAllow (the default without one).
+  std::string authorizationMode;
 };
 
 // Registers the kubelet's flags (upstream's names) on a command.

@@ -22,7 +22,7 @@ constexpr auto kDeniedTtl = std::chrono::seconds(30);
 
 class ApiServerAuth final : public KubeletAuthApi {
  public:
-  explicit ApiServerAuth(std::shared_ptr<client::Client> client) : client_(std::move(client)) {}
+  explicit ApiServerAuth(client::Client& client) : client_(client) {}
 
   std::optional<KubeletUser> reviewToken(const std::string& token) override {
     {
@@ -46,7 +46,7 @@ class ApiServerAuth final : public KubeletAuthApi {
     w.EndObject();
     w.EndObject();
     const std::string answer =
-        client_->call("POST", "/apis/authentication.k8s.io/v1/tokenreviews", buffer.GetString());
+        client_.call("POST", "/apis/authentication.k8s.io/v1/tokenreviews", buffer.GetString());
     rapidjson::Document doc;
     doc.Parse(answer.c_str(), answer.size());
     std::optional<KubeletUser> user;
@@ -117,7 +117,7 @@ class ApiServerAuth final : public KubeletAuthApi {
     w.EndObject();
     w.EndObject();
     w.EndObject();
-    const std::string answer = client_->call(
+    const std::string answer = client_.call(
         "POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", buffer.GetString());
     rapidjson::Document doc;
     doc.Parse(answer.c_str(), answer.size());
@@ -145,7 +145,7 @@ class ApiServerAuth final : public KubeletAuthApi {
     std::pair<bool, std::string> answer;
     Clock::time_point expires;
   };
-  const std::shared_ptr<client::Client> client_;
+  client::Client& client_;
   std::mutex mutex_;
   std::map<std::string, CachedToken> tokens_;
   std::map<std::string, CachedAccess> access_;
@@ -153,8 +153,8 @@ class ApiServerAuth final : public KubeletAuthApi {
 
 }  // namespace
 
-std::shared_ptr<KubeletAuthApi> makeApiServerAuth(std::shared_ptr<client::Client> client) {
-  return std::make_shared<ApiServerAuth>(std::move(client));
+std::shared_ptr<KubeletAuthApi> makeApiServerAuth(client::Client& client) {
+  return std::make_shared<ApiServerAuth>(client);
 }
 
 }  // namespace kite::kubelet

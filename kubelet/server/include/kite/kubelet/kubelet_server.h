@@ -61,9 +61,10 @@ class KubeletAuthApi {
                                                     const std::string& subresource) = 0;
 };
 
-// TokenReview and SubjectAccessReview through an API client (the kubelet's kubeconfig). The
-// answers are cached briefly (2 minutes allowed, 30 seconds denied, as upstream's defaults).
-std::shared_ptr<KubeletAuthApi> makeApiServerAuth(std::shared_ptr<client::Client> client);
+// TokenReview and SubjectAccessReview through an API client (the kubelet's kubeconfig; not
+// owned, must outlive the result). The answers are cached briefly (2 minutes allowed, 30
+// seconds denied, as upstream's defaults).
+std::shared_ptr<KubeletAuthApi> makeApiServerAuth(client::Client& client);
 
 // What the server reads from the kubelet beyond the runtime.
 struct KubeletServerSources {

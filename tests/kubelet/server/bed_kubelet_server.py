@@ -1,0 +1,193 @@
+"""The kubelet HTTPS server end to end on the test bed: a real `kite server`
+and `kite kubelet --kubeconfig`, then real kubectl through the API server to the
+kubelet and on to containerd's streaming server: logs (also -f), exec,
+port-forward, and a request without credentials refused with 401.
+
+Usage (through CTest): testbed.sh exec BED python3 bed_kubelet_server.py KITE"""
+
+import json
+import os
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bed"))
+from harness import ENV, Kubelet, free_port  # noqa: E402
+
+KITE = sys.argv[1] if len(sys.argv) > 1 else "kite"
+del sys.argv[1:2]
+
+NODE = "kite-server-node"
+KUBELET_PORT = 10250  # what the Node reports (the bed has a network namespace of its own)
+
+POD = f"""
+apiVersion: v1
+kind: Pod
+metadata:
+  name: streams
+spec:
+  nodeName: {NODE}
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: web
+    image: nginx:1.22.1
+  - name: counter
+    image: busybox:1.35
+    command: ["sh", "-c", "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.3; done"]
+"""
+
+
+class Server:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="server-", dir=ENV["KITE_TB_DIR"])
+        self.data = os.path.join(self.dir, "data")
+        self.kubeconfig = os.path.join(self.dir, "admin.kubeconfig")
+        self.port = free_port()
+        self.log = open(os.path.join(self.dir, "server.log"), "a")
+        self.proc = subprocess.Popen(
+            [KITE, "server", "--disable-agent", "--disable-scheduler",
+             "--disable-controller-manager", "--bind-address", "127.0.0.1",
+             "--https-listen-port", str(self.port), "--data-dir", self.data,
+             "--write-kubeconfig", self.kubeconfig, "--log-level", "warn"],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        Kubelet.wait_for(lambda: os.path.exists(self.kubeconfig) and subprocess.run(
+            ["kubectl", "--kubeconfig", self.kubeconfig, "get", "--raw", "/readyz"],
+            capture_output=True).returncode == 0, 30, "API server")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class KubeletServerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server()
+        client_ca = os.path.join(cls.server.data, "server", "tls", "client-ca.crt")
+        cls.kubelet = Kubelet(KITE, node_name=NODE, extra_args=[
+            "--kubeconfig", cls.server.kubeconfig, "--node-ip", "127.0.0.1",
+            "--address", "127.0.0.1", "--port", str(KUBELET_PORT),
+            "--client-ca-file", client_ca])
+        cls.kubelet.start()
+        Kubelet.wait_for(lambda: cls.kubectl("get", "node", NODE, check=False).returncode == 0,
+                         30, "node registered")
+        cls.kubectl("apply", "-f", "-", stdin=POD)
+        Kubelet.wait_for(lambda: cls.running(), 90, "pod running")
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.kubectl("delete", "pod", "streams", "--grace-period=1", "--wait=false",
+                        check=False)
+            Kubelet.wait_for(lambda: cls.kubectl("get", "pod", "streams", check=False)
+                             .returncode != 0, 30, "pod deleted")
+        except AssertionError:
+            pass
+        finally:
+            cls.kubelet.cleanup()
+            cls.server.stop()
+
+    @classmethod
+    def kubectl(cls, *args, stdin=None, check=True, timeout=60):
+        out = subprocess.run(["kubectl", "--kubeconfig", cls.server.kubeconfig, *args],
+                             input=stdin, capture_output=True, text=True, timeout=timeout)
+        if check and out.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)}: {out.stderr}")
+        return out
+
+    @classmethod
+    def running(cls):
+        out = cls.kubectl("get", "pod", "streams", "-o", "json", check=False)
+        if out.returncode != 0:
+            return False
+        statuses = json.loads(out.stdout)["status"].get("containerStatuses", [])
+        return len(statuses) == 2 and all("running" in s["state"] for s in statuses)
+
+    def test_logs(self):
+        Kubelet.wait_for(lambda: "line 2" in self.kubectl("logs", "streams", "-c", "counter").stdout,
+                         20, "three lines")
+        out = self.kubectl("logs", "streams", "-c", "counter", "--tail=1").stdout
+        self.assertEqual(len(out.strip().splitlines()), 1, out)
+        self.assertTrue(out.startswith("line "), out)
+        stamped = self.kubectl("logs", "streams", "-c", "counter", "--tail=1",
+                               "--timestamps").stdout
+        self.assertRegex(stamped, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z line \d+\n$")
+        limited = self.kubectl("logs", "streams", "-c", "counter", "--limit-bytes=4").stdout
+        self.assertEqual(limited, "line")
+        # No container named and two in the pod: the API server's own error (kubectl itself
+        # would pick the first container).
+        err = self.kubectl("get", "--raw", "/api/v1/namespaces/default/pods/streams/log",
+                           check=False)
+        self.assertNotEqual(err.returncode, 0)
+        self.assertIn("a container name must be specified", err.stderr)
+
+    def test_logs_follow(self):
+        proc = subprocess.Popen(["kubectl", "--kubeconfig", self.server.kubeconfig, "logs", "-f",
+                                 "streams", "-c", "counter", "--tail=1"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            first = proc.stdout.readline()
+            second = proc.stdout.readline()
+            third = proc.stdout.readline()
+            numbers = [int(line.split()[1]) for line in (first, second, third)]
+            self.assertEqual(numbers, [numbers[0], numbers[0] + 1, numbers[0] + 2])
+        finally:
+            proc.terminate()
+            proc.wait(10)
+            proc.stdout.close()
+            proc.stderr.close()
+
+    def test_exec(self):
+        out = self.kubectl("exec", "streams", "-c", "web", "--", "sh", "-c", "cat /etc/hostname")
+        self.assertEqual(out.stdout.strip(), "streams")
+        failed = self.kubectl("exec", "streams", "-c", "web", "--", "sh", "-c", "exit 3",
+                              check=False)
+        self.assertEqual(failed.returncode, 3, failed.stderr)
+
+    def test_port_forward(self):
+        local = free_port()
+        proc = subprocess.Popen(["kubectl", "--kubeconfig", self.server.kubeconfig,
+                                 "port-forward", "pod/streams", f"{local}:80"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            line = proc.stdout.readline()
+            self.assertIn("Forwarding from", line, proc.stderr.read() if not line else line)
+            # The stand-in's httpd may bind port 80 a moment after the container started.
+            def fetch():
+                with urllib.request.urlopen(f"http://127.0.0.1:{local}/", timeout=10) as r:
+                    return r.read().decode()
+            self.assertIn("Welcome to nginx!", Kubelet.wait_for(fetch, 15, "page through the forward"))
+        finally:
+            proc.terminate()
+            proc.wait(10)
+            proc.stdout.close()
+            proc.stderr.close()
+
+    def test_unauthenticated_request_is_refused(self):
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        for path in ("/pods", "/containerLogs/default/streams/counter", "/healthz"):
+            with self.assertRaises(urllib.error.HTTPError) as caught:
+                urllib.request.urlopen(f"https://127.0.0.1:{KUBELET_PORT}{path}", timeout=5,
+                                       context=context)
+            self.assertEqual(caught.exception.code, 401, path)
+            caught.exception.close()
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
