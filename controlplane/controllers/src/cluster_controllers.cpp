@@ -10,6 +10,7 @@ std::vector<std::unique_ptr<Controller>> makeClusterControllers(
   out.push_back(newKubernetesServiceController(client, options));
   out.push_back(newEndpointSliceController(client, options));
   out.push_back(newNodeLifecycleController(client, options));
+  out.push_back(newNodeIpamController(client, options));
   return out;
 }
 

@@ -260,22 +260,31 @@ void createReadyNode(client::Client& c, const std::string& name) {
   corev1::Node node;
   node.metadata.name = name;
   node.metadata.labels = {{"kubernetes.io/hostname", name}};
-  auto created = c.create(node);
-  corev1::NodeCondition ready;
-  ready.type = "Ready";
-  ready.status = "True";
-  ready.reason = "KubeletReady";
-  ready.lastHeartbeatTime = api::Time::now();
-  ready.lastTransitionTime = api::Time::now();
-  corev1::NodeCondition memory = ready;
-  memory.type = "MemoryPressure";
-  memory.status = "False";
-  created.status.conditions = {ready, memory};
-  corev1::NodeAddress address;
-  address.type = "InternalIP";
-  address.address = "192.0.2.7";
-  created.status.addresses = {address};
-  c.updateStatus(created);
+  c.create(node);
+  // The controllers write the node too (pod CIDR): retry on conflicts.
+  for (int attempt = 0;; ++attempt) {
+    auto current = c.get<corev1::Node>("", name);
+    corev1::NodeCondition ready;
+    ready.type = "Ready";
+    ready.status = "True";
+    ready.reason = "KubeletReady";
+    ready.lastHeartbeatTime = api::Time::now();
+    ready.lastTransitionTime = api::Time::now();
+    corev1::NodeCondition memory = ready;
+    memory.type = "MemoryPressure";
+    memory.status = "False";
+    current.status.conditions = {ready, memory};
+    corev1::NodeAddress address;
+    address.type = "InternalIP";
+    address.address = "192.0.2.7";
+    current.status.addresses = {address};
+    try {
+      c.updateStatus(current);
+      return;
+    } catch (const client::ApiError& e) {
+      if (!e.isConflict() || attempt > 20) throw;
+    }
+  }
 }
 
 void renewLease(client::Client& c, const std::string& node) {
@@ -370,13 +379,16 @@ TEST_F(ClusterControllersTest, SilentNodeBecomesUnknownTaintedAndEvicts) {
 
   // The kubelet comes back: Ready=False gives not-ready taints, Ready=True none.
   renewLease(*client_, node);
-  n = client_->get<corev1::Node>("", node);
-  for (auto& c : n.status.conditions) {
-    c.status = "False";
-    c.reason = "KubeletNotReady";
-    c.lastHeartbeatTime = api::Time::now();
-  }
-  client_->updateStatus(n);
+  ASSERT_TRUE(eventually([&] {
+    auto current = client_->get<corev1::Node>("", node);
+    for (auto& c : current.status.conditions) {
+      c.status = "False";
+      c.reason = "KubeletNotReady";
+      c.lastHeartbeatTime = api::Time::now();
+    }
+    client_->updateStatus(current);
+    return true;
+  }));
   EXPECT_TRUE(eventually([&] {
     const auto now = client_->get<corev1::Node>("", node);
     return hasTaint(now, "node.kubernetes.io/not-ready", "NoExecute") &&
@@ -384,13 +396,66 @@ TEST_F(ClusterControllersTest, SilentNodeBecomesUnknownTaintedAndEvicts) {
            !hasTaint(now, "node.kubernetes.io/unreachable", "NoExecute");
   }));
   renewLease(*client_, node);
-  n = client_->get<corev1::Node>("", node);
-  for (auto& c : n.status.conditions) {
-    if (c.type == "Ready") c.status = "True";
-    c.lastHeartbeatTime = api::Time::now();
-  }
-  client_->updateStatus(n);
+  ASSERT_TRUE(eventually([&] {
+    auto current = client_->get<corev1::Node>("", node);
+    for (auto& c : current.status.conditions) {
+      if (c.type == "Ready") c.status = "True";
+      c.lastHeartbeatTime = api::Time::now();
+    }
+    client_->updateStatus(current);
+    return true;
+  }));
   EXPECT_TRUE(eventually([&] { return client_->get<corev1::Node>("", node).spec.taints.empty(); }));
+}
+
+std::string podCidrOf(client::Client& c, const std::string& node) {
+  const auto n = c.get<corev1::Node>("", node);
+  if (n.spec.podCIDRs.size() != 1 || n.spec.podCIDRs[0] != n.spec.podCIDR) return {};
+  return n.spec.podCIDR;
+}
+
+TEST_F(ClusterControllersTest, NodesGetPodCidrs) {
+  createReadyNode(*client_, "ipam-a");
+  createReadyNode(*client_, "ipam-b");
+  std::string a;
+  std::string b;
+  ASSERT_TRUE(eventually([&] {
+    a = podCidrOf(*client_, "ipam-a");
+    b = podCidrOf(*client_, "ipam-b");
+    return !a.empty() && !b.empty();
+  }));
+  EXPECT_NE(a, b);
+  EXPECT_TRUE(a.starts_with("10.42.") && a.ends_with(".0/24")) << a;
+  EXPECT_TRUE(b.starts_with("10.42.") && b.ends_with(".0/24")) << b;
+
+  // A deleted node's subnet is handed out again.
+  client_->remove<corev1::Node>("", "ipam-a");
+  createReadyNode(*client_, "ipam-c");
+  EXPECT_TRUE(eventually([&] { return podCidrOf(*client_, "ipam-c") == a; }));
+
+  // A new node-ipam controller (a server restart) recovers what the nodes hold.
+  for (auto& c : *controllers_) {
+    if (c->name() == "node-ipam") c->stop();
+  }
+  ClusterControllerOptions o;
+  o.rootCaPem = kCaPem;
+  auto fresh = makeClusterControllers(*client_, o);
+  for (auto& c : fresh) {
+    if (c->name() == "node-ipam") c->start();
+  }
+  createReadyNode(*client_, "ipam-d");
+  std::string d;
+  EXPECT_TRUE(eventually([&] {
+    d = podCidrOf(*client_, "ipam-d");
+    return !d.empty();
+  }));
+  for (const auto& n : client_->list<corev1::Node>("").items) {
+    if (n.metadata.name != "ipam-d") {
+      EXPECT_NE(n.spec.podCIDR, d) << n.metadata.name;
+    }
+  }
+  EXPECT_EQ(podCidrOf(*client_, "ipam-b"), b);
+  for (auto& c : fresh) c->stop();
 }
 
 }  // namespace
