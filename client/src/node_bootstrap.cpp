@@ -20,8 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct Paths {
-  fs::path serverCa, clientCa, password, clientCert, clientKey, servingCert, servingKey,
-      kubeconfig;
+  fs::path serverCa, clientCa, password, clientCert, clientKey, servingCert, servingKey, kubeconfig;
   explicit Paths(const fs::path& dir)
       : serverCa(dir / "server-ca.crt"),
         clientCa(dir / "client-ca.crt"),
@@ -147,11 +146,10 @@ NodeCredentials bootstrapNode(const NodeBootstrapOptions& options) {
   NodeCredentials out;
   const std::string user = "system:node:" + options.nodeName;
   std::string clientCa = fs::exists(paths.clientCa) ? pki::readFile(paths.clientCa) : "";
-  if (clientCa.empty() ||
-      !usable(paths.clientCert, paths.clientKey, clientCa, options, user, {})) {
+  if (clientCa.empty() || !usable(paths.clientCert, paths.clientKey, clientCa, options, user, {})) {
     auto csr = pki::createCsr(user, {"system:nodes"});
-    const auto pem = requestCertificate(options, serverCa, password, "/v1-kite/client-kubelet.crt",
-                                        csr.request);
+    const auto pem =
+        requestCertificate(options, serverCa, password, "/v1-kite/client-kubelet.crt", csr.request);
     const auto chain = pki::Certificate::bundleFromPem(pem);
     if (chain.size() < 2) throw std::runtime_error("the server sent no client CA");
     clientCa = chain[1].toPem();
@@ -162,8 +160,8 @@ NodeCredentials bootstrapNode(const NodeBootstrapOptions& options) {
   }
   if (!usable(paths.servingCert, paths.servingKey, serverCa, options, {}, options.nodeIps)) {
     auto csr = pki::createCsr(options.nodeName, {});
-    const auto pem = requestCertificate(options, serverCa, password,
-                                        "/v1-kite/serving-kubelet.crt", csr.request);
+    const auto pem = requestCertificate(options, serverCa, password, "/v1-kite/serving-kubelet.crt",
+                                        csr.request);
     csr.key.save(paths.servingKey);
     pki::writeFileAtomic(paths.servingCert, pki::Certificate::fromPem(pem).toPem(), 0600);
     out.servingRenewed = true;

@@ -21,7 +21,10 @@ void addKubeletCommand(CLI::App& root);
 // `kite server`: the control plane (API server).
 void addServerCommand(CLI::App& root);
 
-// `kite agent|proxy`: registered with their future flags'
+// `kite agent`: the kubelet joined to a kite server with the join token.
+void addAgentCommand(CLI::App& root);
+
+// `kite proxy`: registered with their future flags'
 // descriptions but refusing to run until their issue lands.
 void addPlannedCommands(CLI::App& root);
 

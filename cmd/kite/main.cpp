@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   kite::cmd::addCriCommand(app);
   kite::cmd::addKubeletCommand(app);
   kite::cmd::addServerCommand(app);
+  kite::cmd::addAgentCommand(app);
   kite::cmd::addPlannedCommands(app);
 
   try {

@@ -22,8 +22,6 @@ void addPlanned(CLI::App& root, const std::string& name, const std::string& desc
 }  // namespace
 
 void addPlannedCommands(CLI::App& root) {
-  addPlanned(root, "agent", "Run the node agent (kubelet + Service proxy) joined to a server",
-             "agent issue");
   addPlanned(root, "proxy", "Run only the Service proxy half of the agent", "proxy issue");
 }
 

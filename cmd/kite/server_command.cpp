@@ -3,11 +3,19 @@
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
+#include <memory>
+#include <stop_token>
+#include <thread>
 
+#include "agent_runner.h"
 #include "commands.h"
+#include "kite/client/client.h"
 #include "kite/controlplane/server.h"
+#include "kite/pki/files.h"
 
 namespace kite::cmd {
 
@@ -20,14 +28,30 @@ struct ServerFlags {
   std::string nodePortRange = "30000-32767";
   bool disableAgent = false;
   std::string logLevel = "info";
+  AgentFlags agent;  // the agent in this process, unless --disable-agent
 };
 
-void runServer(const ServerFlags& flags) {
-  if (!flags.disableAgent) {
-    throw std::runtime_error(
-        "the agent inside `kite server` arrives with the agent issue; run with --disable-agent "
-        "for the control plane alone");
+// The server's own node carries the control-plane role labels. A kubelet may not set
+// node-role labels on itself (NodeRestriction), so the server adds them, as k3s does.
+void labelServerNode(const std::filesystem::path& kubeconfig, const std::string& node,
+                     const std::stop_token& stop) {
+  client::Client api(client::loadKubeconfig(kubeconfig.string()));
+  const std::string patch =
+      R"({"metadata":{"labels":{"node-role.kubernetes.io/control-plane":"true",)"
+      R"("node-role.kubernetes.io/master":"true"}}})";
+  while (!stop.stop_requested()) {
+    try {
+      api.call("PATCH", "/api/v1/nodes/" + client::urlEncode(node), patch,
+               "application/merge-patch+json");
+      spdlog::info("node {}: control-plane role labels set", node);
+      return;
+    } catch (const std::exception&) {
+      std::this_thread::sleep_for(std::chrono::seconds(1));  // not registered yet
+    }
   }
+}
+
+void runServer(ServerFlags& flags) {
   spdlog::set_level(spdlog::level::from_str(flags.logLevel));
   controlplane::ServerConfig config = flags.config;
   config.writeKubeconfig = flags.writeKubeconfig;
@@ -54,12 +78,34 @@ void runServer(const ServerFlags& flags) {
   pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
+  if (!flags.agent.kubelet.nodeIP.empty()) config.nodeIps = {flags.agent.kubelet.nodeIP};
   auto server = controlplane::startServer(config);
+  std::unique_ptr<RunningAgent> agent;
+  std::jthread labeler;
+  if (!flags.disableAgent) {
+    auto& a = flags.agent;
+    a.dataDir = config.dataDir.string();
+    a.server = "https://127.0.0.1:" + std::to_string(server->port());
+    a.token = pki::readFile(config.dataDir / "server" / "token");
+    while (!a.token.empty() && (a.token.back() == '\n' || a.token.back() == ' ')) {
+      a.token.pop_back();
+    }
+    resolveAgentFlags(a);
+    agent = std::make_unique<RunningAgent>(a);
+    labeler =
+        std::jthread([kubeconfig = server->kubeconfigPath(), node = a.kubelet.nodeName](
+                         const std::stop_token& stop) { labelServerNode(kubeconfig, node, stop); });
+  }
   std::cout << "kite server is running on port " << server->port() << "\n"
             << "export KUBECONFIG=" << server->kubeconfigPath().string() << std::endl;
   int signal = 0;
   sigwait(&stopSignals, &signal);
   spdlog::info("signal {}: stopping the server", signal);
+  if (labeler.joinable()) {
+    labeler.request_stop();
+    labeler.join();
+  }
+  if (agent) agent->stop();
   server->stop();
 }
 
@@ -83,7 +129,6 @@ void addServerCommand(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--tls-san", c.tlsSans,
                   "Extra host names or IPs in the serving certificate (repeatable)");
-  cmd->add_option("--node-ip", c.nodeIps, "This node's IP address(es)");
   cmd->add_option("--service-cidr", c.serviceCidr, "IPv4 range of Service ClusterIPs")
       ->capture_default_str();
   cmd->add_option("--cluster-cidr", c.clusterCidr, "IPv4 range of pod IPs")->capture_default_str();
@@ -98,6 +143,9 @@ void addServerCommand(CLI::App& root) {
                 "Run without the controllers");
   cmd->add_option("--log-level", flags->logLevel, "trace, debug, info, warn, error")
       ->capture_default_str();
+  // Every agent flag too, for the agent in this process (k3s's server takes them as well);
+  // --node-ip also goes into the serving certificate.
+  addAgentFlags(*cmd, flags->agent, true);
   cmd->callback([flags] { runServer(*flags); });
 }
 

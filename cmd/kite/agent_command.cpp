@@ -1,0 +1,36 @@
+// `kite agent`: a node joined to a kite server (k3s's `k3s agent`): the kubelet, with the
+// Service proxy to come, on credentials the agent gets from the server with the join token.
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <memory>
+
+#include "agent_runner.h"
+#include "commands.h"
+
+namespace kite::cmd {
+
+void addAgentCommand(CLI::App& root) {
+  auto flags = std::make_shared<AgentFlags>();
+  auto* cmd = root.add_subcommand(
+      "agent", "Run the node agent (kubelet; Service proxy to come) joined to a kite server");
+  addAgentFlags(*cmd, *flags, false);
+  cmd->callback([flags] {
+    resolveAgentFlags(*flags);
+    // Block the stop signals before any thread starts, so only sigwait sees them.
+    sigset_t stopSignals;
+    sigemptyset(&stopSignals);
+    sigaddset(&stopSignals, SIGTERM);
+    sigaddset(&stopSignals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+    std::signal(SIGPIPE, SIG_IGN);
+    RunningAgent agent(*flags);
+    int signal = 0;
+    sigwait(&stopSignals, &signal);
+    spdlog::info("signal {}: stopping the agent; pods keep running", signal);
+    agent.stop();
+  });
+}
+
+}  // namespace kite::cmd

@@ -1,0 +1,129 @@
+#include "agent_runner.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+
+#include "kite/client/node_bootstrap.h"
+#include "kite/kubelet/node_info.h"
+#include "kite/pki/files.h"
+
+namespace kite::cmd {
+
+namespace {
+
+std::string fromEnv(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr ? std::string(value) : std::string();
+}
+
+std::string trimmed(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
+    text.pop_back();
+  }
+  return text;
+}
+
+client::NodeBootstrapOptions joinOptions(const AgentFlags& flags) {
+  client::NodeBootstrapOptions join;
+  join.server = flags.server;
+  join.token = flags.token;
+  join.nodeName = flags.kubelet.nodeName;
+  if (!flags.kubelet.nodeIP.empty()) join.nodeIps = {flags.kubelet.nodeIP};
+  join.dir = std::filesystem::path(flags.dataDir) / "agent";
+  return join;
+}
+
+}  // namespace
+
+void addAgentFlags(CLI::App& cmd, AgentFlags& flags, bool forServer) {
+  if (!forServer) {
+    cmd.add_option("--server,-s", flags.server,
+                   "URL of the kite server to join, https://HOST:6443 (or KITE_URL)");
+    cmd.add_option("--token,-t", flags.token,
+                   "Join token from the server's <data-dir>/server/token (or KITE_TOKEN)");
+    cmd.add_option("--token-file", flags.tokenFile,
+                   "File holding the join token (or KITE_TOKEN_FILE)");
+    cmd.add_option("--data-dir,-d", flags.dataDir, "Folder for the agent's state (certificates)")
+        ->capture_default_str();
+  }
+  cmd.add_option("--proxy-mode", flags.proxyMode, "Service proxy dataplane: nftables or ebpf")
+      ->check(CLI::IsMember({"nftables", "ebpf"}))
+      ->capture_default_str();
+  addKubeletFlags(cmd, flags.kubelet);
+}
+
+void resolveAgentFlags(AgentFlags& flags) {
+  if (flags.server.empty()) flags.server = fromEnv("KITE_URL");
+  if (flags.token.empty()) flags.token = fromEnv("KITE_TOKEN");
+  if (flags.tokenFile.empty()) flags.tokenFile = fromEnv("KITE_TOKEN_FILE");
+  if (flags.token.empty() && !flags.tokenFile.empty()) {
+    flags.token = trimmed(pki::readFile(flags.tokenFile));
+  }
+  if (flags.kubelet.nodeName.empty()) flags.kubelet.nodeName = fromEnv("KITE_NODE_NAME");
+  if (flags.kubelet.nodeName.empty()) flags.kubelet.nodeName = kubelet::defaultHostname();
+  if (flags.kubelet.nodeIP.empty()) flags.kubelet.nodeIP = kubelet::defaultNodeIP();
+  if (flags.server.empty()) throw std::runtime_error("--server (or KITE_URL) is required");
+  if (flags.token.empty()) {
+    throw std::runtime_error("--token, --token-file, KITE_TOKEN or KITE_TOKEN_FILE is required");
+  }
+}
+
+RunningAgent::RunningAgent(AgentFlags flags) : flags_(std::move(flags)) {
+  startKubelet();
+  rotation_ = std::thread([this] { rotateLoop(); });
+}
+
+RunningAgent::~RunningAgent() { stop(); }
+
+void RunningAgent::startKubelet() {
+  const auto join = joinOptions(flags_);
+  const auto credentials = client::bootstrapNode(join);
+  spdlog::info("agent: node {} joined {} (credentials in {})", join.nodeName, join.server,
+               join.dir.string());
+  KubeletFlags kubeletFlags = flags_.kubelet;
+  kubeletFlags.kubeconfig = credentials.kubeconfig.string();
+  kubelet_ = std::make_unique<RunningKubelet>(kubeletFlags);
+}
+
+void RunningAgent::rotateLoop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    wake_.wait_for(lock, std::chrono::hours(1), [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    bool renewed = false;
+    try {
+      const auto credentials = client::bootstrapNode(joinOptions(flags_));
+      renewed = credentials.clientRenewed || credentials.servingRenewed;
+    } catch (const std::exception& e) {
+      spdlog::warn("agent: certificate renewal failed (will retry): {}", e.what());
+    }
+    lock.lock();
+    if (stopping_ || (!renewed && kubelet_)) continue;
+    spdlog::info("agent: restarting the kubelet on renewed certificates");
+    try {
+      if (kubelet_) kubelet_->stop();
+      kubelet_.reset();
+      startKubelet();
+    } catch (const std::exception& e) {
+      spdlog::error("agent: the kubelet did not restart (will retry): {}", e.what());
+    }
+  }
+}
+
+void RunningAgent::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_ && !rotation_.joinable()) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (rotation_.joinable()) rotation_.join();
+  if (kubelet_) kubelet_->stop();
+}
+
+}  // namespace kite::cmd

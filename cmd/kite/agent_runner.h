@@ -1,0 +1,62 @@
+#pragma once
+// The agent: a node joined to a kite server with nothing but its URL and the join token.
+// `kite agent` runs it alone; `kite server` runs one in the same process (unless
+// --disable-agent), as k3s's server does.
+//
+// Joining (kite/client/node_bootstrap.h): the server's CA is checked against the token's
+// hash, the node gets its client and serving certificates under <data-dir>/agent, and the
+// kubelet runs with them. The certificates are checked every hour and renewed 30 days before
+// they expire; the kubelet then restarts on the new ones (pods keep running).
+
+#include <CLI/CLI.hpp>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kubelet_runner.h"
+
+namespace kite::cmd {
+
+struct AgentFlags {
+  std::string server;     // --server, KITE_URL
+  std::string token;      // --token, KITE_TOKEN
+  std::string tokenFile;  // --token-file, KITE_TOKEN_FILE
+  std::string dataDir = "/var/lib/kite";
+  std::string proxyMode = "nftables";
+  KubeletFlags kubelet;
+};
+
+// The agent's own flags and every kubelet flag. forServer: `kite server` registers
+// --data-dir, --token and the URL itself, so only the rest is added.
+void addAgentFlags(CLI::App& cmd, AgentFlags& flags, bool forServer);
+
+// Fills what flags leave open from KITE_URL, KITE_TOKEN, KITE_TOKEN_FILE and KITE_NODE_NAME
+// (as k3s reads K3S_*), and the node name and IP from the machine.
+void resolveAgentFlags(AgentFlags& flags);
+
+class RunningAgent {
+ public:
+  // Joins (throws std::runtime_error saying why it cannot) and starts the kubelet.
+  explicit RunningAgent(AgentFlags flags);
+  ~RunningAgent();
+  RunningAgent(const RunningAgent&) = delete;
+  RunningAgent& operator=(const RunningAgent&) = delete;
+
+  void stop();
+
+ private:
+  void startKubelet();
+  void rotateLoop();
+
+  AgentFlags flags_;
+  std::unique_ptr<RunningKubelet> kubelet_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread rotation_;
+};
+
+}  // namespace kite::cmd
