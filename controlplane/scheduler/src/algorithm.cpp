@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <set>
 #include <utility>
 
 #include "kite/api/meta.h"
@@ -137,10 +138,9 @@ ScheduleResult Algorithm::schedule(const PodInfo& pod, const std::vector<const N
   ScheduleResult result;
   result.evaluatedNodes = processed;
   result.feasibleNodes = feasible.size();
-  for (const auto& pvc : volumes.delayedClaims)
-    result.claimsToAnnotate.push_back(api::fullName(pvc->metadata));
   if (feasible.size() == 1) {
     result.node = feasible.front()->name();
+    chooseVolumes(volumes, *feasible.front(), result);
     return result;
   }
 
@@ -185,7 +185,31 @@ ScheduleResult Algorithm::schedule(const PodInfo& pod, const std::vector<const N
     }
   }
   result.node = feasible[chosen]->name();
+  chooseVolumes(volumes, *feasible[chosen], result);
   return result;
+}
+
+void Algorithm::chooseVolumes(const VolumeBindingState& state, const NodeInfo& node,
+                              ScheduleResult& result) const {
+  if (state.delayedClaims.empty() || volumes_ == nullptr) return;
+  const auto all = volumes_->volumes();
+  std::set<std::string> taken;
+  for (const auto& pvc : state.delayedClaims) {
+    std::shared_ptr<const corev1::PersistentVolume> best;
+    for (const auto& pv : all) {
+      if (taken.contains(pv->metadata.name) || !volumeMatchesClaim(*pv, *pvc, *node.node())) {
+        continue;
+      }
+      const auto size = [](const corev1::PersistentVolume& v) {
+        const auto it = v.spec.capacity.find("storage");
+        return it == v.spec.capacity.end() ? api::Quantity() : it->second;
+      };
+      if (!best || size(*pv) < size(*best)) best = pv;
+    }
+    if (!best) continue;
+    taken.insert(best->metadata.name);
+    result.volumeChoices.push_back({api::fullName(pvc->metadata), best->metadata.name});
+  }
 }
 
 }  // namespace kite::controlplane::scheduler

@@ -13,7 +13,45 @@ namespace {
 constexpr auto kPopTimeout = std::chrono::milliseconds(200);
 constexpr std::string_view kSelectedNodeAnnotation = "volume.kubernetes.io/selected-node";
 
+corev1::ObjectReference claimReference(const corev1::PersistentVolumeClaim& pvc) {
+  return {.kind = "PersistentVolumeClaim",
+          .namespace_ = pvc.metadata.namespace_,
+          .name = pvc.metadata.name,
+          .uid = pvc.metadata.uid,
+          .apiVersion = "v1",
+          .resourceVersion = pvc.metadata.resourceVersion};
+}
+
 }  // namespace
+
+void Scheduler::Impl::bindVolumes(const sched::ScheduleResult& result) {
+  // As upstream's VolumeBinding PreBind: the chosen volume is pre-bound to the claim
+  // (claimRef, which the PV controller completes) and the claim learns its node.
+  for (const auto& choice : result.volumeChoices) {
+    const auto slash = choice.claim.find('/');
+    const std::string ns = choice.claim.substr(0, slash);
+    const std::string name = choice.claim.substr(slash + 1);
+    auto pvc = client_.get<corev1::PersistentVolumeClaim>(ns, name);
+    auto pv = client_.get<corev1::PersistentVolume>("", choice.volume);
+    if (!pv.spec.claimRef) {
+      pv.spec.claimRef = claimReference(pvc);
+      pv.metadata.annotations["pv.kubernetes.io/bound-by-controller"] = "yes";
+      client_.update(pv);
+    } else if (pv.spec.claimRef->name != name || pv.spec.claimRef->namespace_ != ns) {
+      throw std::runtime_error("persistentvolume " + choice.volume + " was taken by " +
+                               pv.spec.claimRef->namespace_ + "/" + pv.spec.claimRef->name);
+    }
+    // Node names are DNS subdomains: nothing to escape.
+    const std::string body = R"({"metadata":{"annotations":{")" +
+                             std::string(kSelectedNodeAnnotation) + R"(":")" + result.node +
+                             "\"}}}";
+    client_.patch<corev1::PersistentVolumeClaim>(ns, name, client::PatchType::Merge, body);
+  }
+}
+
+void Scheduler::Impl::releaseVolumes(const sched::ScheduleResult& result) {
+  for (const auto& choice : result.volumeChoices) volumeLister_.release(choice.volume);
+}
 
 void Scheduler::Impl::loop() {
   bool synced = false;
@@ -64,6 +102,12 @@ void Scheduler::Impl::scheduleOne(const sched::SchedulingQueue::QueuedPod& queue
   assumed->spec.nodeName = result.node;
   info.pod = assumed;
   cache_.assume(std::move(info));
+  for (const auto& choice : result.volumeChoices) {
+    const auto slash = choice.claim.find('/');
+    const auto pvc =
+        volumeLister_.claim(choice.claim.substr(0, slash), choice.claim.substr(slash + 1));
+    if (pvc) volumeLister_.reserve(choice.volume, claimReference(*pvc));
+  }
   binders_.submit([this, queued, assumed, result] { bind(queued, assumed, result); });
 }
 
@@ -72,16 +116,7 @@ void Scheduler::Impl::bind(const sched::SchedulingQueue::QueuedPod& queued,
                            const sched::ScheduleResult& result) {
   const auto& m = assumed->metadata;
   try {
-    // Delayed-binding claims learn their node first, as upstream's VolumeBinding PreBind.
-    for (const auto& claim : result.claimsToAnnotate) {
-      const auto slash = claim.find('/');
-      // Node names are DNS subdomains: nothing to escape.
-      const std::string body = R"({"metadata":{"annotations":{")" +
-                               std::string(kSelectedNodeAnnotation) + R"(":")" + result.node +
-                               "\"}}}";
-      client_.patch<corev1::PersistentVolumeClaim>(claim.substr(0, slash), claim.substr(slash + 1),
-                                                   client::PatchType::Merge, body);
-    }
+    bindVolumes(result);
     corev1::Binding binding;
     binding.apiVersion = "v1";
     binding.kind = "Binding";
@@ -93,6 +128,7 @@ void Scheduler::Impl::bind(const sched::SchedulingQueue::QueuedPod& queued,
                      api::encodeJson(binding), "application/json", {});
   } catch (const client::ApiError& e) {
     cache_.forget(queued.key);
+    releaseVolumes(result);
     if (e.isNotFound() || e.isConflict()) {
       // Deleted, or bound by someone else meanwhile: nothing left to do.
       queue_.done(queued.key);
@@ -103,6 +139,7 @@ void Scheduler::Impl::bind(const sched::SchedulingQueue::QueuedPod& queued,
     return;
   } catch (const std::exception& e) {
     cache_.forget(queued.key);
+    releaseVolumes(result);
     spdlog::warn("scheduler: binding {} to {} failed: {}", queued.key, result.node, e.what());
     queue_.addBackoff(queued);
     return;

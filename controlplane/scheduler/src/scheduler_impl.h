@@ -4,11 +4,13 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "event_recorder.h"
 #include "kite/api/storage/v1/types.h"
@@ -26,7 +28,8 @@ namespace sched = scheduler;
 namespace corev1 = api::core::v1;
 namespace storagev1 = api::storage::v1;
 
-// Claims, volumes and classes from the informers.
+// Claims, volumes and classes from the informers, plus the volumes this scheduler reserved
+// for a claim and is still binding (upstream's assume cache): other claims see them taken.
 class InformerVolumeLister final : public sched::VolumeLister {
  public:
   InformerVolumeLister(const client::Informer<corev1::PersistentVolumeClaim>& claims,
@@ -34,24 +37,24 @@ class InformerVolumeLister final : public sched::VolumeLister {
                        const client::Informer<storagev1::StorageClass>& classes)
       : claims_(claims), volumes_(volumes), classes_(classes) {}
   std::shared_ptr<const corev1::PersistentVolumeClaim> claim(
-      const std::string& ns, const std::string& name) const override {
-    return claims_.cache().get(ns, name);
-  }
-  std::shared_ptr<const corev1::PersistentVolume> volume(const std::string& name) const override {
-    return volumes_.cache().get("", name);
-  }
-  std::vector<std::shared_ptr<const corev1::PersistentVolume>> volumes() const override {
-    return volumes_.cache().list();
-  }
+      const std::string& ns, const std::string& name) const override;
+  std::shared_ptr<const corev1::PersistentVolume> volume(const std::string& name) const override;
+  std::vector<std::shared_ptr<const corev1::PersistentVolume>> volumes() const override;
   std::shared_ptr<const storagev1::StorageClass> storageClass(
-      const std::string& name) const override {
-    return name.empty() ? nullptr : classes_.cache().get("", name);
-  }
+      const std::string& name) const override;
+
+  void reserve(const std::string& volume, const corev1::ObjectReference& claim);
+  void release(const std::string& volume);
 
  private:
+  std::shared_ptr<const corev1::PersistentVolume> withReservation(
+      std::shared_ptr<const corev1::PersistentVolume> pv) const;
+
   const client::Informer<corev1::PersistentVolumeClaim>& claims_;
   const client::Informer<corev1::PersistentVolume>& volumes_;
   const client::Informer<storagev1::StorageClass>& classes_;
+  mutable std::mutex mutex_;
+  std::map<std::string, corev1::ObjectReference> reserved_;
 };
 
 class Scheduler::Impl {
@@ -76,6 +79,8 @@ class Scheduler::Impl {
   void scheduleOne(const sched::SchedulingQueue::QueuedPod& queued);
   void bind(const sched::SchedulingQueue::QueuedPod& queued,
             const std::shared_ptr<const corev1::Pod>& assumed, const sched::ScheduleResult& result);
+  void bindVolumes(const sched::ScheduleResult& result);
+  void releaseVolumes(const sched::ScheduleResult& result);
   void reportUnschedulable(const std::shared_ptr<const corev1::Pod>& pod,
                            const std::string& message);
 

@@ -12,6 +12,7 @@
 #include "../../client/test_server.h"
 #include "kite/api/coordination/v1/types.h"
 #include "kite/api/meta.h"
+#include "kite/api/storage/v1/types.h"
 #include "kite/client/client.h"
 #include "kite/controlplane/scheduler.h"
 #include "objects.h"
@@ -207,6 +208,88 @@ TEST_F(SchedulerServerTest, HostPortsConflict) {
   int bound = 0;
   for (int i = 0; i < 3; ++i) bound += nodeOf("port-" + std::to_string(i)).empty() ? 0 : 1;
   EXPECT_EQ(bound, 2);
+}
+
+corev1::PersistentVolume localVolume(const std::string& name, const std::string& node) {
+  corev1::PersistentVolume pv;
+  pv.metadata.name = name;
+  pv.spec.local = corev1::LocalVolumeSource{.path = "/mnt/disks/" + name};
+  pv.spec.capacity["storage"] = api::Quantity::parse("5Gi");
+  pv.spec.accessModes = {"ReadWriteOnce"};
+  pv.spec.storageClassName = "local-storage";
+  pv.spec.persistentVolumeReclaimPolicy = "Retain";
+  corev1::NodeSelector selector;
+  selector.nodeSelectorTerms.push_back(
+      {.matchExpressions = {
+           {.key = "kubernetes.io/hostname", .operator_ = "In", .values = {node}}}});
+  pv.spec.nodeAffinity = corev1::VolumeNodeAffinity{.required = selector};
+  return pv;
+}
+
+corev1::PersistentVolumeClaim localClaim(const std::string& name) {
+  corev1::PersistentVolumeClaim pvc;
+  pvc.metadata.name = name;
+  pvc.metadata.namespace_ = "default";
+  pvc.spec.accessModes = {"ReadWriteOnce"};
+  pvc.spec.storageClassName = "local-storage";
+  pvc.spec.resources.requests["storage"] = api::Quantity::parse("1Gi");
+  return pvc;
+}
+
+corev1::Pod podWithClaim(const std::string& name, const std::string& claim) {
+  auto pod = makePod(name);
+  corev1::Volume v;
+  v.name = "data";
+  v.persistentVolumeClaim = corev1::PersistentVolumeClaimVolumeSource{.claimName = claim};
+  pod.spec.volumes.push_back(v);
+  return pod;
+}
+
+TEST_F(SchedulerServerTest, LocalVolumesPinPodsToTheirNodes) {
+  for (const char* n : {"n1", "n2", "n3"}) createNode(makeNode(n));
+  api::storage::v1::StorageClass sc;
+  sc.metadata.name = "local-storage";
+  sc.provisioner = "kubernetes.io/no-provisioner";
+  sc.volumeBindingMode = "WaitForFirstConsumer";
+  client_->create(sc);
+  client_->create(localVolume("pv-on-n2", "n2"));
+  client_->create(localClaim("delayed"));
+  startScheduler();
+
+  // Unbound claim of a WaitForFirstConsumer class: the node with an available volume, and the
+  // claim learns the node.
+  createPod(podWithClaim("uses-delayed", "delayed"));
+  EXPECT_EQ(waitForNode("uses-delayed"), "n2");
+  const auto pvc = client_->get<corev1::PersistentVolumeClaim>("default", "delayed");
+  EXPECT_EQ(pvc.metadata.annotations.at("volume.kubernetes.io/selected-node"), "n2");
+  // The volume is pre-bound to the claim, as upstream's scheduler does.
+  const auto pv = client_->get<corev1::PersistentVolume>("", "pv-on-n2");
+  ASSERT_TRUE(pv.spec.claimRef.has_value());
+  EXPECT_EQ(pv.spec.claimRef->name, "delayed");
+  EXPECT_EQ(pv.spec.claimRef->uid, pvc.metadata.uid);
+
+  // A claim bound to a volume on n3: only n3 will do.
+  auto bound = localClaim("bound");
+  bound.spec.volumeName = "pv-on-n3";
+  bound = client_->create(bound);
+  auto onN3 = localVolume("pv-on-n3", "n3");
+  onN3.spec.claimRef = corev1::ObjectReference{.kind = "PersistentVolumeClaim",
+                                               .namespace_ = "default",
+                                               .name = "bound",
+                                               .uid = bound.metadata.uid};
+  client_->create(onN3);
+  createPod(podWithClaim("uses-bound", "bound"));
+  EXPECT_EQ(waitForNode("uses-bound"), "n3");
+
+  // No volume anywhere: upstream's reason.
+  client_->create(localClaim("nothing-left"));
+  createPod(podWithClaim("uses-nothing", "nothing-left"));
+  std::vector<corev1::Event> events;
+  ASSERT_TRUE(
+      eventually([&] { return !(events = eventsOf("uses-nothing", "FailedScheduling")).empty(); }));
+  EXPECT_NE(events[0].message.find("node(s) didn't find available persistent volumes to bind"),
+            std::string::npos)
+      << events[0].message;
 }
 
 }  // namespace

@@ -232,7 +232,8 @@ TEST(VolumeBinding, WaitForFirstConsumerNeedsAnAvailableVolumeOnTheNode) {
   Algorithm algorithm(&volumes);
   const auto result = algorithm.schedule(info(withClaim("data")), pointers(nodes));
   EXPECT_EQ(result.node, "n3");
-  EXPECT_EQ(result.claimsToAnnotate, std::vector<std::string>{"default/data"});
+  EXPECT_EQ(result.volumeChoices,
+            (std::vector<ScheduleResult::VolumeChoice>{{"default/data", "pv3"}}));
 
   // A volume too small does not count.
   auto small = localPv("pv3", "n3");

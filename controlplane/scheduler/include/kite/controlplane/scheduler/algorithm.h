@@ -40,8 +40,15 @@ struct ScheduleResult {
   std::string node;
   std::size_t evaluatedNodes = 0;
   std::size_t feasibleNodes = 0;
-  // Unbound WaitForFirstConsumer claims ("ns/name") to annotate with the chosen node.
-  std::vector<std::string> claimsToAnnotate;
+  // Unbound WaitForFirstConsumer claims ("ns/name") and the volume picked for each on the
+  // chosen node (the smallest that fits, as upstream): the volume is reserved for the claim
+  // (claimRef) and the claim gets the selected-node annotation.
+  struct VolumeChoice {
+    std::string claim;
+    std::string volume;
+    bool operator==(const VolumeChoice&) const = default;
+  };
+  std::vector<VolumeChoice> volumeChoices;
 };
 
 class Algorithm {
@@ -57,6 +64,9 @@ class Algorithm {
   static std::size_t numFeasibleNodesToFind(std::size_t numAllNodes);
 
  private:
+  void chooseVolumes(const VolumeBindingState& state, const NodeInfo& node,
+                     ScheduleResult& result) const;
+
   const VolumeLister* volumes_;
   std::mt19937 rng_;
   std::size_t nextStartNodeIndex_ = 0;
