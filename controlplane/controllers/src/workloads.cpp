@@ -2,6 +2,7 @@
 
 #include "deployment_controller.h"
 #include "garbage_collector.h"
+#include "job_controller.h"
 #include "replicaset_controller.h"
 
 namespace kite::controlplane::controllers {
@@ -12,6 +13,7 @@ std::vector<std::unique_ptr<Controller>> makeWorkloadControllers(
   out.push_back(makeReplicaSetController(client, options));
   out.push_back(makeDeploymentController(client, options));
   out.push_back(makeGarbageCollector(client, options));
+  out.push_back(makeJobController(client, options));
   return out;
 }
 

@@ -389,5 +389,88 @@ TEST_F(WorkloadServerTest, GarbageCollectorOrphanDeletion) {
   for (const auto& p : pods) EXPECT_TRUE(p.metadata.ownerReferences.empty()) << p.metadata.name;
 }
 
+api::batch::v1::Job makeJob(const std::string& ns, const std::string& name) {
+  api::batch::v1::Job j;
+  j.metadata.name = name;
+  j.metadata.namespace_ = ns;
+  api::core::v1::Container c;
+  c.name = "main";
+  c.image = "busybox";
+  j.spec.template_.spec.containers.push_back(c);
+  j.spec.template_.spec.restartPolicy = "Never";
+  return j;
+}
+
+bool hasCondition(const api::batch::v1::Job& j, const std::string& type,
+                  const std::string& reason = {}) {
+  const auto* c = api::findCondition(j.status.conditions, type);
+  return c != nullptr && c->status == "True" && (reason.empty() || c->reason == reason);
+}
+
+TEST_F(WorkloadServerTest, JobCompletesAfterItsPodsSucceed) {
+  auto j = makeJob(ns_, "work");
+  j.spec.completions = 2;
+  j.spec.parallelism = 1;
+  j = client_->create(j);
+  const std::string selector = "batch.kubernetes.io/job-name=work";
+  for (int done = 0; done < 2; ++done) {
+    ASSERT_TRUE(eventually([&] { return activePods(selector).size() == 1; })) << done;
+    auto pod = activePods(selector).front();
+    EXPECT_EQ(pod.metadata.labels["batch.kubernetes.io/controller-uid"], j.metadata.uid);
+    EXPECT_EQ(pod.metadata.labels["job-name"], "work");
+    EXPECT_EQ(api::controllerOf(pod.metadata)->uid, j.metadata.uid);
+    ASSERT_TRUE(eventually(
+        [&] { return client_->get<api::batch::v1::Job>(ns_, "work").status.active == 1; }));
+    finish(pod, "Succeeded");
+  }
+  ASSERT_TRUE(eventually([&] {
+    return hasCondition(client_->get<api::batch::v1::Job>(ns_, "work"), "Complete",
+                        "CompletionsReached");
+  }));
+  const auto done = client_->get<api::batch::v1::Job>(ns_, "work");
+  EXPECT_EQ(done.status.succeeded, 2);
+  EXPECT_EQ(done.status.active, 0);
+  EXPECT_TRUE(done.status.startTime.has_value());
+  EXPECT_TRUE(done.status.completionTime.has_value());
+  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(activePods(selector).empty());
+}
+
+TEST_F(WorkloadServerTest, JobFailsAtBackoffLimit) {
+  auto j = makeJob(ns_, "flaky");
+  j.spec.backoffLimit = 1;
+  client_->create(j);
+  const std::string selector = "batch.kubernetes.io/job-name=flaky";
+  // The first failure is retried (after the back-off), the second one is over the limit.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    ASSERT_TRUE(eventually([&] { return activePods(selector).size() == 1; })) << attempt;
+    finish(activePods(selector).front(), "Failed");
+  }
+  ASSERT_TRUE(eventually([&] {
+    return hasCondition(client_->get<api::batch::v1::Job>(ns_, "flaky"), "Failed",
+                        "BackoffLimitExceeded");
+  }));
+  const auto failed = client_->get<api::batch::v1::Job>(ns_, "flaky");
+  EXPECT_EQ(failed.status.failed, 2);
+  std::this_thread::sleep_for(700ms);  // longer than the back-off: no third pod
+  EXPECT_TRUE(activePods(selector).empty());
+}
+
+TEST_F(WorkloadServerTest, JobDeadlineAndTtl) {
+  auto j = makeJob(ns_, "slow");
+  j.spec.activeDeadlineSeconds = 1;
+  j.spec.ttlSecondsAfterFinished = 1;
+  client_->create(j);
+  const std::string selector = "batch.kubernetes.io/job-name=slow";
+  ASSERT_TRUE(eventually([&] { return activePods(selector).size() == 1; }));
+  ASSERT_TRUE(eventually([&] {
+    return hasCondition(client_->get<api::batch::v1::Job>(ns_, "slow"), "Failed",
+                        "DeadlineExceeded");
+  }));
+  EXPECT_TRUE(eventually([&] { return activePods(selector).empty(); }));
+  // ttlSecondsAfterFinished: the finished Job is deleted.
+  EXPECT_TRUE(eventually([&] { return client_->list<api::batch::v1::Job>(ns_).items.empty(); }));
+}
+
 }  // namespace
 }  // namespace kite::controlplane::controllers
