@@ -70,7 +70,7 @@ TEST(SchedulingQueue, BackoffDoublesUpToTheMaximum) {
   ASSERT_TRUE(q.pop(1s));
   const auto waited = std::chrono::steady_clock::now() - start;
   EXPECT_GE(waited, 30ms);
-  EXPECT_LT(waited, 500ms);
+  EXPECT_LT(waited, 5s);
 }
 
 TEST(SchedulingQueue, DeletedPodsAreDroppedAndUpdatesRetryUnschedulablePods) {
