@@ -11,4 +11,6 @@ list(APPEND KITE_CONTROLLER_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/endpointslice_controller.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/cluster_taints.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/node_lifecycle_controller.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/node_ipam_controller.cpp)
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/node_ipam_controller.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/cluster_volumes.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/volume_binder_controller.cpp)

@@ -11,6 +11,7 @@ std::vector<std::unique_ptr<Controller>> makeClusterControllers(
   out.push_back(newEndpointSliceController(client, options));
   out.push_back(newNodeLifecycleController(client, options));
   out.push_back(newNodeIpamController(client, options));
+  out.push_back(newVolumeBinderController(client, options));
   return out;
 }
 
