@@ -5,10 +5,13 @@
 // server's kubelet client certificate.
 //
 // Upgrades (exec, attach, port-forward) are relayed byte for byte once the kubelet answers
-// 101: SPDY/3.1 passes through. WebSocket upgrades are refused with 400 before any hop: the
-// runtime's streaming server (containerd 1.6) speaks neither v5.channel.k8s.io nor the
-// port-forward tunnelling protocol, and kubectl falls back to SPDY when its WebSocket upgrade
-// fails.
+// 101: SPDY/3.1 passes through. kubectl's WebSocket port-forward ("SPDY/3.1+portforward.k8s.io":
+// SPDY carried in binary messages) is unwrapped here and goes on as SPDY. Other WebSocket
+// upgrades (exec/attach v5.channel.k8s.io) are refused with 400 before any hop: the runtime's
+// streaming server (containerd 1.6) does not speak them and kite does not translate them yet;
+// kubectl falls back to SPDY when its WebSocket upgrade fails.
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -16,6 +19,7 @@
 #include "api_error.h"
 #include "kite/api/core/v1/types.h"
 #include "kite/http/client.h"
+#include "kite/http/websocket.h"
 #include "rest_handler.h"
 
 namespace kite::controlplane::apiserver {
@@ -23,6 +27,8 @@ namespace {
 
 namespace corev1 = api::core::v1;
 using namespace std::chrono_literals;
+
+constexpr std::string_view kPortForwardTunnel = "SPDY/3.1+portforward.k8s.io";
 
 struct KubeletTarget {
   std::string host;
@@ -71,9 +77,9 @@ std::string readShortBody(const std::shared_ptr<http::ClientConnection>& backend
   };
   auto state = std::make_shared<State>();
   backend->start(
-      [state](std::string data) {
+      [state](const std::string& data) {
         const std::lock_guard lock(state->mutex);
-        state->body += std::move(data);
+        state->body += data;
         state->done.notify_all();
       },
       [state] {
@@ -105,12 +111,19 @@ void RestHandler::proxyToKubelet(RequestContext& ctx,
   const auto& sub = ctx.info.subresource;
   const auto& request = ctx.request;
   const bool upgrade = http::isUpgradeRequest(request);
+  bool tunnelled = false;  // WebSocket port-forward: SPDY inside binary messages
   if (upgrade) {
-    const auto protocol = request.header("upgrade").value_or("");
-    if (protocol.size() >= 9 &&
-        (protocol.substr(0, 9) == "websocket" || protocol.substr(0, 9) == "WebSocket")) {
-      throw ApiError::badRequest("kite does not serve WebSocket " + sub +
-                                 " yet; use SPDY (kubectl falls back to it on its own)");
+    std::string protocol(request.header("upgrade").value_or(""));
+    for (auto& c : protocol) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (protocol == "websocket") {
+      const auto offered =
+          http::webSocketProtocols(request.header("sec-websocket-protocol").value_or(""));
+      tunnelled = sub == "portforward" && request.header("sec-websocket-key") &&
+                  std::find(offered.begin(), offered.end(), kPortForwardTunnel) != offered.end();
+      if (!tunnelled) {
+        throw ApiError::badRequest("kite does not serve WebSocket " + sub +
+                                   " yet; use SPDY (kubectl falls back to it on its own)");
+      }
     }
   }
   if ((sub == "exec" || sub == "attach" || sub == "portforward") && !upgrade) {
@@ -183,12 +196,19 @@ void RestHandler::proxyToKubelet(RequestContext& ctx,
   forward.target = target;
   forward.http10 = !upgrade;  // a plain answer's body then ends with the connection
   for (const auto& [name, value] : request.headers) {
+    if (tunnelled) break;  // the kubelet gets a plain SPDY upgrade, below
     if (name == "authorization" || name == "host" || name == "content-length" ||
         name == "transfer-encoding" || name.rfind("impersonate-", 0) == 0 ||
         (!upgrade && (name == "connection" || name == "upgrade"))) {
       continue;
     }
     forward.headers.emplace_back(name, value);
+  }
+  if (tunnelled) {
+    forward.method = "POST";
+    forward.headers = {{"connection", "Upgrade"},
+                       {"upgrade", "SPDY/3.1"},
+                       {"x-stream-protocol-version", "portforward.k8s.io"}};
   }
   const auto& options = hooks_.kubeletClient;
   http::ClientTls tls{options.caFile, options.certificateFile, options.privateKeyFile, ""};
@@ -207,6 +227,20 @@ void RestHandler::proxyToKubelet(RequestContext& ctx,
     }
     if (name == "connection" || name == "content-length" || name == "transfer-encoding") continue;
     headers.emplace_back(name, value);
+  }
+  if (tunnelled && head.status == 101) {
+    http::Headers switching{
+        {"upgrade", "websocket"},
+        {"sec-websocket-accept",
+         http::webSocketAccept(request.header("sec-websocket-key").value_or(""))},
+        {"sec-websocket-protocol", std::string(kPortForwardTunnel)}};
+    auto tunnel = responder->upgrade({101, std::move(switching), {}});
+    if (!tunnel) {
+      backend->close();
+      return;
+    }
+    http::pipeWebSocketToRaw(tunnel, backend);
+    return;
   }
   if (upgrade && head.status == 101) {
     auto tunnel = responder->upgrade({101, std::move(headers), {}});

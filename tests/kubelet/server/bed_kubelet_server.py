@@ -158,24 +158,41 @@ class KubeletServerTest(unittest.TestCase):
                               check=False)
         self.assertEqual(failed.returncode, 3, failed.stderr)
 
-    def test_port_forward(self):
+    def port_forward(self, websockets):
         local = free_port()
-        proc = subprocess.Popen(["kubectl", "--kubeconfig", self.server.kubeconfig,
+        env = dict(os.environ, KUBECTL_PORT_FORWARD_WEBSOCKETS="true" if websockets else "false")
+        proc = subprocess.Popen(["kubectl", "--kubeconfig", self.server.kubeconfig, "-v=6",
                                  "port-forward", "pod/streams", f"{local}:80"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env)
         try:
             line = proc.stdout.readline()
-            self.assertIn("Forwarding from", line, proc.stderr.read() if not line else line)
+            self.assertIn("Forwarding from", line)
+
             # The stand-in's httpd may bind port 80 a moment after the container started.
             def fetch():
                 with urllib.request.urlopen(f"http://127.0.0.1:{local}/", timeout=10) as r:
                     return r.read().decode()
             self.assertIn("Welcome to nginx!", Kubelet.wait_for(fetch, 15, "page through the forward"))
+            # Twice: a second connection is a second pair of SPDY streams on the same tunnel.
+            self.assertIn("Welcome to nginx!", fetch())
         finally:
             proc.terminate()
             proc.wait(10)
+            stderr = proc.stderr.read()
             proc.stdout.close()
             proc.stderr.close()
+        return stderr
+
+    def test_port_forward_over_websocket_tunnel(self):
+        stderr = self.port_forward(websockets=True)
+        # kubectl -v=6: the WebSocket upgrade (GET) was accepted, no fallback to SPDY (POST).
+        self.assertRegex(stderr, r"GET https://\S+/pods/streams/portforward 101")
+        self.assertNotRegex(stderr, r"POST https://\S+/portforward")
+
+    def test_port_forward_over_spdy(self):
+        stderr = self.port_forward(websockets=False)
+        self.assertRegex(stderr, r"POST https://\S+/pods/streams/portforward 101")
 
     def test_unauthenticated_request_is_refused(self):
         context = ssl.create_default_context()
