@@ -86,6 +86,15 @@ void RunningAgent::startKubelet() {
                join.dir.string());
   KubeletFlags kubeletFlags = flags_.kubelet;
   kubeletFlags.kubeconfig = credentials.kubeconfig.string();
+  // The kubelet port serves with the certificate the server signed (the API server checks it
+  // against the server CA) and accepts client certificates of the client CA (the API server's
+  // own kubelet-client certificate), unless flags chose others.
+  auto& tls = kubeletFlags.server;
+  if (tls.tlsCertFile.empty() && tls.tlsPrivateKeyFile.empty()) {
+    tls.tlsCertFile = credentials.servingCert.string();
+    tls.tlsPrivateKeyFile = credentials.servingKey.string();
+  }
+  if (tls.clientCaFile.empty()) tls.clientCaFile = credentials.clientCa.string();
   kubelet_ = std::make_unique<RunningKubelet>(kubeletFlags);
 }
 

@@ -224,10 +224,12 @@ void RunningKubelet::Parts::connectRuntime() {
 void RunningKubelet::Parts::startNodeApi() {
   kubelet::NodeStatusOptions statusOptions;
   statusOptions.nodeName = nodeName;
-  statusOptions.hostname = kubelet::defaultHostname();
+  // --hostname-override (alias --node-name) names the host too, as upstream's flag does.
+  statusOptions.hostname = nodeName;
   statusOptions.nodeIP = nodeIP;
   statusOptions.rootDir = flags.rootDir;
   statusOptions.maxPods = flags.maxPods;
+  statusOptions.kubeletPort = flags.server.port;
   statusOptions.reportFrequency = std::chrono::duration_cast<std::chrono::seconds>(
       parseDuration("--node-status-report-frequency", flags.nodeStatusReportFrequency));
   if (statusOptions.reportFrequency < statusOptions.checkFrequency) {

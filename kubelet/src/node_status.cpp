@@ -200,7 +200,7 @@ v1::NodeStatus computeStatus(const NodeStatusOptions& options, const MachineSnap
   if (!machine.internalIP.empty()) s.addresses.push_back({"InternalIP", machine.internalIP});
   s.addresses.push_back(
       {"Hostname", options.hostname.empty() ? options.nodeName : options.hostname});
-  s.daemonEndpoints.kubeletEndpoint.Port = kKubeletPort;
+  s.daemonEndpoints.kubeletEndpoint.Port = options.kubeletPort;
 
   s.nodeInfo.machineID = machine.machineID;
   s.nodeInfo.systemUUID = previous.nodeInfo.systemUUID;

@@ -31,6 +31,9 @@ struct NodeStatusOptions {
   std::string nodeIP;    // "" : the first non-loopback IPv4 address
   std::string rootDir = "/var/lib/kubelet";
   int64_t maxPods = 110;
+  // The kubelet's HTTPS port (--port), published in status.daemonEndpoints so the API server
+  // knows where to proxy logs, exec and port-forward.
+  int32_t kubeletPort = kKubeletPort;
   std::chrono::seconds reportFrequency{300};
   // How often the status is recomputed to notice a change (upstream's update frequency).
   std::chrono::seconds checkFrequency{10};

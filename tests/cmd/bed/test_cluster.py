@@ -1,0 +1,249 @@
+"""The single-node cluster `kite server` is (API server, scheduler, controllers and an agent in
+one process) on the test bed, driven with real kubectl, and a second node joining it with
+`kite agent` and the join token.
+
+Usage (through CTest): testbed.sh exec BED python3 test_cluster.py KITE EXAMPLES_DIR"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                                "kubelet", "bed"))
+from harness import ENV, Kubelet, free_port  # noqa: E402
+
+KITE = sys.argv[1] if len(sys.argv) > 1 else "kite"
+EXAMPLES = sys.argv[2] if len(sys.argv) > 2 else "examples"
+del sys.argv[1:3]  # the rest (e.g. -k NAME) goes to unittest
+
+SERVER_NODE = "kite-server-node"
+AGENT_NODE = "kite-agent-node"
+wait_for = Kubelet.wait_for
+
+
+class Process:
+    """A kite process with its own folder, stopped by PID."""
+
+    def __init__(self, name, args):
+        self.dir = tempfile.mkdtemp(prefix=name + "-", dir=ENV["KITE_TB_DIR"])
+        self.args = args
+        self.log_path = os.path.join(self.dir, name + ".log")
+        self.proc = None
+
+    def start(self):
+        self.log = open(self.log_path, "a")
+        self.proc = subprocess.Popen([KITE] + self.args(self.dir), stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc:
+            self.log.close()
+
+    def log_text(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+
+def agent_args(root, node, runtime, extra=()):
+    return ["--container-runtime-endpoint", runtime,
+            "--root-dir", os.path.join(root, "kubelet"),
+            "--pod-logs-dir", os.path.join(root, "pod-logs"),
+            "--cgroup-root", ENV["KITE_TB_CGROUP_PARENT"] + "/" + node,
+            "--node-name", node, "--node-ip", "127.0.0.1",
+            "--healthz-port", str(free_port()), "--port", str(free_port()),
+            "--sync-frequency", "2", "--node-lease-renew-interval", "2s", *extra]
+
+
+class ClusterTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.port = free_port()
+        cls.server = Process("server", lambda d: [
+            "server", "--bind-address", "127.0.0.1", "--https-listen-port", str(cls.port),
+            "--data-dir", os.path.join(d, "data"),
+            "--write-kubeconfig", os.path.join(d, "admin.kubeconfig"),
+            *agent_args(d, SERVER_NODE, ENV["KITE_TB_CRI_ENDPOINT"])])
+        cls.kubeconfig = os.path.join(cls.server.dir, "admin.kubeconfig")
+        cls.server.start()
+        wait_for(lambda: cls.node(SERVER_NODE), 60, "the server's own node registered")
+        cls.agent = None
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.kubectl("delete", "pods", "--all", "--grace-period=1", "--wait=false",
+                        check=False)
+            wait_for(lambda: not cls.kubectl_json("get", "pods")["items"], 60, "pods deleted")
+        except AssertionError:
+            pass
+        finally:
+            if cls.agent:
+                cls.agent.stop()
+                shutil.rmtree(cls.agent.dir, ignore_errors=True)
+            cls.server.stop()
+            root = os.path.join(cls.server.dir, "kubelet")
+            subprocess.run(["umount", "-R", root], stderr=subprocess.DEVNULL)
+            shutil.rmtree(cls.server.dir, ignore_errors=True)
+
+    # --- helpers ---------------------------------------------------------------
+    @classmethod
+    def kubectl(cls, *args, stdin=None, check=True):
+        out = subprocess.run(["kubectl", "--kubeconfig", cls.kubeconfig, *args],
+                             input=stdin, capture_output=True, text=True)
+        if check and out.returncode != 0:
+            raise AssertionError(f"kubectl {' '.join(args)}: {out.stderr}")
+        return out
+
+    @classmethod
+    def kubectl_json(cls, *args):
+        out = cls.kubectl(*args, "-o", "json", check=False)
+        return json.loads(out.stdout) if out.returncode == 0 else None
+
+    @classmethod
+    def node(cls, name):
+        return cls.kubectl_json("get", "node", name)
+
+    @staticmethod
+    def ready(node):
+        return node and any(c["type"] == "Ready" and c["status"] == "True"
+                            for c in node["status"].get("conditions", []))
+
+    def containerd_pod_ids(self, uid):
+        out = subprocess.run(["ctr", "--address", ENV["KITE_TB_CONTAINERD_SOCK"], "-n", "k8s.io",
+                              "containers", "list", "-q",
+                              f'labels."io.kubernetes.pod.uid"=={uid}'],
+                             capture_output=True, text=True, check=True)
+        return sorted(out.stdout.split())
+
+    def port_forwarded_page(self, target):
+        local = free_port()
+        forward = subprocess.Popen(
+            ["kubectl", "--kubeconfig", self.kubeconfig, "port-forward", "--address", "0.0.0.0",
+             target, f"{local}:80"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            forward.stdout.readline()  # "Forwarding from 0.0.0.0:PORT -> 80"
+            return wait_for(lambda: self.http_page(local), 30, "page through port-forward")
+        finally:
+            forward.terminate()
+            forward.wait(10)
+            forward.stdout.close()
+
+    @staticmethod
+    def http_page(port):
+        out = subprocess.run(["curl", "-fsS", "--max-time", "3", f"http://127.0.0.1:{port}/"],
+                             capture_output=True, text=True)
+        return out.stdout if out.returncode == 0 else None
+
+    # --- tests -------------------------------------------------------------------
+    def test_1_server_node_is_ready_with_its_facts(self):
+        node = wait_for(lambda: (lambda n: n if self.ready(n) else None)(self.node(SERVER_NODE)),
+                        60, "server node Ready")
+        labels = node["metadata"]["labels"]
+        wait_for(lambda: self.node(SERVER_NODE)["metadata"]["labels"].get(
+            "node-role.kubernetes.io/control-plane") == "true", 30, "control-plane role label")
+        self.assertEqual(labels["kubernetes.io/hostname"], SERVER_NODE)
+        self.assertEqual(labels["kubernetes.io/os"], "linux")
+        info = node["status"]["nodeInfo"]
+        self.assertEqual(info["kernelVersion"], os.uname().release)
+        self.assertTrue(info["containerRuntimeVersion"].startswith("containerd://"), info)
+        self.assertIn({"type": "InternalIP", "address": "127.0.0.1"}, node["status"]["addresses"])
+        wide = self.kubectl("get", "node", SERVER_NODE, "-o", "wide").stdout
+        self.assertIn("Ready", wide)
+        self.assertIn("control-plane", wide)
+        self.assertIn("containerd://", wide)
+
+    def test_2_seed_nginx_pod_is_scheduled_runs_and_survives_an_agent_kill9(self):
+        created = not os.path.exists("/data/nginx")
+        try:
+            self.kubectl("apply", "-f", os.path.join(EXAMPLES, "nginx-pod.yaml"))
+            pod = wait_for(lambda: (lambda p: p if p and p["status"].get("phase") == "Running"
+                                    else None)(self.kubectl_json("get", "pod", "nginx-pod")),
+                           120, "nginx-pod Running")
+            self.assertEqual(pod["spec"]["nodeName"], SERVER_NODE)  # the scheduler bound it
+            events = self.kubectl_json("get", "events", "--field-selector",
+                                       "involvedObject.name=nginx-pod")["items"]
+            self.assertIn("Scheduled", [e["reason"] for e in events])
+            # The seed's commands, through the API server to the agent's kubelet port.
+            self.kubectl("logs", "nginx-pod")
+            conf = self.kubectl("exec", "nginx-pod", "--", "sh", "-c",
+                                "cat /etc/nginx/nginx.conf").stdout
+            self.assertIn("http {", conf)
+            self.assertIn("Welcome to nginx!", self.port_forwarded_page("pod/nginx-pod"))
+            uid = pod["metadata"]["uid"]
+            before = self.containerd_pod_ids(uid)
+            self.assertTrue(before)
+            # kill -9 the whole server (agent included) and start it again: no pod restarts.
+            type(self).server.stop(signal.SIGKILL)
+            type(self).server.start()
+            wait_for(lambda: self.ready(self.node(SERVER_NODE)), 60, "node Ready again")
+            time.sleep(5)  # a few sync periods of the restarted kubelet
+            pod = self.kubectl_json("get", "pod", "nginx-pod")
+            self.assertEqual(pod["status"]["phase"], "Running")
+            self.assertEqual(self.containerd_pod_ids(uid), before)
+            self.assertEqual(pod["status"]["containerStatuses"][0]["restartCount"], 0)
+            self.kubectl("delete", "pod", "nginx-pod", "--grace-period=5")
+            wait_for(lambda: not self.containerd_pod_ids(uid), 60, "nothing left in containerd")
+        finally:
+            self.kubectl("delete", "pod", "nginx-pod", "--ignore-not-found", check=False)
+            if created:
+                shutil.rmtree("/data/nginx", ignore_errors=True)
+
+    def test_3_an_agent_joins_with_the_token_and_its_lease_stops_with_it(self):
+        with open(os.path.join(self.server.dir, "data", "server", "token")) as f:
+            token = f.read().strip()
+        url = f"https://127.0.0.1:{self.port}"
+        # No second containerd on the bed: the node registers and keeps its Lease without one.
+        missing = "unix://" + os.path.join(ENV["KITE_TB_DIR"], "no-such-runtime.sock")
+        agent = Process("agent", lambda d: [
+            "agent", "--data-dir", os.path.join(d, "data"),
+            *agent_args(d, AGENT_NODE, missing)])
+        type(self).agent = agent
+        os.environ["KITE_URL"], os.environ["KITE_TOKEN"] = url, token  # as K3S_URL/K3S_TOKEN
+        try:
+            agent.start()
+        finally:
+            del os.environ["KITE_URL"], os.environ["KITE_TOKEN"]
+        wait_for(lambda: self.node(AGENT_NODE), 60, "agent node registered")
+        agent_dir = os.path.join(agent.dir, "data", "agent")
+        for name in os.listdir(agent_dir):
+            mode = os.stat(os.path.join(agent_dir, name)).st_mode & 0o077
+            self.assertEqual(mode, 0, name)
+        lease = lambda: self.kubectl_json("get", "lease", "-n", "kube-node-lease", AGENT_NODE)
+        first = wait_for(lambda: (lambda l: l["spec"]["renewTime"] if l else None)(lease()), 30,
+                         "agent lease")
+        wait_for(lambda: lease()["spec"]["renewTime"] != first, 30, "lease renewed")
+        agent.stop()
+        stopped = lease()["spec"]["renewTime"]
+        time.sleep(5)
+        self.assertEqual(lease()["spec"]["renewTime"], stopped)
+
+    def test_4_a_wrong_token_does_not_join(self):
+        agent = Process("bad-agent", lambda d: [
+            "agent", "--server", f"https://127.0.0.1:{self.port}", "--token",
+            "K10" + "0" * 64 + "::server:0123456789abcdef", "--data-dir", os.path.join(d, "data"),
+            *agent_args(d, "kite-bad-node", "unix:///nonexistent.sock")])
+        try:
+            agent.start()
+            self.assertNotEqual(agent.proc.wait(30), 0)
+            self.assertIn("refusing to trust", agent.log_text())
+            self.assertIsNone(self.node("kite-bad-node"))
+        finally:
+            agent.stop()
+            shutil.rmtree(agent.dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
