@@ -19,6 +19,7 @@
 #include "kite/pki/kubelet_client.h"
 #include "kite/pki/server_pki.h"
 #include "kite/pki/service_account_token.h"
+#include "control_loops.h"
 #include "node_join.h"
 
 namespace kite::controlplane {
@@ -158,6 +159,7 @@ class RunningServer final : public Server {
     }
     spdlog::info("kite server listening on {}:{}; kubeconfig {}", config.bindAddress, http_->port(),
                  kubeconfigPath_.string());
+    startControlLoops(config, url);
   }
 
   ~RunningServer() override { stop(); }
@@ -168,6 +170,7 @@ class RunningServer final : public Server {
   void stop() override {
     if (stopped_) return;
     stopped_ = true;
+    if (loops_) loops_->stop();
     api_->shutdown();
     http_->stop();
     api_.reset();
@@ -175,11 +178,31 @@ class RunningServer final : public Server {
   }
 
  private:
+  void startControlLoops(const ServerConfig& config, const std::string& url) {
+    if (config.disableScheduler && config.disableControllerManager) return;
+    ControlLoopsConfig lc;
+    lc.api.server = url;
+    lc.api.caPem = pki_->serverCaBundlePem;
+    lc.api.clientCertificatePem = pki_->adminCertificate.toPem();
+    lc.api.clientKeyPem = pki_->adminKey.toPem();
+    lc.api.userAgent = "kite-server/control-loops";
+    lc.scheduler = !config.disableScheduler;
+    lc.controllers = !config.disableControllerManager;
+    lc.cluster.clusterCidr = config.clusterCidr;
+    lc.cluster.serviceCidr = config.serviceCidr;
+    lc.cluster.rootCaPem = pki_->serverCaBundlePem;
+    lc.cluster.apiserverAddress = config.nodeIps.empty() ? "127.0.0.1" : config.nodeIps.front();
+    lc.cluster.apiserverPort = http_->port();
+    lc.cluster.localPathDir = (config.dataDir / "storage").string();
+    loops_ = std::make_unique<ControlLoops>(std::move(lc));
+  }
+
   std::unique_ptr<pki::ServerPki> pki_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<ApiServer> api_;
   std::unique_ptr<NodeJoinHandler> join_;
   std::unique_ptr<http::Server> http_;
+  std::unique_ptr<ControlLoops> loops_;
   std::filesystem::path kubeconfigPath_;
   bool stopped_ = false;
 };
