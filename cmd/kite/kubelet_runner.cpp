@@ -10,6 +10,7 @@
 
 #include "kite/api/json.h"
 #include "kite/api/quantity.h"
+#include "kite/kubelet/api_config_source.h"
 #include "kite/kubelet/api_pod_source.h"
 #include "kite/kubelet/config_source.h"
 #include "kite/kubelet/container_log_manager.h"
@@ -19,6 +20,7 @@
 #include "kite/kubelet/node_status.h"
 #include "kite/kubelet/pod_cgroups.h"
 #include "kite/kubelet/pod_syncer.h"
+#include "kite/kubelet/service_env.h"
 #include "kite/kubelet/static_pods.h"
 #include "kite/kubelet/status_manager.h"
 #include "kite/kubelet/volume_manager.h"
@@ -177,7 +179,9 @@ struct RunningKubelet::Parts {
   // The pods.
   kubelet::NodeFacts node;
   std::unique_ptr<volumes::Mounter> mounter;
+  std::unique_ptr<kubelet::ServiceEnvSource> services;
   std::unique_ptr<kubelet::ConfigSource> config;
+  kubelet::ApiConfigSource* apiConfig = nullptr;  // config, with an API server
   std::unique_ptr<kubelet::PodCgroups> cgroups;
   std::unique_ptr<kubelet::VolumeManager> volumeManager;
   std::unique_ptr<kubelet::PodSyncer> syncer;
@@ -280,7 +284,20 @@ void RunningKubelet::Parts::startPods() {
   logPolicy.maxFiles = flags.containerLogMaxFiles;
 
   mounter = volumes::newSystemMounter();
-  config = std::make_unique<kubelet::NoConfigSource>();
+  if (api) {
+    services = std::make_unique<kubelet::ServiceEnvSource>(*api);
+    services->start();
+    // Containers started before the Services are known would miss their variables.
+    if (!services->waitForSync(std::chrono::seconds(10))) {
+      spdlog::warn("services not listed yet: containers may miss their service variables");
+    }
+    auto source =
+        std::make_unique<kubelet::ApiConfigSource>(*api, base::realClock(), services.get());
+    apiConfig = source.get();
+    config = std::move(source);
+  } else {
+    config = std::make_unique<kubelet::NoConfigSource>();
+  }
   cgroups = std::make_unique<kubelet::PodCgroups>("/sys/fs/cgroup", flags.cgroupRoot);
   volumeManager = std::make_unique<kubelet::VolumeManager>(
       *mounter, flags.rootDir, *config, static_cast<uint64_t>(node.memoryCapacity));
@@ -298,6 +315,7 @@ void RunningKubelet::Parts::startPods() {
       if (fromApi(pod)) podStatus->setStatus(pod);
     };
     hooks.onTerminated = [this](const api::core::v1::Pod& pod) {
+      apiConfig->forgetPod(pod.metadata.uid);
       if (fromApi(pod) && pod.metadata.deletionTimestamp) podStatus->terminated(pod);
     };
     kubelet->setHooks(std::move(hooks));
@@ -388,6 +406,7 @@ void RunningKubelet::Parts::stop() {
   if (logs) logs->stop();
   if (kubelet) kubelet->stop();
   if (podStatus) podStatus->stop();
+  if (services) services->stop();
 }
 
 RunningKubelet::RunningKubelet(const KubeletFlags& flags,

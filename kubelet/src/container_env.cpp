@@ -126,6 +126,9 @@ EnvList containerEnv(const corev1::Pod& pod, const corev1::Container& container,
     defined[name] = value;
   };
   const std::string& ns = pod.metadata.namespace_;
+  // The Services' variables: referable from env, set unless the container sets them itself.
+  const auto services = config.serviceEnv(ns, pod.spec.enableServiceLinks.value_or(true));
+  for (const auto& [name, value] : services) defined[name] = value;
 
   for (const auto& source : container.envFrom) {
     std::optional<std::map<std::string, std::string>> data;
@@ -182,6 +185,11 @@ EnvList containerEnv(const corev1::Pod& pod, const corev1::Container& container,
       }
       set(var.name, it->second);
     }
+  }
+  for (const auto& service : services) {
+    const bool own = std::any_of(out.begin(), out.end(),
+                                 [&](const auto& kv) { return kv.first == service.first; });
+    if (!own) out.push_back(service);
   }
   return out;
 }

@@ -147,6 +147,15 @@ SyncResult PodSyncer::sync(const corev1::Pod& pod, const std::set<std::string>& 
   }
   if (actions.terminal ||
       (actions.toStart.empty() && actions.toKill.empty() && !actions.createSandbox)) {
+    // Nothing to start, but ConfigMap, Secret, token and downward API files follow their
+    // sources on every sync, as upstream's volume manager refreshes them.
+    if (!actions.terminal && runtime.sandboxReady()) {
+      try {
+        volumes_.setUp(pod, factsFor(runtime));
+      } catch (const std::exception& e) {
+        result.events.push_back({"Warning", "FailedMount", e.what()});
+      }
+    }
     result.runtime = readRuntimePod(runtime_, pod.metadata.uid);
     fillTerminationMessages(pod, result.runtime);
     return result;

@@ -154,6 +154,55 @@ class ApiPodsTest(unittest.TestCase):
             if created:
                 shutil.rmtree("/data/nginx", ignore_errors=True)
 
+    def test_configmap_env_volume_and_service_variables(self):
+        self.kubectl("create", "configmap", "settings", "--from-literal=greeting=hello-from-api")
+        self.kubectl("create", "service", "clusterip", "web", "--tcp=80:8080")
+        pod_yaml = textwrap.dedent(f"""\
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: echo
+            spec:
+              nodeName: {NODE}
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: main
+                image: busybox:1.35
+                command: ["sh", "-c", "echo GREETING=$GREETING; echo FILE=$(cat /cfg/greeting); echo WEB=$WEB_SERVICE_HOST:$WEB_SERVICE_PORT $WEB_PORT_80_TCP; echo API=$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT; sleep 3600"]
+                env:
+                - name: GREETING
+                  valueFrom:
+                    configMapKeyRef: {{name: settings, key: greeting}}
+                volumeMounts:
+                - {{name: cfg, mountPath: /cfg}}
+              volumes:
+              - name: cfg
+                configMap: {{name: settings}}
+            """)
+        self.kubectl("apply", "-f", "-", stdin=pod_yaml)
+        pod = self.wait_api_pod("echo", lambda p: p["status"].get("phase") == "Running")
+        log = self.wait_for(lambda: (lambda t: t if "API=" in t else None)(
+            self.container_log(pod, "main")), 20, "container output")
+        self.assertIn("GREETING=hello-from-api", log)
+        self.assertIn("FILE=hello-from-api", log)
+        web = self.kubectl_json("get", "service", "web")
+        self.assertIn(f"WEB={web['spec']['clusterIP']}:80 tcp://{web['spec']['clusterIP']}:80",
+                      log)
+        kubernetes = self.kubectl_json("get", "service", "kubernetes", "-n", "default")
+        if kubernetes:  # made by the server's own bootstrap, when it makes it
+            port = kubernetes["spec"]["ports"][0]["port"]
+            self.assertIn(f"API={kubernetes['spec']['clusterIP']}:{port}", log)
+
+        # The ConfigMap changes: the volume follows on a resync (env does not, as upstream).
+        self.kubectl("patch", "configmap", "settings", "-p", '{"data":{"greeting":"changed"}}')
+        volume = os.path.join(self.kubelet.root, "pods", pod["metadata"]["uid"], "volumes",
+                              "kubernetes.io~configmap", "cfg", "greeting")
+        self.wait_for(lambda: open(volume).read() == "changed", 30, "configMap volume updated")
+
+        uid = pod["metadata"]["uid"]
+        self.kubectl("delete", "pod", "echo", "--timeout=60s")
+        self.wait_for(lambda: not self.containerd_has_pod(uid), 20, "nothing left in containerd")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -2,12 +2,15 @@
 // Where the kubelet finds ConfigMaps and Secrets that pods reference (env,
 // envFrom, volumes) and the service account tokens of projected volumes.
 // Static pods have none (every lookup is "not found"); the API-driven kubelet
-// answers from its informers and the TokenRequest API.
+// answers from the API server (GETs with a short cache, the TokenRequest API
+// and a Services informer).
 
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace kite::kubelet {
 
@@ -35,6 +38,13 @@ class ConfigSource {
   // that sources with no API behind them need not spell it out.
   virtual std::optional<std::string> serviceAccountToken(const TokenRequest& /*request*/) {
     return std::nullopt;
+  }
+
+  // The Service environment variables of a pod in namespace ns (service_env.h), in order.
+  // None without an API server.
+  virtual std::vector<std::pair<std::string, std::string>> serviceEnv(const std::string& /*ns*/,
+                                                                      bool /*enableServiceLinks*/) {
+    return {};
   }
 };
 
