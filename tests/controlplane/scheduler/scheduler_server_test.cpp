@@ -210,6 +210,30 @@ TEST_F(SchedulerServerTest, HostPortsConflict) {
   EXPECT_EQ(bound, 2);
 }
 
+TEST_F(SchedulerServerTest, OnlyTheLeaseHolderSchedulesAndAnotherTakesOver) {
+  createNode(makeNode("only"));
+  Scheduler first(*client_, {.identity = "first", .podInitialBackoff = 100ms});
+  first.start();
+  ASSERT_TRUE(eventually([&] { return first.isLeader(); }));
+  Scheduler second(*client_, {.identity = "second", .podInitialBackoff = 100ms});
+  second.start();
+  createPod(makePod("while-first-leads"));
+  EXPECT_EQ(waitForNode("while-first-leads"), "only");
+  EXPECT_FALSE(second.isLeader());
+  EXPECT_EQ(second.scheduledCount(), 0U);
+  EXPECT_TRUE(eventually([&] { return first.scheduledCount() == 1U; }));
+
+  // The leader gives the Lease up on stop; the other candidate takes over and schedules.
+  first.stop();
+  ASSERT_TRUE(eventually([&] { return second.isLeader(); }));
+  createPod(makePod("after-takeover"));
+  EXPECT_EQ(waitForNode("after-takeover"), "only");
+  EXPECT_TRUE(eventually([&] { return second.scheduledCount() == 1U; }));
+  const auto lease = client_->get<api::coordination::v1::Lease>("kube-system", "kube-scheduler");
+  EXPECT_EQ(lease.spec.holderIdentity.value_or(""), "second");
+  second.stop();
+}
+
 corev1::PersistentVolume localVolume(const std::string& name, const std::string& node) {
   corev1::PersistentVolume pv;
   pv.metadata.name = name;
