@@ -1,5 +1,6 @@
 #include "kite/controlplane/controllers/workloads.h"
 
+#include "cronjob_controller.h"
 #include "deployment_controller.h"
 #include "garbage_collector.h"
 #include "job_controller.h"
@@ -14,6 +15,7 @@ std::vector<std::unique_ptr<Controller>> makeWorkloadControllers(
   out.push_back(makeDeploymentController(client, options));
   out.push_back(makeGarbageCollector(client, options));
   out.push_back(makeJobController(client, options));
+  out.push_back(makeCronJobController(client, options));
   return out;
 }
 

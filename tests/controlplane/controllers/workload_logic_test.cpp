@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "deployment_status.h"
+#include "fakes/fake_clock.h"
 #include "kite/api/meta.h"
+#include "workload_cron.h"
 #include "workload_pods.h"
 #include "workload_rollout.h"
 
@@ -173,6 +175,68 @@ TEST(DeploymentStatus, UnavailableBelowMinimum) {
   const auto s = calculateStatus(d, {rs}, &rs, now);
   EXPECT_EQ(api::findCondition(s.conditions, "Available")->status, "False");
   EXPECT_EQ(api::findCondition(s.conditions, "Available")->reason, "MinimumReplicasUnavailable");
+}
+
+// FakeClock starts at 2026-01-01T00:00:00Z, a Thursday.
+std::chrono::system_clock::time_point at(kite::testing::FakeClock& clock,
+                                         std::chrono::minutes offset) {
+  clock.advance(offset);
+  return clock.wallNow();
+}
+
+TEST(CronSchedule, StepsRangesNamesAndDescriptors) {
+  kite::testing::FakeClock clock;
+  const auto start = clock.wallNow();
+  EXPECT_EQ(CronSchedule::parse("*/15 * * * *").next(start + 7min), start + 15min);
+  // Strictly after: at 00:15 the next quarter is 00:30.
+  EXPECT_EQ(CronSchedule::parse("*/15 * * * *").next(start + 15min), start + 30min);
+  EXPECT_EQ(CronSchedule::parse("@hourly").next(start), start + 60min);
+  EXPECT_EQ(CronSchedule::parse("@daily").next(start + 1min), start + std::chrono::hours(24));
+  // Saturday 2026-01-03 to Monday 09:00.
+  EXPECT_EQ(CronSchedule::parse("0 9 * * MON-fri").next(start + std::chrono::hours(48)),
+            start + std::chrono::hours(4 * 24 + 9));
+  EXPECT_EQ(CronSchedule::parse("30 2 1 feb *").next(start),
+            start + std::chrono::hours(31 * 24 + 2) + 30min);
+  // Both day fields restricted: either matches (the 13th, or a Friday: 2026-01-02).
+  EXPECT_EQ(CronSchedule::parse("0 0 13 * 5").next(start), start + std::chrono::hours(24));
+  EXPECT_EQ(CronSchedule::parse("5-10/5 * * * *").next(start + 5min), start + 10min);
+  EXPECT_FALSE(CronSchedule::parse("0 0 30 2 *").next(start).has_value());
+  // Driven by the clock: a minute later the next run of "* * * * *" moves along.
+  const auto t = at(clock, 90min);
+  EXPECT_EQ(CronSchedule::parse("* * * * *").next(t), start + 91min);
+}
+
+TEST(CronSchedule, BadSpecsSayWhy) {
+  const auto message = [](const char* spec) {
+    try {
+      CronSchedule::parse(spec);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message("* * * *"), "expected exactly 5 fields, found 4: * * * *");
+  EXPECT_EQ(message("61 * * * *"), "end of range (61) above maximum (59): 61");
+  EXPECT_EQ(message("* * 0 * *"), "beginning of range (0) below minimum (1): 0");
+  EXPECT_EQ(message("@every 5m"), "unrecognized descriptor: @every 5m");
+  EXPECT_EQ(message("x * * * *"), "failed to parse int from x");
+  EXPECT_EQ(message(""), "empty spec string");
+}
+
+TEST(CronSchedule, MissedRunsAndJobNames) {
+  kite::testing::FakeClock clock;
+  const auto created = clock.wallNow();
+  const auto now = at(clock, 5min) + std::chrono::seconds(30);
+  const auto missed = mostRecentSchedule(CronSchedule::parse("* * * * *"), created, now);
+  EXPECT_EQ(missed.count, 5);
+  EXPECT_EQ(missed.mostRecent, created + 5min);
+  // Nothing due yet.
+  EXPECT_FALSE(mostRecentSchedule(CronSchedule::parse("@hourly"), created, now).mostRecent);
+  // A controller down for a year: still only the latest run, quickly.
+  const auto late = mostRecentSchedule(CronSchedule::parse("* * * * *"),
+                                       created - std::chrono::hours(24 * 365), now);
+  EXPECT_EQ(late.mostRecent, created + 5min);
+  EXPECT_EQ(cronJobName("backup", created), "backup-29453760");
 }
 
 }  // namespace

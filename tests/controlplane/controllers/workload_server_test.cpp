@@ -472,5 +472,54 @@ TEST_F(WorkloadServerTest, JobDeadlineAndTtl) {
   EXPECT_TRUE(eventually([&] { return client_->list<api::batch::v1::Job>(ns_).items.empty(); }));
 }
 
+// The real time plus an offset: a CronJob created now is a minute old to the controller, so a
+// "* * * * *" schedule is due at once.
+class AheadClock final : public base::Clock {
+ public:
+  explicit AheadClock(std::chrono::seconds ahead) : ahead_(ahead) {}
+  Monotonic now() const override { return std::chrono::steady_clock::now() + ahead_; }
+  Wall wallNow() const override { return std::chrono::system_clock::now() + ahead_; }
+
+ private:
+  std::chrono::seconds ahead_;
+};
+
+TEST_F(WorkloadServerTest, CronJobCreatesTheDueJob) {
+  for (auto& c : controllers_) c->stop();
+  AheadClock clock(61s);
+  WorkloadControllerOptions options;
+  options.clock = &clock;
+  controllers_ = makeWorkloadControllers(*client_, options);
+  for (auto& c : controllers_) c->start();
+
+  api::batch::v1::CronJob cj;
+  cj.metadata.name = "tick";
+  cj.metadata.namespace_ = ns_;
+  cj.spec.schedule = "* * * * *";
+  cj.spec.concurrencyPolicy = "Forbid";
+  cj.spec.jobTemplate.metadata.labels["from"] = "tick";
+  cj.spec.jobTemplate.spec = makeJob(ns_, "unused").spec;
+  cj = client_->create(cj);
+  ASSERT_TRUE(eventually([&] {
+    return client_->list<api::batch::v1::Job>(ns_, {.labelSelector = "from=tick"}).items.size() ==
+           1;
+  }));
+  const auto job = client_->list<api::batch::v1::Job>(ns_).items.front();
+  EXPECT_EQ(api::controllerOf(job.metadata)->uid, cj.metadata.uid);
+  EXPECT_EQ(job.metadata.name.rfind("tick-", 0), 0U);
+  const auto minutes = std::stoll(job.metadata.name.substr(5));
+  const auto scheduled = std::chrono::system_clock::time_point(std::chrono::minutes(minutes));
+  EXPECT_LE(scheduled, std::chrono::system_clock::now() + 61s);
+  EXPECT_GT(scheduled, std::chrono::system_clock::now() - 60s);
+  ASSERT_TRUE(eventually([&] {
+    const auto s = client_->get<api::batch::v1::CronJob>(ns_, "tick").status;
+    return s.active.size() == 1 && s.active[0].name == job.metadata.name && s.lastScheduleTime;
+  }));
+  // Its Job runs a pod; Forbid: no second Job while it is active.
+  EXPECT_TRUE(eventually([&] { return activePods("job-name=" + job.metadata.name).size() == 1; }));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(client_->list<api::batch::v1::Job>(ns_).items.size(), 1U);
+}
+
 }  // namespace
 }  // namespace kite::controlplane::controllers
