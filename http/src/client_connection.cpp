@@ -54,14 +54,13 @@ class ClientConnectionImpl final : public ClientConnection,
     }
   }
 
+  // Handlers capture `this`: they only run inside io_.run(), on the thread that holds a
+  // reference (or during setup, under the caller's reference).
   ~ClientConnectionImpl() override {
-    io_.stop();
+    // Only reached on the io thread once io_.run() has returned (the thread held the last
+    // reference), or when the tunnel was never started.
     if (thread_.joinable()) {
-      if (thread_.get_id() == std::this_thread::get_id()) {
-        thread_.detach();  // the last reference went away in one of our own callbacks
-      } else {
-        thread_.join();
-      }
+      thread_.detach();
     }
   }
   ClientConnectionImpl(const ClientConnectionImpl&) = delete;
@@ -132,14 +131,17 @@ class ClientConnectionImpl final : public ClientConnection,
       const std::lock_guard lock(mutex_);
       onData_ = std::move(onData);
       onClose_ = std::move(onClose);
+      started_ = true;
     }
-    asio::post(io_, [self = shared_from_this()] {
-      if (!self->pending_.empty()) {
-        self->deliver(std::move(self->pending_));
+    asio::post(io_, [this] {
+      if (!pending_.empty()) {
+        deliver(std::move(pending_));
       }
-      self->readMore();
+      readMore();
     });
-    thread_ = std::thread([this] { io_.run(); });
+    // The thread keeps the connection alive until its io_context has run out of work (the
+    // connection ended), so the last reference can never go away inside io_.run().
+    thread_ = std::thread([self = shared_from_this()] { self->io_.run(); });
   }
 
   bool write(std::string data) override {
@@ -149,28 +151,31 @@ class ClientConnectionImpl final : public ClientConnection,
         return false;
       }
     }
-    asio::post(io_, [self = shared_from_this(), data = std::move(data)]() mutable {
-      self->out_.push_back(std::move(data));
-      self->flush();
+    asio::post(io_, [this, data = std::move(data)]() mutable {
+      out_.push_back(std::move(data));
+      flush();
     });
     return true;
   }
 
   void close() override {
+    bool started = false;
     {
       const std::lock_guard lock(mutex_);
       if (closing_) {
         return;
       }
       closing_ = true;
+      started = started_;
     }
-    asio::post(io_, [self = shared_from_this()] {
-      self->closeAfterWrites_ = true;
-      self->flush();
+    if (!started) {
+      end();  // nothing runs the io_context
+      return;
+    }
+    asio::post(io_, [this] {
+      closeAfterWrites_ = true;
+      flush();
     });
-    if (!thread_.joinable()) {
-      end();  // never started: nothing runs the io_context
-    }
   }
 
  private:
@@ -271,17 +276,16 @@ class ClientConnectionImpl final : public ClientConnection,
 
   void readMore() {
     withStream([&](auto& s) {
-      s.async_read_some(asio::buffer(chunk_),
-                        [self = shared_from_this()](const ErrorCode& error, std::size_t n) {
-                          if (n > 0) {
-                            self->deliver(std::string(self->chunk_.data(), n));
-                          }
-                          if (error) {
-                            self->end();
-                            return;
-                          }
-                          self->readMore();
-                        });
+      s.async_read_some(asio::buffer(chunk_), [this](const ErrorCode& error, std::size_t n) {
+        if (n > 0) {
+          deliver(std::string(chunk_.data(), n));
+        }
+        if (error) {
+          end();
+          return;
+        }
+        readMore();
+      });
     });
   }
 
@@ -299,15 +303,14 @@ class ClientConnectionImpl final : public ClientConnection,
     out_.pop_front();
     writing_ = true;
     withStream([&](auto& s) {
-      asio::async_write(s, asio::buffer(inflight_),
-                        [self = shared_from_this()](const ErrorCode& error, std::size_t) {
-                          self->writing_ = false;
-                          if (error) {
-                            self->end();
-                            return;
-                          }
-                          self->flush();
-                        });
+      asio::async_write(s, asio::buffer(inflight_), [this](const ErrorCode& error, std::size_t) {
+        writing_ = false;
+        if (error) {
+          end();
+          return;
+        }
+        flush();
+      });
     });
   }
 
@@ -347,6 +350,7 @@ class ClientConnectionImpl final : public ClientConnection,
   std::function<void()> onClose_;
   bool ended_ = false;
   bool closing_ = false;
+  bool started_ = false;
 };
 
 }  // namespace
