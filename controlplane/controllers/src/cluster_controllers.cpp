@@ -12,6 +12,7 @@ std::vector<std::unique_ptr<Controller>> makeClusterControllers(
   out.push_back(newNodeLifecycleController(client, options));
   out.push_back(newNodeIpamController(client, options));
   out.push_back(newVolumeBinderController(client, options));
+  out.push_back(newServiceLbController(client, options));
   return out;
 }
 

@@ -20,6 +20,8 @@ std::unique_ptr<Controller> newNodeLifecycleController(client::Client& client,
                                                        const ClusterControllerOptions& options);
 std::unique_ptr<Controller> newNodeIpamController(client::Client& client,
                                                   const ClusterControllerOptions& options);
+std::unique_ptr<Controller> newServiceLbController(client::Client& client,
+                                                   const ClusterControllerOptions& options);
 std::unique_ptr<Controller> newVolumeBinderController(client::Client& client,
                                                       const ClusterControllerOptions& options);
 

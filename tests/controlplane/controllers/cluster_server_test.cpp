@@ -628,5 +628,32 @@ TEST_F(ClusterControllersTest, LocalPathProvisioning) {
   }));
 }
 
+TEST_F(ClusterControllersTest, LoadBalancerServicesGetNodeAddresses) {
+  const std::string ns = "lb-test";
+  createNamespace(ns);
+  createReadyNode(*client_, "lb-node");
+  corev1::Service svc;
+  svc.metadata.name = "lb";
+  svc.metadata.namespace_ = ns;
+  svc.spec.type = "LoadBalancer";
+  svc.spec.selector = {{"app", "lb"}};
+  corev1::ServicePort port;
+  port.name = "http";
+  port.port = 80;
+  port.targetPort = api::IntOrString(8080);
+  svc.spec.ports = {port};
+  client_->create(svc);
+  corev1::Service plain = svc;
+  plain.metadata.name = "plain";
+  plain.spec.type = "ClusterIP";
+  client_->create(plain);
+  EXPECT_TRUE(eventually([&] {
+    const auto got = client_->get<corev1::Service>(ns, "lb");
+    return got.status.loadBalancer.ingress.size() == 1 &&
+           got.status.loadBalancer.ingress[0].ip == "192.0.2.7";
+  }));
+  EXPECT_TRUE(client_->get<corev1::Service>(ns, "plain").status.loadBalancer.ingress.empty());
+}
+
 }  // namespace
 }  // namespace kite::controlplane::controllers

@@ -8,7 +8,8 @@
 //  - node-lifecycle: Ready=Unknown for nodes whose Lease is not renewed, the not-ready and
 //    unreachable taints, and eviction of pods that do not tolerate a NoExecute taint;
 //  - node-ipam: spec.podCIDR(s) per node from the cluster CIDR;
-//  - persistentvolume-binder: PV/PVC binding, reclaim, and the local-path provisioner.
+//  - persistentvolume-binder: PV/PVC binding, reclaim, and the local-path provisioner;
+//  - service-lb: status.loadBalancer.ingress of LoadBalancer Services = the nodes' InternalIPs.
 //
 //   auto controllers = makeClusterControllers(client, options);
 //   for (auto& c : controllers) c->start();
