@@ -3,6 +3,12 @@
 // (phase Running, Ready True), as upstream's integration tests do.
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
 
 #include <chrono>
 #include <functional>
@@ -519,6 +525,68 @@ TEST_F(WorkloadServerTest, CronJobCreatesTheDueJob) {
   EXPECT_TRUE(eventually([&] { return activePods("job-name=" + job.metadata.name).size() == 1; }));
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(client_->list<api::batch::v1::Job>(ns_).items.size(), 1U);
+}
+
+// kubectl rollout is client-side: it reads exactly the fields and annotations the Deployment
+// controller writes. Pods are marked running in the background meanwhile.
+TEST_F(WorkloadServerTest, KubectlRolloutStatusHistoryUndoRestartPauseResume) {
+  if (!std::filesystem::exists("/usr/bin/kubectl")) GTEST_SKIP() << "no kubectl";
+  std::string tmpl = (std::filesystem::temp_directory_path() / "kite-rollout-XXXXXX").string();
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  const std::filesystem::path cacheDir = tmpl;
+  const auto kubectl = [&](const std::string& args, std::string* out = nullptr) {
+    const std::string cmd = "/usr/bin/kubectl --kubeconfig " + server_->kubeconfig().string() +
+                            " --cache-dir " + cacheDir.string() + " -n " + ns_ + " " + args +
+                            " 2>&1";
+    FILE* f = popen(cmd.c_str(), "r");
+    std::string text;
+    char buf[4096];
+    while (f != nullptr && fgets(buf, sizeof buf, f) != nullptr) text += buf;
+    const int status = f != nullptr ? pclose(f) : -1;
+    if (out != nullptr) *out = text;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  std::atomic<bool> done{false};
+  std::thread kubelet([&] {
+    while (!done) {
+      try {
+        markAllRunning("app=roll");
+      } catch (const std::exception&) {
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+  });
+  std::string out;
+  client_->create(makeDeployment("roll", 2, "nginx:1"));
+  EXPECT_EQ(kubectl("rollout status deploy/roll --timeout=30s", &out), 0) << out;
+  EXPECT_NE(out.find("successfully rolled out"), std::string::npos) << out;
+
+  EXPECT_EQ(kubectl("set image deploy/roll main=nginx:2", &out), 0) << out;
+  EXPECT_EQ(kubectl("rollout status deploy/roll --timeout=30s", &out), 0) << out;
+  EXPECT_EQ(kubectl("rollout history deploy/roll", &out), 0) << out;
+  EXPECT_NE(out.find("1 "), std::string::npos) << out;
+  EXPECT_NE(out.find("2 "), std::string::npos) << out;
+
+  EXPECT_EQ(kubectl("rollout undo deploy/roll", &out), 0) << out;
+  EXPECT_EQ(kubectl("rollout status deploy/roll --timeout=30s", &out), 0) << out;
+  auto d = client_->get<Deployment>(ns_, "roll");
+  EXPECT_EQ(d.spec.template_.spec.containers[0].image, "nginx:1");
+  EXPECT_EQ(d.metadata.annotations["deployment.kubernetes.io/revision"], "3");
+
+  EXPECT_EQ(kubectl("rollout restart deploy/roll", &out), 0) << out;
+  EXPECT_EQ(kubectl("rollout status deploy/roll --timeout=30s", &out), 0) << out;
+  d = client_->get<Deployment>(ns_, "roll");
+  EXPECT_TRUE(d.spec.template_.metadata.annotations.contains("kubectl.kubernetes.io/restartedAt"));
+  EXPECT_EQ(d.metadata.annotations["deployment.kubernetes.io/revision"], "4");
+
+  EXPECT_EQ(kubectl("rollout pause deploy/roll", &out), 0) << out;
+  EXPECT_TRUE(client_->get<Deployment>(ns_, "roll").spec.paused);
+  EXPECT_EQ(kubectl("rollout resume deploy/roll", &out), 0) << out;
+  EXPECT_FALSE(client_->get<Deployment>(ns_, "roll").spec.paused);
+  EXPECT_EQ(kubectl("rollout status deploy/roll --timeout=30s", &out), 0) << out;
+  done = true;
+  kubelet.join();
+  std::filesystem::remove_all(cacheDir);
 }
 
 }  // namespace
