@@ -1,82 +1,96 @@
 #!/usr/bin/env bash
-# One command for a fresh Debian 12 machine (as root): install every
-# dependency, build kite, and start what is built so far.
+# One command for a fresh Debian 12 machine (as root): install every dependency, build kite,
+# and start a single-node Kubernetes cluster that kubectl uses.
 #
-# Today: the control plane (`kite server`: API server on embedded SQLite,
-# HTTPS with client certificates) that kubectl uses, and a private containerd
-# with kite's images running a pod through kite's own CRI client. The agent
-# joining the two into a single-node cluster arrives with the agent issue.
+# The cluster is `kite server` (API server on embedded SQLite, scheduler, controllers, and the
+# agent: the kubelet) next to a containerd of its own with kite's images served from a local
+# registry (no internet needed). containerd, its registry and kite run in a network namespace
+# of their own (tests/testbed), so nothing of the machine's own containerd or network setup is
+# touched; the API port is forwarded to 127.0.0.1 on the host for kubectl.
 #
 #   ./run-cluster.sh          start (idempotent)
 #   ./run-cluster.sh stop     stop and remove everything it started
 set -euo pipefail
 cd "$(dirname "$0")"
 bed=$PWD/build/run
+run=$PWD/build/run-server
 
-server_dir=$PWD/build/run-server
-if [[ ${1:-} == stop ]]; then
-  if [[ -f $server_dir/pid ]]; then
-    kill "$(cat "$server_dir/pid")" 2>/dev/null || true
-    rm -f "$server_dir/pid"
+stop_pid() {
+  if [[ -f $1 ]]; then
+    kill "$(cat "$1")" 2>/dev/null || true
+    rm -f "$1"
   fi
+}
+
+if [[ ${1:-} == stop ]]; then
+  stop_pid "$run/forward.pid"
+  stop_pid "$run/pid"
+  sleep 1
   tests/testbed/testbed.sh down "$bed"
+  umount -R "$run/kubelet" 2>/dev/null || true
   exit 0
 fi
 
 tools/install-deps.sh
 tools/build.sh release
 tests/testbed/testbed.sh up "$bed" "$PWD/build"
-
-in_bed() { tests/testbed/testbed.sh exec "$bed" "$@"; }
-kite=$PWD/build/cmd/kite/kite
-cri=("$kite" cri)
 # shellcheck disable=SC1091
 source "$bed/env"
+kite=$PWD/build/cmd/kite/kite
 
-if ! in_bed "$kite" cri --container-runtime-endpoint "$KITE_TB_CRI_ENDPOINT" pods | grep -q ' nginx '; then
-  in_bed "$kite" cri --container-runtime-endpoint "$KITE_TB_CRI_ENDPOINT" run \
-    --name nginx --image nginx:1.22.1 --cgroup-parent "$KITE_TB_CGROUP_PARENT" >/dev/null
+mkdir -p "$run"
+chmod 700 "$run"
+kubeconfig=$run/kubeconfig
+port=6443
+if ss -ltn "sport = :$port" | grep -q LISTEN && [[ ! -f $run/forward.pid ]]; then port=16443; fi
+
+# kite server with its agent, inside the bed's network namespace.
+if ! { [[ -f $run/pid ]] && kill -0 "$(cat "$run/pid")" 2>/dev/null; }; then
+  setsid nsenter --net="/run/netns/$KITE_TB_NETNS" -- "$kite" server \
+    --data-dir "$run/data" --bind-address 127.0.0.1 --https-listen-port "$port" \
+    --write-kubeconfig "$kubeconfig" --node-name kite-node --node-ip 127.0.0.1 \
+    --container-runtime-endpoint "$KITE_TB_CRI_ENDPOINT" --root-dir "$run/kubelet" \
+    --pod-logs-dir "$run/pod-logs" --cgroup-root "$KITE_TB_CGROUP_PARENT/kite-node" \
+    </dev/null >"$run/log" 2>&1 &
+  echo $! >"$run/pid"
 fi
-pod=$(in_bed "$kite" cri --container-runtime-endpoint "$KITE_TB_CRI_ENDPOINT" pods | awk '$4 == "nginx" && $3 == "SANDBOX_READY" {print $1; exit}')
-ip=$(in_bed "$kite" cri --container-runtime-endpoint "$KITE_TB_CRI_ENDPOINT" inspectp "$pod" |
-  sed -n 's/.*"ip": "\([0-9.]*\)".*/\1/p' | head -1)
-
-for _ in $(seq 50); do
-  if page=$(in_bed curl -fsS --max-time 2 "http://$ip/"); then break; fi
-  sleep 0.2
-done
-grep -q 'Welcome to nginx!' <<<"${page:-}" || { echo "the nginx pod did not answer" >&2; exit 1; }
-
-# The control plane, on 127.0.0.1:6443 unless that port is taken.
-mkdir -p "$server_dir"
-chmod 700 "$server_dir"
-kubeconfig=$server_dir/kubeconfig
-if ! { [[ -f $server_dir/pid ]] && kill -0 "$(cat "$server_dir/pid")" 2>/dev/null; }; then
-  port=6443
-  if ss -ltn "sport = :$port" | grep -q LISTEN; then port=16443; fi
-  nohup "$kite" server --disable-agent --data-dir "$server_dir/data" \
-    --https-listen-port "$port" --write-kubeconfig "$kubeconfig" >"$server_dir/log" 2>&1 &
-  echo $! >"$server_dir/pid"
+# 127.0.0.1:$port on the host → the API server in the namespace (one socat per connection).
+if ! { [[ -f $run/forward.pid ]] && kill -0 "$(cat "$run/forward.pid")" 2>/dev/null; }; then
+  setsid socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" \
+    "EXEC:nsenter --net=/run/netns/$KITE_TB_NETNS socat STDIO TCP\:127.0.0.1\:$port" \
+    </dev/null >"$run/forward.log" 2>&1 &
+  echo $! >"$run/forward.pid"
 fi
-for _ in $(seq 100); do
-  if [[ -f $kubeconfig ]] && kubectl --kubeconfig "$kubeconfig" get --raw /readyz >/dev/null 2>&1; then
+
+k() { kubectl --kubeconfig "$kubeconfig" "$@"; }
+for _ in $(seq 300); do
+  if [[ -f $kubeconfig ]] && k get --raw /readyz >/dev/null 2>&1 &&
+    k get node kite-node 2>/dev/null | grep -q ' Ready'; then
     break
   fi
-  sleep 0.1
+  sleep 0.2
 done
-kubectl --kubeconfig "$kubeconfig" get namespaces >/dev/null || {
-  echo "kite server did not start; see $server_dir/log" >&2
+k get node kite-node 2>/dev/null | grep -q ' Ready' || {
+  echo "the cluster did not come up; see $run/log" >&2
+  exit 1
+}
+
+# The seed's nginx pod, as a first workload.
+k apply -f examples/nginx-pod.yaml >/dev/null
+k wait --for=condition=Ready pod/nginx-pod --timeout=120s >/dev/null || {
+  echo "nginx-pod did not become Ready; see kubectl describe pod nginx-pod and $run/log" >&2
   exit 1
 }
 
 cat <<EOT
 
-kite server is up (log: $server_dir/log). Use it with:
+kite is up: a single-node cluster (node kite-node) with the seed's nginx-pod running.
   export KUBECONFIG=$kubeconfig
-  kubectl get namespaces
+  kubectl get nodes -o wide
+  kubectl get pods -A
+  kubectl logs nginx-pod
+  kubectl exec nginx-pod -- sh -c 'cat /etc/nginx/nginx.conf'
+  kubectl port-forward --address 0.0.0.0 pod/nginx-pod 8080:80   # then: curl 127.0.0.1:8080
 
-kite is up: containerd (private, in network namespace $KITE_TB_NETNS) runs pod "nginx" at $ip.
-  tests/testbed/testbed.sh shell $bed                      # a shell on that "node"
-  ${cri[*]} --container-runtime-endpoint $KITE_TB_CRI_ENDPOINT pods
-  ./run-cluster.sh stop                                    # remove everything
+  log: $run/log          stop and remove everything: ./run-cluster.sh stop
 EOT
