@@ -67,6 +67,48 @@ def agent_args(root, node, runtime, extra=()):
             "--sync-frequency", "2", "--node-lease-renew-interval", "2s", *extra]
 
 
+class SecondContainerd:
+    """A containerd of its own for the second node: the bed's configuration with its own root,
+    state, sockets, runc root and streaming port (same netns, CNI network and registries, so
+    pod IPs come from the same pool without clashing)."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="containerd2-", dir=ENV["KITE_TB_DIR"])
+        bed = ENV["KITE_TB_DIR"]
+        with open(os.path.join(bed, "containerd.toml")) as f:
+            config = f.read()
+        for name in ("containerd/root", "containerd/state", "containerd.sock",
+                     "containerd-ttrpc.sock", "containerd-debug.sock", '/opt"', '/runc"'):
+            config = config.replace(f"{bed}/{name}", f"{self.dir}/{name}")
+        config = config.replace(f'stream_server_port = "{ENV["KITE_TB_STREAM_PORT"]}"',
+                                f'stream_server_port = "{free_port()}"')
+        self.socket = os.path.join(self.dir, "containerd.sock")
+        self.config = os.path.join(self.dir, "containerd.toml")
+        with open(self.config, "w") as f:
+            f.write(config)
+        self.log = open(os.path.join(self.dir, "containerd.log"), "a")
+        self.proc = subprocess.Popen(["containerd", "--config", self.config],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for(lambda: os.path.exists(self.socket), 30, "second containerd")
+
+    def container_ids(self, uid):
+        out = subprocess.run(["ctr", "--address", self.socket, "-n", "k8s.io", "containers",
+                              "list", "-q", f'labels."io.kubernetes.pod.uid"=={uid}'],
+                             capture_output=True, text=True, check=True)
+        return out.stdout.split()
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        subprocess.run(["umount", "-R", self.dir], stderr=subprocess.DEVNULL)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
 class ClusterTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -229,6 +271,39 @@ class ClusterTest(unittest.TestCase):
         stopped = lease()["spec"]["renewTime"]
         time.sleep(5)
         self.assertEqual(lease()["spec"]["renewTime"], stopped)
+
+    def test_5_a_second_node_with_its_own_containerd_runs_a_pod_pinned_to_it(self):
+        with open(os.path.join(self.server.dir, "data", "server", "token")) as f:
+            token = f.read().strip()
+        runtime = SecondContainerd()
+        node = "kite-second-node"
+        agent = Process("agent2", lambda d: [
+            "agent", "--server", f"https://127.0.0.1:{self.port}", "--token", token,
+            "--data-dir", os.path.join(d, "data"),
+            *agent_args(d, node, "unix://" + runtime.socket)])
+        manifest = json.dumps({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "pinned"},
+            "spec": {"nodeName": node, "terminationGracePeriodSeconds": 1, "containers": [
+                {"name": "c", "image": "busybox:1.35", "command": ["sleep", "3600"]}]}})
+        try:
+            agent.start()
+            wait_for(lambda: self.ready(self.node(node)), 60, "second node Ready")
+            self.kubectl("apply", "-f", "-", stdin=manifest)
+            pod = wait_for(lambda: (lambda p: p if p and p["status"].get("phase") == "Running"
+                                    else None)(self.kubectl_json("get", "pod", "pinned")),
+                           90, "pinned pod Running")
+            uid = pod["metadata"]["uid"]
+            self.assertTrue(runtime.container_ids(uid))        # on the second containerd
+            self.assertFalse(self.containerd_pod_ids(uid))     # not on the server's
+            self.kubectl("delete", "pod", "pinned")
+            wait_for(lambda: not runtime.container_ids(uid), 60, "pinned pod removed")
+        finally:
+            self.kubectl("delete", "pod", "pinned", "--ignore-not-found", "--grace-period=0",
+                         "--force", check=False)
+            agent.stop()
+            subprocess.run(["umount", "-R", agent.dir], stderr=subprocess.DEVNULL)
+            shutil.rmtree(agent.dir, ignore_errors=True)
+            runtime.stop()
 
     def test_4_a_wrong_token_does_not_join(self):
         agent = Process("bad-agent", lambda d: [
