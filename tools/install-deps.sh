@@ -22,6 +22,7 @@ packages=(
   containerd runc containernetworking-plugins iproute2 nftables
   docker-registry skopeo busybox-static apache2-utils openssl
   python3 python3-yaml curl ca-certificates procps psmisc  # python3-yaml: api/ code generator
+  dnsutils  # dig: the cluster DNS tests
   socat  # run-cluster.sh: the host's API port forwarded into the cluster's namespace
   # control-plane tests: etcd backend, the Python client, load generator
   etcd-server etcd-client python3-kubernetes wrk nghttp2-client  # wrk, h2load: benchmarks
