@@ -10,117 +10,28 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
-                                "kubelet", "bed"))
-from harness import ENV, Kubelet, free_port  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cluster  # noqa: E402
+from cluster import (ENV, Process, SecondContainerd, agent_args, free_port,  # noqa: E402
+                     join_token, node_ready, start_server, stop_server, wait_for)
 
-KITE = sys.argv[1] if len(sys.argv) > 1 else "kite"
+cluster.KITE = sys.argv[1] if len(sys.argv) > 1 else "kite"
 EXAMPLES = sys.argv[2] if len(sys.argv) > 2 else "examples"
 del sys.argv[1:3]  # the rest (e.g. -k NAME) goes to unittest
 
 SERVER_NODE = "kite-server-node"
 AGENT_NODE = "kite-agent-node"
-wait_for = Kubelet.wait_for
-
-
-class Process:
-    """A kite process with its own folder, stopped by PID."""
-
-    def __init__(self, name, args):
-        self.dir = tempfile.mkdtemp(prefix=name + "-", dir=ENV["KITE_TB_DIR"])
-        self.args = args
-        self.log_path = os.path.join(self.dir, name + ".log")
-        self.proc = None
-
-    def start(self):
-        self.log = open(self.log_path, "a")
-        self.proc = subprocess.Popen([KITE] + self.args(self.dir), stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc:
-            self.log.close()
-
-    def log_text(self):
-        with open(self.log_path) as f:
-            return f.read()
-
-
-def agent_args(root, node, runtime, extra=()):
-    return ["--container-runtime-endpoint", runtime,
-            "--root-dir", os.path.join(root, "kubelet"),
-            "--pod-logs-dir", os.path.join(root, "pod-logs"),
-            "--cgroup-root", ENV["KITE_TB_CGROUP_PARENT"] + "/" + node,
-            "--node-name", node, "--node-ip", "127.0.0.1",
-            "--healthz-port", str(free_port()), "--port", str(free_port()),
-            "--sync-frequency", "2", "--node-lease-renew-interval", "2s", *extra]
-
-
-class SecondContainerd:
-    """A containerd of its own for the second node: the bed's configuration with its own root,
-    state, sockets, runc root and streaming port (same netns, CNI network and registries, so
-    pod IPs come from the same pool without clashing)."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="containerd2-", dir=ENV["KITE_TB_DIR"])
-        bed = ENV["KITE_TB_DIR"]
-        with open(os.path.join(bed, "containerd.toml")) as f:
-            config = f.read()
-        for name in ("containerd/root", "containerd/state", "containerd.sock",
-                     "containerd-ttrpc.sock", "containerd-debug.sock", '/opt"', '/runc"'):
-            config = config.replace(f"{bed}/{name}", f"{self.dir}/{name}")
-        config = config.replace(f'stream_server_port = "{ENV["KITE_TB_STREAM_PORT"]}"',
-                                f'stream_server_port = "{free_port()}"')
-        self.socket = os.path.join(self.dir, "containerd.sock")
-        self.config = os.path.join(self.dir, "containerd.toml")
-        with open(self.config, "w") as f:
-            f.write(config)
-        self.log = open(os.path.join(self.dir, "containerd.log"), "a")
-        self.proc = subprocess.Popen(["containerd", "--config", self.config],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        wait_for(lambda: os.path.exists(self.socket), 30, "second containerd")
-
-    def container_ids(self, uid):
-        out = subprocess.run(["ctr", "--address", self.socket, "-n", "k8s.io", "containers",
-                              "list", "-q", f'labels."io.kubernetes.pod.uid"=={uid}'],
-                             capture_output=True, text=True, check=True)
-        return out.stdout.split()
-
-    def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-        subprocess.run(["umount", "-R", self.dir], stderr=subprocess.DEVNULL)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class ClusterTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.port = free_port()
-        cls.server = Process("server", lambda d: [
-            "server", "--bind-address", "127.0.0.1", "--https-listen-port", str(cls.port),
-            "--data-dir", os.path.join(d, "data"),
-            "--write-kubeconfig", os.path.join(d, "admin.kubeconfig"),
-            *agent_args(d, SERVER_NODE, ENV["KITE_TB_CRI_ENDPOINT"])])
-        cls.kubeconfig = os.path.join(cls.server.dir, "admin.kubeconfig")
-        cls.server.start()
-        wait_for(lambda: cls.node(SERVER_NODE), 60, "the server's own node registered")
+        cls.server, cls.k = start_server(cls.port, SERVER_NODE)
+        cls.kubeconfig = cls.k.kubeconfig
         cls.agent = None
 
     @classmethod
@@ -135,33 +46,22 @@ class ClusterTest(unittest.TestCase):
             if cls.agent:
                 cls.agent.stop()
                 shutil.rmtree(cls.agent.dir, ignore_errors=True)
-            cls.server.stop()
-            root = os.path.join(cls.server.dir, "kubelet")
-            subprocess.run(["umount", "-R", root], stderr=subprocess.DEVNULL)
-            shutil.rmtree(cls.server.dir, ignore_errors=True)
+            stop_server(cls.server)
 
     # --- helpers ---------------------------------------------------------------
     @classmethod
     def kubectl(cls, *args, stdin=None, check=True):
-        out = subprocess.run(["kubectl", "--kubeconfig", cls.kubeconfig, *args],
-                             input=stdin, capture_output=True, text=True)
-        if check and out.returncode != 0:
-            raise AssertionError(f"kubectl {' '.join(args)}: {out.stderr}")
-        return out
+        return cls.k(*args, stdin=stdin, check=check)
 
     @classmethod
     def kubectl_json(cls, *args):
-        out = cls.kubectl(*args, "-o", "json", check=False)
-        return json.loads(out.stdout) if out.returncode == 0 else None
+        return cls.k.json(*args)
 
     @classmethod
     def node(cls, name):
         return cls.kubectl_json("get", "node", name)
 
-    @staticmethod
-    def ready(node):
-        return node and any(c["type"] == "Ready" and c["status"] == "True"
-                            for c in node["status"].get("conditions", []))
+    ready = staticmethod(node_ready)
 
     def containerd_pod_ids(self, uid):
         out = subprocess.run(["ctr", "--address", ENV["KITE_TB_CONTAINERD_SOCK"], "-n", "k8s.io",
@@ -244,8 +144,7 @@ class ClusterTest(unittest.TestCase):
                 shutil.rmtree("/data/nginx", ignore_errors=True)
 
     def test_3_an_agent_joins_with_the_token_and_its_lease_stops_with_it(self):
-        with open(os.path.join(self.server.dir, "data", "server", "token")) as f:
-            token = f.read().strip()
+        token = join_token(self.server)
         url = f"https://127.0.0.1:{self.port}"
         # No second containerd on the bed: the node registers and keeps its Lease without one.
         missing = "unix://" + os.path.join(ENV["KITE_TB_DIR"], "no-such-runtime.sock")
@@ -273,8 +172,7 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(lease()["spec"]["renewTime"], stopped)
 
     def test_5_a_second_node_with_its_own_containerd_runs_a_pod_pinned_to_it(self):
-        with open(os.path.join(self.server.dir, "data", "server", "token")) as f:
-            token = f.read().strip()
+        token = join_token(self.server)
         runtime = SecondContainerd()
         node = "kite-second-node"
         agent = Process("agent2", lambda d: [
