@@ -2,7 +2,9 @@
 // and Ready heartbeat have not changed for nodeMonitorGracePeriod gets its conditions set to
 // Unknown ("NodeStatusUnknown", "Kubelet stopped posting node status."); the Ready condition
 // becomes taints: Unknown -> node.kubernetes.io/unreachable, False ->
-// node.kubernetes.io/not-ready (NoSchedule and NoExecute each), removed once Ready is True.
+// node.kubernetes.io/not-ready (NoSchedule and NoExecute each), removed once Ready is True;
+// pressure conditions, NetworkUnavailable and spec.unschedulable become NoSchedule taints
+// (TaintNodesByCondition).
 // Pods on a node with NoExecute taints they do not tolerate are deleted, after their
 // tolerationSeconds when they have them.
 //
@@ -12,6 +14,7 @@
 
 #include <algorithm>
 #include <map>
+#include <utility>
 
 #include "cluster_controller_base.h"
 #include "cluster_controllers.h"
@@ -30,6 +33,13 @@ using SteadyClock = std::chrono::steady_clock;
 
 constexpr const char* kUnreachable = "node.kubernetes.io/unreachable";
 constexpr const char* kNotReady = "node.kubernetes.io/not-ready";
+constexpr const char* kUnschedulable = "node.kubernetes.io/unschedulable";
+constexpr std::pair<const char*, const char*> kConditionTaints[] = {
+    {"MemoryPressure", "node.kubernetes.io/memory-pressure"},
+    {"DiskPressure", "node.kubernetes.io/disk-pressure"},
+    {"PIDPressure", "node.kubernetes.io/pid-pressure"},
+    {"NetworkUnavailable", "node.kubernetes.io/network-unavailable"},
+};
 constexpr const char* kTick = "tick";
 constexpr std::string_view kNodePrefix = "node/";
 constexpr std::string_view kPodPrefix = "pod/";
@@ -168,39 +178,61 @@ class NodeLifecycleController final : public ClusterControllerBase {
     return true;
   }
 
+  // The taints this controller owns and which of them the node should have: from Ready (both
+  // effects), and, as upstream's TaintNodesByCondition, NoSchedule ones for pressure
+  // conditions, an unavailable network and spec.unschedulable.
+  static std::vector<std::pair<std::string, std::string>> wantedTaints(const corev1::Node& node) {
+    std::vector<std::pair<std::string, std::string>> want;
+    const auto status = [&](std::string_view type) {
+      const auto* c = api::findCondition(node.status.conditions, type);
+      return c == nullptr ? std::string() : c->status;
+    };
+    const std::string ready = status("Ready");
+    for (const char* effect : {"NoSchedule", "NoExecute"}) {
+      if (ready == "Unknown") want.emplace_back(kUnreachable, effect);
+      if (ready == "False") want.emplace_back(kNotReady, effect);
+    }
+    for (const auto& [type, key] : kConditionTaints) {
+      if (status(type) == "True") want.emplace_back(key, "NoSchedule");
+    }
+    if (node.spec.unschedulable) want.emplace_back(kUnschedulable, "NoSchedule");
+    return want;
+  }
+
+  static bool managed(const std::string& key) {
+    if (key == kUnreachable || key == kNotReady || key == kUnschedulable) return true;
+    return std::any_of(std::begin(kConditionTaints), std::end(kConditionTaints),
+                       [&](const auto& ct) { return key == ct.second; });
+  }
+
   void syncTaints(corev1::Node node) {
-    const auto* ready = api::findCondition(node.status.conditions, "Ready");
-    std::string wantKey;
-    if (ready != nullptr && ready->status == "Unknown") wantKey = kUnreachable;
-    if (ready != nullptr && ready->status == "False") wantKey = kNotReady;
+    auto want = wantedTaints(node);
     std::vector<corev1::Taint> taints;
     bool changed = false;
-    std::map<std::string, bool> present;  // effect -> there
     for (const auto& t : node.spec.taints) {
-      const bool ours = t.key == kUnreachable || t.key == kNotReady;
-      if (ours && t.key != wantKey) {
+      const auto it = std::find(want.begin(), want.end(), std::pair{t.key, t.effect});
+      if (managed(t.key) && it == want.end()) {
         changed = true;
         continue;
       }
-      if (ours) present[t.effect] = true;
+      if (it != want.end()) want.erase(it);  // there already
       taints.push_back(t);
     }
-    if (!wantKey.empty()) {
-      for (const char* effect : {"NoSchedule", "NoExecute"}) {
-        if (present[effect]) continue;
-        corev1::Taint t;
-        t.key = wantKey;
-        t.effect = effect;
-        if (std::string_view(effect) == "NoExecute") t.timeAdded = api::Time::now();
-        taints.push_back(t);
-        changed = true;
-      }
+    for (const auto& [key, effect] : want) {
+      corev1::Taint t;
+      t.key = key;
+      t.effect = effect;
+      if (effect == "NoExecute") t.timeAdded = api::Time::now();
+      taints.push_back(t);
+      changed = true;
     }
     if (!changed) return;
     node.spec.taints = std::move(taints);
     client_.update(node);
-    spdlog::info("node-lifecycle controller: node {} taints now {}", node.metadata.name,
-                 wantKey.empty() ? std::string("clear") : wantKey);
+    std::string summary;
+    for (const auto& t : node.spec.taints) summary += " " + t.key + ":" + t.effect;
+    spdlog::info("node-lifecycle controller: node {} taints now:{}", node.metadata.name,
+                 summary.empty() ? std::string(" none") : summary);
   }
 
   void syncPod(const std::string& key) {

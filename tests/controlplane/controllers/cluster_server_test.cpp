@@ -406,6 +406,17 @@ TEST_F(ClusterControllersTest, SilentNodeBecomesUnknownTaintedAndEvicts) {
     return true;
   }));
   EXPECT_TRUE(eventually([&] { return client_->get<corev1::Node>("", node).spec.taints.empty(); }));
+
+  // Cordoned: node.kubernetes.io/unschedulable:NoSchedule, until uncordoned.
+  client_->patch<corev1::Node>("", node, client::PatchType::Merge,
+                               R"({"spec":{"unschedulable":true}})");
+  EXPECT_TRUE(eventually([&] {
+    return hasTaint(client_->get<corev1::Node>("", node), "node.kubernetes.io/unschedulable",
+                    "NoSchedule");
+  }));
+  client_->patch<corev1::Node>("", node, client::PatchType::Merge,
+                               R"({"spec":{"unschedulable":false}})");
+  EXPECT_TRUE(eventually([&] { return client_->get<corev1::Node>("", node).spec.taints.empty(); }));
 }
 
 std::string podCidrOf(client::Client& c, const std::string& node) {
