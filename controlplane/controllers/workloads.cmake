@@ -10,4 +10,5 @@ list(APPEND KITE_CONTROLLER_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/garbage_collector.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/job_controller.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/workload_cron.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/cronjob_controller.cpp)
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/cronjob_controller.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/daemonset_controller.cpp)

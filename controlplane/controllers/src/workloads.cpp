@@ -1,6 +1,7 @@
 #include "kite/controlplane/controllers/workloads.h"
 
 #include "cronjob_controller.h"
+#include "daemonset_controller.h"
 #include "deployment_controller.h"
 #include "garbage_collector.h"
 #include "job_controller.h"
@@ -16,6 +17,7 @@ std::vector<std::unique_ptr<Controller>> makeWorkloadControllers(
   out.push_back(makeGarbageCollector(client, options));
   out.push_back(makeJobController(client, options));
   out.push_back(makeCronJobController(client, options));
+  out.push_back(makeDaemonSetController(client, options));
   return out;
 }
 

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <functional>
+#include <set>
 #include <thread>
 
 #include "kite/api/apps/v1/types.h"
@@ -587,6 +588,60 @@ TEST_F(WorkloadServerTest, KubectlRolloutStatusHistoryUndoRestartPauseResume) {
   done = true;
   kubelet.join();
   std::filesystem::remove_all(cacheDir);
+}
+
+TEST_F(WorkloadServerTest, DaemonSetRunsAPodOnEachEligibleNode) {
+  for (const std::string name : {"ds-a", "ds-b", "ds-tainted"}) {
+    api::core::v1::Node node;
+    node.metadata.name = name;
+    node.metadata.labels["ds-test"] = "yes";
+    if (name == "ds-tainted")
+      node.spec.taints.push_back({.key = "dedicated", .value = "x", .effect = "NoSchedule"});
+    client_->create(node);
+  }
+  api::apps::v1::DaemonSet ds;
+  ds.metadata.name = "agent";
+  ds.metadata.namespace_ = ns_;
+  ds.spec.selector.emplace().matchLabels["app"] = "agent";
+  ds.spec.template_ = podTemplate("agent", "agent:1");
+  ds.spec.template_.spec.nodeSelector["ds-test"] = "yes";
+  client_->create(ds);
+  ASSERT_TRUE(eventually([&] { return activePods("app=agent").size() == 2; }));
+  std::set<std::string> nodes;
+  for (const auto& p : activePods("app=agent")) nodes.insert(p.spec.nodeName);
+  EXPECT_EQ(nodes, (std::set<std::string>{"ds-a", "ds-b"}));
+  markAllRunning("app=agent");
+  ASSERT_TRUE(eventually([&] {
+    const auto s = client_->get<api::apps::v1::DaemonSet>(ns_, "agent").status;
+    return s.desiredNumberScheduled == 2 && s.currentNumberScheduled == 2 && s.numberReady == 2 &&
+           s.updatedNumberScheduled == 2 && s.numberAvailable == 2;
+  }));
+  // A new template rolls out one node at a time.
+  modify<api::apps::v1::DaemonSet>("agent", [](api::apps::v1::DaemonSet& x) {
+    x.spec.template_.spec.containers[0].image = "agent:2";
+  });
+  int maxDown = 0;
+  ASSERT_TRUE(eventually(
+      [&] {
+        int running = 0;
+        int total = 0;
+        for (const auto& p : activePods("app=agent")) {
+          ++total;
+          running += p.status.phase == "Running" ? 1 : 0;
+        }
+        maxDown = std::max(maxDown, 2 - running);
+        markAllRunning("app=agent");
+        const auto cur = client_->get<api::apps::v1::DaemonSet>(ns_, "agent");
+        const auto& s = cur.status;
+        return total == 2 && s.observedGeneration == cur.metadata.generation &&
+               s.updatedNumberScheduled == 2 && s.numberAvailable == 2;
+      },
+      20s));
+  EXPECT_LE(maxDown, 1);
+  for (const auto& p : activePods("app=agent")) EXPECT_EQ(p.spec.containers[0].image, "agent:2");
+  for (const std::string name : {"ds-a", "ds-b", "ds-tainted"}) {
+    client_->remove<api::core::v1::Node>("", name);
+  }
 }
 
 }  // namespace
