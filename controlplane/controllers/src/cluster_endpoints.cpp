@@ -113,9 +113,20 @@ std::vector<discoveryv1::EndpointSlice> clusterComputeEndpointSlices(
     e.targetRef = podReference(*pod);
     slice.endpoints.push_back(std::move(e));
   }
+  // At most kMaxEndpointsPerSlice endpoints a slice (upstream's --max-endpoints-per-slice).
   std::vector<discoveryv1::EndpointSlice> out;
   out.reserve(byPorts.size());
-  for (auto& [key, slice] : byPorts) out.push_back(std::move(slice));
+  for (auto& [key, slice] : byPorts) {
+    for (std::size_t i = 0; i < slice.endpoints.size(); i += kMaxEndpointsPerSlice) {
+      discoveryv1::EndpointSlice chunk;
+      chunk.addressType = slice.addressType;
+      chunk.ports = slice.ports;
+      const auto end = std::min(slice.endpoints.size(), i + kMaxEndpointsPerSlice);
+      chunk.endpoints.assign(slice.endpoints.begin() + static_cast<std::ptrdiff_t>(i),
+                             slice.endpoints.begin() + static_cast<std::ptrdiff_t>(end));
+      out.push_back(std::move(chunk));
+    }
+  }
   return out;
 }
 

@@ -11,6 +11,7 @@
 //    pod where it cannot be resolved serves the Service's other ports only, so pods are grouped
 //    by the ports they resolve to: one slice (and one Endpoints subset) per group.
 
+#include <cstddef>
 #include <vector>
 
 #include "kite/api/core/v1/types.h"
@@ -25,8 +26,10 @@ std::optional<int32_t> clusterResolveTargetPort(const api::core::v1::ServicePort
 
 bool clusterPodIsReady(const api::core::v1::Pod& pod);
 
-// Endpoints and ports of each slice (metadata left empty), ordered by ports; empty when no pod
-// qualifies.
+constexpr std::size_t kMaxEndpointsPerSlice = 100;
+
+// Endpoints and ports of each slice (metadata left empty), ordered by ports, at most
+// kMaxEndpointsPerSlice endpoints each; empty when no pod qualifies.
 std::vector<api::discovery::v1::EndpointSlice> clusterComputeEndpointSlices(
     const api::core::v1::Service& service, const std::vector<const api::core::v1::Pod*>& pods);
 

@@ -135,5 +135,23 @@ TEST(ClusterEndpoints, HostnameWhenSubdomainIsTheService) {
   EXPECT_EQ(clusterComputeEndpointSubsets(s, {&p})[0].addresses[0].hostname, "web-0");
 }
 
+TEST(ClusterEndpoints, AtMostOneHundredEndpointsPerSlice) {
+  const auto s = service();
+  std::vector<corev1::Pod> pods;
+  for (int i = 0; i < 250; ++i) {
+    pods.push_back(pod("p" + std::to_string(1000 + i),
+                       "10.42." + std::to_string(i / 200) + "." + std::to_string(i % 200 + 1),
+                       true));
+  }
+  std::vector<const corev1::Pod*> ptrs;
+  for (const auto& p : pods) ptrs.push_back(&p);
+  const auto slices = clusterComputeEndpointSlices(s, ptrs);
+  ASSERT_EQ(slices.size(), 3U);
+  EXPECT_EQ(slices[0].endpoints.size(), 100U);
+  EXPECT_EQ(slices[1].endpoints.size(), 100U);
+  EXPECT_EQ(slices[2].endpoints.size(), 50U);
+  EXPECT_EQ(slices[2].ports, slices[0].ports);
+}
+
 }  // namespace
 }  // namespace kite::controlplane::controllers
