@@ -14,7 +14,9 @@
 #include "kite/kubelet/api_pod_source.h"
 #include "kite/kubelet/config_source.h"
 #include "kite/kubelet/container_log_manager.h"
+#include "kite/kubelet/event_recorder.h"
 #include "kite/kubelet/manifest_watcher.h"
+#include "kite/kubelet/mirror_pods.h"
 #include "kite/kubelet/node_info.h"
 #include "kite/kubelet/node_lease.h"
 #include "kite/kubelet/node_status.h"
@@ -186,6 +188,8 @@ struct RunningKubelet::Parts {
   std::unique_ptr<kubelet::VolumeManager> volumeManager;
   std::unique_ptr<kubelet::PodSyncer> syncer;
   std::unique_ptr<kubelet::StatusManager> podStatus;
+  std::unique_ptr<kubelet::EventRecorder> events;
+  std::unique_ptr<kubelet::MirrorPods> mirrors;
   std::unique_ptr<kubelet::Kubelet> kubelet;
   std::unique_ptr<kubelet::ContainerLogManager> logs;
   std::unique_ptr<kubelet::ManifestWatcher> watcher;
@@ -310,16 +314,35 @@ void RunningKubelet::Parts::startPods() {
   kubelet = std::make_unique<kubelet::Kubelet>(*syncer, base::realClock(), options);
   if (api) {
     podStatus = std::make_unique<kubelet::StatusManager>(*api);
+    events = std::make_unique<kubelet::EventRecorder>(*api, nodeName, base::realClock());
+    if (!flags.podManifestPath.empty()) {
+      mirrors = std::make_unique<kubelet::MirrorPods>(*api, nodeName);
+    }
     kubelet::KubeletHooks hooks;
     hooks.onStatus = [this](const api::core::v1::Pod& pod) {
-      if (fromApi(pod)) podStatus->setStatus(pod);
+      if (fromApi(pod)) {
+        podStatus->setStatus(pod);
+      } else if (mirrors) {
+        // A static pod's status goes to its mirror pod.
+        const std::string mirrorUid = mirrors->mirrorUid(pod.metadata.uid);
+        if (mirrorUid.empty()) return;
+        auto mirror = pod;
+        mirror.metadata.uid = mirrorUid;
+        podStatus->setStatus(mirror);
+      }
     };
     hooks.onTerminated = [this](const api::core::v1::Pod& pod) {
       apiConfig->forgetPod(pod.metadata.uid);
+      events->forgetPod(pod.metadata.uid);
       if (fromApi(pod) && pod.metadata.deletionTimestamp) podStatus->terminated(pod);
+    };
+    hooks.onEvent = [this](const api::core::v1::Pod& pod, const kubelet::PodEvent& event) {
+      events->record(pod, event);
     };
     kubelet->setHooks(std::move(hooks));
     podStatus->start();
+    events->start();
+    if (mirrors) mirrors->start();
   }
   kubelet->start();
 
@@ -334,6 +357,7 @@ void RunningKubelet::Parts::startPods() {
           for (const auto& error : decoded.errors) spdlog::error("static pod: {}", error);
           for (const auto& note : decoded.skipped) spdlog::info("static pod: {}", note);
           kubelet->setPods("file", decoded.pods);
+          if (mirrors) mirrors->setStaticPods(decoded.pods);
         });
     watcher->start();
   }
@@ -405,6 +429,8 @@ void RunningKubelet::Parts::stop() {
   if (lease) lease->stop();
   if (logs) logs->stop();
   if (kubelet) kubelet->stop();
+  if (mirrors) mirrors->stop();
+  if (events) events->stop();
   if (podStatus) podStatus->stop();
   if (services) services->stop();
 }

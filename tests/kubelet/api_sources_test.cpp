@@ -15,6 +15,8 @@
 #include "kite/client/client.h"
 #include "kite/kubelet/api_config_source.h"
 #include "kite/kubelet/api_pod_source.h"
+#include "kite/kubelet/event_recorder.h"
+#include "kite/kubelet/mirror_pods.h"
 #include "kite/kubelet/service_env.h"
 #include "kite/kubelet/status_manager.h"
 #include "test_server.h"
@@ -212,6 +214,77 @@ TEST_F(ApiSourcesTest, ConfigSourceIssuesPodBoundTokensAndReusesThem) {
   clock.advance(std::chrono::minutes(49));
   EXPECT_TRUE(source.serviceAccountToken(request).has_value());
   EXPECT_EQ(source.fetches(), fetched + 1);
+}
+
+TEST_F(ApiSourcesTest, EventsAreWrittenAndAggregated) {
+  const auto pod = client_.create(boundPod("evented", "node-ev"));
+  kite::testing::FakeClock clock;
+  EventRecorderOptions options;
+  options.burst = 3;
+  EventRecorder recorder(client_, "node-ev", clock, options);
+  recorder.start();
+  recorder.record(pod,
+                  {"Normal", "Pulling", "Pulling image \"busybox:1.35\"", "spec.containers{app}"});
+  recorder.record(pod, {"Warning", "BackOff", "Back-off restarting failed container app",
+                        "spec.containers{app}"});
+  recorder.record(pod, {"Warning", "BackOff", "Back-off restarting failed container app",
+                        "spec.containers{app}"});
+  recorder.record(pod, {"Warning", "BackOff", "Back-off restarting failed container app",
+                        "spec.containers{app}"});  // over the burst: dropped
+  recorder.waitIdle();
+  std::map<std::string, corev1::Event> byReason;
+  for (const auto& e : client_.list<corev1::Event>("default").items) {
+    if (e.involvedObject.uid == pod.metadata.uid) byReason[e.reason] = e;
+  }
+  ASSERT_EQ(byReason.size(), 2U);
+  const auto& pulling = byReason.at("Pulling");
+  EXPECT_EQ(pulling.type, "Normal");
+  EXPECT_EQ(pulling.count, 1);
+  EXPECT_EQ(pulling.source.component, "kubelet");
+  EXPECT_EQ(pulling.source.host, "node-ev");
+  EXPECT_EQ(pulling.involvedObject.kind, "Pod");
+  EXPECT_EQ(pulling.involvedObject.name, "evented");
+  EXPECT_EQ(pulling.involvedObject.fieldPath, "spec.containers{app}");
+  EXPECT_EQ(pulling.metadata.name.rfind("evented.", 0), 0U);
+  EXPECT_EQ(byReason.at("BackOff").count, 2);
+  EXPECT_EQ(byReason.at("BackOff").type, "Warning");
+  recorder.stop();
+}
+
+TEST_F(ApiSourcesTest, MirrorPodsFollowTheStaticPods) {
+  corev1::Node node;
+  node.metadata.name = "node-mirror";
+  const auto createdNode = client_.create(node);
+  corev1::Pod staticPod = boundPod("web-node-mirror", "node-mirror");
+  staticPod.metadata.uid = "static-uid-1";
+  staticPod.metadata.annotations["kubernetes.io/config.hash"] = "static-uid-1";
+  staticPod.metadata.annotations["kubernetes.io/config.source"] = "file";
+  MirrorPods mirrors(client_, "node-mirror");
+  mirrors.setStaticPods({staticPod});
+  mirrors.reconcile();
+  auto mirror = client_.get<corev1::Pod>("default", "web-node-mirror");
+  EXPECT_EQ(mirror.metadata.annotations.at("kubernetes.io/config.mirror"), "static-uid-1");
+  EXPECT_EQ(mirror.metadata.annotations.at("kubernetes.io/config.source"), "file");
+  ASSERT_EQ(mirror.metadata.ownerReferences.size(), 1U);
+  EXPECT_EQ(mirror.metadata.ownerReferences[0].kind, "Node");
+  EXPECT_EQ(mirror.metadata.ownerReferences[0].uid, createdNode.metadata.uid);
+  EXPECT_EQ(mirrors.mirrorUid("static-uid-1"), mirror.metadata.uid);
+
+  // Unchanged: kept. A new version of the static pod: replaced.
+  mirrors.reconcile();
+  EXPECT_EQ(client_.get<corev1::Pod>("default", "web-node-mirror").metadata.uid,
+            mirror.metadata.uid);
+  staticPod.metadata.uid = "static-uid-2";
+  staticPod.metadata.annotations["kubernetes.io/config.hash"] = "static-uid-2";
+  mirrors.setStaticPods({staticPod});
+  mirrors.reconcile();
+  mirror = client_.get<corev1::Pod>("default", "web-node-mirror");
+  EXPECT_EQ(mirror.metadata.annotations.at("kubernetes.io/config.mirror"), "static-uid-2");
+
+  // The static pod is gone: so is its mirror pod.
+  mirrors.setStaticPods({});
+  mirrors.reconcile();
+  EXPECT_THROW(client_.get<corev1::Pod>("default", "web-node-mirror"), client::ApiError);
 }
 
 TEST(ServiceEnv, VariablesAsUpstreamNamesThem) {

@@ -143,6 +143,17 @@ class ApiPodsTest(unittest.TestCase):
             uid = pod["metadata"]["uid"]
             self.assertTrue(self.containerd_has_pod(uid))
 
+            # Events from the kubelet, about the container that started.
+            def started_event():
+                for e in self.kubectl_json("get", "events")["items"]:
+                    if e["involvedObject"].get("uid") == uid and e["reason"] == "Started" and \
+                            e["involvedObject"].get("fieldPath") == "spec.containers{nginx}":
+                        return e
+                return None
+            event = self.wait_for(started_event, 20, "Started event")
+            self.assertEqual(event["source"], {"component": "kubelet", "host": NODE})
+            self.assertEqual(event["message"], "Started container nginx")
+
             # Graceful deletion: the kubelet stops it and deletes the object for good.
             started = time.time()
             self.kubectl("delete", "pod", "nginx-pod", "--timeout=60s")
@@ -202,6 +213,34 @@ class ApiPodsTest(unittest.TestCase):
         uid = pod["metadata"]["uid"]
         self.kubectl("delete", "pod", "echo", "--timeout=60s")
         self.wait_for(lambda: not self.containerd_has_pod(uid), 20, "nothing left in containerd")
+
+    def test_static_pod_has_a_mirror_pod(self):
+        self.kubelet.write_manifest("static-web.yaml", textwrap.dedent("""\
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: static-web
+            spec:
+              terminationGracePeriodSeconds: 1
+              containers:
+              - name: main
+                image: busybox:1.35
+                command: ["sleep", "3600"]
+            """))
+        name = f"static-web-{NODE}"
+        mirror = self.wait_api_pod(name, lambda p: p["status"].get("phase") == "Running")
+        annotations = mirror["metadata"]["annotations"]
+        self.assertEqual(annotations["kubernetes.io/config.source"], "file")
+        self.assertTrue(annotations["kubernetes.io/config.mirror"])
+        owner = mirror["metadata"]["ownerReferences"][0]
+        self.assertEqual((owner["kind"], owner["name"]), ("Node", NODE))
+        self.assertEqual(mirror["spec"]["nodeName"], NODE)
+        # The kubelet does not run the mirror pod as a second pod.
+        self.assertEqual(len([p for p in self.kubelet.pods()
+                              if p["metadata"]["name"] == name]), 1)
+
+        self.kubelet.remove_manifest("static-web.yaml")
+        self.wait_for(lambda: self.api_pod(name) is None, 30, "mirror pod deleted")
 
 
 if __name__ == "__main__":
