@@ -362,6 +362,17 @@ void readContainerLog(const std::string& path, const LogOptions& options, const 
     }
     std::this_thread::sleep_for(pollInterval);
   }
+  // Whatever was written before following stopped (the container's last words).
+  std::vector<LogEntry> last;
+  readAvailable(last);
+  if (auto partial = parser.flushPartial()) {
+    last.push_back(std::move(*partial));
+  }
+  for (const auto& entry : last) {
+    if (!writer.write(entry)) {
+      return;
+    }
+  }
 }
 
 }  // namespace kite::kubelet::server

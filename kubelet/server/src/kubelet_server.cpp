@@ -55,8 +55,8 @@ class KubeletServerImpl final : public KubeletServer {
   std::uint16_t port() const override { return server_->port(); }
 
   void stop() override {
-    stopping_->store(true);
     server_->stop();
+    followers_->stop(std::chrono::seconds(5));
   }
 
  private:
@@ -120,7 +120,7 @@ class KubeletServerImpl final : public KubeletServer {
         return;
       }
       case Endpoint::kContainerLogs:
-        server::serveContainerLogs(runtime, path, request, responder, stopping_);
+        server::serveContainerLogs(runtime, path, request, responder, followers_);
         return;
       case Endpoint::kExec:
       case Endpoint::kAttach:
@@ -141,7 +141,7 @@ class KubeletServerImpl final : public KubeletServer {
 
   const KubeletServerOptions options_;
   const KubeletServerSources sources_;
-  const std::shared_ptr<std::atomic<bool>> stopping_ = std::make_shared<std::atomic<bool>>(false);
+  const std::shared_ptr<server::LogFollowers> followers_ = std::make_shared<server::LogFollowers>();
   std::unique_ptr<http::Server> server_;  // last: stopped first
 };
 

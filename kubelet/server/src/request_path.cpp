@@ -84,9 +84,8 @@ NodeAttributes nodeAttributesFor(std::string_view method, std::string_view path)
     std::string_view subresource;
   };
   static constexpr Mapping kMappings[] = {
-      {"/stats", "stats"},     {"/metrics", "metrics"},       {"/logs", "log"},
-      {"/spec", "spec"},       {"/checkpoint", "checkpoint"}, {"/configz", "configz"},
-      {"/healthz", "healthz"},
+      {"/stats", "stats"}, {"/metrics", "metrics"},       {"/logs", "log"},
+      {"/spec", "spec"},   {"/checkpoint", "checkpoint"},
   };
   out.subresource = "proxy";
   for (const auto& mapping : kMappings) {

@@ -194,6 +194,15 @@ class KubeletServerTest(unittest.TestCase):
         stderr = self.port_forward(websockets=False)
         self.assertRegex(stderr, r"POST https://\S+/pods/streams/portforward 101")
 
+    def test_node_proxy(self):
+        base = f"/api/v1/nodes/{NODE}/proxy"
+        self.assertEqual(self.kubectl("get", "--raw", f"{base}/healthz").stdout.strip(), "ok")
+        pods = json.loads(self.kubectl("get", "--raw", f"{base}/pods").stdout)
+        self.assertIn("streams", [p["metadata"]["name"] for p in pods["items"]])
+        summary = json.loads(self.kubectl("get", "--raw", f"{base}/stats/summary").stdout)
+        self.assertEqual(summary["node"]["nodeName"], NODE)
+        self.assertIn("kubelet_running_pods", self.kubectl("get", "--raw", f"{base}/metrics").stdout)
+
     def test_unauthenticated_request_is_refused(self):
         context = ssl.create_default_context()
         context.check_hostname = False

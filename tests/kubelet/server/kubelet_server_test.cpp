@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <thread>
 
 #include "fakes/fake_runtime.h"
 #include "kite/http/client.h"
@@ -69,8 +70,8 @@ class KubeletServerTest : public ::testing::Test {
     (*container.mutable_labels())[labels::kPodName] = "web";
     (*container.mutable_labels())[labels::kContainerName] = "app";
     runtime_.addLocalImage("busybox:1.35");
-    const auto id = runtime_.createContainer(sandboxId, container, sandbox);
-    runtime_.startContainer(id);
+    containerId_ = runtime_.createContainer(sandboxId, container, sandbox);
+    runtime_.startContainer(containerId_);
 
     KubeletServerOptions options;
     options.address = "127.0.0.1";
@@ -125,6 +126,7 @@ class KubeletServerTest : public ::testing::Test {
   std::shared_ptr<FakeAuth> auth_ = std::make_shared<FakeAuth>();
   std::string dir_;
   std::string logFile_;
+  std::string containerId_;
   std::unique_ptr<KubeletServer> server_;
 };
 
@@ -164,6 +166,18 @@ TEST_F(KubeletServerTest, ServesLogsHealthPodsStatsAndMetrics) {
   EXPECT_NE(metrics.body.find("kubelet_running_containers{container_state=\"running\"} 1\n"),
             std::string::npos);
   EXPECT_EQ(get("/nothing", "alice-token").status, 404);
+}
+
+TEST_F(KubeletServerTest, FollowEndsWhenTheContainerExits) {
+  std::thread exiter([&] {
+    std::this_thread::sleep_for(300ms);
+    std::ofstream(logFile_, std::ios::app) << "2024-01-01T00:00:03Z stdout F last words\n";
+    runtime_.exitContainer(containerId_, 0);
+  });
+  const auto reply = get("/containerLogs/default/web/app?follow=true", "alice-token");
+  exiter.join();
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.body, "first\nsecond\nlast words\n");
 }
 
 TEST_F(KubeletServerTest, StreamingEndpointsNeedAnUpgrade) {

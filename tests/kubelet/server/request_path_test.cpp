@@ -56,7 +56,8 @@ TEST(NodeAttributesTest, MapsPathsAndMethodsAsUpstream) {
   EXPECT_EQ(nodeAttributesFor("GET", "/metrics/cadvisor").subresource, "metrics");
   EXPECT_EQ(nodeAttributesFor("GET", "/logs/syslog").subresource, "log");
   EXPECT_EQ(nodeAttributesFor("GET", "/spec/").subresource, "spec");
-  EXPECT_EQ(nodeAttributesFor("GET", "/healthz").subresource, "healthz");
+  EXPECT_EQ(nodeAttributesFor("GET", "/healthz").subresource, "proxy");
+  EXPECT_EQ(nodeAttributesFor("GET", "/configz").subresource, "proxy");
   EXPECT_EQ(nodeAttributesFor("GET", "/pods").subresource, "proxy");
   EXPECT_EQ(nodeAttributesFor("GET", "/statsx").subresource, "proxy");
   EXPECT_EQ(nodeAttributesFor("PUT", "/x").verb, "update");
