@@ -3,9 +3,9 @@
 // the API server (SubjectAccessReview) whether the user may <verb> nodes/<subresource> for
 // this node, with the verb from the HTTP method and the subresource from the path, as the
 // upstream kubelet maps them (/stats -> stats, /metrics -> metrics, /logs -> log,
-// /spec -> spec, /checkpoint -> checkpoint, /configz -> configz, /healthz -> healthz,
-// /pods and everything else, including /containerLogs, /exec, /attach, /portForward,
-// /run -> proxy).
+// /spec -> spec, /checkpoint -> checkpoint; /healthz, /pods, /configz and everything else,
+// including /containerLogs, /exec, /attach, /portForward, /run -> proxy, as 1.32 does with
+// its alpha fine-grained kubelet authorization off).
 
 #include <string>
 #include <string_view>
