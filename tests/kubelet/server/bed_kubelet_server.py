@@ -157,6 +157,11 @@ class KubeletServerTest(unittest.TestCase):
         failed = self.kubectl("exec", "streams", "-c", "web", "--", "sh", "-c", "exit 3",
                               check=False)
         self.assertEqual(failed.returncode, 3, failed.stderr)
+        # stdin through both hops, and its end (the SPDY stream half-close) reaching the command.
+        data = "x" * 100000 + "\n"
+        counted = self.kubectl("exec", "-i", "streams", "-c", "web", "--", "sh", "-c", "wc -c",
+                               stdin=data)
+        self.assertEqual(counted.stdout.strip(), str(len(data)))
 
     def port_forward(self, websockets):
         local = free_port()
