@@ -4,6 +4,7 @@ list(APPEND KITE_CONTROLLER_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/cluster_controller_base.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/cluster_controllers.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/cluster_cidr.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/cluster_events.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/serviceaccount_controller.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/root_ca_publisher.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/kubernetes_service_controller.cpp

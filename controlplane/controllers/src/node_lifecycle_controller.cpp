@@ -18,6 +18,7 @@
 
 #include "cluster_controller_base.h"
 #include "cluster_controllers.h"
+#include "cluster_events.h"
 #include "cluster_taints.h"
 #include "kite/api/coordination/v1/types.h"
 #include "kite/api/core/v1/types.h"
@@ -174,6 +175,8 @@ class NodeLifecycleController final : public ClusterControllerBase {
     }
     if (!changed) return false;
     client_.updateStatus(node);
+    clusterRecordEvent(client_, "node-controller", clusterReferenceTo(node), "Normal",
+                       "NodeNotReady", "Node " + name + " status is now: NodeNotReady");
     spdlog::info("node-lifecycle controller: node {} stopped posting status, now Unknown", name);
     return true;
   }
@@ -275,6 +278,9 @@ class NodeLifecycleController final : public ClusterControllerBase {
         current.status.conditions.push_back(c);
         client_.updateStatus(current);
       }
+      clusterRecordEvent(client_, "taint-eviction-controller", clusterReferenceTo(pod), "Normal",
+                         "TaintManagerEviction",
+                         "Marking for deletion Pod " + api::fullName(pod.metadata));
       client_.remove<corev1::Pod>(pod.metadata.namespace_, pod.metadata.name);
       spdlog::info("node-lifecycle controller: evicted {}/{} from tainted node {}",
                    pod.metadata.namespace_, pod.metadata.name, pod.spec.nodeName);

@@ -11,8 +11,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "cluster_controller_base.h"
 #include "cluster_controllers.h"
+#include "cluster_events.h"
 #include "cluster_volumes.h"
 #include "kite/api/core/v1/types.h"
 #include "kite/api/meta.h"
@@ -36,6 +39,7 @@ constexpr const char* kProvisionedBy = "pv.kubernetes.io/provisioned-by";
 constexpr const char* kDefaultClass = "storageclass.kubernetes.io/is-default-class";
 constexpr const char* kLocalPathProvisioner = "rancher.io/local-path";
 constexpr const char* kHostnameLabel = "kubernetes.io/hostname";
+constexpr const char* kComponent = "persistentvolume-controller";
 
 class VolumeBinderController final : public ClusterControllerBase {
  public:
@@ -163,6 +167,11 @@ class VolumeBinderController final : public ClusterControllerBase {
     const auto node = selectedNode(claim);
     if (sc && sc->volumeBindingMode.value_or("Immediate") == "WaitForFirstConsumer" && !node) {
       setClaimPhase(claim, "Pending");  // waiting for the first consumer to be scheduled
+      if (announcedWaiting_.insert(claim.metadata.uid).second) {
+        clusterRecordEvent(client_, kComponent, clusterReferenceTo(claim), "Normal",
+                           "WaitForFirstConsumer",
+                           "waiting for first consumer to be created before binding");
+      }
       return;
     }
     std::vector<const corev1::PersistentVolume*> volumes;
@@ -275,6 +284,9 @@ class VolumeBinderController final : public ClusterControllerBase {
     pv.spec.claimRef = ref;
     try {
       client_.create(pv);
+      clusterRecordEvent(client_, kComponent, clusterReferenceTo(claim), "Normal",
+                         "ProvisioningSucceeded",
+                         "Successfully provisioned volume " + pv.metadata.name);
       spdlog::info("persistentvolume-binder controller: provisioned {} at {} on node {}",
                    pv.metadata.name, hostPath.path, node.name);
     } catch (const client::ApiError& e) {
@@ -337,6 +349,7 @@ class VolumeBinderController final : public ClusterControllerBase {
   client::Informer<corev1::PersistentVolumeClaim> claims_;
   client::Informer<storagev1::StorageClass> classes_;
   client::Informer<corev1::Node> nodes_;
+  std::set<std::string> announcedWaiting_;  // claim uids; the worker thread's only
 };
 
 }  // namespace

@@ -304,6 +304,14 @@ void renewLease(client::Client& c, const std::string& node) {
   }
 }
 
+bool hasEvent(client::Client& c, const std::string& ns, const std::string& object,
+              const std::string& reason) {
+  for (const auto& e : c.list<corev1::Event>(ns).items) {
+    if (e.involvedObject.name == object && e.reason == reason) return true;
+  }
+  return false;
+}
+
 bool hasTaint(const corev1::Node& n, const std::string& key, const std::string& effect) {
   for (const auto& t : n.spec.taints) {
     if (t.key == key && t.effect == effect) return true;
@@ -375,6 +383,8 @@ TEST_F(ClusterControllersTest, SilentNodeBecomesUnknownTaintedAndEvicts) {
   const auto* disruption = api::findCondition(evicted.status.conditions, "DisruptionTarget");
   ASSERT_NE(disruption, nullptr);
   EXPECT_EQ(disruption->reason, "DeletionByTaintManager");
+  EXPECT_TRUE(
+      eventually([&] { return hasEvent(*client_, ns, "tolerates-2s", "TaintManagerEviction"); }));
   EXPECT_FALSE(podGone(*client_, ns, "tolerates-forever"));
 
   // The kubelet comes back: Ready=False gives not-ready taints, Ready=True none.
@@ -589,6 +599,7 @@ TEST_F(ClusterControllersTest, WaitForFirstConsumerBindsAfterSelectedNode) {
   EXPECT_TRUE(eventually([&] {
     return client_->get<corev1::PersistentVolumeClaim>(ns, "data").status.phase == "Pending";
   }));
+  EXPECT_TRUE(eventually([&] { return hasEvent(*client_, ns, "data", "WaitForFirstConsumer"); }));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   EXPECT_TRUE(client_->get<corev1::PersistentVolumeClaim>(ns, "data").spec.volumeName.empty());
 
@@ -617,6 +628,7 @@ TEST_F(ClusterControllersTest, LocalPathProvisioning) {
   const std::string pvName = "pvc-" + uid;
   EXPECT_TRUE(eventually([&] { return claimBoundTo(*client_, ns, "data", pvName); }));
   const auto pv = client_->get<corev1::PersistentVolume>("", pvName);
+  EXPECT_TRUE(eventually([&] { return hasEvent(*client_, ns, "data", "ProvisioningSucceeded"); }));
   ASSERT_TRUE(pv.spec.hostPath);
   EXPECT_EQ(pv.spec.hostPath->path, "/var/lib/kite-test/storage/pvc-" + uid + "_" + ns + "_data");
   EXPECT_EQ(pv.spec.hostPath->type, "DirectoryOrCreate");
