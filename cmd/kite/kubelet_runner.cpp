@@ -295,8 +295,8 @@ void RunningKubelet::Parts::startPods() {
     if (!services->waitForSync(std::chrono::seconds(10))) {
       spdlog::warn("services not listed yet: containers may miss their service variables");
     }
-    auto source =
-        std::make_unique<kubelet::ApiConfigSource>(*api, base::realClock(), services.get());
+    auto source = std::make_unique<kubelet::ApiConfigSource>(*api, base::realClock(),
+                                                             services.get(), nodeName);
     apiConfig = source.get();
     config = std::move(source);
   } else {

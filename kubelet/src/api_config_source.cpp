@@ -5,6 +5,7 @@
 #include "kite/api/json.h"
 #include "kite/client/errors.h"
 #include "kite/kubelet/container_env.h"
+#include "kite/kubelet/node_affinity.h"
 
 namespace kite::kubelet {
 
@@ -12,8 +13,13 @@ namespace corev1 = api::core::v1;
 namespace authv1 = api::authentication::v1;
 
 ApiConfigSource::ApiConfigSource(client::Client& client, const base::Clock& clock,
-                                 const ServiceEnvSource* services, std::chrono::milliseconds ttl)
-    : client_(client), clock_(clock), services_(services), ttl_(ttl) {}
+                                 const ServiceEnvSource* services, std::string nodeName,
+                                 std::chrono::milliseconds ttl)
+    : client_(client),
+      clock_(clock),
+      services_(services),
+      nodeName_(std::move(nodeName)),
+      ttl_(ttl) {}
 
 template <class Fetch>
 ApiConfigSource::Data ApiConfigSource::cached(const std::string& key, Fetch fetch) {
@@ -99,6 +105,39 @@ std::vector<std::pair<std::string, std::string>> ApiConfigSource::serviceEnv(
     const std::string& ns, bool enableServiceLinks) {
   if (services_ == nullptr) return {};
   return services_->forPod(ns, enableServiceLinks);
+}
+
+std::optional<std::string> ApiConfigSource::claimPath(const std::string& ns,
+                                                      const std::string& claimName) {
+  try {
+    const auto claim = client_.get<corev1::PersistentVolumeClaim>(ns, claimName);
+    if (claim.spec.volumeName.empty() || claim.status.phase != "Bound") {
+      throw ContainerConfigError("PVC " + ns + "/" + claimName + " has non-bound phase (\"" +
+                                 claim.status.phase + "\") or empty pvc.Spec.VolumeName (\"" +
+                                 claim.spec.volumeName + "\")");
+    }
+    const auto volume = client_.get<corev1::PersistentVolume>("", claim.spec.volumeName);
+    const std::string& pv = volume.metadata.name;
+    if (volume.spec.nodeAffinity && volume.spec.nodeAffinity->required) {
+      const auto node = client_.get<corev1::Node>("", nodeName_);
+      if (!nodeSelectorMatches(*volume.spec.nodeAffinity->required, node.metadata.labels,
+                               nodeName_)) {
+        throw ContainerConfigError("volume \"" + pv + "\" has a node affinity that node \"" +
+                                   nodeName_ + "\" does not match");
+      }
+    }
+    if (volume.spec.local) return volume.spec.local->path;
+    if (volume.spec.hostPath) return volume.spec.hostPath->path;
+    throw ContainerConfigError("volume \"" + pv +
+                               "\" is of a type kite cannot mount (local and hostPath are)");
+  } catch (const client::ApiError& e) {
+    throw ContainerConfigError(e.isNotFound() ? std::string(e.what())
+                                              : "cannot read claim \"" + claimName +
+                                                    "\" from the API server: " + e.what());
+  } catch (const client::TransportError& e) {
+    throw ContainerConfigError("cannot read claim \"" + claimName +
+                               "\" from the API server: " + e.what());
+  }
 }
 
 void ApiConfigSource::forgetPod(const std::string& podUid) {

@@ -167,9 +167,18 @@ std::map<std::string, std::string> VolumeManager::setUp(const corev1::Pod& pod,
       } else if (volume.projected) {
         payload = projectedPayload(pod, *volume.projected, facts);
       } else if (volume.persistentVolumeClaim) {
-        throw ContainerConfigError("persistentVolumeClaim \"" +
-                                   volume.persistentVolumeClaim->claimName +
-                                   "\" needs an API server to look up its volume");
+        const std::string& claim = volume.persistentVolumeClaim->claimName;
+        const auto path = config_.claimPath(ns, claim);
+        if (!path) {
+          throw ContainerConfigError("persistentVolumeClaim \"" + claim +
+                                     "\" needs an API server to look up its volume");
+        }
+        if (!fs::is_directory(*path)) {
+          throw ContainerConfigError("path \"" + *path + "\" of the volume of claim \"" + claim +
+                                     "\" does not exist on the node");
+        }
+        paths[volume.name] = *path;
+        continue;
       } else {
         throw ContainerConfigError("volume type not supported by kite");
       }

@@ -15,8 +15,10 @@
 #include "kite/client/client.h"
 #include "kite/kubelet/api_config_source.h"
 #include "kite/kubelet/api_pod_source.h"
+#include "kite/kubelet/container_env.h"
 #include "kite/kubelet/event_recorder.h"
 #include "kite/kubelet/mirror_pods.h"
+#include "kite/kubelet/node_affinity.h"
 #include "kite/kubelet/service_env.h"
 #include "kite/kubelet/status_manager.h"
 #include "test_server.h"
@@ -176,7 +178,7 @@ TEST_F(ApiSourcesTest, ConfigSourceReadsConfigMapsAndSecretsWithAShortCache) {
   client_.create(secret);
 
   kite::testing::FakeClock clock;
-  ApiConfigSource source(client_, clock, nullptr, std::chrono::seconds(5));
+  ApiConfigSource source(client_, clock, nullptr, "", std::chrono::seconds(5));
   EXPECT_EQ(source.configMap("default", "settings")->at("greeting"), "hello");
   EXPECT_EQ(source.secret("default", "creds")->at("password"), std::string("s3cr\0t", 6));
   EXPECT_FALSE(source.configMap("default", "missing").has_value());
@@ -285,6 +287,85 @@ TEST_F(ApiSourcesTest, MirrorPodsFollowTheStaticPods) {
   mirrors.setStaticPods({});
   mirrors.reconcile();
   EXPECT_THROW(client_.get<corev1::Pod>("default", "web-node-mirror"), client::ApiError);
+}
+
+TEST_F(ApiSourcesTest, ClaimsResolveToTheirLocalVolumeOnMatchingNodes) {
+  corev1::Node node;
+  node.metadata.name = "node-pv";
+  node.metadata.labels["kubernetes.io/hostname"] = "node-pv";
+  client_.create(node);
+  auto makeVolume = [&](const std::string& name, const std::string& host) {
+    corev1::PersistentVolume pv;
+    pv.metadata.name = name;
+    pv.spec.capacity["storage"] = api::Quantity::parse("1Gi");
+    pv.spec.accessModes = {"ReadWriteOnce"};
+    pv.spec.local.emplace();
+    pv.spec.local->path = "/srv/" + name;
+    corev1::NodeSelectorRequirement r;
+    r.key = "kubernetes.io/hostname";
+    r.operator_ = "In";
+    r.values = {host};
+    corev1::NodeSelectorTerm term;
+    term.matchExpressions.push_back(r);
+    pv.spec.nodeAffinity.emplace();
+    pv.spec.nodeAffinity->required.emplace();
+    pv.spec.nodeAffinity->required->nodeSelectorTerms.push_back(term);
+    client_.create(pv);
+  };
+  auto makeClaim = [&](const std::string& name, const std::string& volume, bool bound) {
+    corev1::PersistentVolumeClaim claim;
+    claim.metadata.name = name;
+    claim.metadata.namespace_ = "default";
+    claim.spec.accessModes = {"ReadWriteOnce"};
+    claim.spec.resources.requests["storage"] = api::Quantity::parse("1Gi");
+    claim.spec.volumeName = volume;
+    auto created = client_.create(claim);
+    if (bound) {  // no controllers here to bind it
+      created.status.phase = "Bound";
+      client_.updateStatus(created);
+    }
+  };
+  makeVolume("pv-here", "node-pv");
+  makeVolume("pv-elsewhere", "other-node");
+  makeClaim("data", "pv-here", true);
+  makeClaim("far", "pv-elsewhere", true);
+  makeClaim("pending", "", false);
+
+  kite::testing::FakeClock clock;
+  ApiConfigSource source(client_, clock, nullptr, "node-pv");
+  EXPECT_EQ(source.claimPath("default", "data"), "/srv/pv-here");
+  try {
+    source.claimPath("default", "far");
+    ADD_FAILURE() << "a volume of another node was accepted";
+  } catch (const ContainerConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("node affinity"), std::string::npos) << e.what();
+  }
+  try {
+    source.claimPath("default", "pending");
+    ADD_FAILURE() << "an unbound claim was accepted";
+  } catch (const ContainerConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("non-bound phase"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(source.claimPath("default", "missing"), ContainerConfigError);
+}
+
+TEST(NodeAffinity, TermsAreOredAndRequirementsAnded) {
+  corev1::NodeSelector selector;
+  corev1::NodeSelectorTerm zoneAndSsd;
+  zoneAndSsd.matchExpressions = {{"zone", "In", {"a", "b"}}, {"disk", "Exists", {}}};
+  corev1::NodeSelectorTerm byName;
+  byName.matchFields = {{"metadata.name", "In", {"n9"}}};
+  corev1::NodeSelectorTerm bigCpu;
+  bigCpu.matchExpressions = {{"cpus", "Gt", {"8"}}, {"gpu", "DoesNotExist", {}}};
+  selector.nodeSelectorTerms = {zoneAndSsd, byName, bigCpu};
+  EXPECT_TRUE(nodeSelectorMatches(selector, {{"zone", "a"}, {"disk", "ssd"}}, "n1"));
+  EXPECT_FALSE(nodeSelectorMatches(selector, {{"zone", "c"}, {"disk", "ssd"}}, "n1"));
+  EXPECT_FALSE(nodeSelectorMatches(selector, {{"zone", "a"}}, "n1"));
+  EXPECT_TRUE(nodeSelectorMatches(selector, {}, "n9"));
+  EXPECT_TRUE(nodeSelectorMatches(selector, {{"cpus", "16"}}, "n1"));
+  EXPECT_FALSE(nodeSelectorMatches(selector, {{"cpus", "16"}, {"gpu", "1"}}, "n1"));
+  EXPECT_FALSE(nodeSelectorMatches(selector, {{"cpus", "x"}}, "n1"));
+  EXPECT_FALSE(nodeSelectorMatches(corev1::NodeSelector{}, {{"zone", "a"}}, "n1"));
 }
 
 TEST(ServiceEnv, VariablesAsUpstreamNamesThem) {

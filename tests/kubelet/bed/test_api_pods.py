@@ -242,6 +242,79 @@ class ApiPodsTest(unittest.TestCase):
         self.kubelet.remove_manifest("static-web.yaml")
         self.wait_for(lambda: self.api_pod(name) is None, 30, "mirror pod deleted")
 
+    def test_claim_of_a_local_volume_is_mounted(self):
+        host_dir = tempfile.mkdtemp(prefix="local-pv-", dir=self.kubelet.dir)
+        with open(os.path.join(host_dir, "hello"), "w") as f:
+            f.write("from-the-pv")
+        hostname = self.kubectl_json("get", "node", NODE)["metadata"]["labels"][
+            "kubernetes.io/hostname"]
+
+        def volume(name, host):
+            return textwrap.dedent(f"""\
+                apiVersion: v1
+                kind: PersistentVolume
+                metadata: {{name: {name}}}
+                spec:
+                  capacity: {{storage: 1Gi}}
+                  accessModes: [ReadWriteOnce]
+                  local: {{path: {host_dir}}}
+                  nodeAffinity:
+                    required:
+                      nodeSelectorTerms:
+                      - matchExpressions:
+                        - {{key: kubernetes.io/hostname, operator: In, values: [{host}]}}
+                ---
+                apiVersion: v1
+                kind: PersistentVolumeClaim
+                metadata: {{name: claim-{name}}}
+                spec:
+                  accessModes: [ReadWriteOnce]
+                  resources: {{requests: {{storage: 1Gi}}}}
+                  volumeName: {name}
+                """)
+        self.kubectl("apply", "-f", "-", stdin=volume("pv-here", hostname) +
+                     "---\n" + volume("pv-far", "some-other-node"))
+        for claim in ("claim-pv-here", "claim-pv-far"):  # no controllers here to bind them
+            self.kubectl("patch", "pvc", claim, "--subresource=status", "--type=merge",
+                         "-p", '{"status":{"phase":"Bound"}}')
+
+        def pod(name, claim):
+            return textwrap.dedent(f"""\
+                apiVersion: v1
+                kind: Pod
+                metadata: {{name: {name}}}
+                spec:
+                  nodeName: {NODE}
+                  terminationGracePeriodSeconds: 1
+                  containers:
+                  - name: main
+                    image: busybox:1.35
+                    command: ["sh", "-c", "cat /data/hello; echo; echo written > /data/out; sleep 3600"]
+                    volumeMounts: [{{name: data, mountPath: /data}}]
+                  volumes:
+                  - name: data
+                    persistentVolumeClaim: {{claimName: {claim}}}
+                """)
+        self.kubectl("apply", "-f", "-", stdin=pod("pv-user", "claim-pv-here"))
+        self.kubectl("apply", "-f", "-", stdin=pod("pv-far-user", "claim-pv-far"))
+        running = self.wait_api_pod("pv-user", lambda p: p["status"].get("phase") == "Running")
+        self.wait_for(lambda: "from-the-pv" in self.container_log(running, "main"), 20,
+                      "the PV's file read in the container")
+        self.wait_for(lambda: os.path.exists(os.path.join(host_dir, "out")), 10,
+                      "the container's file on the PV")
+
+        # A volume of another node: not mounted, a FailedMount event says why.
+        def failed_mount():
+            for e in self.kubectl_json("get", "events")["items"]:
+                if e["involvedObject"]["name"] == "pv-far-user" and e["reason"] == "FailedMount":
+                    return e
+            return None
+        event = self.wait_for(failed_mount, 30, "FailedMount event")
+        self.assertIn("node affinity", event["message"])
+        self.assertEqual(event["type"], "Warning")
+        self.assertEqual(self.api_pod("pv-far-user")["status"].get("phase", "Pending"), "Pending")
+        self.kubectl("delete", "pod", "pv-user", "pv-far-user", "--timeout=60s")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -23,9 +23,10 @@ namespace kite::kubelet {
 
 class ApiConfigSource final : public ConfigSource {
  public:
-  // services: where the Service environment variables come from (may be null: none).
+  // services: where the Service environment variables come from (may be null: none);
+  // nodeName: the node whose labels PersistentVolumes' nodeAffinity must match.
   ApiConfigSource(client::Client& client, const base::Clock& clock,
-                  const ServiceEnvSource* services,
+                  const ServiceEnvSource* services, std::string nodeName = {},
                   std::chrono::milliseconds ttl = std::chrono::seconds(5));
 
   std::optional<std::map<std::string, std::string>> configMap(const std::string& ns,
@@ -35,6 +36,8 @@ class ApiConfigSource final : public ConfigSource {
   std::optional<std::string> serviceAccountToken(const TokenRequest& request) override;
   std::vector<std::pair<std::string, std::string>> serviceEnv(const std::string& ns,
                                                               bool enableServiceLinks) override;
+  std::optional<std::string> claimPath(const std::string& ns,
+                                       const std::string& claimName) override;
   // Drops the tokens of a pod that is gone.
   void forgetPod(const std::string& podUid);
 
@@ -58,6 +61,7 @@ class ApiConfigSource final : public ConfigSource {
   client::Client& client_;
   const base::Clock& clock_;
   const ServiceEnvSource* services_;
+  std::string nodeName_;
   std::chrono::milliseconds ttl_;
   mutable std::mutex mutex_;
   std::map<std::string, Cached> objects_;  // "configmap/ns/name", "secret/ns/name"

@@ -40,6 +40,14 @@ class ConfigSource {
     return std::nullopt;
   }
 
+  // The host path of the PersistentVolume bound to a claim (a local or hostPath volume whose
+  // nodeAffinity matches this node); nullopt without an API server. Throws with a message for
+  // the FailedMount event otherwise.
+  virtual std::optional<std::string> claimPath(const std::string& /*ns*/,
+                                               const std::string& /*claimName*/) {
+    return std::nullopt;
+  }
+
   // The Service environment variables of a pod in namespace ns (service_env.h), in order.
   // None without an API server.
   virtual std::vector<std::pair<std::string, std::string>> serviceEnv(const std::string& /*ns*/,
