@@ -2,11 +2,13 @@
 // connection that requests them: real TLS on loopback.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <string>
 
+#include "h2_client.h"
 #include "kite/http/client.h"
 #include "kite/http/server.h"
 #include "test_certificates.h"
@@ -198,6 +200,23 @@ TEST_F(UpgradeTest, PipedTunnelsRelay) {
   client->write("bye");
   EXPECT_TRUE(got.waitEnded());
   relay->stop();
+}
+
+TEST_F(UpgradeTest, Http2HasNoUpgradesAndAnswers400) {
+  // Whatever the handler does, an upgrade on an HTTP/2 stream is refused.
+  ServerOptions options;
+  options.bindAddress = "127.0.0.1";
+  options.tls.certificateFile = certificates_->serverCert;
+  options.tls.privateKeyFile = certificates_->serverKey;
+  std::atomic<bool> gotTunnel{false};
+  server_ = startServer(options, [&](Request&, std::shared_ptr<Responder> responder) {
+    gotTunnel = responder->upgrade({101, {{"upgrade", "echo/1"}}, {}}) != nullptr;
+  });
+  testing::H2Client client(server_->port(), testing::ClientTls{certificates_->caCert, "", ""});
+  const auto reply = client.fetch("GET", "/echo");
+  EXPECT_EQ(reply.status, 400);
+  EXPECT_EQ(reply.body, "protocol upgrades need HTTP/1.1\n");
+  EXPECT_FALSE(gotTunnel.load());
 }
 
 TEST(UrlTest, ParsesStreamingServerUrls) {
