@@ -11,4 +11,5 @@ list(APPEND KITE_CONTROLLER_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/job_controller.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/workload_cron.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/cronjob_controller.cpp
-  ${CMAKE_CURRENT_SOURCE_DIR}/src/daemonset_controller.cpp)
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/daemonset_controller.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/statefulset_controller.cpp)

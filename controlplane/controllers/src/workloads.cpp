@@ -6,6 +6,7 @@
 #include "garbage_collector.h"
 #include "job_controller.h"
 #include "replicaset_controller.h"
+#include "statefulset_controller.h"
 
 namespace kite::controlplane::controllers {
 
@@ -18,6 +19,7 @@ std::vector<std::unique_ptr<Controller>> makeWorkloadControllers(
   out.push_back(makeJobController(client, options));
   out.push_back(makeCronJobController(client, options));
   out.push_back(makeDaemonSetController(client, options));
+  out.push_back(makeStatefulSetController(client, options));
   return out;
 }
 

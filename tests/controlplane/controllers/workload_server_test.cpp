@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -169,6 +170,7 @@ TEST_F(WorkloadServerTest, ReplicaSetCreatesAdoptsAndDeletesPods) {
   orphan.metadata.labels["app"] = "rs";
   orphan.spec = podTemplate("rs", "busybox").spec;
   client_->create(orphan);
+  std::this_thread::sleep_for(200ms);  // let the controller's pod cache see it
 
   ReplicaSet rs;
   rs.metadata.name = "rs";
@@ -178,7 +180,13 @@ TEST_F(WorkloadServerTest, ReplicaSetCreatesAdoptsAndDeletesPods) {
   rs.spec.template_ = podTemplate("rs", "busybox");
   rs = client_->create(rs);
 
-  ASSERT_TRUE(eventually([&] { return activePods("app=rs").size() == 3; }));
+  ASSERT_TRUE(eventually([&] {
+    const auto pods = activePods("app=rs");
+    return pods.size() == 3 && std::all_of(pods.begin(), pods.end(), [&](const Pod& p) {
+             return api::controllerOf(p.metadata) != nullptr;
+           });
+  }));
+  EXPECT_TRUE(api::controllerOf(client_->get<Pod>(ns_, "orphan").metadata) != nullptr);
   for (const auto& p : activePods("app=rs")) {
     const auto* ref = api::controllerOf(p.metadata);
     ASSERT_NE(ref, nullptr) << p.metadata.name;
@@ -642,6 +650,49 @@ TEST_F(WorkloadServerTest, DaemonSetRunsAPodOnEachEligibleNode) {
   for (const std::string name : {"ds-a", "ds-b", "ds-tainted"}) {
     client_->remove<api::core::v1::Node>("", name);
   }
+}
+
+TEST_F(WorkloadServerTest, StatefulSetCreatesPodsInOrderWithTheirClaims) {
+  api::apps::v1::StatefulSet ss;
+  ss.metadata.name = "web";
+  ss.metadata.namespace_ = ns_;
+  ss.spec.replicas = 3;
+  ss.spec.serviceName = "web";
+  ss.spec.selector.emplace().matchLabels["app"] = "sts";
+  ss.spec.template_ = podTemplate("sts", "nginx:1");
+  api::core::v1::PersistentVolumeClaim claim;
+  claim.metadata.name = "data";
+  claim.spec.accessModes = {"ReadWriteOnce"};
+  claim.spec.resources.requests["storage"] = api::Quantity::parse("1Gi");
+  ss.spec.volumeClaimTemplates.push_back(claim);
+  client_->create(ss);
+  for (int ord = 0; ord < 3; ++ord) {
+    const std::string name = "web-" + std::to_string(ord);
+    ASSERT_TRUE(eventually([&] { return activePods("app=sts").size() == std::size_t(ord) + 1; }))
+        << name;
+    // The next one waits until this one is Running and Ready.
+    std::this_thread::sleep_for(200ms);
+    ASSERT_EQ(activePods("app=sts").size(), std::size_t(ord) + 1) << name;
+    const auto pod = client_->get<Pod>(ns_, name);
+    EXPECT_EQ(pod.spec.hostname, name);
+    EXPECT_EQ(pod.spec.subdomain, "web");
+    ASSERT_EQ(pod.spec.volumes.size(), 1U);
+    EXPECT_EQ(pod.spec.volumes[0].persistentVolumeClaim->claimName, "data-" + name);
+    EXPECT_EQ(client_->get<api::core::v1::PersistentVolumeClaim>(ns_, "data-" + name).metadata.name,
+              "data-" + name);
+    markRunning(pod);
+  }
+  ASSERT_TRUE(eventually([&] {
+    const auto s = client_->get<api::apps::v1::StatefulSet>(ns_, "web").status;
+    return s.replicas == 3 && s.readyReplicas == 3 && s.updatedReplicas == 3 &&
+           s.currentReplicas == 3;
+  }));
+  // Scale down from the highest ordinal; the claims stay.
+  modify<api::apps::v1::StatefulSet>("web",
+                                     [](api::apps::v1::StatefulSet& x) { x.spec.replicas = 1; });
+  ASSERT_TRUE(eventually([&] { return activePods("app=sts").size() == 1; }));
+  EXPECT_EQ(activePods("app=sts")[0].metadata.name, "web-0");
+  EXPECT_EQ(client_->list<api::core::v1::PersistentVolumeClaim>(ns_).items.size(), 3U);
 }
 
 }  // namespace

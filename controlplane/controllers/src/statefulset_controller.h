@@ -1,0 +1,17 @@
+#pragma once
+// The StatefulSet controller: pods "<set>-<ordinal>" with stable names and hostnames, each
+// Running and Ready before the next is made (OrderedReady; Parallel makes them at once),
+// PersistentVolumeClaims "<claim>-<set>-<ordinal>" from volumeClaimTemplates, scale-down from
+// the highest ordinal, RollingUpdate from the highest ordinal down (above the partition).
+
+#include <memory>
+
+#include "kite/controlplane/controllers/controller.h"
+#include "kite/controlplane/controllers/workloads.h"
+
+namespace kite::controlplane::controllers {
+
+std::unique_ptr<Controller> makeStatefulSetController(client::Client& client,
+                                                      const WorkloadControllerOptions& options);
+
+}  // namespace kite::controlplane::controllers
