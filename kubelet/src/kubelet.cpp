@@ -19,8 +19,8 @@ Kubelet::Kubelet(PodSyncer& syncer, const base::Clock& clock, KubeletOptions opt
       workers_(options_.workers),
       prober_(
           syncer.runtime(), [this](const std::string& uid) { schedule(uid); },
-          [](const std::string& uid, const std::string& message) {
-            spdlog::warn("pod {}: Warning Unhealthy: {}", uid, message);
+          [this](const std::string& uid, const std::string& container, const std::string& message) {
+            onUnhealthy(uid, container, message);
           }),
       pleg_(syncer.runtime(), clock, [this](const PodLifecycleEvent& e) { onPlegEvent(e); }) {}
 
@@ -251,6 +251,18 @@ void Kubelet::stopPod(const std::string& uid, const corev1::Pod& pod, int64_t gr
     }
   }
   if (hooks_.onTerminated) hooks_.onTerminated(final);
+}
+
+void Kubelet::onUnhealthy(const std::string& uid, const std::string& container,
+                          const std::string& message) {
+  corev1::Pod pod;
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = pods_.find(uid);
+    if (it == pods_.end()) return;
+    pod = it->second.pod;
+  }
+  emit(pod, {"Warning", "Unhealthy", message, containerFieldPath(pod, container)});
 }
 
 void Kubelet::emit(const corev1::Pod& pod, const PodEvent& event) const {

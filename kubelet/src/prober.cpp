@@ -84,7 +84,7 @@ class Prober::Worker {
         if (!ok && prober.event_) {
           std::string kind = key.kind;
           kind[0] = static_cast<char>(std::toupper(kind[0]));
-          prober.event_(key.podUid, kind + " probe failed: " + outcome.output);
+          prober.event_(key.podUid, key.container, kind + " probe failed: " + outcome.output);
         }
         if (now != last && now.has_value()) {
           last = now;

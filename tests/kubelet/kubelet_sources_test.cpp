@@ -7,7 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <mutex>
+#include <thread>
 
 #include "config_test_util.h"
 #include "fake_volume_deps.h"
@@ -128,6 +130,37 @@ TEST_F(KubeletSourcesTest, StatusAndEventsReachTheHooks) {
     }
   }
   EXPECT_TRUE(started);
+}
+
+TEST_F(KubeletSourcesTest, FailedProbeIsAnUnhealthyEventOfItsContainer) {
+  corev1::Pod p = pod("probed", "uid-p");
+  auto& app = p.spec.containers[0];
+  app.readinessProbe.emplace();
+  app.readinessProbe->exec.emplace();
+  app.readinessProbe->exec->command = {"check-ready"};
+  app.readinessProbe->periodSeconds = 1;
+  cri::ExecResult failing;
+  failing.exitCode = 1;
+  failing.stdoutData = "not yet";
+  runtime_.setExecResult("check-ready", failing);
+  auto kubelet = makeKubelet();
+  kubelet->setPods("api", {p});
+  kubelet->waitIdle();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool unhealthy = false;
+  while (!unhealthy && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::lock_guard lock(mutex_);
+    for (const auto& e : events_) {
+      if (e.reason != "Unhealthy") continue;
+      unhealthy = true;
+      EXPECT_EQ(e.type, "Warning");
+      EXPECT_EQ(e.fieldPath, "spec.containers{app}");
+      EXPECT_NE(e.message.find("Readiness probe failed"), std::string::npos) << e.message;
+    }
+  }
+  EXPECT_TRUE(unhealthy);
+  kubelet->stop();
 }
 
 TEST_F(KubeletSourcesTest, DeletingPodIsStoppedAndReportedTerminated) {

@@ -92,6 +92,8 @@ class Kubelet {
   void stopPod(const std::string& uid, const api::core::v1::Pod& pod, int64_t grace);
   void cleanupOrphans();
   void emit(const api::core::v1::Pod& pod, const PodEvent& event) const;
+  void onUnhealthy(const std::string& uid, const std::string& container,
+                   const std::string& message);
   void onPlegEvent(const PodLifecycleEvent& event);
 
   PodSyncer& syncer_;

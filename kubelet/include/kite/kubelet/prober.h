@@ -31,7 +31,9 @@ class Prober {
   // `changed(uid)` is called when a result flips, so the pod is synced again;
   // `event(uid, reason, message)` reports Unhealthy events.
   using Changed = std::function<void(const std::string& podUid)>;
-  using Event = std::function<void(const std::string& podUid, const std::string& message)>;
+  // A failed probe, for the Unhealthy event: the pod, the container, the message.
+  using Event = std::function<void(const std::string& podUid, const std::string& container,
+                                   const std::string& message)>;
 
   Prober(cri::Runtime& runtime, Changed changed, Event event);
   ~Prober();
