@@ -81,7 +81,7 @@ void StatusManager::terminated(const corev1::Pod& pod) {
 
 void StatusManager::waitIdle() {
   std::unique_lock lock(mutex_);
-  idle_.wait(lock, [this] { return pending_.empty() && !busy_; });
+  idle_.wait(lock, [this] { return pending_.empty() && retry_.empty() && !busy_; });
 }
 
 std::size_t StatusManager::writes() const {
@@ -93,8 +93,16 @@ void StatusManager::run(const std::stop_token& stop) {
   std::unique_lock lock(mutex_);
   while (!stop.stop_requested()) {
     if (pending_.empty()) {
-      idle_.notify_all();
-      wake_.wait(lock, stop, [this] { return !pending_.empty(); });
+      if (retry_.empty()) {
+        idle_.notify_all();
+        wake_.wait(lock, stop, [this] { return !pending_.empty(); });
+        continue;
+      }
+      // Only failed writes are left: wait a little (new work ends the wait), then retry them
+      // unless a newer status for the same pod came meanwhile.
+      wake_.wait_for(lock, stop, retryDelay_, [this] { return !pending_.empty(); });
+      for (auto& [uid, work] : retry_) pending_.try_emplace(uid, std::move(work));
+      retry_.clear();
       continue;
     }
     auto node = pending_.extract(pending_.begin());
@@ -108,15 +116,7 @@ void StatusManager::run(const std::stop_token& stop) {
     }
     lock.lock();
     busy_ = false;
-    if (!done && !pending_.contains(node.key())) {
-      // Retry later unless a newer status came meanwhile.
-      pending_.insert(std::move(node));
-      lock.unlock();
-      std::mutex sleepMutex;
-      std::unique_lock sleepLock(sleepMutex);
-      std::condition_variable_any().wait_for(sleepLock, stop, retryDelay_, [] { return false; });
-      lock.lock();
-    }
+    if (!done && !pending_.contains(node.key())) retry_.insert(std::move(node));
   }
 }
 
@@ -157,6 +157,16 @@ bool StatusManager::writeStatus(const corev1::Pod& pod) {
   return false;
 }
 
+bool StatusManager::gone(const corev1::Pod& pod) {
+  try {
+    return client_.get<corev1::Pod>(pod.metadata.namespace_, pod.metadata.name).metadata.uid !=
+           pod.metadata.uid;
+  } catch (const client::ApiError& e) {
+    if (e.isNotFound()) return true;
+    throw;
+  }
+}
+
 bool StatusManager::deletePod(const corev1::Pod& pod) {
   api::meta::v1::DeleteOptions options;
   options.gracePeriodSeconds = 0;
@@ -167,7 +177,9 @@ bool StatusManager::deletePod(const corev1::Pod& pod) {
     spdlog::info("pod {}: deleted from the API server", who(pod));
   } catch (const client::ApiError& e) {
     // Gone already, or a new pod of that name (the uid precondition failed): nothing to do.
-    if (!e.isNotFound() && !e.isConflict()) throw;
+    // A pod that is gone is no longer bound to this node, so the node authorizer answers 403
+    // rather than 404: look before retrying.
+    if (!e.isNotFound() && !e.isConflict() && !gone(pod)) throw;
   }
   std::lock_guard lock(mutex_);
   deleted_.insert(pod.metadata.uid);

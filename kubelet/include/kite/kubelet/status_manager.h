@@ -49,13 +49,18 @@ class StatusManager {
   bool process(const Pending& work);
   bool writeStatus(const api::core::v1::Pod& pod);
   bool deletePod(const api::core::v1::Pod& pod);
+  // True when the pod no longer exists under its uid (deleted, or replaced by a namesake).
+  bool gone(const api::core::v1::Pod& pod);
 
   client::Client& client_;
   std::chrono::milliseconds retryDelay_;
   mutable std::mutex mutex_;
   std::condition_variable_any wake_;
   std::condition_variable idle_;
-  std::map<std::string, Pending> pending_;      // by uid
+  std::map<std::string, Pending> pending_;  // by uid
+  // Failed writes, retried after retryDelay_ once pending_ is drained, so one pod the API keeps
+  // refusing does not hold back the others.
+  std::map<std::string, Pending> retry_;
   std::map<std::string, std::string> written_;  // uid -> the status last written (JSON)
   std::set<std::string> deleted_;               // uids deleted for good
   bool busy_ = false;
