@@ -26,6 +26,7 @@ struct ServerFlags {
   std::string writeKubeconfig;
   std::string kubeconfigMode = "0600";
   std::string nodePortRange = "30000-32767";
+  std::string nodeMonitorGracePeriod = "40s";
   bool disableAgent = false;
   std::string logLevel = "info";
   AgentFlags agent;  // the agent in this process, unless --disable-agent
@@ -63,6 +64,8 @@ void runServer(ServerFlags& flags) {
   }
   std::tie(config.nodePortMin, config.nodePortMax) =
       controlplane::parsePortRange(flags.nodePortRange);
+  config.nodeMonitorGracePeriod =
+      parseDuration("--node-monitor-grace-period", flags.nodeMonitorGracePeriod);
 
   // glibc gives every thread that allocates a large body (a list of 10k pods is ~10 MB) a
   // malloc arena of its own and keeps the freed memory there: two arenas, and large blocks
@@ -139,6 +142,17 @@ void addServerCommand(CLI::App& root) {
   cmd->add_option("--token,-t", c.token, "Shared secret agents join with (empty: generated)");
   cmd->add_flag("--disable-agent", flags->disableAgent, "Run the control plane without an agent");
   cmd->add_flag("--disable-scheduler", c.disableScheduler, "Run without the scheduler");
+  cmd->add_option("--node-monitor-grace-period", flags->nodeMonitorGracePeriod,
+                  "How long a node's Lease may go unrenewed before the node is Unknown")
+      ->capture_default_str();
+  cmd->add_option("--default-not-ready-toleration-seconds", c.defaultNotReadyTolerationSeconds,
+                  "tolerationSeconds of the not-ready NoExecute toleration added to every pod")
+      ->check(CLI::Range(0, 86400))
+      ->capture_default_str();
+  cmd->add_option("--default-unreachable-toleration-seconds", c.defaultUnreachableTolerationSeconds,
+                  "tolerationSeconds of the unreachable NoExecute toleration added to every pod")
+      ->check(CLI::Range(0, 86400))
+      ->capture_default_str();
   cmd->add_flag("--disable-controller-manager", c.disableControllerManager,
                 "Run without the controllers");
   cmd->add_option("--log-level", flags->logLevel, "trace, debug, info, warn, error")

@@ -21,12 +21,13 @@ using api::FieldError;
 }
 
 // DefaultTolerationSeconds: pods tolerate the not-ready and unreachable NoExecute taints for
-// five minutes (upstream's --default-not-ready/unreachable-toleration-seconds) unless they say
-// otherwise, so a node that is briefly lost does not evict everything at once.
-constexpr std::int64_t kDefaultTolerationSeconds = 300;
-
-void addDefaultTolerations(corev1::Pod& pod) {
-  for (const char* key : {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}) {
+// five minutes by default (upstream's --default-not-ready/unreachable-toleration-seconds)
+// unless they say otherwise, so a node that is briefly lost does not evict everything at once.
+void addDefaultTolerations(corev1::Pod& pod, const AdmissionOptions& options) {
+  const std::pair<const char*, std::int64_t> defaults[] = {
+      {"node.kubernetes.io/not-ready", options.notReadyTolerationSeconds},
+      {"node.kubernetes.io/unreachable", options.unreachableTolerationSeconds}};
+  for (const auto& [key, seconds] : defaults) {
     const bool present = std::any_of(
         pod.spec.tolerations.begin(), pod.spec.tolerations.end(), [&](const corev1::Toleration& t) {
           return t.key == key && (t.effect.empty() || t.effect == "NoExecute");
@@ -36,7 +37,7 @@ void addDefaultTolerations(corev1::Pod& pod) {
     t.key = key;
     t.operator_ = "Exists";
     t.effect = "NoExecute";
-    t.tolerationSeconds = kDefaultTolerationSeconds;
+    t.tolerationSeconds = seconds;
     pod.spec.tolerations.push_back(std::move(t));
   }
 }
@@ -127,7 +128,7 @@ void Admission::admitCreate(const ResourceType& type, ApiObject& object, const U
   if (info.group.empty() && info.resource == "pods") {
     auto& pod = as<corev1::Pod>(object);
     if (pod.spec.serviceAccountName.empty()) pod.spec.serviceAccountName = "default";
-    addDefaultTolerations(pod);
+    addDefaultTolerations(pod, options_);
   }
 }
 

@@ -22,6 +22,10 @@ struct AdmissionOptions {
   std::string serviceCidr = "10.43.0.0/16";
   int nodePortMin = 30000;
   int nodePortMax = 32767;
+  // DefaultTolerationSeconds (upstream's --default-not-ready-toleration-seconds and
+  // --default-unreachable-toleration-seconds).
+  std::int64_t notReadyTolerationSeconds = 300;
+  std::int64_t unreachableTolerationSeconds = 300;
 };
 
 // An IPv4 CIDR; throws std::invalid_argument for anything else.

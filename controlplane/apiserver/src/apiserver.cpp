@@ -31,7 +31,9 @@ struct ApiServer::Impl {
         repository(*options.store),
         watches(*options.store),
         admission(repository, registry,
-                  {options.serviceCidr, options.nodePortMin, options.nodePortMax}),
+                  {options.serviceCidr, options.nodePortMin, options.nodePortMax,
+                   options.defaultNotReadyTolerationSeconds,
+                   options.defaultUnreachableTolerationSeconds}),
         rest(registry, repository, watches, admission,
              [this](const apiserver::ResourceType* type) { return cacheOf(type); }) {}
 

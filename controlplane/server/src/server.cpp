@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "control_loops.h"
 #include "kite/controlplane/apiserver.h"
 #include "kite/controlplane/bootstrap_policy.h"
 #include "kite/controlplane/etcd_store.h"
@@ -19,7 +20,6 @@
 #include "kite/pki/kubelet_client.h"
 #include "kite/pki/server_pki.h"
 #include "kite/pki/service_account_token.h"
-#include "control_loops.h"
 #include "node_join.h"
 
 namespace kite::controlplane {
@@ -128,6 +128,8 @@ class RunningServer final : public Server {
     ao.serviceCidr = config.serviceCidr;
     ao.nodePortMin = config.nodePortMin;
     ao.nodePortMax = config.nodePortMax;
+    ao.defaultNotReadyTolerationSeconds = config.defaultNotReadyTolerationSeconds;
+    ao.defaultUnreachableTolerationSeconds = config.defaultUnreachableTolerationSeconds;
     api_ = std::make_unique<ApiServer>(std::move(ao));
     join_ = std::make_unique<NodeJoinHandler>(*pki_, *store_);
 
@@ -194,6 +196,7 @@ class RunningServer final : public Server {
     lc.cluster.apiserverAddress = config.nodeIps.empty() ? "127.0.0.1" : config.nodeIps.front();
     lc.cluster.apiserverPort = http_->port();
     lc.cluster.localPathDir = (config.dataDir / "storage").string();
+    lc.cluster.nodeMonitorGracePeriod = config.nodeMonitorGracePeriod;
     loops_ = std::make_unique<ControlLoops>(std::move(lc));
   }
 

@@ -89,7 +89,16 @@ class SecondContainerd:
                              capture_output=True, text=True, check=True)
         return out.stdout.split()
 
+    def remove_all_pods(self):
+        """What a killed agent left running here (the bed's `down` would get it too)."""
+        cri = [kite_binary(), "cri", "--container-runtime-endpoint", "unix://" + self.socket]
+        out = subprocess.run(cri + ["pods"], capture_output=True, text=True)
+        for line in out.stdout.splitlines()[1:]:
+            if line.split():
+                subprocess.run(cri + ["rmp", line.split()[0]], capture_output=True)
+
     def stop(self):
+        self.remove_all_pods()
         self.proc.terminate()
         try:
             self.proc.wait(20)

@@ -54,6 +54,9 @@ struct ApiServerOptions {
   std::string serviceCidr = "10.43.0.0/16";
   int nodePortMin = 30000;
   int nodePortMax = 32767;
+  // tolerationSeconds of the not-ready/unreachable NoExecute tolerations added to every pod.
+  std::int64_t defaultNotReadyTolerationSeconds = 300;
+  std::int64_t defaultUnreachableTolerationSeconds = 300;
   KubeletClientOptions kubeletClient;
   // Reported by /version.
   std::string gitVersion = "v1.32.0+kite";

@@ -4,6 +4,7 @@
 // admin kubeconfig. (Scheduler, controllers and the in-process agent join it in later
 // issues.)
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -31,6 +32,11 @@ struct ServerConfig {
   // that run their own, or a cluster whose scheduler lives elsewhere).
   bool disableScheduler = false;
   bool disableControllerManager = false;
+  // Node failure timings (upstream's kube-controller-manager --node-monitor-grace-period and
+  // kube-apiserver --default-{not-ready,unreachable}-toleration-seconds).
+  std::chrono::milliseconds nodeMonitorGracePeriod{40'000};
+  std::int64_t defaultNotReadyTolerationSeconds = 300;
+  std::int64_t defaultUnreachableTolerationSeconds = 300;
 };
 
 class Server {
