@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "kite/client/errors.h"
+#include "kite/client/request_metrics.h"
 
 namespace kite::client {
 
@@ -380,9 +381,11 @@ HttpResponse Transport::send(const HttpRequest& request) {
     httplib::Response res;
     httplib::Error error = httplib::Error::Success;
     if (connection->http().send(req, res, error)) {
+      countRequest(request.method, std::to_string(res.status));
       release(std::move(connection));
       return fromHttplib(res);
     }
+    countRequest(request.method, "<error>");
     // A pooled connection the server closed while idle fails on first use; an idempotent
     // request is safe to send once more on a fresh one.
     if (connection->reused && idempotent && attempt == 0 && error != httplib::Error::Connection) {
@@ -455,6 +458,7 @@ HttpResponse Transport::stream(const HttpRequest& request,
   const bool ok = connection->http().send(req, res, error);
   HttpResponse out;
   out.status = status != 0 ? status : res.status;
+  countRequest(request.method, out.status != 0 ? std::to_string(out.status) : "<error>");
   for (auto& [k, v] : res.headers) out.headers.emplace_back(k, v);
   if (status != 200 && status != 0) out.body = std::move(errorBody);
   if (ok) {

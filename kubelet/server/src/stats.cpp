@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "handlers.h"
+#include "kite/client/request_metrics.h"
 #include "kite/kubelet/labels.h"
 
 namespace kite::kubelet::server {
@@ -207,6 +208,8 @@ http::Response metrics(cri::Runtime& runtime, const std::string& nodeName) {
   for (const auto& [state, count] : containersByState) {
     out << "kubelet_running_containers{container_state=\"" << state << "\"} " << count << "\n";
   }
+  // This process's API requests (the kubelet's, in `kite agent`).
+  out << kite::client::requestMetricsText();
   http::Response response;
   response.headers.emplace_back("content-type", "text/plain; version=0.0.4; charset=utf-8");
   response.body = out.str();
