@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 
 #include "dns_test_util.h"
 #include "fake_records.h"
@@ -96,6 +97,40 @@ TEST_F(DnsServerFakeTest, ForwardsOtherNamesWithTcpFallback) {
   EXPECT_GE(upstream.tcpQueries(), 1);
   const auto bigTcp = digShort(server->port(), "big.example", "A", "+tcp");
   EXPECT_EQ(std::count(bigTcp.begin(), bigTcp.end(), '\n'), 100);
+}
+
+TEST_F(DnsServerFakeTest, LongClusterAnswersAreTruncatedOverUdp) {
+  ServiceRecord many{.name = "many",
+                     .namespace_ = "default",
+                     .type = "ClusterIP",
+                     .clusterIPs = {},
+                     .headless = true,
+                     .externalName = "",
+                     .ports = {}};
+  records.services.push_back(many);
+  for (int i = 1; i <= 60; ++i) {
+    records.endpointsByService["default/many"].push_back({"10.244.1." + std::to_string(i), "", {}});
+  }
+  // 60 answers need 16 octets each after the question: over 512, so TC without EDNS...
+  const auto cut = dig(server->port(), "many.default.svc.cluster.local", "A", "+noedns +ignore");
+  EXPECT_NE(cut.find("flags: qr aa tc rd ra"), std::string::npos) << cut;
+  EXPECT_NE(cut.find("ANSWER: 0"), std::string::npos) << cut;
+  // ...and whole with an EDNS size of 1232 or over TCP (dig retries there by itself).
+  const auto edns = digShort(server->port(), "many.default.svc.cluster.local", "A", "+ignore");
+  EXPECT_EQ(std::count(edns.begin(), edns.end(), '\n'), 60);
+  const auto retried = digShort(server->port(), "many.default.svc.cluster.local", "A", "+noedns");
+  EXPECT_EQ(std::count(retried.begin(), retried.end(), '\n'), 60);
+}
+
+TEST_F(DnsServerFakeTest, SeveralQueriesOnOneTcpConnection) {
+  const auto out = dig(server->port(), "web.default.svc.cluster.local", "A",
+                       "+tcp +keepopen +short db.default.svc.cluster.local A");
+  // dig prints the answers as they come; the order is its own business.
+  std::vector<std::string> lines;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(lines, (std::vector<std::string>{"10.244.0.5", "10.244.0.6", "10.96.0.10"})) << out;
 }
 
 TEST_F(DnsServerFakeTest, ExternalNameIsChasedUpstream) {
