@@ -23,6 +23,7 @@ packages=(
   docker-registry skopeo busybox-static apache2-utils openssl
   python3 python3-yaml curl ca-certificates procps psmisc  # python3-yaml: api/ code generator
   dnsutils  # dig: the cluster DNS tests
+  lintian  # packaging/deb: the package test checks the .debs
   socat  # run-cluster.sh: the host's API port forwarded into the cluster's namespace
   # control-plane tests: etcd backend, the Python client, load generator
   etcd-server etcd-client python3-kubernetes wrk nghttp2-client  # wrk, h2load: benchmarks
