@@ -52,7 +52,8 @@ class DnsServer {
   // Binds UDP and TCP and starts serving. Throws std::runtime_error when the address cannot
   // be bound, std::invalid_argument for a bad option (named).
   void start();
-  // Stops serving and joins every thread; idempotent.
+  // Stops serving and joins every thread; idempotent. A server on a client cannot be started
+  // again afterwards (its informers do not restart): make a new one.
   void stop();
   // The bound port (after start()).
   std::uint16_t port() const;
