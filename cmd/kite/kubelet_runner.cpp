@@ -199,6 +199,24 @@ struct RunningKubelet::Parts {
   std::shared_ptr<kubelet::KubeletAuthApi> serverAuth;
   std::unique_ptr<kubelet::KubeletServer> server;
   bool stopped = false;
+  // The kubelet once its pods run, for the Node's Ready condition (read by the status thread).
+  std::atomic<kubelet::Kubelet*> runningKubelet{nullptr};
+
+  // Empty when the node is Ready; otherwise why not, in upstream's words: the runtime must
+  // answer and the PLEG must have relisted recently.
+  std::string notReadyMessage() {
+    if (!cri) return "container runtime is down";
+    try {
+      cri->runtime->version();
+    } catch (const std::exception&) {
+      return "container runtime is down";
+    }
+    auto* k = runningKubelet.load();
+    if (k != nullptr && !k->healthy())
+      return "PLEG is not healthy: pleg was last seen active "
+             "more than 3m0s ago; threshold is 3m0s";
+    return "";
+  }
 
   void connectRuntime();
   void startNodeApi();
@@ -249,9 +267,10 @@ void RunningKubelet::Parts::startNodeApi() {
   leaseOptions.renewInterval =
       parseDuration("--node-lease-renew-interval", flags.nodeLeaseRenewInterval);
   nodeStatus = std::make_unique<kubelet::NodeStatusManager>(
-      *api, base::realClock(), statusOptions, [statusOptions, version = runtimeVersion] {
+      *api, base::realClock(), statusOptions, [this, statusOptions, version = runtimeVersion] {
         auto machine = kubelet::readMachine(statusOptions);
         machine.containerRuntimeVersion = version;
+        machine.notReadyMessage = notReadyMessage();
         return machine;
       });
   // The Lease starts once the Node exists, so it can name the Node as its owner.
@@ -312,6 +331,7 @@ void RunningKubelet::Parts::startPods() {
   if (!flags.podManifestPath.empty()) options.sources.insert("file");
   if (api) options.sources.insert("api");
   kubelet = std::make_unique<kubelet::Kubelet>(*syncer, base::realClock(), options);
+  runningKubelet = kubelet.get();
   if (api) {
     podStatus = std::make_unique<kubelet::StatusManager>(*api);
     events = std::make_unique<kubelet::EventRecorder>(*api, nodeName, base::realClock());
@@ -416,6 +436,7 @@ void RunningKubelet::Parts::startServer() {
 void RunningKubelet::Parts::stop() {
   if (stopped) return;
   stopped = true;
+  runningKubelet = nullptr;
   if (server) server->stop();
   if (http) {
     http->stop();

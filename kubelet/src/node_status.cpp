@@ -231,9 +231,9 @@ v1::NodeStatus computeStatus(const NodeStatusOptions& options, const MachineSnap
   s.conditions.push_back(condition(
       "PIDPressure", pidPressure, "KubeletHasSufficientPID", "kubelet has sufficient PID available",
       "KubeletHasInsufficientPID", "kubelet has insufficient PID available", true));
-  s.conditions.push_back(condition("Ready", false, "KubeletReady",
-                                   "kubelet is posting ready status", "KubeletNotReady", "",
-                                   false));
+  s.conditions.push_back(condition("Ready", !machine.notReadyMessage.empty(), "KubeletReady",
+                                   "kubelet is posting ready status", "KubeletNotReady",
+                                   machine.notReadyMessage, false));
   for (auto& c : s.conditions) {
     c.lastHeartbeatTime = now;
     c.lastTransitionTime = now;

@@ -105,6 +105,18 @@ TEST(NodeStatus, PressureFromHardThresholds) {
   EXPECT_EQ(cond(s, "PIDPressure").status, "True");
 }
 
+TEST(NodeStatus, ReadyFollowsTheRuntime) {
+  auto m = healthyMachine();
+  auto s = computeStatus(options(), m, {}, api::Time::now());
+  EXPECT_EQ(cond(s, "Ready").status, "True");
+  EXPECT_EQ(cond(s, "Ready").reason, "KubeletReady");
+  m.notReadyMessage = "container runtime is down";
+  s = computeStatus(options(), m, s, api::Time::now());
+  EXPECT_EQ(cond(s, "Ready").status, "False");
+  EXPECT_EQ(cond(s, "Ready").reason, "KubeletNotReady");
+  EXPECT_EQ(cond(s, "Ready").message, "container runtime is down");
+}
+
 TEST(NodeStatus, TransitionTimeKeptUntilStatusChanges) {
   testing::FakeClock clock;
   const api::Time t0(clock.wallNow());

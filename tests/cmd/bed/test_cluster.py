@@ -158,6 +158,11 @@ class ClusterTest(unittest.TestCase):
         finally:
             del os.environ["KITE_URL"], os.environ["KITE_TOKEN"]
         wait_for(lambda: self.node(AGENT_NODE), 60, "agent node registered")
+        # Without its runtime the node is registered but not Ready, saying why.
+        ready = [c for c in self.node(AGENT_NODE)["status"]["conditions"] if c["type"] == "Ready"]
+        self.assertEqual(ready[0]["status"], "False")
+        self.assertEqual(ready[0]["reason"], "KubeletNotReady")
+        self.assertEqual(ready[0]["message"], "container runtime is down")
         agent_dir = os.path.join(agent.dir, "data", "agent")
         for name in os.listdir(agent_dir):
             mode = os.stat(os.path.join(agent_dir, name)).st_mode & 0o077

@@ -55,6 +55,9 @@ struct MachineSnapshot {
   std::string machineID;
   std::string bootID;
   std::string containerRuntimeVersion;  // "containerd://1.7.0", "" when unknown
+  // Why the node is not Ready ("container runtime is down", "PLEG is not healthy: ..."), as
+  // upstream words it; empty when it is.
+  std::string notReadyMessage;
 };
 
 // Reads /proc, statvfs of the root dir, uname, /etc/os-release and the machine ids. The runtime
