@@ -20,6 +20,12 @@ std::string fromEnv(const char* name) {
   return value != nullptr ? std::string(value) : std::string();
 }
 
+// KITE_<name>, else K3S_<name>: a k3s agent's environment (its join recipe) carries over.
+std::string fromKiteOrK3sEnv(const std::string& name) {
+  auto value = fromEnv(("KITE_" + name).c_str());
+  return value.empty() ? fromEnv(("K3S_" + name).c_str()) : value;
+}
+
 std::string trimmed(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
     text.pop_back();
@@ -57,13 +63,13 @@ void addAgentFlags(CLI::App& cmd, AgentFlags& flags, bool forServer) {
 }
 
 void resolveAgentFlags(AgentFlags& flags) {
-  if (flags.server.empty()) flags.server = fromEnv("KITE_URL");
-  if (flags.token.empty()) flags.token = fromEnv("KITE_TOKEN");
-  if (flags.tokenFile.empty()) flags.tokenFile = fromEnv("KITE_TOKEN_FILE");
+  if (flags.server.empty()) flags.server = fromKiteOrK3sEnv("URL");
+  if (flags.token.empty()) flags.token = fromKiteOrK3sEnv("TOKEN");
+  if (flags.tokenFile.empty()) flags.tokenFile = fromKiteOrK3sEnv("TOKEN_FILE");
   if (flags.token.empty() && !flags.tokenFile.empty()) {
     flags.token = trimmed(pki::readFile(flags.tokenFile));
   }
-  if (flags.kubelet.nodeName.empty()) flags.kubelet.nodeName = fromEnv("KITE_NODE_NAME");
+  if (flags.kubelet.nodeName.empty()) flags.kubelet.nodeName = fromKiteOrK3sEnv("NODE_NAME");
   if (flags.kubelet.nodeName.empty()) flags.kubelet.nodeName = kubelet::defaultHostname();
   if (flags.kubelet.nodeIP.empty()) flags.kubelet.nodeIP = kubelet::defaultNodeIP();
   if (flags.server.empty()) throw std::runtime_error("--server (or KITE_URL) is required");

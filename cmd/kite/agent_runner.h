@@ -33,8 +33,9 @@ struct AgentFlags {
 // --data-dir, --token and the URL itself, so only the rest is added.
 void addAgentFlags(CLI::App& cmd, AgentFlags& flags, bool forServer);
 
-// Fills what flags leave open from KITE_URL, KITE_TOKEN, KITE_TOKEN_FILE and KITE_NODE_NAME
-// (as k3s reads K3S_*), and the node name and IP from the machine.
+// Fills what flags leave open from KITE_URL, KITE_TOKEN, KITE_TOKEN_FILE and KITE_NODE_NAME,
+// each else from its K3S_* name (so a k3s agent's environment carries over), and the node
+// name and IP from the machine.
 void resolveAgentFlags(AgentFlags& flags);
 
 class RunningAgent {
