@@ -15,6 +15,8 @@
 #include "kite/kubelet/config_source.h"
 #include "kite/kubelet/container_log_manager.h"
 #include "kite/kubelet/event_recorder.h"
+#include "kite/kubelet/eviction.h"
+#include "kite/kubelet/labels.h"
 #include "kite/kubelet/manifest_watcher.h"
 #include "kite/kubelet/mirror_pods.h"
 #include "kite/kubelet/node_info.h"
@@ -134,6 +136,12 @@ void addKubeletFlags(CLI::App& cmd, KubeletFlags& flags) {
   cmd.add_option("--kubeconfig", flags.kubeconfig,
                  "Kubeconfig of the API server: register the Node, report its status and renew "
                  "its Lease");
+  cmd.add_option("--eviction-hard", flags.evictionHard,
+                 "Hard eviction thresholds: memory.available<QUANTITY, nodefs.available<PERCENT%")
+      ->capture_default_str();
+  cmd.add_option("--housekeeping-interval", flags.housekeepingInterval,
+                 "Time between checks of the eviction signals")
+      ->capture_default_str();
   cmd.add_option("--max-pods", flags.maxPods, "Most pods this node runs (its pods capacity)")
       ->check(CLI::Range(1, 100000))
       ->capture_default_str();
@@ -191,6 +199,7 @@ struct RunningKubelet::Parts {
   std::unique_ptr<kubelet::EventRecorder> events;
   std::unique_ptr<kubelet::MirrorPods> mirrors;
   std::unique_ptr<kubelet::Kubelet> kubelet;
+  std::unique_ptr<kubelet::EvictionManager> eviction;
   std::unique_ptr<kubelet::ContainerLogManager> logs;
   std::unique_ptr<kubelet::ManifestWatcher> watcher;
   std::unique_ptr<kubelet::ApiPodSource> apiPods;
@@ -218,6 +227,7 @@ struct RunningKubelet::Parts {
     return "";
   }
 
+  void startEviction();
   void connectRuntime();
   void startNodeApi();
   void startPods();
@@ -256,6 +266,7 @@ void RunningKubelet::Parts::startNodeApi() {
   statusOptions.rootDir = flags.rootDir;
   statusOptions.maxPods = flags.maxPods;
   statusOptions.kubeletPort = flags.server.port;
+  statusOptions.eviction = kubelet::EvictionThresholds::parse(flags.evictionHard);
   statusOptions.reportFrequency = std::chrono::duration_cast<std::chrono::seconds>(
       parseDuration("--node-status-report-frequency", flags.nodeStatusReportFrequency));
   if (statusOptions.reportFrequency < statusOptions.checkFrequency) {
@@ -365,6 +376,7 @@ void RunningKubelet::Parts::startPods() {
     if (mirrors) mirrors->start();
   }
   kubelet->start();
+  startEviction();
 
   logs =
       std::make_unique<kubelet::ContainerLogManager>(*cri->runtime, base::realClock(), logPolicy);
@@ -433,10 +445,37 @@ void RunningKubelet::Parts::startServer() {
   }
 }
 
+void RunningKubelet::Parts::startEviction() {
+  kubelet::NodeStatusOptions machineOptions;
+  machineOptions.rootDir = flags.rootDir;
+  eviction = std::make_unique<kubelet::EvictionManager>(
+      *kubelet, kubelet::EvictionThresholds::parse(flags.evictionHard),
+      [machineOptions] {
+        const auto m = kubelet::readMachine(machineOptions);
+        return kubelet::EvictionSignals{m.memoryAvailableBytes, m.nodefsAvailableBytes,
+                                        m.nodefsCapacityBytes};
+      },
+      [this](const std::string& resource) {
+        // Per pod: containers' working set (memory) or writable layer (ephemeral-storage).
+        std::map<std::string, int64_t> usage;
+        for (const auto& stats : cri->runtime->listContainerStats()) {
+          const auto& labels = stats.attributes().labels();
+          const auto uid = labels.find(kubelet::labels::kPodUid);
+          if (uid == labels.end()) continue;
+          usage[uid->second] += static_cast<int64_t>(
+              resource == "memory" ? stats.memory().working_set_bytes().value()
+                                   : stats.writable_layer().used_bytes().value());
+        }
+        return usage;
+      });
+  eviction->start(parseDuration("--housekeeping-interval", flags.housekeepingInterval));
+}
+
 void RunningKubelet::Parts::stop() {
   if (stopped) return;
   stopped = true;
   runningKubelet = nullptr;
+  if (eviction) eviction->stop();
   if (server) server->stop();
   if (http) {
     http->stop();

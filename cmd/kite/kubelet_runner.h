@@ -49,6 +49,10 @@ struct KubeletFlags {
   std::string nodeStatusReportFrequency = "5m";
   std::string nodeLeaseRenewInterval = "10s";
   int nodeLeaseDurationSeconds = 40;
+  // Node-pressure eviction (upstream's names): hard thresholds, checked every
+  // --housekeeping-interval.
+  std::string evictionHard = "memory.available<100Mi,nodefs.available<10%";
+  std::string housekeepingInterval = "10s";
   // The kubelet's HTTPS server (kubelet/server): --port, --address, --tls-cert-file,
   // --tls-private-key-file, --client-ca-file, --authentication-token-webhook, --anonymous-auth.
   // Without --tls-cert-file it serves a self-signed certificate from <root-dir>/pki.

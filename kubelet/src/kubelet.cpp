@@ -139,6 +139,34 @@ void Kubelet::onPlegEvent(const PodLifecycleEvent& event) {
   if (pods_.contains(event.podUid)) schedule(event.podUid);
 }
 
+void Kubelet::evict(const std::string& uid, const std::string& message) {
+  workers_.submit(uid, [this, uid, message] {
+    corev1::Pod pod;
+    {
+      std::lock_guard lock(mutex_);
+      const auto it = pods_.find(uid);
+      if (it == pods_.end() || !it->second.desired || !it->second.evicted.empty()) return;
+      it->second.evicted = message;
+      pod = it->second.pod;
+    }
+    emit(pod, {"Warning", "Evicted", message});
+    prober_.forget(uid);
+    try {
+      syncer_.kill(pod, 0);
+    } catch (const std::exception& e) {
+      spdlog::warn("pod {}/{}: eviction kill failed (retried on the next sync): {}",
+                   pod.metadata.namespace_, pod.metadata.name, e.what());
+    }
+    syncOne(uid);
+  });
+}
+
+bool Kubelet::isStatic(const std::string& uid) const {
+  std::lock_guard lock(mutex_);
+  const auto it = pods_.find(uid);
+  return it != pods_.end() && it->second.sources == std::set<std::string>{"file"};
+}
+
 void Kubelet::syncOne(const std::string& uid) {
   corev1::Pod pod;
   bool desired = false;

@@ -212,11 +212,16 @@ v1::NodeStatus computeStatus(const NodeStatusOptions& options, const MachineSnap
   s.nodeInfo.operatingSystem = "linux";
   s.nodeInfo.architecture = machine.architecture;
 
-  const bool memoryPressure = machine.memoryAvailableBytes < kMemoryAvailableThreshold;
+  // Each signal on its own (pressureOf names the first crossed one only).
+  const bool memoryPressure =
+      pressureOf({.memoryAvailableBytes = machine.memoryAvailableBytes}, options.eviction)
+          .has_value();
   const bool diskPressure =
-      machine.nodefsCapacityBytes > 0 &&
-      static_cast<double>(machine.nodefsAvailableBytes) <
-          kNodefsAvailableFraction * static_cast<double>(machine.nodefsCapacityBytes);
+      pressureOf({.memoryAvailableBytes = options.eviction.memoryAvailableBytes,
+                  .nodefsAvailableBytes = machine.nodefsAvailableBytes,
+                  .nodefsCapacityBytes = machine.nodefsCapacityBytes},
+                 options.eviction)
+          .has_value();
   const bool pidPressure =
       machine.pidMax > 0 && static_cast<double>(machine.pidMax - machine.pidsInUse) <
                                 kPidAvailableFraction * static_cast<double>(machine.pidMax);

@@ -208,6 +208,62 @@ class ClusterTest(unittest.TestCase):
             shutil.rmtree(agent.dir, ignore_errors=True)
             runtime.stop()
 
+    def test_6_memory_pressure_evicts_besteffort_pods_first(self):
+        """A node whose eviction threshold can never be met (memory.available<100000Gi)."""
+        runtime = SecondContainerd()
+        node = "kite-pressure-node"
+
+        def pod(name, resources):
+            return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                    "spec": {"nodeName": node, "terminationGracePeriodSeconds": 1,
+                             "containers": [{"name": "c", "image": "busybox:1.35",
+                                             "command": ["sleep", "3600"],
+                                             "resources": resources}]}}
+
+        pods = {"guaranteed": {"requests": {"cpu": "100m", "memory": "64Mi"},
+                               "limits": {"cpu": "100m", "memory": "64Mi"}},
+                "burstable": {"requests": {"memory": "1Mi"}},
+                "besteffort": {}}
+        for name, resources in pods.items():
+            self.kubectl("apply", "-f", "-", stdin=json.dumps(pod(name, resources)))
+        # The node starts with all three waiting for it, so the ranking alone decides.
+        agent = Process("agent3", lambda d: [
+            "agent", "--server", f"https://127.0.0.1:{self.port}", "--token",
+            join_token(self.server), "--data-dir", os.path.join(d, "data"),
+            *agent_args(d, node, "unix://" + runtime.socket, extra=[
+                "--eviction-hard", "memory.available<100000Gi", "--housekeeping-interval",
+                "1s"])])
+        order = []
+        try:
+            agent.start()
+
+            def evicted():
+                for name in pods:
+                    p = self.kubectl_json("get", "pod", name)
+                    if name not in order and p and p["status"].get("reason") == "Evicted":
+                        order.append(name)
+                return len(order) == len(pods)
+
+            wait_for(evicted, 90, "all three pods evicted")
+            self.assertEqual(order, ["besteffort", "burstable", "guaranteed"])
+            status = self.kubectl_json("get", "pod", "besteffort")["status"]
+            self.assertEqual(status["phase"], "Failed")
+            self.assertIn("The node was low on resource: memory.", status["message"])
+            conditions = {c["type"]: c["status"]
+                          for c in self.node(node)["status"]["conditions"]}
+            self.assertEqual(conditions["MemoryPressure"], "True")
+            reasons = [e["reason"] for e in self.kubectl_json(
+                "get", "events", "--field-selector", "involvedObject.name=besteffort")["items"]]
+            self.assertIn("Evicted", reasons)
+        finally:
+            for name in pods:
+                self.kubectl("delete", "pod", name, "--grace-period=0", "--force", check=False)
+            agent.stop()
+            subprocess.run(["umount", "-R", agent.dir], stderr=subprocess.DEVNULL)
+            shutil.rmtree(agent.dir, ignore_errors=True)
+            runtime.stop()
+            self.kubectl("delete", "node", node, "--ignore-not-found", check=False)
+
     def test_4_a_wrong_token_does_not_join(self):
         agent = Process("bad-agent", lambda d: [
             "agent", "--server", f"https://127.0.0.1:{self.port}", "--token",

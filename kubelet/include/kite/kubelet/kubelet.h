@@ -73,6 +73,11 @@ class Kubelet {
   // Desired pods with their current status, for the status endpoint.
   std::vector<api::core::v1::Pod> pods() const;
   bool healthy() const { return pleg_.healthy(); }
+  // Node-pressure eviction: the pod is killed at once (no grace period), never started again,
+  // and reported Failed with reason Evicted and this message.
+  void evict(const std::string& uid, const std::string& message);
+  // True for a pod only the static pod directory has (critical to the node: not evicted).
+  bool isStatic(const std::string& uid) const;
   // Blocks until no work is queued or running (tests).
   void waitIdle() { workers_.waitIdle(); }
 

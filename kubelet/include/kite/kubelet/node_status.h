@@ -15,6 +15,7 @@
 
 #include "kite/api/core/v1/types.h"
 #include "kite/base/clock.h"
+#include "kite/kubelet/eviction.h"
 
 namespace kite::client {
 class Client;
@@ -34,6 +35,8 @@ struct NodeStatusOptions {
   // The kubelet's HTTPS port (--port), published in status.daemonEndpoints so the API server
   // knows where to proxy logs, exec and port-forward.
   int32_t kubeletPort = kKubeletPort;
+  // --eviction-hard: the same thresholds decide MemoryPressure and DiskPressure.
+  EvictionThresholds eviction;
   std::chrono::seconds reportFrequency{300};
   // How often the status is recomputed to notice a change (upstream's update frequency).
   std::chrono::seconds checkFrequency{10};
@@ -71,9 +74,8 @@ std::string prettyName(std::string_view osRelease);
 // Bytes of MemAvailable (or MemFree when absent) from /proc/meminfo text; 0 when missing.
 int64_t memAvailableFromMeminfo(std::string_view meminfo);
 
-// Hard eviction thresholds for the pressure conditions.
-inline constexpr int64_t kMemoryAvailableThreshold = 100LL * 1024 * 1024;  // 100Mi
-inline constexpr double kNodefsAvailableFraction = 0.10;
+// PIDPressure: fewer than this share of pid_max left (memory and disk pressure follow the
+// eviction thresholds, NodeStatusOptions::eviction).
 inline constexpr double kPidAvailableFraction = 0.05;
 
 // The Node to create: labels, and the status of the snapshot at `now`.
