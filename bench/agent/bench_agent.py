@@ -252,18 +252,24 @@ def cri(kite, *args):
     return [kite, "cri", "--container-runtime-endpoint", ENV["KITE_TB_CRI_ENDPOINT"], *args]
 
 
-def direct_cri(kite, n, tag):
-    """n `kite cri run` at once, then n `kite cri rmp` at once: per-pod ms, teardown ms."""
-    starts, procs = [], []
-    for i in range(n):
-        starts.append(time.time())
-        procs.append(subprocess.Popen(
+def direct_cri(kite, n, tag, concurrency):
+    """n `kite cri run`, `concurrency` at a time, then n `kite cri rmp` as many at a time:
+    per-pod ms (from the round's start when bounded: all pods are asked for at once),
+    teardown ms."""
+    def run_pod(i):
+        return subprocess.Popen(
             cri(kite, "run", "--name", f"cri-{tag}-{i}", "--namespace", CRI_NAMESPACE,
                 "--image", IMAGE, "--cgroup-parent", ENV["KITE_TB_CGROUP_PARENT"] + "/bench-cri",
-                "--", "sh", "-c", COMMAND), stdout=subprocess.PIPE, text=True))
-    latencies, pods = [], []
-    pending = dict(enumerate(procs))
-    while pending:  # poll so each process's end time is its own
+                "--", "sh", "-c", COMMAND), stdout=subprocess.PIPE, text=True)
+
+    round_start = time.time()
+    starts, pending, latencies, pods = {}, {}, [], []
+    queued = list(range(n))
+    while queued or pending:  # poll so each process's end time is its own
+        while queued and len(pending) < concurrency:
+            i = queued.pop(0)
+            starts[i] = time.time() if concurrency >= n else round_start
+            pending[i] = run_pod(i)
         for i, p in list(pending.items()):
             if p.poll() is not None:
                 latencies.append((time.time() - starts[i]) * 1e3)
@@ -275,10 +281,11 @@ def direct_cri(kite, n, tag):
                 del pending[i]
         time.sleep(0.01)
     start = time.time()
-    removers = [subprocess.Popen(cri(kite, "rmp", pod), stdout=subprocess.DEVNULL)
-                for pod in pods]
-    for p in removers:
-        p.wait()
+    for k in range(0, len(pods), concurrency):
+        removers = [subprocess.Popen(cri(kite, "rmp", pod), stdout=subprocess.DEVNULL)
+                    for pod in pods[k:k + concurrency]]
+        for p in removers:
+            p.wait()
     wait(lambda: not containers_in(CRI_NAMESPACE), 300, "direct-CRI pods removed", 0.25)
     return latencies, (time.time() - start) * 1e3
 
@@ -289,10 +296,10 @@ def remove_leftovers(kite, namespace):
         subprocess.run(cri(kite, "rmp", cid), capture_output=True)
 
 
-def one_run(kite, index, pods):
+def one_run(kite, index, pods, cri_concurrency):
     # The runtime alone first, on a quiet containerd: the agent, once up, stops every sandbox
     # it does not own, as the upstream kubelet does.
-    cri_lat, cri_down = direct_cri(kite, pods, index)
+    cri_lat, cri_down = direct_cri(kite, pods, index, cri_concurrency)
     run = Run(kite)
     try:
         run.start()
@@ -341,11 +348,14 @@ def main():
     parser.add_argument("kite")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--pods", type=int, default=100)
+    parser.add_argument("--cri-concurrency", type=int, default=0,
+                        help="`kite cri` processes at a time (default: all pods at once)")
     args = parser.parse_args()
     subprocess.run(cri(args.kite, "pull", IMAGE), check=True, capture_output=True)
+    concurrency = args.cri_concurrency or args.pods
     results = []
     for i in range(args.runs):
-        r = one_run(args.kite, i, args.pods)
+        r = one_run(args.kite, i, args.pods, concurrency)
         print(f"run {i}: " + ", ".join(f"{k} {v:.1f}" for k, v in r.items()
                                        if isinstance(v, (int, float))), flush=True)
         results.append(r)
@@ -355,7 +365,7 @@ def main():
         print(f"\nwarning: {med['left_in_api']} deleted pods still in the API after containerd "
               "was empty (the agent's final DELETE refused)")
     print(f"\n{args.pods} busybox pods at once, medians of {len(results)} runs "
-          f"(direct CRI: {args.pods} `kite cri run` processes at once)")
+          f"(direct CRI: {args.pods} `kite cri run` processes, {concurrency} at a time)")
     print(f"{'':<30} {'kite':>10} {'direct CRI':>11} {'ratio':>6}")
     for label, k, c in (("p50 create -> Running, ms", "p50", "cri_p50"),
                         ("p99 create -> Running, ms", "p99", "cri_p99"),
