@@ -10,12 +10,12 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <utility>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "kite/client/client.h"
