@@ -1,0 +1,70 @@
+#pragma once
+// The proxy's desired state: what every Service port should do on this node, computed from
+// Services and EndpointSlices alone (no kernel), so it is unit-tested and diffed cheaply.
+//
+//   auto state = proxy::computeDesiredState(services, slices, {.clusterCidr = "10.42.0.0/16"});
+//   for (const auto& [key, port] : state.services) { ... }
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kite/api/core/v1/types.h"
+#include "kite/api/discovery/v1/types.h"
+
+namespace kite::proxy {
+
+// One backend of a Service port: where traffic is DNATed to.
+struct EndpointTarget {
+  std::string ip;
+  int32_t port = 0;
+
+  bool operator==(const EndpointTarget&) const = default;
+  bool operator<(const EndpointTarget& o) const { return ip != o.ip ? ip < o.ip : port < o.port; }
+};
+
+// One port of one Service, everything the dataplane needs for it.
+struct ServicePortState {
+  std::string namespace_;
+  std::string name;      // the Service's name
+  std::string portName;  // ServicePort.name ("" for a single unnamed port)
+  std::string protocol;  // "tcp", "udp" or "sctp" (nft spelling)
+  std::string clusterIP;
+  int32_t port = 0;
+  int32_t nodePort = 0;  // 0: none
+  // spec.externalIPs and status.loadBalancer.ingress[].ip: reached like the ClusterIP, but
+  // from outside the cluster (so masqueraded).
+  std::vector<std::string> externalIPs;
+  // sessionAffinity ClientIP: seconds a client sticks to its endpoint.
+  std::optional<int32_t> affinityTimeoutSeconds;
+  // Sorted, unique.
+  std::vector<EndpointTarget> endpoints;
+
+  // "namespace/name:portName/protocol", the key of DesiredState::services.
+  std::string key() const;
+  bool operator==(const ServicePortState&) const = default;
+};
+
+struct DesiredState {
+  std::map<std::string, ServicePortState> services;
+  bool operator==(const DesiredState&) const = default;
+};
+
+// Node-level inputs.
+struct NodeInfo {
+  std::string name;
+};
+
+// The label that ties an EndpointSlice to its Service.
+inline constexpr const char* kServiceNameLabel = "kubernetes.io/service-name";
+
+// Services without a ClusterIP (headless, ExternalName) and IPv6 addresses are left out (the
+// dataplane is IPv4 for now). Endpoints: the ready ones (a missing condition counts as ready);
+// when a port has none, the serving-and-terminating ones (upstream's terminating fallback).
+DesiredState computeDesiredState(const std::vector<api::core::v1::Service>& services,
+                                 const std::vector<api::discovery::v1::EndpointSlice>& slices,
+                                 const NodeInfo& node = {});
+
+}  // namespace kite::proxy

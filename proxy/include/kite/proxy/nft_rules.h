@@ -1,0 +1,54 @@
+#pragma once
+// The nftables text of the proxy's own table, `table inet kite-proxy`, as kube-proxy's
+// nftables mode lays it out: verdict maps keyed by `ipv4_addr . inet_proto . inet_service`
+// (ClusterIPs, externalIPs, LoadBalancer IPs) and `inet_proto . inet_service` (NodePorts on
+// the node's local addresses), a chain per Service port and per endpoint, `numgen random`
+// load balancing, a masquerade mark for traffic from outside the cluster CIDR and for
+// hairpin, reject for Service ports without endpoints, and ClientIP affinity through dynamic
+// sets with a timeout. Pure text: no kernel, unit-tested.
+//
+// NodePorts answer on the node's addresses (`fib daddr type local`), not on 127.0.0.1 (that
+// would need route_localnet).
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "kite/proxy/desired_state.h"
+
+namespace kite::proxy::nft {
+
+inline constexpr const char* kTable = "kite-proxy";
+inline constexpr const char* kFamily = "inet";
+
+struct RulesOptions {
+  // Traffic from outside this range is masqueraded; empty: only NodePort, external and
+  // hairpin traffic is.
+  std::string clusterCidr;
+};
+
+// The map elements and chains one Service port contributes.
+struct ServicePortRender {
+  // map name -> "key : verdict" elements.
+  std::map<std::string, std::vector<std::string>> elements;
+  // chain name -> rules, in order.
+  std::map<std::string, std::vector<std::string>> chains;
+  // set name -> its definition ("{ type ...; }").
+  std::map<std::string, std::string> sets;
+};
+
+ServicePortRender renderServicePort(const ServicePortState& port, const RulesOptions& options);
+
+// The whole table from scratch: "add table; delete table; add table ..." so that one
+// transaction replaces whatever was there.
+std::string renderFull(const DesiredState& state, const RulesOptions& options);
+
+// Only the differences between two states (flush/replace the changed Service ports' chains
+// and map elements); "" when nothing changed.
+std::string renderChanges(const DesiredState& applied, const DesiredState& next,
+                          const RulesOptions& options);
+
+// Removes the table (no error when it does not exist).
+std::string renderCleanup();
+
+}  // namespace kite::proxy::nft

@@ -1,0 +1,124 @@
+// Services + EndpointSlices -> one ServicePortState per Service port.
+
+#include "kite/proxy/desired_state.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+namespace kite::proxy {
+
+namespace {
+
+using api::core::v1::Service;
+using api::discovery::v1::Endpoint;
+using api::discovery::v1::EndpointSlice;
+
+bool isIPv4(const std::string& s) {
+  in_addr addr{};
+  return inet_pton(AF_INET, s.c_str(), &addr) == 1;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// "TCP" when unset, as the API server defaults it.
+std::string protocolOf(const std::optional<std::string>& p) {
+  return lower(p.value_or("TCP").empty() ? "TCP" : p.value_or("TCP"));
+}
+
+bool isReady(const Endpoint& e) { return e.conditions.ready.value_or(true); }
+bool isServingTerminating(const Endpoint& e) {
+  return e.conditions.serving.value_or(false) && e.conditions.terminating.value_or(false);
+}
+
+// The endpoints of one Service port across the Service's slices.
+std::vector<EndpointTarget> endpointsFor(const std::vector<const EndpointSlice*>& slices,
+                                         const std::string& portName, const std::string& protocol,
+                                         bool publishNotReady) {
+  std::set<EndpointTarget> ready;
+  std::set<EndpointTarget> terminating;
+  for (const auto* slice : slices) {
+    if (slice->addressType != "IPv4") continue;
+    for (const auto& port : slice->ports) {
+      if (port.name.value_or("") != portName || protocolOf(port.protocol) != protocol) continue;
+      if (!port.port || *port.port <= 0) continue;
+      for (const auto& endpoint : slice->endpoints) {
+        for (const auto& address : endpoint.addresses) {
+          if (!isIPv4(address)) continue;
+          const EndpointTarget target{address, *port.port};
+          if (publishNotReady || isReady(endpoint)) {
+            ready.insert(target);
+          } else if (isServingTerminating(endpoint)) {
+            terminating.insert(target);
+          }
+        }
+      }
+    }
+  }
+  const auto& chosen = ready.empty() ? terminating : ready;
+  return {chosen.begin(), chosen.end()};
+}
+
+}  // namespace
+
+std::string ServicePortState::key() const {
+  return namespace_ + "/" + name + ":" + portName + "/" + protocol;
+}
+
+DesiredState computeDesiredState(const std::vector<Service>& services,
+                                 const std::vector<EndpointSlice>& slices,
+                                 const NodeInfo& /*node*/) {
+  std::map<std::string, std::vector<const EndpointSlice*>> slicesByService;
+  for (const auto& slice : slices) {
+    const auto it = slice.metadata.labels.find(kServiceNameLabel);
+    if (it == slice.metadata.labels.end()) continue;
+    slicesByService[slice.metadata.namespace_ + "/" + it->second].push_back(&slice);
+  }
+
+  DesiredState state;
+  for (const auto& svc : services) {
+    const auto& spec = svc.spec;
+    if (spec.type == "ExternalName" || !isIPv4(spec.clusterIP)) continue;
+    const auto& serviceSlices = slicesByService[svc.metadata.namespace_ + "/" + svc.metadata.name];
+    for (const auto& port : spec.ports) {
+      ServicePortState s;
+      s.namespace_ = svc.metadata.namespace_;
+      s.name = svc.metadata.name;
+      s.portName = port.name;
+      s.protocol = protocolOf(port.protocol);
+      s.clusterIP = spec.clusterIP;
+      s.port = port.port;
+      if (spec.type == "NodePort" || spec.type == "LoadBalancer") s.nodePort = port.nodePort;
+      std::set<std::string> external;
+      for (const auto& ip : spec.externalIPs) {
+        if (isIPv4(ip)) external.insert(ip);
+      }
+      if (spec.type == "LoadBalancer") {
+        for (const auto& ingress : svc.status.loadBalancer.ingress) {
+          if (isIPv4(ingress.ip)) external.insert(ingress.ip);
+        }
+      }
+      s.externalIPs.assign(external.begin(), external.end());
+      if (spec.sessionAffinity == "ClientIP") {
+        int32_t timeout = 10800;  // upstream's default
+        if (spec.sessionAffinityConfig && spec.sessionAffinityConfig->clientIP &&
+            spec.sessionAffinityConfig->clientIP->timeoutSeconds) {
+          timeout = *spec.sessionAffinityConfig->clientIP->timeoutSeconds;
+        }
+        s.affinityTimeoutSeconds = timeout;
+      }
+      s.endpoints =
+          endpointsFor(serviceSlices, s.portName, s.protocol, spec.publishNotReadyAddresses);
+      state.services.emplace(s.key(), std::move(s));
+    }
+  }
+  return state;
+}
+
+}  // namespace kite::proxy

@@ -1,0 +1,133 @@
+#include "kite/proxy/desired_state.h"
+
+#include <gtest/gtest.h>
+
+namespace kite::proxy {
+namespace {
+
+using api::core::v1::Service;
+using api::discovery::v1::EndpointSlice;
+
+Service service(const std::string& name, const std::string& clusterIP) {
+  Service s;
+  s.metadata.namespace_ = "default";
+  s.metadata.name = name;
+  s.spec.type = "ClusterIP";
+  s.spec.clusterIP = clusterIP;
+  api::core::v1::ServicePort p;
+  p.name = "http";
+  p.protocol = "TCP";
+  p.port = 80;
+  p.targetPort = 8080;
+  s.spec.ports.push_back(p);
+  return s;
+}
+
+api::discovery::v1::Endpoint endpoint(const std::string& ip, std::optional<bool> ready,
+                                      std::optional<bool> serving = {},
+                                      std::optional<bool> terminating = {}) {
+  api::discovery::v1::Endpoint e;
+  e.addresses = {ip};
+  e.conditions.ready = ready;
+  e.conditions.serving = serving;
+  e.conditions.terminating = terminating;
+  return e;
+}
+
+EndpointSlice slice(const std::string& service, std::vector<api::discovery::v1::Endpoint> eps) {
+  EndpointSlice s;
+  s.metadata.namespace_ = "default";
+  s.metadata.name = service + "-abc";
+  s.metadata.labels[kServiceNameLabel] = service;
+  s.addressType = "IPv4";
+  api::discovery::v1::EndpointPort p;
+  p.name = "http";
+  p.protocol = "TCP";
+  p.port = 8080;
+  s.ports.push_back(p);
+  s.endpoints = std::move(eps);
+  return s;
+}
+
+TEST(DesiredState, ClusterIPWithReadyEndpointsOnly) {
+  const auto state = computeDesiredState(
+      {service("web", "10.43.0.10")},
+      {slice("web", {endpoint("10.42.0.5", true), endpoint("10.42.0.4", std::nullopt),
+                     endpoint("10.42.0.6", false)})});
+  ASSERT_EQ(state.services.size(), 1U);
+  const auto& p = state.services.at("default/web:http/tcp");
+  EXPECT_EQ(p.clusterIP, "10.43.0.10");
+  EXPECT_EQ(p.port, 80);
+  EXPECT_EQ(p.protocol, "tcp");
+  EXPECT_EQ(p.nodePort, 0);
+  EXPECT_FALSE(p.affinityTimeoutSeconds);
+  const std::vector<EndpointTarget> want{{"10.42.0.4", 8080}, {"10.42.0.5", 8080}};
+  EXPECT_EQ(p.endpoints, want);
+}
+
+TEST(DesiredState, TerminatingServingEndpointsAreTheFallback) {
+  const auto state = computeDesiredState(
+      {service("web", "10.43.0.10")}, {slice("web", {endpoint("10.42.0.5", false, true, true),
+                                                     endpoint("10.42.0.6", false, false, true)})});
+  const std::vector<EndpointTarget> want{{"10.42.0.5", 8080}};
+  EXPECT_EQ(state.services.at("default/web:http/tcp").endpoints, want);
+
+  // With one ready endpoint the terminating one is not used.
+  const auto ready = computeDesiredState(
+      {service("web", "10.43.0.10")},
+      {slice("web", {endpoint("10.42.0.5", false, true, true), endpoint("10.42.0.7", true)})});
+  const std::vector<EndpointTarget> only{{"10.42.0.7", 8080}};
+  EXPECT_EQ(ready.services.at("default/web:http/tcp").endpoints, only);
+}
+
+TEST(DesiredState, EndpointsOfOtherServicesPortsAndProtocolsAreIgnored) {
+  auto other = slice("db", {endpoint("10.42.0.9", true)});
+  auto udp = slice("web", {endpoint("10.42.0.8", true)});
+  udp.ports[0].protocol = "UDP";
+  auto named = slice("web", {endpoint("10.42.0.7", true)});
+  named.ports[0].name = "metrics";
+  const auto state = computeDesiredState({service("web", "10.43.0.10")}, {other, udp, named});
+  EXPECT_TRUE(state.services.at("default/web:http/tcp").endpoints.empty());
+}
+
+TEST(DesiredState, HeadlessAndExternalNameServicesAreSkipped) {
+  auto headless = service("h", "None");
+  auto external = service("e", "");
+  external.spec.type = "ExternalName";
+  external.spec.externalName = "example.com";
+  EXPECT_TRUE(computeDesiredState({headless, external}, {}).services.empty());
+}
+
+TEST(DesiredState, NodePortExternalIPsLoadBalancerAndAffinity) {
+  auto s = service("web", "10.43.0.10");
+  s.spec.type = "LoadBalancer";
+  s.spec.ports[0].nodePort = 30080;
+  s.spec.externalIPs = {"192.168.5.5", "fd00::1"};
+  api::core::v1::LoadBalancerIngress ingress;
+  ingress.ip = "192.168.5.1";
+  s.status.loadBalancer.ingress.push_back(ingress);
+  s.spec.sessionAffinity = "ClientIP";
+  const auto state = computeDesiredState({s}, {});
+  const auto& p = state.services.at("default/web:http/tcp");
+  EXPECT_EQ(p.nodePort, 30080);
+  const std::vector<std::string> ips{"192.168.5.1", "192.168.5.5"};
+  EXPECT_EQ(p.externalIPs, ips);
+  EXPECT_EQ(p.affinityTimeoutSeconds, 10800);
+
+  s.spec.sessionAffinityConfig.emplace().clientIP.emplace().timeoutSeconds = 60;
+  EXPECT_EQ(computeDesiredState({s}, {}).services.at("default/web:http/tcp").affinityTimeoutSeconds,
+            60);
+  // A ClusterIP Service keeps a stale nodePort out of the rules.
+  s.spec.type = "ClusterIP";
+  EXPECT_EQ(computeDesiredState({s}, {}).services.at("default/web:http/tcp").nodePort, 0);
+}
+
+TEST(DesiredState, PublishNotReadyAddressesUsesEveryEndpoint) {
+  auto s = service("web", "10.43.0.10");
+  s.spec.publishNotReadyAddresses = true;
+  const auto state = computeDesiredState({s}, {slice("web", {endpoint("10.42.0.6", false)})});
+  EXPECT_EQ(state.services.at("default/web:http/tcp").endpoints.size(), 1U);
+}
+
+}  // namespace
+}  // namespace kite::proxy
