@@ -8,6 +8,7 @@
 
 #include "build_info.h"
 #include "commands.h"
+#include "config_file.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"kite: a lean Kubernetes node agent (kubelet + Service proxy) and control plane",
@@ -24,9 +25,12 @@ int main(int argc, char** argv) {
   kite::cmd::addServerCommand(app);
   kite::cmd::addAgentCommand(app);
   kite::cmd::addPlannedCommands(app);
+  kite::cmd::addConfigFileOption(app);
 
   try {
-    app.parse(argc, argv);
+    // /etc/kite/config.yaml's keys become flags before the command line's.
+    auto args = kite::cmd::argsWithConfigFile(app, argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const kite::cmd::ExitStatus& status) {

@@ -2,7 +2,7 @@
 # packaging/deb/build.sh over a build dir: the three .debs, their control fields and file
 # lists, lintian without errors, systemd-analyze verify of the units, the same bytes from a
 # second build, and the agent taking its server and token from K3S_URL/K3S_TOKEN as the unit's
-# environment file allows. Usage: deb_test.sh SOURCE_DIR BUILD_DIR
+# environment file allows, and /etc/kite/config.yaml. Usage: deb_test.sh SOURCE_DIR BUILD_DIR
 set -euo pipefail
 
 source_dir=$1
@@ -100,6 +100,17 @@ message=$(env -u KITE_URL -u KITE_TOKEN -u KITE_TOKEN_FILE K3S_URL=https://127.0
 message=$(env -u KITE_URL -u KITE_TOKEN -u KITE_TOKEN_FILE K3S_URL=https://127.0.0.1:1 \
   K3S_TOKEN=K10abc::server:secret "$kite" agent -d "$work/agent" 2>&1 || true)
 [[ $message == *"invalid join token"* ]] || fail "K3S_TOKEN not read: $message"
+
+# /etc/kite/config.yaml's keys are flags: the agent takes its server from the file named by
+# KITE_CONFIG_FILE, and a bad value is an error naming the key.
+printf 'server: https://127.0.0.1:1\ndata-dir: %s\n' "$work/agent" >"$work/config.yaml"
+message=$(env -u KITE_URL -u KITE_TOKEN -u KITE_TOKEN_FILE -u K3S_URL -u K3S_TOKEN \
+  KITE_CONFIG_FILE="$work/config.yaml" "$kite" agent 2>&1 || true)
+[[ $message == *"KITE_TOKEN or KITE_TOKEN_FILE is required"* ]] ||
+  fail "config file server: not read: $message"
+printf 'server: {a: b}\n' >"$work/config.yaml"
+message=$("$kite" agent --config "$work/config.yaml" 2>&1 || true)
+[[ $message == *"key server"* ]] || fail "config file error does not name the key: $message"
 
 if ((failures > 0)); then
   echo "$failures check(s) failed" >&2
