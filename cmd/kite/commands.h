@@ -24,8 +24,7 @@ void addServerCommand(CLI::App& root);
 // `kite agent`: the kubelet joined to a kite server with the join token.
 void addAgentCommand(CLI::App& root);
 
-// `kite proxy`: registered with their future flags'
-// descriptions but refusing to run until their issue lands.
-void addPlannedCommands(CLI::App& root);
+// `kite proxy`: the Service proxy alone (nftables), against any API server.
+void addProxyCommand(CLI::App& root);
 
 }  // namespace kite::cmd

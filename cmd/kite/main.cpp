@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   kite::cmd::addKubeletCommand(app);
   kite::cmd::addServerCommand(app);
   kite::cmd::addAgentCommand(app);
-  kite::cmd::addPlannedCommands(app);
+  kite::cmd::addProxyCommand(app);
   kite::cmd::addConfigFileOption(app);
 
   try {

@@ -1,0 +1,111 @@
+// `kite proxy`: the Service proxy alone (kube-proxy's flags), against any API server.
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "kite/client/client.h"
+#include "kite/client/config.h"
+#include "kite/proxy/proxy.h"
+
+namespace kite::cmd {
+
+namespace {
+
+struct ProxyFlags {
+  std::string kubeconfig;
+  std::string hostnameOverride;
+  std::string proxyMode = "nftables";
+  std::string clusterCidr;
+  std::vector<std::string> nodeportAddresses;
+  std::string syncPeriod = "30s";
+  std::string minSyncPeriod = "1s";
+  bool cleanup = false;
+};
+
+// A Go duration of one unit, as kube-proxy's flags take them: "500ms", "1s", "2m", "1h".
+std::chrono::milliseconds parseDuration(const std::string& flag, const std::string& value) {
+  std::size_t end = 0;
+  double number = 0;
+  try {
+    number = std::stod(value, &end);
+  } catch (const std::exception&) {
+    end = 0;
+  }
+  const std::string unit = value.substr(end);
+  double ms = -1;
+  if (end > 0 && number >= 0) {
+    if (unit == "ms") ms = number;
+    if (unit == "s") ms = number * 1000;
+    if (unit == "m") ms = number * 60'000;
+    if (unit == "h") ms = number * 3'600'000;
+  }
+  if (ms < 0) {
+    throw std::invalid_argument(flag + ": invalid duration \"" + value +
+                                "\" (e.g. 500ms, 30s, 1m)");
+  }
+  return std::chrono::milliseconds(static_cast<std::int64_t>(ms));
+}
+
+void runProxy(const ProxyFlags& flags) {
+  proxy::ProxyOptions options{
+      .hostname = flags.hostnameOverride,
+      .proxyMode = flags.proxyMode,
+      .clusterCidr = flags.clusterCidr,
+      .syncPeriod = parseDuration("--sync-period", flags.syncPeriod),
+      .minSyncPeriod = parseDuration("--min-sync-period", flags.minSyncPeriod)};
+  if (flags.cleanup) {
+    proxy::makeDataplane(options)->cleanup();
+    spdlog::info("removed table inet kite-proxy");
+    return;
+  }
+  if (flags.kubeconfig.empty()) throw std::runtime_error("--kubeconfig is required");
+  if (flags.hostnameOverride.empty()) throw std::runtime_error("--hostname-override is required");
+  if (!flags.nodeportAddresses.empty()) {
+    throw std::runtime_error(
+        "--nodeport-addresses: only the default (every local address of the node) is supported");
+  }
+  auto dataplane = proxy::makeDataplane(options);  // an unknown --proxy-mode fails here
+
+  sigset_t stopSignals;
+  sigemptyset(&stopSignals);
+  sigaddset(&stopSignals, SIGTERM);
+  sigaddset(&stopSignals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+
+  client::Client client(client::loadKubeconfig(flags.kubeconfig));
+  proxy::Proxy proxy(client, options, std::move(dataplane));
+  proxy.start();
+  spdlog::info("proxy for node {} running ({} mode)", flags.hostnameOverride, flags.proxyMode);
+  int signal = 0;
+  sigwait(&stopSignals, &signal);
+  spdlog::info("signal {}: stopping the proxy; its rules stay", signal);
+  proxy.stop();
+}
+
+}  // namespace
+
+void addProxyCommand(CLI::App& root) {
+  auto flags = std::make_shared<ProxyFlags>();
+  auto* cmd = root.add_subcommand("proxy", "Run only the Service proxy half of the agent");
+  cmd->add_option("--kubeconfig", flags->kubeconfig, "kubeconfig of the API server");
+  cmd->add_option("--hostname-override", flags->hostnameOverride, "Name of this node");
+  cmd->add_option("--proxy-mode", flags->proxyMode, "Dataplane: nftables")->capture_default_str();
+  cmd->add_option("--cluster-cidr", flags->clusterCidr,
+                  "Pod IP range; Service traffic from outside it is masqueraded");
+  cmd->add_option("--nodeport-addresses", flags->nodeportAddresses,
+                  "Addresses NodePorts answer on (only the default, all local ones, for now)");
+  cmd->add_option("--sync-period", flags->syncPeriod, "Full resync at least this often")
+      ->capture_default_str();
+  cmd->add_option("--min-sync-period", flags->minSyncPeriod, "Syncs at most this often")
+      ->capture_default_str();
+  cmd->add_flag("--cleanup", flags->cleanup, "Remove the proxy's nftables table and exit");
+  cmd->callback([flags] { runProxy(*flags); });
+}
+
+}  // namespace kite::cmd
