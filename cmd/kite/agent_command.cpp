@@ -8,6 +8,7 @@
 
 #include "agent_runner.h"
 #include "commands.h"
+#include "systemd_notify.h"
 
 namespace kite::cmd {
 
@@ -26,6 +27,7 @@ void addAgentCommand(CLI::App& root) {
     pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
     RunningAgent agent(*flags);
+    notifySystemdReady();  // joined and the kubelet runs: kite-agent.service is up
     int signal = 0;
     sigwait(&stopSignals, &signal);
     spdlog::info("signal {}: stopping the agent; pods keep running", signal);
