@@ -16,6 +16,7 @@
 #include "kite/client/client.h"
 #include "kite/controlplane/server.h"
 #include "kite/pki/files.h"
+#include "systemd_notify.h"
 
 namespace kite::cmd {
 
@@ -101,6 +102,7 @@ void runServer(ServerFlags& flags) {
   }
   std::cout << "kite server is running on port " << server->port() << "\n"
             << "export KUBECONFIG=" << server->kubeconfigPath().string() << std::endl;
+  notifySystemdReady();  // API server (and agent) up: kite-server.service is started
   int signal = 0;
   sigwait(&stopSignals, &signal);
   spdlog::info("signal {}: stopping the server", signal);

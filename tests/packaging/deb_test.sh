@@ -112,6 +112,33 @@ printf 'server: {a: b}\n' >"$work/config.yaml"
 message=$("$kite" agent --config "$work/config.yaml" 2>&1 || true)
 [[ $message == *"key server"* ]] || fail "config file error does not name the key: $message"
 
+# Type=notify: kite server sends READY=1 to $NOTIFY_SOCKET once it serves.
+if ! ready=$(python3 - "$kite" "$work" <<'PY' 2>&1
+import os, socket, subprocess, sys
+kite, work = sys.argv[1], sys.argv[2]
+notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+notify.bind(os.path.join(work, "notify"))
+notify.settimeout(45)
+probe = socket.socket()
+probe.bind(("127.0.0.1", 0))
+port = probe.getsockname()[1]
+probe.close()
+env = dict(os.environ, NOTIFY_SOCKET=os.path.join(work, "notify"))
+server = subprocess.Popen([kite, "server", "--disable-agent", "--bind-address", "127.0.0.1",
+                           "--https-listen-port", str(port), "-d", os.path.join(work, "server"),
+                           "--disable-scheduler", "--disable-controller-manager"],
+                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+try:
+    print(notify.recv(64).decode())
+finally:
+    server.terminate()
+    server.wait(timeout=30)
+PY
+); then
+  fail "kite server sent no READY=1: $ready"
+fi
+check_eq "kite server sd_notify" "READY=1" "$ready"
+
 if ((failures > 0)); then
   echo "$failures check(s) failed" >&2
   exit 1
