@@ -27,7 +27,10 @@ void addDefaultTolerations(corev1::Pod& pod, const AdmissionOptions& options) {
   const std::pair<const char*, std::int64_t> defaults[] = {
       {"node.kubernetes.io/not-ready", options.notReadyTolerationSeconds},
       {"node.kubernetes.io/unreachable", options.unreachableTolerationSeconds}};
-  for (const auto& [key, seconds] : defaults) {
+  for (const auto& entry : defaults) {
+    // (Not a structured binding: clang 14 cannot capture one in the lambda below.)
+    const char* key = entry.first;
+    const std::int64_t seconds = entry.second;
     const bool present = std::any_of(
         pod.spec.tolerations.begin(), pod.spec.tolerations.end(), [&](const corev1::Toleration& t) {
           return t.key == key && (t.effect.empty() || t.effect == "NoExecute");
