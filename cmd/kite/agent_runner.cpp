@@ -56,9 +56,16 @@ void addAgentFlags(CLI::App& cmd, AgentFlags& flags, bool forServer) {
     cmd.add_option("--data-dir,-d", flags.dataDir, "Folder for the agent's state (certificates)")
         ->capture_default_str();
   }
-  cmd.add_option("--proxy-mode", flags.proxyMode, "Service proxy dataplane: nftables or ebpf")
-      ->check(CLI::IsMember({"nftables", "ebpf"}))
+  cmd.add_option("--proxy-mode", flags.proxyMode, "Service proxy dataplane (nftables)")
+      ->check(CLI::IsMember({"nftables"}))
       ->capture_default_str();
+  cmd.add_flag("--disable-kube-proxy", flags.disableProxy,
+               "Run no Service proxy (the network plugin forwards Services)");
+  if (!forServer) {
+    cmd.add_option("--cluster-cidr", flags.clusterCidr,
+                   "Pod IP range: the proxy masquerades Service traffic from outside it")
+        ->capture_default_str();
+  }
   addKubeletFlags(cmd, flags.kubelet);
 }
 
@@ -79,13 +86,13 @@ void resolveAgentFlags(AgentFlags& flags) {
 }
 
 RunningAgent::RunningAgent(AgentFlags flags) : flags_(std::move(flags)) {
-  startKubelet();
+  startParts();
   rotation_ = std::thread([this] { rotateLoop(); });
 }
 
 RunningAgent::~RunningAgent() { stop(); }
 
-void RunningAgent::startKubelet() {
+void RunningAgent::startParts() {
   const auto join = joinOptions(flags_);
   const auto credentials = client::bootstrapNode(join);
   spdlog::info("agent: node {} joined {} (credentials in {})", join.nodeName, join.server,
@@ -102,6 +109,23 @@ void RunningAgent::startKubelet() {
   }
   if (tls.clientCaFile.empty()) tls.clientCaFile = credentials.clientCa.string();
   kubelet_ = std::make_unique<RunningKubelet>(kubeletFlags);
+  if (!flags_.disableProxy) {
+    proxyClient_ = std::make_unique<client::Client>(client::loadKubeconfig(credentials.kubeconfig));
+    proxy::ProxyOptions options;
+    options.hostname = flags_.kubelet.nodeName;
+    options.proxyMode = flags_.proxyMode;
+    options.clusterCidr = flags_.clusterCidr;
+    proxy_ = std::make_unique<proxy::Proxy>(*proxyClient_, options);
+    proxy_->start();
+  }
+}
+
+void RunningAgent::stopParts() {
+  if (proxy_) proxy_->stop();
+  proxy_.reset();
+  proxyClient_.reset();
+  if (kubelet_) kubelet_->stop();
+  kubelet_.reset();
 }
 
 void RunningAgent::rotateLoop() {
@@ -119,11 +143,10 @@ void RunningAgent::rotateLoop() {
     }
     lock.lock();
     if (stopping_ || (!renewed && kubelet_)) continue;
-    spdlog::info("agent: restarting the kubelet on renewed certificates");
+    spdlog::info("agent: restarting the kubelet and the proxy on renewed certificates");
     try {
-      if (kubelet_) kubelet_->stop();
-      kubelet_.reset();
-      startKubelet();
+      stopParts();
+      startParts();
     } catch (const std::exception& e) {
       spdlog::error("agent: the kubelet did not restart (will retry): {}", e.what());
     }
@@ -138,7 +161,7 @@ void RunningAgent::stop() {
   }
   wake_.notify_all();
   if (rotation_.joinable()) rotation_.join();
-  if (kubelet_) kubelet_->stop();
+  stopParts();
 }
 
 }  // namespace kite::cmd

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "kite/client/client.h"
+#include "kite/proxy/proxy.h"
 #include "kubelet_runner.h"
 
 namespace kite::cmd {
@@ -26,6 +28,8 @@ struct AgentFlags {
   std::string tokenFile;  // --token-file, KITE_TOKEN_FILE
   std::string dataDir = "/var/lib/kite";
   std::string proxyMode = "nftables";
+  bool disableProxy = false;                 // --disable-kube-proxy, as k3s
+  std::string clusterCidr = "10.42.0.0/16";  // the proxy masquerades traffic from outside it
   KubeletFlags kubelet;
 };
 
@@ -49,11 +53,15 @@ class RunningAgent {
   void stop();
 
  private:
-  void startKubelet();
+  // The kubelet and the Service proxy, on the node's credentials (joining first).
+  void startParts();
+  void stopParts();
   void rotateLoop();
 
   AgentFlags flags_;
   std::unique_ptr<RunningKubelet> kubelet_;
+  std::unique_ptr<client::Client> proxyClient_;
+  std::unique_ptr<proxy::Proxy> proxy_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

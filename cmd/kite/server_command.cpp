@@ -89,6 +89,7 @@ void runServer(ServerFlags& flags) {
   if (!flags.disableAgent) {
     auto& a = flags.agent;
     a.dataDir = config.dataDir.string();
+    a.clusterCidr = config.clusterCidr;
     a.server = "https://127.0.0.1:" + std::to_string(server->port());
     a.token = pki::readFile(config.dataDir / "server" / "token");
     while (!a.token.empty() && (a.token.back() == '\n' || a.token.back() == ' ')) {

@@ -372,7 +372,11 @@ std::vector<rbacv1::ClusterRoleBinding> bootstrapClusterRoleBindings() {
       // As upstream: no subjects; nodes get system:node's rules through the node authorizer,
       // which limits secrets, configmaps and volumes to what their pods reference.
       binding("system:node", "system:node", {}),
-      binding("system:node-proxier", "system:node-proxier", {subject("User", "system:kube-proxy")}),
+      // kite's agent runs its Service proxy in-process on the node's own credentials (where
+      // k3s issues a separate system:kube-proxy certificate), so nodes get the proxier's read
+      // rules too: Services, EndpointSlices and Nodes, nothing more.
+      binding("system:node-proxier", "system:node-proxier",
+              {subject("User", "system:kube-proxy"), subject("Group", "system:nodes")}),
       binding("system:kube-scheduler", "system:kube-scheduler",
               {subject("User", "system:kube-scheduler")}),
       binding("system:kube-controller-manager", "system:kube-controller-manager",

@@ -49,8 +49,10 @@ class Process:
             return f.read()
 
 
-def agent_args(root, node, runtime, extra=()):
-    return ["--container-runtime-endpoint", runtime,
+def agent_args(root, node, runtime, extra=(), proxy=False):
+    """Flags for a node on the bed. Only one node runs the Service proxy: all nodes share the
+    bed's network namespace, and with it one nftables table."""
+    return ["--container-runtime-endpoint", runtime, *([] if proxy else ["--disable-kube-proxy"]),
             "--root-dir", os.path.join(root, "kubelet"),
             "--pod-logs-dir", os.path.join(root, "pod-logs"),
             "--cgroup-root", ENV["KITE_TB_CGROUP_PARENT"] + "/" + node,
@@ -143,7 +145,7 @@ def start_server(port, node, extra=()):
         "server", "--bind-address", "127.0.0.1", "--https-listen-port", str(port),
         "--data-dir", os.path.join(d, "data"),
         "--write-kubeconfig", os.path.join(d, "admin.kubeconfig"),
-        *agent_args(d, node, ENV["KITE_TB_CRI_ENDPOINT"]), *extra])
+        *agent_args(d, node, ENV["KITE_TB_CRI_ENDPOINT"], proxy=True), *extra])
     server.start()
     kubectl = Kubectl(os.path.join(server.dir, "admin.kubeconfig"))
     wait_for(lambda: os.path.exists(kubectl.kubeconfig) and kubectl.json("get", "node", node),

@@ -84,6 +84,12 @@ class ClusterTest(unittest.TestCase):
             forward.stdout.close()
 
     @staticmethod
+    def http_url(url):
+        out = subprocess.run(["curl", "-fsS", "--max-time", "3", url],
+                             capture_output=True, text=True)
+        return out.stdout if out.returncode == 0 else None
+
+    @staticmethod
     def http_page(port):
         out = subprocess.run(["curl", "-fsS", "--max-time", "3", f"http://127.0.0.1:{port}/"],
                              capture_output=True, text=True)
@@ -124,6 +130,24 @@ class ClusterTest(unittest.TestCase):
                                 "cat /etc/nginx/nginx.conf").stdout
             self.assertIn("http {", conf)
             self.assertIn("Welcome to nginx!", self.port_forwarded_page("pod/nginx-pod"))
+            # The seed's services.yaml, verbatim: its ClusterIP reaches the pod through the
+            # agent's nftables proxy.
+            self.kubectl("apply", "-f", os.path.join(EXAMPLES, "services.yaml"))
+            ip = self.kubectl_json("get", "service", "nginx-clusterip")["spec"]["clusterIP"]
+            # The bed's namespace has no default route (a real node has one): give the
+            # service range a route so a local connect() reaches the nat output hook.
+            subprocess.run(["ip", "route", "replace", "10.43.0.0/16", "dev", "kitebr0"],
+                           check=True)
+            try:
+                page = wait_for(lambda: self.http_url(f"http://{ip}:80/"), 30,
+                                "the page through the ClusterIP")
+            finally:
+                subprocess.run(["ip", "route", "del", "10.43.0.0/16", "dev", "kitebr0"])
+            self.assertIn("Welcome to nginx!", page)
+            lb = wait_for(lambda: self.kubectl_json("get", "service", "nginx-lb")["status"].get(
+                "loadBalancer", {}).get("ingress"), 30, "LoadBalancer ingress")
+            self.assertEqual(lb, [{"ip": "127.0.0.1", "ipMode": "VIP"}] if "ipMode" in lb[0]
+                             else [{"ip": "127.0.0.1"}])
             uid = pod["metadata"]["uid"]
             before = self.containerd_pod_ids(uid)
             self.assertTrue(before)
@@ -140,6 +164,8 @@ class ClusterTest(unittest.TestCase):
             wait_for(lambda: not self.containerd_pod_ids(uid), 60, "nothing left in containerd")
         finally:
             self.kubectl("delete", "pod", "nginx-pod", "--ignore-not-found", check=False)
+            self.kubectl("delete", "-f", os.path.join(EXAMPLES, "services.yaml"),
+                         "--ignore-not-found", check=False)
             if created:
                 shutil.rmtree("/data/nginx", ignore_errors=True)
 
