@@ -49,7 +49,9 @@ EvictionThresholds EvictionThresholds::parse(const std::string& text) {
     if (entry.empty()) continue;
     const auto lt = entry.find('<');
     const auto bad = [&](const std::string& why) {
-      return std::invalid_argument("--eviction-hard: \"" + entry + "\": " + why);
+      std::string message = "--eviction-hard: \"";
+      message.append(entry).append("\": ").append(why);
+      return std::invalid_argument(message);
     };
     if (lt == std::string::npos) throw bad("want SIGNAL<QUANTITY or SIGNAL<PERCENT%");
     const std::string signal = trim(entry.substr(0, lt));

@@ -326,8 +326,7 @@ void MetadataInformer::replace(const std::vector<std::string>& items) {
 
 std::string MetadataInformer::apply(client::EventType type, const std::string& object) {
   Node n = decode(object);
-  const auto rv =
-      api::decodeJson<api::meta::v1::PartialObjectMetadata>(object).metadata.resourceVersion;
+  auto rv = api::decodeJson<api::meta::v1::PartialObjectMetadata>(object).metadata.resourceVersion;
   if (type == client::EventType::Deleted) {
     uids_.erase(n.uid);
     gc_.erase(n.uid);
