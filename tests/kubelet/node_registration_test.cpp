@@ -125,7 +125,9 @@ struct TempDir {
   TempDir& operator=(const TempDir&) = delete;
 };
 
-TEST(NodeRegistration, RegistersReadyNodeAndRenewsLeaseUntilKilled) {
+// The kubelet here has no container runtime: it registers the Node anyway, reports it not
+// Ready with upstream's reason, and keeps its Lease.
+TEST(NodeRegistration, RegistersNodeWithoutRuntimeAndRenewsLeaseUntilKilled) {
   TestServer server;
   server.start();
   client::Client api(server.config());
@@ -139,10 +141,13 @@ TEST(NodeRegistration, RegistersReadyNodeAndRenewsLeaseUntilKilled) {
     ASSERT_TRUE(eventually([&] {
       node = api.get<api::core::v1::Node>("", "n1");
       for (const auto& c : node.status.conditions) {
-        if (c.type == "Ready") return c.status == "True";
+        if (c.type == "Ready") {
+          return c.status == "False" && c.reason == "KubeletNotReady" &&
+                 c.message == "container runtime is down";
+        }
       }
       return false;
-    })) << "node n1 never became Ready";
+    })) << "node n1 never reported itself not Ready for want of its runtime";
     EXPECT_TRUE(kubelet.running());
     EXPECT_EQ(node.metadata.labels["kubernetes.io/os"], "linux");
     EXPECT_FALSE(node.metadata.labels["kubernetes.io/arch"].empty());
