@@ -132,7 +132,10 @@ class KiteServer:
     def _spawn(self, timeout):
         log = open(self.log_path, "ab")
         try:
-            args = [KITE, "server", "--disable-agent", "--data-dir", self.data_dir,
+            # The API server alone: no controllers writing objects (kube-root-ca.crt, default
+            # ServiceAccounts) into the namespaces these tests count.
+            args = [KITE, "server", "--disable-agent", "--disable-scheduler",
+                    "--disable-controller-manager", "--data-dir", self.data_dir,
                     "--bind-address", "127.0.0.1", "--https-listen-port", str(self.port),
                     "--write-kubeconfig", self.kubeconfig]
             if self.etcd_endpoint:
