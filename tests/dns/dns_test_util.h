@@ -47,18 +47,27 @@ inline std::string digShort(std::uint16_t port, const std::string& name, const s
 class FakeUpstream {
  public:
   FakeUpstream() {
-    udp_ = ::socket(AF_INET, SOCK_DGRAM, 0);
-    tcp_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    // The UDP port is the kernel's pick; the same TCP port may be taken by another test running
+    // in parallel, so try again with a new pick a few times.
     sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (::bind(udp_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-        ::getsockname(udp_, reinterpret_cast<sockaddr*>(&addr), &len) != 0 ||
-        ::bind(tcp_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-        ::listen(tcp_, 8) != 0) {
-      throw std::runtime_error("fake upstream: cannot bind");
+    bool bound = false;
+    for (int attempt = 0; attempt < 50 && !bound; ++attempt) {
+      if (attempt > 0) {
+        ::close(udp_);
+        ::close(tcp_);
+      }
+      udp_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+      tcp_ = ::socket(AF_INET, SOCK_STREAM, 0);
+      addr = {};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      socklen_t len = sizeof(addr);
+      bound = ::bind(udp_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+              ::getsockname(udp_, reinterpret_cast<sockaddr*>(&addr), &len) == 0 &&
+              ::bind(tcp_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+              ::listen(tcp_, 8) == 0;
     }
+    if (!bound) throw std::runtime_error("fake upstream: cannot bind");
     port_ = ntohs(addr.sin_port);
     thread_ = std::thread([this] { run(); });
   }
