@@ -8,6 +8,7 @@
 
 #include "agent_runner.h"
 #include "commands.h"
+#include "stop_signals.h"
 #include "systemd_notify.h"
 
 namespace kite::cmd {
@@ -19,17 +20,12 @@ void addAgentCommand(CLI::App& root) {
   addAgentFlags(*cmd, *flags, false);
   cmd->callback([flags] {
     resolveAgentFlags(*flags);
-    // Block the stop signals before any thread starts, so only sigwait sees them.
-    sigset_t stopSignals;
-    sigemptyset(&stopSignals);
-    sigaddset(&stopSignals, SIGTERM);
-    sigaddset(&stopSignals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+    // Before any thread starts, so only stopSignals.wait() sees them.
+    const StopSignals stopSignals;
     std::signal(SIGPIPE, SIG_IGN);
     RunningAgent agent(*flags);
     notifySystemdReady();  // joined and the kubelet runs: kite-agent.service is up
-    int signal = 0;
-    sigwait(&stopSignals, &signal);
+    const int signal = stopSignals.wait();
     spdlog::info("signal {}: stopping the agent; pods keep running", signal);
     agent.stop();
   });

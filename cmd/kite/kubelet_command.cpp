@@ -11,22 +11,18 @@
 
 #include "commands.h"
 #include "kubelet_runner.h"
+#include "stop_signals.h"
 
 namespace kite::cmd {
 
 namespace {
 
 void runKubelet(const KubeletFlags& flags) {
-  // Block the stop signals before any thread starts, so only sigwait sees them.
-  sigset_t stopSignals;
-  sigemptyset(&stopSignals);
-  sigaddset(&stopSignals, SIGTERM);
-  sigaddset(&stopSignals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+  // Before any thread starts, so only stopSignals.wait() sees them.
+  const StopSignals stopSignals;
 
   RunningKubelet kubelet(flags);
-  int signal = 0;
-  sigwait(&stopSignals, &signal);
+  const int signal = stopSignals.wait();
   spdlog::info("signal {}: stopping the kubelet; pods keep running", signal);
   kubelet.stop();
 }

@@ -12,6 +12,7 @@
 #include "kite/client/client.h"
 #include "kite/client/config.h"
 #include "kite/proxy/proxy.h"
+#include "stop_signals.h"
 
 namespace kite::cmd {
 
@@ -72,18 +73,14 @@ void runProxy(const ProxyFlags& flags) {
   }
   auto dataplane = proxy::makeDataplane(options);  // an unknown --proxy-mode fails here
 
-  sigset_t stopSignals;
-  sigemptyset(&stopSignals);
-  sigaddset(&stopSignals, SIGTERM);
-  sigaddset(&stopSignals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+  // Before any thread starts, so only stopSignals.wait() sees them.
+  const StopSignals stopSignals;
 
   client::Client client(client::loadKubeconfig(flags.kubeconfig));
   proxy::Proxy proxy(client, options, std::move(dataplane));
   proxy.start();
   spdlog::info("proxy for node {} running ({} mode)", flags.hostnameOverride, flags.proxyMode);
-  int signal = 0;
-  sigwait(&stopSignals, &signal);
+  const int signal = stopSignals.wait();
   spdlog::info("signal {}: stopping the proxy; its rules stay", signal);
   proxy.stop();
 }

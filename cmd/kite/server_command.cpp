@@ -16,6 +16,7 @@
 #include "kite/client/client.h"
 #include "kite/controlplane/server.h"
 #include "kite/pki/files.h"
+#include "stop_signals.h"
 #include "systemd_notify.h"
 
 namespace kite::cmd {
@@ -74,12 +75,8 @@ void runServer(ServerFlags& flags) {
   mallopt(M_ARENA_MAX, 2);
   mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
 
-  // Block the stop signals before any thread starts, so only sigwait sees them.
-  sigset_t stopSignals;
-  sigemptyset(&stopSignals);
-  sigaddset(&stopSignals, SIGINT);
-  sigaddset(&stopSignals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stopSignals, nullptr);
+  // Before any thread starts, so only stopSignals.wait() sees them.
+  const StopSignals stopSignals;
   std::signal(SIGPIPE, SIG_IGN);
 
   if (!flags.agent.kubelet.nodeIP.empty()) config.nodeIps = {flags.agent.kubelet.nodeIP};
@@ -104,8 +101,7 @@ void runServer(ServerFlags& flags) {
   std::cout << "kite server is running on port " << server->port() << "\n"
             << "export KUBECONFIG=" << server->kubeconfigPath().string() << std::endl;
   notifySystemdReady();  // API server (and agent) up: kite-server.service is started
-  int signal = 0;
-  sigwait(&stopSignals, &signal);
+  const int signal = stopSignals.wait();
   spdlog::info("signal {}: stopping the server", signal);
   if (labeler.joinable()) {
     labeler.request_stop();
