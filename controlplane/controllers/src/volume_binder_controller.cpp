@@ -76,6 +76,20 @@ class VolumeBinderController final : public ClusterControllerBase {
                               const corev1::PersistentVolumeClaim& c) { onClaim(c); },
         .onDelete = onClaim,
     });
+    // A class that appears or changes (e.g. the default local-path class created on start) can
+    // unblock claims synced before it existed: without a class, and waiting on one.
+    auto onClass = [this](const storagev1::StorageClass&) {
+      for (const auto& c : claims_.cache().list()) {
+        if (c->spec.volumeName.empty())
+          queue().add(std::string(kClaimPrefix) + api::fullName(c->metadata));
+      }
+    };
+    classes_.addEventHandler({
+        .onAdd = onClass,
+        .onUpdate = [onClass](const storagev1::StorageClass&,
+                              const storagev1::StorageClass& sc) { onClass(sc); },
+        .onDelete = onClass,
+    });
     watch(volumes_);
     watch(claims_);
     watch(classes_);
