@@ -18,8 +18,9 @@ out_dir=$(cd "$out_dir" && pwd)
 binary=$build_dir/cmd/kite/kite
 [[ -x $binary ]] || { echo "build.sh: $binary is missing; build the kite target first" >&2; exit 1; }
 
-# The project's version, from CMakeLists.txt's project(kite VERSION x.y.z).
-version=$(sed -n 's/^project(kite VERSION \([0-9.]*\).*/\1/p' "$source_dir/CMakeLists.txt")
+# The project's version, from CMakeLists.txt's project(kite VERSION x.y.z); KITE_DEB_VERSION
+# overrides it (the install test builds a newer version to upgrade to).
+version=${KITE_DEB_VERSION:-$(sed -n 's/^project(kite VERSION \([0-9.]*\).*/\1/p' "$source_dir/CMakeLists.txt")}
 [[ -n $version ]] || { echo "build.sh: no project VERSION in CMakeLists.txt" >&2; exit 1; }
 arch=$(dpkg --print-architecture)
 if [[ -z ${SOURCE_DATE_EPOCH:-} ]]; then
@@ -105,6 +106,14 @@ strip --remove-section=.comment --remove-section=.note "$root/usr/bin/kite"
 install -d -m 0755 "$root/usr/share/man/man1"
 gzip -9n <"$here/kite/kite.1" >"$root/usr/share/man/man1/kite.1.gz"
 chmod 0644 "$root/usr/share/man/man1/kite.1.gz"
+# The example configuration (0600: it may hold the join token) and containerd's configuration
+# on a kite node with its CNI template, used through a drop-in of containerd.service.
+install_file "$here/kite/config.yaml" "$root/etc/kite/config.yaml" 0600
+install_file "$here/kite/containerd/config.toml" "$root/etc/kite/containerd/config.toml" 0644
+install_file "$here/kite/containerd/cni.conflist.tmpl" \
+  "$root/etc/kite/containerd/cni.conflist.tmpl" 0644
+install_file "$here/kite/containerd/containerd.service.d-kite.conf" \
+  "$root/lib/systemd/system/containerd.service.d/kite.conf" 0644
 write_docs kite "$root"
 libs=$(shlib_depends "$root/usr/bin/kite")
 write_control kite "$root" "$arch" \

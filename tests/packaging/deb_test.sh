@@ -51,7 +51,11 @@ check_eq "kite-server Depends" "kite (= $version)" "$(field "$server_deb" Depend
 check_eq "kite-agent Depends" "kite (= $version)" "$(field "$agent_deb" Depends)"
 
 files() { dpkg-deb -c "$1" | awk '{print $1, $2, $6}' | grep -v '/$'; }
-check_eq "kite files" "-rwxr-xr-x root/root ./usr/bin/kite
+check_eq "kite files" "-rw------- root/root ./etc/kite/config.yaml
+-rw-r--r-- root/root ./etc/kite/containerd/cni.conflist.tmpl
+-rw-r--r-- root/root ./etc/kite/containerd/config.toml
+-rw-r--r-- root/root ./lib/systemd/system/containerd.service.d/kite.conf
+-rwxr-xr-x root/root ./usr/bin/kite
 -rw-r--r-- root/root ./usr/share/doc/kite/changelog.gz
 -rw-r--r-- root/root ./usr/share/doc/kite/copyright
 -rw-r--r-- root/root ./usr/share/man/man1/kite.1.gz" "$(files "$kite_deb")"
@@ -64,6 +68,9 @@ check_eq "kite-agent files" "-rw------- root/root ./etc/default/kite-agent
 -rw-r--r-- root/root ./usr/share/doc/kite-agent/copyright" "$(files "$agent_deb")"
 check_eq "kite-agent conffiles" "/etc/default/kite-agent" \
   "$(dpkg-deb --ctrl-tarfile "$agent_deb" | tar -xOf - ./conffiles)"
+check_eq "kite conffiles" "/etc/kite/config.yaml
+/etc/kite/containerd/cni.conflist.tmpl
+/etc/kite/containerd/config.toml" "$(dpkg-deb --ctrl-tarfile "$kite_deb" | tar -xOf - ./conffiles)"
 
 # The packaged binary is the build's, stripped, and runs.
 dpkg-deb -x "$kite_deb" "$work/root"
@@ -111,6 +118,30 @@ message=$(env -u KITE_URL -u KITE_TOKEN -u KITE_TOKEN_FILE -u K3S_URL -u K3S_TOK
 printf 'server: {a: b}\n' >"$work/config.yaml"
 message=$("$kite" agent --config "$work/config.yaml" 2>&1 || true)
 [[ $message == *"key server"* ]] || fail "config file error does not name the key: $message"
+
+# The example /etc/kite/config.yaml names every key the config loader accepts, each long flag
+# of `kite server` and `kite agent` (but --help and --config) as a commented "# key:" line, and
+# no other; each example value, uncommented alone, is taken by the command that has the key.
+example=$work/root/etc/kite/config.yaml
+packaged_kite=$work/root/usr/bin/kite
+declare -A commands_of
+for command in server agent; do
+  for key in $("$packaged_kite" "$command" --help |
+    grep -oE '^ +(-[a-zA-Z],)?--[a-z][a-z0-9-]*(,--[a-z][a-z0-9-]*)*' |
+    grep -oE -- '--[a-z][a-z0-9-]*' | sed 's/^--//'); do
+    [[ $key == help || $key == config ]] && continue
+    commands_of[$key]+=" $command"
+    grep -q "^# $key:" "$example" || fail "/etc/kite/config.yaml lacks the key $key of kite $command"
+  done
+done
+while read -r key; do
+  [[ -n ${commands_of[$key]:-} ]] || { fail "/etc/kite/config.yaml: $key is no flag of kite"; continue; }
+  sed -n "s/^# $key: *//p" "$example" | sed 's/  *#.*$//' | sed "s/^/$key: /" >"$work/one.yaml"
+  for command in ${commands_of[$key]}; do
+    output=$("$packaged_kite" "$command" --config "$work/one.yaml" --help 2>&1) ||
+      fail "kite $command rejects the example's $(cat "$work/one.yaml"): $output"
+  done
+done < <(sed -n 's/^# \([a-z][a-z0-9-]*\):.*/\1/p' "$example")
 
 # Type=notify: kite server sends READY=1 to $NOTIFY_SOCKET once it serves.
 if ! ready=$(python3 - "$kite" "$work" <<'PY' 2>&1
