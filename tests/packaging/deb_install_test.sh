@@ -142,13 +142,43 @@ PY
   [[ $message == *"--server (or KITE_URL) is required"* ]] ||
     fail "kite agent with the example /etc/kite/config.yaml: $message"
 
+  # kite-server.service's ExecStart in the installed root, control plane only through the
+  # shipped config file (its agent would need the host's cgroups), in a network namespace of its
+  # own: it sends READY=1, and its secrets under /var/lib/kite are not open to others.
+  cp /etc/kite/config.yaml /tmp/config.yaml.orig
+  echo 'disable-agent: true' >>/etc/kite/config.yaml
+  exec_start=$(sed -n 's/^ExecStart=//p' /lib/systemd/system/kite-server.service)
+  if ! ready=$(unshare --net python3 - "$exec_start" <<'PY' 2>&1
+import os, socket, subprocess, sys
+subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+notify.bind("/tmp/notify")
+notify.settimeout(45)
+env = dict(os.environ, NOTIFY_SOCKET="/tmp/notify")
+server = subprocess.Popen(sys.argv[1].split(), env=env, stdout=subprocess.DEVNULL,
+                          stderr=open("/tmp/server.log", "w"))
+try:
+    print(notify.recv(64).decode())
+finally:
+    server.terminate()
+    server.wait(timeout=30)
+PY
+  ); then
+    fail "kite server from the package: $ready $(tail -5 /tmp/server.log)"
+  fi
+  check_eq "kite server sd_notify" READY=1 "$ready"
+  [[ -s /var/lib/kite/server/token ]] || fail "kite server wrote no /var/lib/kite/server/token"
+  # (Certificates are public; keys, the token and the database are not.)
+  open=$(find /var/lib/kite \( -perm -o+w -o \( -type f -perm /o+r ! -name '*.crt' \) \) -print)
+  [[ -z $open ]] || fail "state open to others under /var/lib/kite: $open"
+  token=$(cat /var/lib/kite/server/token)
+  cp /tmp/config.yaml.orig /etc/kite/config.yaml
+
   # 2. The admin's changes, then an upgrade to a newer version.
   echo 'log-level: debug  # the admin' >>/etc/kite/config.yaml
   sed -i -e 's|^KITE_URL=.*|KITE_URL=https://192.0.2.1:6443|' \
     -e 's|^KITE_TOKEN=.*|KITE_TOKEN=K10abc::server:secret|' /etc/default/kite-agent
   systemctl disable kite-server.service 2>/dev/null # the admin, offline
-  install -d -m 0700 /var/lib/kite/server
-  echo state >/var/lib/kite/server/token
   chmod 0755 /var/lib/kite
   dpkg_run /tmp/upgrade.log -i "$debs/kite_${v2}_"*.deb "$debs/kite-server_${v2}_all.deb" \
     "$debs/kite-agent_${v2}_all.deb" || exit 1
@@ -163,7 +193,7 @@ PY
   leftovers=$(find /etc/kite /etc/default -name '*.dpkg-*' 2>/dev/null)
   [[ -z $leftovers ]] || fail "conffile copies after upgrade: $leftovers"
   absent "$wants/kite-server.service" # the admin disabled it: the upgrade keeps that
-  check_eq "state kept on upgrade" state "$(cat /var/lib/kite/server/token)"
+  check_eq "state kept on upgrade" "$token" "$(cat /var/lib/kite/server/token)"
   check_eq "/var/lib/kite after upgrade" "700 root:root" "$(mode_of /var/lib/kite)"
 
   # 3. Remove: the programs and units go, the configuration and the state stay.
@@ -178,7 +208,7 @@ PY
   grep -q '^KITE_URL=https://192.0.2.1:6443$' /etc/default/kite-agent ||
     fail "/etc/default/kite-agent not kept on remove"
   [[ -f /etc/kite/containerd/config.toml ]] || fail "containerd config not kept on remove"
-  check_eq "state kept on remove" state "$(cat /var/lib/kite/server/token)"
+  check_eq "state kept on remove" "$token" "$(cat /var/lib/kite/server/token)"
 
   # 4. Purge: nothing of kite's is left, not even what containerd and the kubelet made for it;
   # the kubelet's folder stays while a pod volume is mounted below it.
