@@ -12,6 +12,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libnftables-dev libmnl-dev libbpf-dev libseccomp-dev libyaml-cpp-dev
   libcpp-httplib-dev libspdlog-dev libfmt-dev
+  bpftool  # ebpf/: vmlinux.h from the kernel BTF and libbpf skeletons, at build time
   libgtest-dev libgmock-dev libbenchmark-dev
   # further libraries (README: "Dependencies")
   libcli11-dev libsqlite3-dev libssl-dev rapidjson-dev libsimdjson-dev
