@@ -1,0 +1,117 @@
+#pragma once
+// NetworkPolicy enforcement, step one: NetworkPolicies + Pods + Namespaces -> what this node
+// must enforce for its own pods, with upstream's semantics. Pure computation (no kernel, no
+// client), so it is unit-tested and diffed cheaply; network_policy_rules.h turns it into nft.
+//
+//   auto state = proxy::netpol::computeState(policies, pods, namespaces, "node1");
+//   for (const auto& [key, policy] : state.policies) { ... policy.ingressTargets ... }
+//
+// Semantics (networking.k8s.io/v1):
+// - A policy selects the pods of its namespace matched by spec.podSelector ({} selects all);
+//   only pods on this node with an IPv4 pod IP, not hostNetwork and not finished, are
+//   enforced here (traffic of the node itself to and from its pods is always allowed).
+// - policyTypes: as given; when empty, Ingress, plus Egress when spec.egress is not empty.
+// - A pod selected by a policy for a direction is isolated in that direction: only what some
+//   rule of some policy selecting it allows gets through (nothing: default deny).
+// - A rule with no peers allows every peer; with no ports every port. Peers: podSelector
+//   alone (the policy's namespace), namespaceSelector alone (all pods of the matching
+//   namespaces; {} matches every namespace), both (matching pods in matching namespaces),
+//   ipBlock (cidr minus except). hostNetwork pods are never peers by selector.
+// - Ports: protocol TCP when unset; no port: the whole protocol; endPort: a range; a named
+//   port is resolved against the destination pod's container ports (the selected pod for
+//   ingress, the peer pod for egress), so it can mean different numbers on different pods.
+// - Invalid parts (a bad selector, cidr, protocol, endPort) allow nothing and are reported
+//   in State::errors; the pods the policy selects stay isolated (fail closed).
+//
+// IPv4 only for now: IPv6 cidrs and pod IPs are ignored.
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "kite/api/core/v1/types.h"
+#include "kite/api/networking/v1/types.h"
+
+namespace kite::proxy::netpol {
+
+// An inclusive range of IPv4 addresses, host byte order.
+struct AddressRange {
+  uint32_t first = 0;
+  uint32_t last = 0;
+  bool operator==(const AddressRange&) const = default;
+  bool operator<(const AddressRange& o) const {
+    return std::tie(first, last) < std::tie(o.first, o.last);
+  }
+};
+
+// A protocol and an inclusive port range ("tcp" 80-80; 0-65535 for the whole protocol).
+struct PortRange {
+  std::string protocol;  // "tcp", "udp" or "sctp" (nft spelling)
+  int32_t first = 0;
+  int32_t last = 0;
+  bool operator==(const PortRange&) const = default;
+  bool operator<(const PortRange& o) const {
+    return std::tie(protocol, first, last) < std::tie(o.protocol, o.first, o.last);
+  }
+};
+
+// A named port resolved on one pod: that pod's address, protocol and number.
+struct PodPort {
+  std::string ip;
+  std::string protocol;
+  int32_t port = 0;
+  bool operator==(const PodPort&) const = default;
+  bool operator<(const PodPort& o) const {
+    return std::tie(ip, protocol, port) < std::tie(o.ip, o.protocol, o.port);
+  }
+};
+
+// One ingress or egress rule: allowed when the peer (source for ingress, destination for
+// egress) is in `peers` and the destination port is in `ports` or (destination address,
+// protocol, port) is in `podPorts`.
+struct RuleState {
+  bool allPeers = false;            // `from`/`to` empty
+  std::vector<AddressRange> peers;  // sorted, merged; when !allPeers
+  bool allPorts = false;            // `ports` empty
+  std::vector<PortRange> ports;     // numeric ports and ranges, sorted, unique
+  std::vector<PodPort> podPorts;    // named ports resolved per pod, sorted, unique
+  bool operator==(const RuleState&) const = default;
+};
+
+// What one policy asks of this node.
+struct PolicyState {
+  std::string namespace_;
+  std::string name;
+  // This node's pods the policy isolates per direction (IPv4, sorted, unique); empty when the
+  // policy does not govern that direction or selects no pod here.
+  std::vector<std::string> ingressTargets;
+  std::vector<std::string> egressTargets;
+  // Rules that can allow something (rules that can match nothing are left out).
+  std::vector<RuleState> ingress;
+  std::vector<RuleState> egress;
+
+  std::string key() const { return namespace_ + "/" + name; }
+  bool operator==(const PolicyState&) const = default;
+};
+
+struct State {
+  // By "namespace/name"; only policies that select a pod of this node.
+  std::map<std::string, PolicyState> policies;
+  // "namespace/name: field: what is wrong", for the log.
+  std::vector<std::string> errors;
+  bool operator==(const State& o) const { return policies == o.policies; }
+};
+
+State computeState(const std::vector<api::networking::v1::NetworkPolicy>& policies,
+                   const std::vector<api::core::v1::Pod>& pods,
+                   const std::vector<api::core::v1::Namespace>& namespaces,
+                   const std::string& nodeName);
+
+// "10.0.0.0/8" -> its range; throws std::invalid_argument for anything else (IPv6 too).
+AddressRange parseCidr(const std::string& cidr);
+// Dotted quad of a host-order address.
+std::string formatAddress(uint32_t address);
+
+}  // namespace kite::proxy::netpol
