@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
+#include <cstdio>
 
 namespace kite::kubelet {
 
@@ -132,13 +134,31 @@ std::vector<cri::v1::AuthConfig> credentialsFor(const std::string& image,
   return out;
 }
 
-ImageManager::ImageManager(cri::Images& images, const base::Clock& clock)
-    : images_(images), backoff_(clock, std::chrono::seconds(10), std::chrono::minutes(5)) {}
+std::string pulledMessage(const std::string& image, const EnsuredImage& ensured) {
+  std::array<char, 32> buffer{};
+  std::snprintf(buffer.data(), buffer.size(), "%.3fs",
+                static_cast<double>(ensured.pullTime.count()) / 1000);
+  const std::string took = buffer.data();
+  return "Successfully pulled image \"" + image + "\" in " + took + " (" + took +
+         " including waiting). Image size: " + std::to_string(ensured.size) + " bytes.";
+}
 
-std::string ImageManager::ensureImage(const std::string& backoffKey, const std::string& image,
-                                      PullPolicy policy,
-                                      const std::vector<cri::v1::AuthConfig>& credentials,
-                                      const cri::v1::PodSandboxConfig& sandbox) {
+std::pair<std::string, std::string> pullFailureEvent(const ImagePullError& error) {
+  if (error.reason() == "ImagePullBackOff") return {"Normal", "BackOff"};
+  if (error.reason() == "ErrImageNeverPull") return {"Warning", "ErrImageNeverPull"};
+  if (error.reason() == "InvalidImageName") return {"Warning", "InspectFailed"};
+  return {"Warning", "Failed"};
+}
+
+ImageManager::ImageManager(cri::Images& images, const base::Clock& clock)
+    : images_(images),
+      clock_(clock),
+      backoff_(clock, std::chrono::seconds(10), std::chrono::minutes(5)) {}
+
+EnsuredImage ImageManager::ensureImage(const std::string& backoffKey, const std::string& image,
+                                       PullPolicy policy,
+                                       const std::vector<cri::v1::AuthConfig>& credentials,
+                                       const cri::v1::PodSandboxConfig& sandbox) {
   if (!validImageReference(image)) {
     throw ImagePullError("InvalidImageName", "Failed to apply default image tag \"" + image +
                                                  "\": couldn't parse image name \"" + image +
@@ -146,11 +166,13 @@ std::string ImageManager::ensureImage(const std::string& backoffKey, const std::
   }
   const auto present = images_.imageStatus(cri::imageSpec(image));
   if (policy == PullPolicy::kNever) {
-    if (present) return present->id();
+    if (present) return {.id = present->id(), .size = present->size()};
     throw ImagePullError("ErrImageNeverPull", "Container image \"" + image +
                                                   "\" is not present with pull policy of Never");
   }
-  if (present && policy == PullPolicy::kIfNotPresent) return present->id();
+  if (present && policy == PullPolicy::kIfNotPresent) {
+    return {.id = present->id(), .size = present->size()};
+  }
 
   const std::string key = backoffKey + "/" + image;
   if (backoff_.isInBackoffSinceUpdate(key)) {
@@ -160,13 +182,18 @@ std::string ImageManager::ensureImage(const std::string& backoffKey, const std::
   // Without credentials try anonymously; with some, try each in turn.
   std::vector<cri::v1::AuthConfig> attempts = credentials;
   if (attempts.empty()) attempts.emplace_back();
+  const auto started = clock_.now();
   for (const auto& auth : attempts) {
     try {
       images_.pullImage(cri::imageSpec(image), auth, &sandbox);
       backoff_.reset(key);
       const auto pulled = images_.imageStatus(cri::imageSpec(image));
       if (!pulled) throw ImagePullError("ErrImagePull", "image " + image + " vanished after pull");
-      return pulled->id();
+      return {
+          .id = pulled->id(),
+          .pulled = true,
+          .pullTime = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started),
+          .size = pulled->size()};
     } catch (const cri::Error& e) {
       lastError = e.runtimeMessage();
     }

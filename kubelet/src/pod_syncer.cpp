@@ -247,13 +247,24 @@ void PodSyncer::startContainer(const corev1::Pod& pod, const ContainerToStart& w
       }
     }
     const auto policy = pullPolicyFor(spec.image, spec.imagePullPolicy);
-    result.events.push_back({"Normal", "Pulling", "Pulling image \"" + spec.image + "\""});
-    imageId = images_.ensureImage(pod.metadata.uid, spec.image, policy,
-                                  credentialsFor(spec.image, pullSecrets), sandbox);
+    const auto ensured = images_.ensureImage(pod.metadata.uid, spec.image, policy,
+                                             credentialsFor(spec.image, pullSecrets), sandbox);
+    imageId = ensured.id;
+    if (ensured.pulled) {
+      result.events.push_back({"Normal", "Pulling", "Pulling image \"" + spec.image + "\""});
+      result.events.push_back({"Normal", "Pulled", pulledMessage(spec.image, ensured)});
+    } else {
+      result.events.push_back(
+          {"Normal", "Pulled",
+           "Container image \"" + spec.image + "\" already present on machine"});
+    }
   } catch (const ImagePullError& e) {
     result.waiting[spec.name] = {e.reason(), e.what()};
-    result.events.push_back(
-        {"Warning", e.reason() == "ImagePullBackOff" ? "BackOff" : "Failed", e.what()});
+    if (e.reason() == "ErrImagePull") {
+      result.events.push_back({"Normal", "Pulling", "Pulling image \"" + spec.image + "\""});
+    }
+    const auto [type, reason] = pullFailureEvent(e);
+    result.events.push_back({type, reason, e.what()});
     return;
   } catch (const std::exception& e) {
     result.waiting[spec.name] = {"ErrImagePull", e.what()};

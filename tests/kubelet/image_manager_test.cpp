@@ -100,5 +100,27 @@ TEST_F(ImageManagerTest, MessagesReadAsUpstream) {
   EXPECT_EQ(reasonOf("", PullPolicy::kIfNotPresent), "InvalidImageName");
 }
 
+TEST_F(ImageManagerTest, ReportsWhetherItPulledForTheEvents) {
+  runtime_.addRegistryImage("busybox:1.35");
+  const auto first = manager_.ensureImage("u", "busybox:1.35", PullPolicy::kIfNotPresent, {}, {});
+  EXPECT_TRUE(first.pulled);
+  EXPECT_FALSE(first.id.empty());
+  const auto second = manager_.ensureImage("u", "busybox:1.35", PullPolicy::kIfNotPresent, {}, {});
+  EXPECT_FALSE(second.pulled);
+  EXPECT_EQ(second.id, first.id);
+
+  EnsuredImage pulled{.id = "sha256:x", .pulled = true, .pullTime = 1234ms, .size = 42};
+  EXPECT_EQ(pulledMessage("busybox:1.35", pulled),
+            "Successfully pulled image \"busybox:1.35\" in 1.234s (1.234s including waiting). "
+            "Image size: 42 bytes.");
+  using Event = std::pair<std::string, std::string>;
+  EXPECT_EQ(pullFailureEvent(ImagePullError("ErrImagePull", "")), Event("Warning", "Failed"));
+  EXPECT_EQ(pullFailureEvent(ImagePullError("ImagePullBackOff", "")), Event("Normal", "BackOff"));
+  EXPECT_EQ(pullFailureEvent(ImagePullError("ErrImageNeverPull", "")),
+            Event("Warning", "ErrImageNeverPull"));
+  EXPECT_EQ(pullFailureEvent(ImagePullError("InvalidImageName", "")),
+            Event("Warning", "InspectFailed"));
+}
+
 }  // namespace
 }  // namespace kite::kubelet

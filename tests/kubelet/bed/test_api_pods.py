@@ -153,6 +153,14 @@ class ApiPodsTest(unittest.TestCase):
             event = self.wait_for(started_event, 20, "Started event")
             self.assertEqual(event["source"], {"component": "kubelet", "host": NODE})
             self.assertEqual(event["message"], "Started container nginx")
+            # ...and about its image: pulled now, or already there (IfNotPresent).
+            pulled = [e for e in self.kubectl_json("get", "events")["items"]
+                      if e["involvedObject"].get("uid") == uid and e["reason"] == "Pulled" and
+                      e["involvedObject"].get("fieldPath") == "spec.containers{nginx}"]
+            self.assertEqual(len(pulled), 1, "one Pulled event for nginx")
+            self.assertRegex(pulled[0]["message"],
+                             r'^(Successfully pulled image "nginx:1.22.1" in [0-9.]+s .*'
+                             r'|Container image "nginx:1.22.1" already present on machine)$')
 
             # Graceful deletion: the kubelet stops it and deletes the object for good.
             started = time.time()

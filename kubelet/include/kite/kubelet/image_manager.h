@@ -5,8 +5,11 @@
 // what the container's waiting state shows (ErrImagePull, ImagePullBackOff,
 // ErrImageNeverPull, InvalidImageName).
 
+#include <chrono>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kite/base/backoff.h"
@@ -40,19 +43,37 @@ class ImagePullError : public std::runtime_error {
   std::string reason_;
 };
 
+// What ensureImage did: the image's id (for ContainerStatus.imageID), and whether it pulled
+// (for the Pulling/Pulled events, whose messages upstream words differently for each case).
+struct EnsuredImage {
+  std::string id;
+  bool pulled = false;
+  std::chrono::milliseconds pullTime{0};
+  uint64_t size = 0;
+};
+
+// The Pulled event's message after a pull, worded as upstream's:
+// Successfully pulled image "busybox:1.35" in 1.2s (1.2s including waiting). Image size: 1 bytes.
+std::string pulledMessage(const std::string& image, const EnsuredImage& ensured);
+
+// The event {type, reason} upstream records for a failed ensureImage: Warning Failed for a
+// failed pull, Normal BackOff while backing off, Warning ErrImageNeverPull, Warning
+// InspectFailed for a name that does not parse.
+std::pair<std::string, std::string> pullFailureEvent(const ImagePullError& error);
+
 class ImageManager {
  public:
   ImageManager(cri::Images& images, const base::Clock& clock);
 
-  // Makes sure `image` is present according to `policy` and returns the
-  // image's id (for ContainerStatus.imageID). `backoffKey` scopes back-off
+  // Makes sure `image` is present according to `policy`. `backoffKey` scopes back-off
   // (the pod uid), so one pod's failures do not delay another pod's pulls.
-  std::string ensureImage(const std::string& backoffKey, const std::string& image,
-                          PullPolicy policy, const std::vector<cri::v1::AuthConfig>& credentials,
-                          const cri::v1::PodSandboxConfig& sandbox);
+  EnsuredImage ensureImage(const std::string& backoffKey, const std::string& image,
+                           PullPolicy policy, const std::vector<cri::v1::AuthConfig>& credentials,
+                           const cri::v1::PodSandboxConfig& sandbox);
 
  private:
   cri::Images& images_;
+  const base::Clock& clock_;
   base::Backoff backoff_;
 };
 
