@@ -8,6 +8,9 @@ list(APPEND KITE_CONTROLLER_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/deployment_status.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/deployment_controller.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/garbage_collector.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/job_indexes.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/job_failure_policy.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/job_pods.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/job_controller.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/workload_cron.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/cronjob_controller.cpp

@@ -1,7 +1,11 @@
 #include "job_controller.h"
 
 #include <algorithm>
+#include <set>
 
+#include "job_failure_policy.h"
+#include "job_indexes.h"
+#include "job_pods.h"
 #include "kite/api/batch/v1/types.h"
 #include "kite/api/meta.h"
 #include "workload_controller_base.h"
@@ -39,24 +43,40 @@ void setCondition(Job& j, const std::string& type, const std::string& status,
   }
 }
 
+// What one sync learns from the Job's pods.
+struct Census {
+  std::vector<const Pod*> active;
+  std::vector<const Pod*> release;  // tracked pods whose finalizer goes in this sync
+  std::set<int32_t> activeIndexes;
+  std::map<int32_t, int32_t> indexFailures;  // failures so far of each index
+  std::optional<std::string> failJobMessage;
+  int32_t ready = 0;
+  int32_t restarts = 0;
+  bool recorded = false;  // a pod was added to uncountedTerminatedPods
+};
+
 class JobController final : public WorkloadControllerBase {
  public:
   JobController(client::Client& client, const WorkloadControllerOptions& options)
       : WorkloadControllerBase(client, options), jobs_(client), pods_(client) {
     own(jobs_);
     own(pods_);
-    pods_.addIndexer("controller", [](const Pod& p) {
-      const auto* ref = api::controllerOf(p.metadata);
-      return ref != nullptr ? std::vector<std::string>{ref->uid} : std::vector<std::string>{};
+    pods_.addIndexer("owner", [](const Pod& p) {
+      const auto key = ownerKey(p);
+      return key ? std::vector<std::string>{*key} : std::vector<std::string>{};
     });
     const auto onJob = [this](const Job& j) { enqueue(api::fullName(j.metadata)); };
     jobs_.addEventHandler({.onAdd = onJob,
                            .onUpdate = [=](const Job&, const Job& j) { onJob(j); },
                            .onDelete =
                                [this](const Job& j) {
-                                 expectations_.forget(api::fullName(j.metadata));
-                                 std::lock_guard lock(mutex_);
-                                 failures_.erase(api::fullName(j.metadata));
+                                 const auto key = api::fullName(j.metadata);
+                                 expectations_.forget(key);
+                                 {
+                                   std::lock_guard lock(mutex_);
+                                   failures_.erase(key);
+                                 }
+                                 enqueue(key);  // releases the pods' tracking finalizers
                                }});
     pods_.addEventHandler({
         .onAdd =
@@ -72,6 +92,7 @@ class JobController final : public WorkloadControllerBase {
                 if (!old.metadata.deletionTimestamp && p.metadata.deletionTimestamp) {
                   expectations_.deletionObserved(*key);
                 }
+                if (!hasTrackingFinalizer(p)) forgetCounted(*key, p.metadata.uid);
                 enqueue(*key);
               }
             },
@@ -79,6 +100,7 @@ class JobController final : public WorkloadControllerBase {
             [this](const Pod& p) {
               if (const auto key = ownerKey(p)) {
                 if (!p.metadata.deletionTimestamp) expectations_.deletionObserved(*key);
+                forgetCounted(*key, p.metadata.uid);
                 enqueue(*key);
               }
             },
@@ -101,72 +123,160 @@ class JobController final : public WorkloadControllerBase {
 
   void sync(const std::string& key) override {
     const auto cached = jobs_.cache().getByKey(key);
-    if (!cached || cached->metadata.deletionTimestamp) return;
-    if (finished(*cached)) return expireFinished(key, *cached);
-    Job job = *cached;
-    std::vector<const Pod*> active;
-    std::vector<std::shared_ptr<const Pod>> pods =
-        pods_.cache().byIndex("controller", job.metadata.uid);
-    int32_t succeeded = 0;
-    int32_t failed = 0;
-    int32_t ready = 0;
-    int32_t restarts = 0;
-    for (const auto& p : pods) {
-      if (p->status.phase == "Succeeded") ++succeeded;
-      if (p->status.phase == "Failed") ++failed;
-      if (!isPodActive(*p)) continue;
-      active.push_back(p.get());
-      if (isPodReady(*p)) ++ready;
-      for (const auto& cs : p->status.containerStatuses) restarts += cs.restartCount;
+    const auto pods = pods_.cache().byIndex("owner", key);
+    if (!cached || cached->metadata.deletionTimestamp || finished(*cached)) {
+      // A Job that is gone, going or done keeps none of its pods from being removed.
+      for (const auto& p : pods) {
+        if (hasTrackingFinalizer(*p)) removeTrackingFinalizer(*p);
+      }
+      if (cached && !cached->metadata.deletionTimestamp) expireFinished(key, *cached);
+      return;
     }
-    // Without tracking finalizers, counts never go down when finished pods are removed.
-    job.status.succeeded = std::max(job.status.succeeded, succeeded);
-    job.status.failed = std::max(job.status.failed, failed);
-    job.status.ready = ready;
+    Job job = *cached;
+    auto& st = job.status;
+    const bool indexed = job.spec.completionMode == "Indexed";
+    const int32_t completions = job.spec.completions.value_or(1);
+    // Upstream's backoffLimitPerIndex; -1 when unset.
+    const int32_t perIndex = indexed ? job.spec.backoffLimitPerIndex.value_or(-1) : -1;
+    auto uncounted = st.uncountedTerminatedPods.value_or(api::batch::v1::UncountedTerminatedPods{});
+    auto completed = indexed ? parseIndexes(st.completedIndexes, completions) : std::set<int32_t>{};
+    auto failedIndexes = parseIndexes(st.failedIndexes.value_or(""), completions);
+
+    Census census;
+    for (const auto& p : pods) {
+      if (!isControlledBy(p->metadata, job.metadata.uid)) {
+        if (hasTrackingFinalizer(*p))
+          census.release.push_back(p.get());  // an earlier Job of this name
+        continue;
+      }
+      const auto index = indexed ? completionIndexOf(*p, completions) : std::nullopt;
+      if (index && p->status.phase == "Failed") {
+        auto& n = census.indexFailures[*index];
+        n = std::max(n, indexFailureCount(*p) + 1);
+      }
+      if (isPodActive(*p)) {
+        census.active.push_back(p.get());
+        if (index) census.activeIndexes.insert(*index);
+        if (isPodReady(*p)) ++census.ready;
+        for (const auto& cs : p->status.containerStatuses) census.restarts += cs.restartCount;
+        continue;
+      }
+      if (!hasTrackingFinalizer(*p)) continue;
+      census.release.push_back(p.get());
+      if (contains(uncounted, p->metadata.uid) || isCounted(key, p->metadata.uid)) continue;
+      if (p->status.phase == "Succeeded") {
+        uncounted.succeeded.push_back(p->metadata.uid);
+        census.recorded = true;
+        if (index) completed.insert(*index);
+        continue;
+      }
+      // Failed, or deleted before it finished (upstream counts that as a failure too).
+      std::optional<FailurePolicyMatch> match;
+      if (p->status.phase == "Failed" && job.spec.podFailurePolicy) {
+        match = matchPodFailurePolicy(*job.spec.podFailurePolicy, *p);
+      }
+      const std::string action = match ? match->action : "Count";
+      if (action == "Ignore") continue;
+      uncounted.failed.push_back(p->metadata.uid);
+      census.recorded = true;
+      if (action == "FailJob" && !census.failJobMessage) census.failJobMessage = match->message;
+      if (index &&
+          (action == "FailIndex" || (perIndex >= 0 && indexFailureCount(*p) + 1 > perIndex))) {
+        failedIndexes.insert(*index);
+      }
+    }
+
+    // Newly finished pods are recorded in uncountedTerminatedPods before their finalizers go,
+    // and counted after: a restart in between neither loses nor double-counts one.
+    if (census.recorded) {
+      st.uncountedTerminatedPods = uncounted;
+      if (indexed) st.completedIndexes = formatIndexes(completed);
+      if (!failedIndexes.empty()) st.failedIndexes = formatIndexes(failedIndexes);
+      job = client_.updateStatus(job);
+    }
+    for (const auto* p : census.release) {
+      removeTrackingFinalizer(*p);
+      rememberCounted(key, p->metadata.uid);
+    }
+    if (indexed) {
+      st.succeeded = static_cast<int32_t>(completed.size());
+    } else {
+      st.succeeded += static_cast<int32_t>(uncounted.succeeded.size());
+    }
+    st.failed += static_cast<int32_t>(uncounted.failed.size());
+    st.uncountedTerminatedPods = api::batch::v1::UncountedTerminatedPods{};
+    decide(key, job, census, completed, failedIndexes);
+    if (job.status != cached->status) client_.updateStatus(job);
+  }
+
+  // Conditions, or the pods to run next.
+  void decide(const std::string& key, Job& job, const Census& census,
+              const std::set<int32_t>& completed, const std::set<int32_t>& failedIndexes) {
+    auto& st = job.status;
+    st.ready = census.ready;
     const auto t = wallNow();
     const bool suspended = job.spec.suspend.value_or(false);
-    if (!job.status.startTime && !suspended) job.status.startTime = t;
-
+    if (!st.startTime && !suspended) st.startTime = t;
+    const bool indexed = job.spec.completionMode == "Indexed";
+    // Upstream's backoffLimitPerIndex; -1 when unset.
+    const int32_t perIndex = indexed ? job.spec.backoffLimitPerIndex.value_or(-1) : -1;
     const int32_t backoffLimit = job.spec.backoffLimit.value_or(6);
     const bool onFailure = job.spec.template_.spec.restartPolicy == "OnFailure";
+    // With backoffLimitPerIndex the limit is per index, not for the whole Job.
     const bool overBackoff =
-        job.status.failed > backoffLimit ||
-        (onFailure && (backoffLimit == 0 ? restarts > 0 : restarts >= backoffLimit));
+        perIndex < 0 && (st.failed > backoffLimit ||
+                         (onFailure && (backoffLimit == 0 ? census.restarts > 0
+                                                          : census.restarts >= backoffLimit)));
     std::optional<std::chrono::system_clock::time_point> deadline;
-    if (job.spec.activeDeadlineSeconds && job.status.startTime && !suspended) {
-      deadline =
-          job.status.startTime->timePoint() + std::chrono::seconds(*job.spec.activeDeadlineSeconds);
+    if (job.spec.activeDeadlineSeconds && st.startTime && !suspended) {
+      deadline = st.startTime->timePoint() + std::chrono::seconds(*job.spec.activeDeadlineSeconds);
     }
     const int32_t parallelism = job.spec.parallelism.value_or(1);
     const auto completions = job.spec.completions;
-    const bool complete = completions ? job.status.succeeded >= *completions
-                                      : job.status.succeeded > 0 && active.empty();
-    if (overBackoff) {
-      fail(job, active, "BackoffLimitExceeded", "Job has reached the specified backoff limit", t);
+    const auto done = static_cast<int32_t>(completed.size() + failedIndexes.size());
+    const bool allIndexesDone = indexed && done >= completions.value_or(1);
+    const bool complete = indexed       ? allIndexesDone && failedIndexes.empty()
+                          : completions ? st.succeeded >= *completions
+                                        : st.succeeded > 0 && census.active.empty();
+    if (census.failJobMessage) {
+      fail(job, census.active, "PodFailurePolicy", *census.failJobMessage, t);
+    } else if (overBackoff) {
+      fail(job, census.active, "BackoffLimitExceeded",
+           "Job has reached the specified backoff limit", t);
+    } else if (perIndex >= 0 && job.spec.maxFailedIndexes &&
+               static_cast<int32_t>(failedIndexes.size()) > *job.spec.maxFailedIndexes) {
+      fail(job, census.active, "MaxFailedIndexesExceeded",
+           "Job has exceeded the specified maximal number of failed indexes", t);
+    } else if (allIndexesDone && !failedIndexes.empty()) {
+      fail(job, census.active, "FailedIndexes", "Job has failed indexes", t);
     } else if (deadline && now() >= *deadline) {
-      fail(job, active, "DeadlineExceeded", "Job was active longer than specified deadline", t);
+      fail(job, census.active, "DeadlineExceeded", "Job was active longer than specified deadline",
+           t);
     } else if (complete) {
-      deletePods(key, active);
-      job.status.active = 0;
+      deletePods(key, census.active);
+      st.active = 0;
       setCondition(job, "SuccessCriteriaMet", "True", "CompletionsReached",
                    "Reached expected number of succeeded pods", t);
       setCondition(job, "Complete", "True", "CompletionsReached",
                    "Reached expected number of succeeded pods", t);
-      job.status.completionTime = t;
+      st.completionTime = t;
     } else {
       int32_t want = parallelism;
-      if (completions) want = std::min(parallelism, *completions - job.status.succeeded);
-      if (!completions && job.status.succeeded > 0) want = static_cast<int32_t>(active.size());
-      if (suspended) want = 0;
+      if (indexed) {
+        want = std::min(parallelism, *completions - done);
+      } else if (completions) {
+        want = std::min(parallelism, *completions - st.succeeded);
+      }
+      if (!completions && st.succeeded > 0) want = static_cast<int32_t>(census.active.size());
       if (suspended) {
+        want = 0;
         setCondition(job, "Suspended", "True", "JobSuspended", "Job suspended", t);
-      } else if (api::findCondition(job.status.conditions, "Suspended") != nullptr) {
+      } else if (api::findCondition(st.conditions, "Suspended") != nullptr) {
         setCondition(job, "Suspended", "False", "JobResumed", "Job resumed", t);
       }
-      manage(key, job, active, std::max(want, 0));
+      manage(key, job, census, completed, failedIndexes, std::max(want, 0));
       if (deadline) enqueueAfter(key, *deadline - now() + std::chrono::milliseconds(100));
     }
-    if (job.status != cached->status) client_.updateStatus(job);
   }
 
   void fail(Job& job, const std::vector<const Pod*>& active, const std::string& reason,
@@ -178,13 +288,14 @@ class JobController final : public WorkloadControllerBase {
     setCondition(job, "Failed", "True", reason, message, t);
   }
 
-  void manage(const std::string& key, Job& job, const std::vector<const Pod*>& active,
+  void manage(const std::string& key, Job& job, const Census& census,
+              const std::set<int32_t>& completed, const std::set<int32_t>& failedIndexes,
               int32_t want) {
-    const auto have = static_cast<int32_t>(active.size());
+    const auto have = static_cast<int32_t>(census.active.size());
     job.status.active = have;
     if (!expectations_.satisfied(key)) return;
     if (have > want) {
-      const auto ranked = rankPodsForDeletion(active);
+      const auto ranked = rankPodsForDeletion(census.active);
       deletePods(key, {ranked.begin(), ranked.begin() + (have - want)});
       job.status.active = want;
       return;
@@ -194,17 +305,26 @@ class JobController final : public WorkloadControllerBase {
       enqueueAfter(key, wait);
       return;
     }
-    const int n = want - have;
+    // Indexed: the lowest indexes that are neither done nor running.
+    std::vector<std::optional<int32_t>> indexes;
+    if (job.spec.completionMode == "Indexed") {
+      for (int32_t i = 0; i < job.spec.completions.value_or(1) && have + ssize(indexes) < want;
+           ++i) {
+        if (!completed.contains(i) && !failedIndexes.contains(i) &&
+            !census.activeIndexes.contains(i)) {
+          indexes.emplace_back(i);
+        }
+      }
+    } else {
+      indexes.resize(want - have);
+    }
+    const int n = static_cast<int>(indexes.size());
     expectations_.expectCreations(key, n);
-    const auto owner = controllerRef(Job::kApiVersion, Job::kKind, job.metadata);
     for (int i = 0; i < n; ++i) {
-      Pod pod =
-          podFromTemplate(job.spec.template_, job.metadata.namespace_, job.metadata.name, owner);
-      auto& labels = pod.metadata.labels;
-      labels["batch.kubernetes.io/controller-uid"] = labels["controller-uid"] = job.metadata.uid;
-      labels["batch.kubernetes.io/job-name"] = labels["job-name"] = job.metadata.name;
       try {
-        client_.create(pod);
+        const auto& failures = census.indexFailures;
+        const auto it = indexes[i] ? failures.find(*indexes[i]) : failures.end();
+        client_.create(jobPod(job, indexes[i], it == failures.end() ? 0 : it->second));
         ++job.status.active;
       } catch (...) {
         for (int j = i; j < n; ++j) expectations_.creationObserved(key);
@@ -230,11 +350,16 @@ class JobController final : public WorkloadControllerBase {
     return at + delay - clock_->now();
   }
 
+  // Pods this controller deletes itself are not counted: their finalizer goes first.
   void deletePods(const std::string& key, const std::vector<const Pod*>& pods) {
     if (pods.empty()) return;
     expectations_.expectDeletions(key, static_cast<int>(pods.size()));
     for (const auto* p : pods) {
       try {
+        if (hasTrackingFinalizer(*p)) {
+          removeTrackingFinalizer(*p);
+          rememberCounted(key, p->metadata.uid);
+        }
         client_.remove<Pod>(p->metadata.namespace_, p->metadata.name);
       } catch (const client::ApiError& e) {
         expectations_.deletionObserved(key);
@@ -243,31 +368,39 @@ class JobController final : public WorkloadControllerBase {
     }
   }
 
-  // ttlSecondsAfterFinished: the finished Job (and, in the foreground, its pods) is deleted.
-  void expireFinished(const std::string& key, const Job& job) {
-    if (!job.spec.ttlSecondsAfterFinished) return;
-    api::Time finishedAt = job.status.completionTime.value_or(api::Time());
-    if (finishedAt.isZero()) {
-      for (const auto& c : job.status.conditions) {
-        if ((c.type == "Complete" || c.type == "Failed") && c.status == "True") {
-          finishedAt = c.lastTransitionTime;
-        }
-      }
-    }
-    const auto due =
-        finishedAt.timePoint() + std::chrono::seconds(*job.spec.ttlSecondsAfterFinished);
-    if (now() < due) {
-      enqueueAfter(key, due - now() + std::chrono::milliseconds(100));
-      return;
-    }
-    api::meta::v1::DeleteOptions options;
-    options.propagationPolicy = "Foreground";
-    options.preconditions.emplace().uid = job.metadata.uid;
+  // A JSON patch that tests the entry first: a stale cache cannot remove another finalizer.
+  void removeTrackingFinalizer(const Pod& p) {
     try {
-      client_.remove<Job>(job.metadata.namespace_, job.metadata.name, options);
+      client_.patch<Pod>(p.metadata.namespace_, p.metadata.name, client::PatchType::Json,
+                         removeTrackingFinalizerPatch(p));
     } catch (const client::ApiError& e) {
-      if (!e.isNotFound() && !e.isConflict()) throw;
+      if (!e.isNotFound()) throw;
     }
+  }
+
+  // ttlSecondsAfterFinished: the finished Job (and, in the foreground, its pods) is deleted.
+  void expireFinished(const std::string& key, const Job& job);
+
+  static bool contains(const api::batch::v1::UncountedTerminatedPods& u, const std::string& uid) {
+    return std::find(u.succeeded.begin(), u.succeeded.end(), uid) != u.succeeded.end() ||
+           std::find(u.failed.begin(), u.failed.end(), uid) != u.failed.end();
+  }
+  // Pods counted and released whose update the informer has not shown yet.
+  bool isCounted(const std::string& key, const std::string& uid) {
+    std::lock_guard lock(mutex_);
+    const auto it = counted_.find(key);
+    return it != counted_.end() && it->second.contains(uid);
+  }
+  void rememberCounted(const std::string& key, const std::string& uid) {
+    std::lock_guard lock(mutex_);
+    counted_[key].insert(uid);
+  }
+  void forgetCounted(const std::string& key, const std::string& uid) {
+    std::lock_guard lock(mutex_);
+    const auto it = counted_.find(key);
+    if (it == counted_.end()) return;
+    it->second.erase(uid);
+    if (it->second.empty()) counted_.erase(it);
   }
 
   client::Informer<Job> jobs_;
@@ -275,7 +408,33 @@ class JobController final : public WorkloadControllerBase {
   Expectations expectations_;
   std::mutex mutex_;
   std::map<std::string, std::pair<int32_t, base::Clock::Monotonic>> failures_;
+  std::map<std::string, std::set<std::string>> counted_;
 };
+
+void JobController::expireFinished(const std::string& key, const Job& job) {
+  if (!job.spec.ttlSecondsAfterFinished) return;
+  api::Time finishedAt = job.status.completionTime.value_or(api::Time());
+  if (finishedAt.isZero()) {
+    for (const auto& c : job.status.conditions) {
+      if ((c.type == "Complete" || c.type == "Failed") && c.status == "True") {
+        finishedAt = c.lastTransitionTime;
+      }
+    }
+  }
+  const auto due = finishedAt.timePoint() + std::chrono::seconds(*job.spec.ttlSecondsAfterFinished);
+  if (now() < due) {
+    enqueueAfter(key, due - now() + std::chrono::milliseconds(100));
+    return;
+  }
+  api::meta::v1::DeleteOptions options;
+  options.propagationPolicy = "Foreground";
+  options.preconditions.emplace().uid = job.metadata.uid;
+  try {
+    client_.remove<Job>(job.metadata.namespace_, job.metadata.name, options);
+  } catch (const client::ApiError& e) {
+    if (!e.isNotFound() && !e.isConflict()) throw;
+  }
+}
 
 }  // namespace
 

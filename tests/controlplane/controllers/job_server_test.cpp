@@ -1,0 +1,274 @@
+// The Job controller against a real `kite server --disable-agent` (its own controllers off):
+// the job-tracking finalizer, Indexed Jobs and podFailurePolicy. There is no kubelet: the
+// tests finish pods by writing their status, as upstream's integration tests do.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <thread>
+
+#include "kite/api/batch/v1/types.h"
+#include "kite/api/core/v1/types.h"
+#include "kite/api/meta.h"
+#include "kite/client/client.h"
+#include "kite/controlplane/controllers/workloads.h"
+#include "test_server.h"
+
+namespace kite::controlplane::controllers {
+namespace {
+
+using namespace std::chrono_literals;
+using api::batch::v1::Job;
+using api::core::v1::Pod;
+
+constexpr std::string_view kFinalizer = "batch.kubernetes.io/job-tracking";
+constexpr std::string_view kIndexKey = "batch.kubernetes.io/job-completion-index";
+
+class JobServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = std::make_unique<client::testing::TestServer>();
+    server_->start();
+  }
+  static void TearDownTestSuite() { server_.reset(); }
+
+  void SetUp() override {
+    client_ = std::make_unique<client::Client>(server_->config());
+    WorkloadControllerOptions options;
+    options.jobBackoffBase = 200ms;
+    controllers_ = makeWorkloadControllers(*client_, options);
+    for (auto& c : controllers_) c->start();
+    ns_ = std::string("j-") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (auto& ch : ns_) ch = static_cast<char>(std::tolower(ch));
+    api::core::v1::Namespace n;
+    n.metadata.name = ns_;
+    client_->create(n);
+  }
+  void TearDown() override {
+    for (auto& c : controllers_) c->stop();
+  }
+
+  static bool eventually(const std::function<bool()>& pred,
+                         std::chrono::milliseconds timeout = 15s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return pred();
+  }
+
+  Job makeJob(const std::string& name) {
+    Job j;
+    j.metadata.name = name;
+    j.metadata.namespace_ = ns_;
+    api::core::v1::Container c;
+    c.name = "main";
+    c.image = "busybox";
+    j.spec.template_.spec.containers.push_back(c);
+    j.spec.template_.spec.restartPolicy = "Never";
+    return j;
+  }
+  Job job(const std::string& name) { return client_->get<Job>(ns_, name); }
+
+  std::vector<Pod> podsOf(const std::string& job) {
+    return client_->list<Pod>(ns_, {.labelSelector = "batch.kubernetes.io/job-name=" + job}).items;
+  }
+  std::vector<Pod> activePods(const std::string& job) {
+    std::vector<Pod> out;
+    for (auto& p : podsOf(job)) {
+      if (!p.metadata.deletionTimestamp && p.status.phase != "Succeeded" &&
+          p.status.phase != "Failed") {
+        out.push_back(std::move(p));
+      }
+    }
+    return out;
+  }
+  // The one active pod with this completion index, once there is exactly one.
+  std::optional<Pod> activeIndex(const std::string& job, int index) {
+    std::optional<Pod> found;
+    for (auto& p : activePods(job)) {
+      if (p.metadata.annotations[std::string(kIndexKey)] != std::to_string(index)) continue;
+      if (found) return std::nullopt;
+      found = std::move(p);
+    }
+    return found;
+  }
+  void finish(Pod p, const std::string& phase, int32_t exitCode = 0,
+              const std::string& condition = {}) {
+    p.status.phase = phase;
+    api::core::v1::ContainerStatus cs;
+    cs.name = "main";
+    cs.state.terminated.emplace().exitCode = exitCode;
+    p.status.containerStatuses = {cs};
+    if (!condition.empty()) {
+      api::core::v1::PodCondition c;
+      c.type = condition;
+      c.status = "True";
+      p.status.conditions.push_back(c);
+    }
+    client_->updateStatus(p);
+  }
+
+  static bool hasFinalizer(const Pod& p) {
+    const auto& f = p.metadata.finalizers;
+    return std::find(f.begin(), f.end(), kFinalizer) != f.end();
+  }
+  static bool hasCondition(const Job& j, const std::string& type, const std::string& reason) {
+    const auto* c = api::findCondition(j.status.conditions, type);
+    return c != nullptr && c->status == "True" && c->reason == reason;
+  }
+
+  static std::unique_ptr<client::testing::TestServer> server_;
+  std::unique_ptr<client::Client> client_;
+  std::vector<std::unique_ptr<Controller>> controllers_;
+  std::string ns_;
+};
+
+std::unique_ptr<client::testing::TestServer> JobServerTest::server_;
+
+TEST_F(JobServerTest, TrackingFinalizerHoldsPodsUntilCounted) {
+  auto j = makeJob("track");
+  j.spec.completions = 2;
+  client_->create(j);
+  ASSERT_TRUE(eventually([&] { return activePods("track").size() == 1; }));
+  const auto first = activePods("track").front();
+  EXPECT_TRUE(hasFinalizer(first));
+  // A pod deleted while running is counted as failed once; its finalizer goes so it can go.
+  client_->remove<Pod>(ns_, first.metadata.name);
+  ASSERT_TRUE(eventually([&] {
+    return job("track").status.failed == 1 && activePods("track").size() == 1 &&
+           activePods("track").front().metadata.name != first.metadata.name;
+  }));
+  EXPECT_TRUE(eventually([&] {
+    try {
+      client_->get<Pod>(ns_, first.metadata.name);
+      return false;
+    } catch (const client::ApiError& e) {
+      return e.isNotFound();
+    }
+  }));
+  // A succeeded pod is counted, loses the finalizer, and stays (for its logs).
+  auto second = activePods("track").front();
+  finish(second, "Succeeded");
+  ASSERT_TRUE(eventually([&] {
+    const auto s = job("track").status;
+    return s.succeeded == 1 && !hasFinalizer(client_->get<Pod>(ns_, second.metadata.name));
+  }));
+  const auto s = job("track").status;
+  EXPECT_EQ(s.failed, 1);
+  ASSERT_TRUE(s.uncountedTerminatedPods);
+  EXPECT_TRUE(s.uncountedTerminatedPods->succeeded.empty());
+  EXPECT_TRUE(s.uncountedTerminatedPods->failed.empty());
+  // Deleting the Job releases the finalizer of its running pod: nothing is left behind.
+  ASSERT_TRUE(eventually([&] { return activePods("track").size() == 1; }));
+  client_->remove<Job>(ns_, "track");
+  EXPECT_TRUE(eventually([&] { return podsOf("track").empty(); }));
+}
+
+TEST_F(JobServerTest, IndexedJobRunsEachIndexOnce) {
+  auto j = makeJob("idx");
+  j.spec.completionMode = "Indexed";
+  j.spec.completions = 3;
+  j.spec.parallelism = 2;
+  client_->create(j);
+  ASSERT_TRUE(eventually([&] { return activeIndex("idx", 0) && activeIndex("idx", 1); }));
+  const auto zero = *activeIndex("idx", 0);
+  EXPECT_EQ(zero.metadata.labels.at(std::string(kIndexKey)), "0");
+  EXPECT_EQ(zero.spec.hostname, "idx-0");
+  EXPECT_EQ(zero.metadata.generateName, "idx-0-");
+  ASSERT_FALSE(zero.spec.containers[0].env.empty());
+  EXPECT_EQ(zero.spec.containers[0].env.back().name, "JOB_COMPLETION_INDEX");
+  finish(*activeIndex("idx", 1), "Succeeded");
+  ASSERT_TRUE(eventually([&] { return activeIndex("idx", 2).has_value(); }));
+  EXPECT_EQ(job("idx").status.completedIndexes, "1");
+  // A failed index runs again.
+  finish(zero, "Failed", 1);
+  ASSERT_TRUE(eventually([&] {
+    const auto again = activeIndex("idx", 0);
+    return again && again->metadata.name != zero.metadata.name;
+  }));
+  finish(*activeIndex("idx", 2), "Succeeded");
+  ASSERT_TRUE(eventually([&] { return job("idx").status.completedIndexes == "1-2"; }));
+  finish(*activeIndex("idx", 0), "Succeeded");
+  ASSERT_TRUE(
+      eventually([&] { return hasCondition(job("idx"), "Complete", "CompletionsReached"); }));
+  const auto s = job("idx").status;
+  EXPECT_EQ(s.completedIndexes, "0-2");
+  EXPECT_EQ(s.succeeded, 3);
+  EXPECT_EQ(s.failed, 1);
+  EXPECT_TRUE(hasCondition(job("idx"), "SuccessCriteriaMet", "CompletionsReached"));
+}
+
+TEST_F(JobServerTest, PodFailurePolicyIgnoresDisruptionAndFailsOnExitCode) {
+  auto j = makeJob("policy");
+  j.spec.backoffLimit = 6;
+  auto& rules = j.spec.podFailurePolicy.emplace().rules;
+  auto& failJob = rules.emplace_back();
+  failJob.action = "FailJob";
+  failJob.onExitCodes.emplace().operator_ = "In";
+  failJob.onExitCodes->containerName = "main";
+  failJob.onExitCodes->values = {42};
+  auto& ignore = rules.emplace_back();
+  ignore.action = "Ignore";
+  ignore.onPodConditions.push_back({.type = "DisruptionTarget", .status = "True"});
+  client_->create(j);
+  ASSERT_TRUE(eventually([&] { return activePods("policy").size() == 1; }));
+  const auto first = activePods("policy").front();
+  // A disruption is not a failure of the Job's code: not counted, the pod is replaced.
+  finish(first, "Failed", 137, "DisruptionTarget");
+  ASSERT_TRUE(eventually([&] {
+    const auto pods = activePods("policy");
+    return pods.size() == 1 && pods.front().metadata.name != first.metadata.name &&
+           !hasFinalizer(client_->get<Pod>(ns_, first.metadata.name));
+  }));
+  EXPECT_EQ(job("policy").status.failed, 0);
+  const auto second = activePods("policy").front();
+  finish(second, "Failed", 42);
+  ASSERT_TRUE(
+      eventually([&] { return hasCondition(job("policy"), "Failed", "PodFailurePolicy"); }));
+  const auto done = job("policy");
+  EXPECT_EQ(api::findCondition(done.status.conditions, "Failed")->message,
+            "Container main for pod " + ns_ + "/" + second.metadata.name +
+                " failed with exit code 42 matching FailJob rule at index 0");
+  EXPECT_TRUE(hasCondition(done, "FailureTarget", "PodFailurePolicy"));
+  EXPECT_EQ(done.status.failed, 1);
+}
+
+TEST_F(JobServerTest, FailIndexAndBackoffLimitPerIndex) {
+  auto j = makeJob("perindex");
+  j.spec.completionMode = "Indexed";
+  j.spec.completions = 2;
+  j.spec.parallelism = 2;
+  j.spec.backoffLimitPerIndex = 1;
+  auto& rule = j.spec.podFailurePolicy.emplace().rules.emplace_back();
+  rule.action = "FailIndex";
+  rule.onExitCodes.emplace().operator_ = "In";
+  rule.onExitCodes->values = {3};
+  client_->create(j);
+  ASSERT_TRUE(eventually([&] { return activeIndex("perindex", 0) && activeIndex("perindex", 1); }));
+  // Index 0 fails for good at once; index 1 gets one retry, counted on the new pod.
+  finish(*activeIndex("perindex", 0), "Failed", 3);
+  const auto firstOne = *activeIndex("perindex", 1);
+  EXPECT_EQ(firstOne.metadata.annotations.at("batch.kubernetes.io/job-index-failure-count"), "0");
+  finish(firstOne, "Failed", 1);
+  ASSERT_TRUE(eventually([&] {
+    const auto again = activeIndex("perindex", 1);
+    return again && again->metadata.name != firstOne.metadata.name;
+  }));
+  EXPECT_EQ(activeIndex("perindex", 1)
+                ->metadata.annotations.at("batch.kubernetes.io/job-index-failure-count"),
+            "1");
+  EXPECT_FALSE(activeIndex("perindex", 0));
+  EXPECT_EQ(job("perindex").status.failedIndexes.value_or(""), "0");
+  finish(*activeIndex("perindex", 1), "Succeeded");
+  ASSERT_TRUE(eventually([&] { return hasCondition(job("perindex"), "Failed", "FailedIndexes"); }));
+  const auto s = job("perindex").status;
+  EXPECT_EQ(s.completedIndexes, "1");
+  EXPECT_EQ(s.failedIndexes.value_or(""), "0");
+  EXPECT_EQ(s.failed, 2);
+}
+
+}  // namespace
+}  // namespace kite::controlplane::controllers
