@@ -28,6 +28,7 @@ packages=(
   socat  # run-cluster.sh: the host's API port forwarded into the cluster's namespace
   # control-plane tests: etcd backend, the Python client, load generator
   etcd-server etcd-client python3-kubernetes wrk nghttp2-client  # wrk, h2load: benchmarks
+  iptables gnuplot-nox  # kite bench proxy: the iptables-mode kube-proxy baseline, the plot
 )
 
 missing=()

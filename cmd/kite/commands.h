@@ -27,4 +27,7 @@ void addAgentCommand(CLI::App& root);
 // `kite proxy`: the Service proxy alone (nftables), against any API server.
 void addProxyCommand(CLI::App& root);
 
+// `kite bench proxy`: the Service proxy's benchmarks (nftables against an iptables baseline).
+void addBenchCommand(CLI::App& root);
+
 }  // namespace kite::cmd

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   kite::cmd::addServerCommand(app);
   kite::cmd::addAgentCommand(app);
   kite::cmd::addProxyCommand(app);
+  kite::cmd::addBenchCommand(app);
   kite::cmd::addConfigFileOption(app);
 
   try {

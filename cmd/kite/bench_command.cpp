@@ -1,0 +1,130 @@
+// `kite bench proxy`: Service proxy benchmarks (kite's nftables backend against an
+// iptables-mode kube-proxy baseline) in a private network the command builds and removes.
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bench_network.h"
+#include "bench_proxy.h"
+#include "bench_report.h"
+#include "commands.h"
+
+namespace kite::cmd {
+
+namespace {
+
+struct ProxyBenchFlags {
+  std::vector<int> services = {10, 100, 1000};
+  bench::ProxyBenchOptions options;
+  std::string plot;
+};
+
+void checkFlags(const ProxyBenchFlags& flags) {
+  const auto& o = flags.options;
+  if (flags.services.empty()) throw std::invalid_argument("--services: give at least one count");
+  for (const int n : flags.services) {
+    if (n < 1 || n > bench::kMaxServices) {
+      throw std::invalid_argument("--services: " + std::to_string(n) + " is not in 1.." +
+                                  std::to_string(bench::kMaxServices));
+    }
+  }
+  if (o.endpoints < 1) throw std::invalid_argument("--endpoints: must be at least 1");
+  for (const int n : flags.services) {
+    if (static_cast<long long>(n) * o.endpoints + o.repetitions > bench::kMaxEndpoints) {
+      throw std::invalid_argument("--endpoints: " + std::to_string(n) + " Services × " +
+                                  std::to_string(o.endpoints) +
+                                  " endpoints exceed the address plan (" +
+                                  std::to_string(bench::kMaxEndpoints) + " endpoints)");
+    }
+  }
+  if (o.repetitions < 1) throw std::invalid_argument("--repetitions: must be at least 1");
+  if (o.connections < 1) throw std::invalid_argument("--connections: must be at least 1");
+  if (!flags.plot.empty()) bench::checkPlotFile(flags.plot);
+}
+
+// A private directory for iptables-restore's input and the plot's data; removed on exit.
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "kite-bench-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+void runProxyBench(const ProxyBenchFlags& flags) {
+  checkFlags(flags);
+  if (geteuid() != 0) {
+    throw std::runtime_error(
+        "kite bench proxy must run as root: it creates network namespaces and loads nftables "
+        "and iptables rules in them (never in the host's)");
+  }
+  const ScratchDir scratch;
+  const bench::BenchNetwork network;
+  std::vector<bench::ProxyBenchPoint> points;
+  for (const int services : flags.services) {
+    std::cerr << "kite bench proxy: " << services << " Services × " << flags.options.endpoints
+              << " endpoints...\n";
+    points.push_back(bench::measureProxyPoint(network, services, flags.options, scratch.path()));
+  }
+  bench::printProxyTable(std::cout, points, flags.options);
+  if (!flags.plot.empty()) {
+    bench::plotProxyCurves(points, flags.plot, scratch.path());
+    std::cout << "\nplot: " << flags.plot << "\n";
+  }
+}
+
+}  // namespace
+
+void addBenchCommand(CLI::App& root) {
+  auto* bench = root.add_subcommand(
+      "bench", "Benchmark the Service proxy against an iptables-mode kube-proxy baseline");
+  bench->require_subcommand(1);
+
+  auto flags = std::make_shared<ProxyBenchFlags>();
+  auto* proxyBench = bench->add_subcommand(
+      "proxy",
+      "Full sync, one-endpoint change, rule memory and TCP connect latency through a ClusterIP "
+      "for kite's nftables backend and iptables-restore side by side, in private network "
+      "namespaces (root)");
+  proxyBench->add_option("--services", flags->services, "Service counts to sweep, e.g. 10,1000")
+      ->delimiter(',')
+      ->capture_default_str();
+  proxyBench->add_option("--endpoints", flags->options.endpoints, "Endpoints a Service")
+      ->capture_default_str();
+  proxyBench
+      ->add_option("--repetitions", flags->options.repetitions,
+                   "Repetitions of each sync (medians are printed)")
+      ->capture_default_str();
+  proxyBench
+      ->add_option("--connections", flags->options.connections,
+                   "TCP connects through ClusterIPs a backend and N")
+      ->capture_default_str();
+  proxyBench
+      ->add_option("--iptables-restore", flags->options.iptablesRestore,
+                   "The baseline's loader (iptables-restore, iptables-legacy-restore)")
+      ->capture_default_str();
+  proxyBench->add_option("--seed", flags->options.seed, "Seed of the random choices")
+      ->capture_default_str();
+  proxyBench->add_option("--plot", flags->plot, "Draw the curves over N into FILE.png or FILE.svg");
+  proxyBench->callback([flags] { runProxyBench(*flags); });
+}
+
+}  // namespace kite::cmd
