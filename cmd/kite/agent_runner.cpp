@@ -8,12 +8,17 @@
 #include <stdexcept>
 
 #include "kite/client/node_bootstrap.h"
+#include "kite/dns/forwarder.h"
 #include "kite/kubelet/node_info.h"
 #include "kite/pki/files.h"
 
 namespace kite::cmd {
 
 namespace {
+
+// The kube-dns Service of the default --service-cidr 10.43.0.0/16 (dns::clusterDnsIP), which
+// `kite server` creates; k3s agents default to the same address.
+constexpr const char* kDefaultClusterDns = "10.43.0.10";
 
 std::string fromEnv(const char* name) {
   const char* value = std::getenv(name);
@@ -79,6 +84,10 @@ void resolveAgentFlags(AgentFlags& flags) {
   if (flags.kubelet.nodeName.empty()) flags.kubelet.nodeName = fromKiteOrK3sEnv("NODE_NAME");
   if (flags.kubelet.nodeName.empty()) flags.kubelet.nodeName = kubelet::defaultHostname();
   if (flags.kubelet.nodeIP.empty()) flags.kubelet.nodeIP = kubelet::defaultNodeIP();
+  if (flags.kubelet.clusterDns.empty()) flags.kubelet.clusterDns = {kDefaultClusterDns};
+  if (flags.kubelet.resolvConf == "/etc/resolv.conf") {
+    flags.kubelet.resolvConf = dns::upstreamResolvConf(flags.kubelet.resolvConf);
+  }
   if (flags.server.empty()) throw std::runtime_error("--server (or KITE_URL) is required");
   if (flags.token.empty()) {
     throw std::runtime_error("--token, --token-file, KITE_TOKEN or KITE_TOKEN_FILE is required");
@@ -118,9 +127,33 @@ void RunningAgent::startParts() {
     proxy_ = std::make_unique<proxy::Proxy>(*proxyClient_, options);
     proxy_->start();
   }
+  startDns(credentials.kubeconfig.string());
+}
+
+void RunningAgent::startDns(const std::string& kubeconfig) {
+  dnsClient_ = std::make_unique<client::Client>(client::loadKubeconfig(kubeconfig));
+  const std::string& nodeIP = flags_.kubelet.nodeIP;
+  dns::DnsServerOptions options;
+  options.bindAddress = nodeIP.substr(0, nodeIP.find(','));  // dual stack: the first
+  options.port = 53;
+  options.clusterDomain = flags_.kubelet.clusterDomain;
+  options.resolvConf = flags_.kubelet.resolvConf;
+  try {
+    dns_ = std::make_unique<dns::DnsServer>(*dnsClient_, options);
+    dns_->start();
+    spdlog::info("agent: cluster DNS ({}) on {} port 53, upstreams from {}", options.clusterDomain,
+                 options.bindAddress, options.resolvConf);
+  } catch (const std::exception& e) {
+    spdlog::error("agent: cluster DNS not served on this node: {}", e.what());
+    dns_.reset();
+    dnsClient_.reset();
+  }
 }
 
 void RunningAgent::stopParts() {
+  if (dns_) dns_->stop();
+  dns_.reset();
+  dnsClient_.reset();
   if (proxy_) proxy_->stop();
   proxy_.reset();
   proxyClient_.reset();

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "kite/client/client.h"
+#include "kite/dns/dns_server.h"
 #include "kite/proxy/proxy.h"
 #include "kubelet_runner.h"
 
@@ -39,7 +40,9 @@ void addAgentFlags(CLI::App& cmd, AgentFlags& flags, bool forServer);
 
 // Fills what flags leave open from KITE_URL, KITE_TOKEN, KITE_TOKEN_FILE and KITE_NODE_NAME,
 // each else from its K3S_* name (so a k3s agent's environment carries over), and the node
-// name and IP from the machine.
+// name and IP from the machine. Pods' DNS: --cluster-dns defaults to 10.43.0.10 (the kube-dns
+// Service of the default service range, as k3s) and --resolv-conf to
+// /run/systemd/resolve/resolv.conf when /etc/resolv.conf names only a loopback stub.
 void resolveAgentFlags(AgentFlags& flags);
 
 class RunningAgent {
@@ -56,12 +59,17 @@ class RunningAgent {
   // The kubelet and the Service proxy, on the node's credentials (joining first).
   void startParts();
   void stopParts();
+  // The node's cluster DNS server on <node-ip>:53, which the kube-dns Service leads to; a
+  // port that cannot be bound is logged, not fatal (the node still runs pods).
+  void startDns(const std::string& kubeconfig);
   void rotateLoop();
 
   AgentFlags flags_;
   std::unique_ptr<RunningKubelet> kubelet_;
   std::unique_ptr<client::Client> proxyClient_;
   std::unique_ptr<proxy::Proxy> proxy_;
+  std::unique_ptr<client::Client> dnsClient_;
+  std::unique_ptr<dns::DnsServer> dns_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;

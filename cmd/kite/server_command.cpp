@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "kite/client/client.h"
 #include "kite/controlplane/server.h"
+#include "kite/dns/kube_dns_service.h"
 #include "kite/pki/files.h"
 #include "stop_signals.h"
 #include "systemd_notify.h"
@@ -80,7 +81,14 @@ void runServer(ServerFlags& flags) {
   std::signal(SIGPIPE, SIG_IGN);
 
   if (!flags.agent.kubelet.nodeIP.empty()) config.nodeIps = {flags.agent.kubelet.nodeIP};
+  // Pods' DNS server: the kube-dns Service at --cluster-dns, by default the 10th address of
+  // the service range (k3s's 10.43.0.10), leading to the DNS server every agent runs.
+  auto& clusterDns = flags.agent.kubelet.clusterDns;
+  if (clusterDns.empty()) clusterDns = {dns::clusterDnsIP(config.serviceCidr)};
   auto server = controlplane::startServer(config);
+  client::Client kubeDnsClient(client::loadKubeconfig(server->kubeconfigPath().string()));
+  dns::KubeDnsService kubeDns(kubeDnsClient, {.clusterIP = clusterDns.front()});
+  kubeDns.start();
   std::unique_ptr<RunningAgent> agent;
   std::jthread labeler;
   if (!flags.disableAgent) {
@@ -108,6 +116,7 @@ void runServer(ServerFlags& flags) {
     labeler.join();
   }
   if (agent) agent->stop();
+  kubeDns.stop();
   server->stop();
 }
 

@@ -100,6 +100,17 @@ std::vector<std::string> readResolvConf(const std::string& path) {
   return out;
 }
 
+std::string upstreamResolvConf(const std::string& path, const std::string& fallback) {
+  const auto usable = [](const std::string& file) {
+    try {
+      return !readResolvConf(file).empty();
+    } catch (const std::runtime_error&) {
+      return false;
+    }
+  };
+  return usable(path) || !usable(fallback) ? path : fallback;
+}
+
 Forwarder::Forwarder(const std::vector<std::string>& upstreams, std::chrono::milliseconds timeout)
     : timeout_(timeout) {
   for (const auto& u : upstreams) upstreams_.push_back({detail::parseHostPort(u, 53)});

@@ -16,6 +16,12 @@ namespace kite::dns {
 // gives no upstreams (std::runtime_error only when it exists and cannot be read).
 std::vector<std::string> readResolvConf(const std::string& path);
 
+// The resolv.conf naming the host's real upstreams, as k3s picks it for the kubelet: `path`
+// when it has a usable (non-loopback) nameserver; else `fallback`, systemd-resolved's list of
+// the upstreams behind its 127.0.0.53 stub, when that has one; else `path`.
+std::string upstreamResolvConf(const std::string& path,
+                               const std::string& fallback = "/run/systemd/resolve/resolv.conf");
+
 class Forwarder {
  public:
   // upstreams: "1.2.3.4", "1.2.3.4:5353", "[fd00::1]:53" (std::invalid_argument otherwise).
