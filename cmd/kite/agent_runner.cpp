@@ -66,6 +66,22 @@ void addAgentFlags(CLI::App& cmd, AgentFlags& flags, bool forServer) {
       ->capture_default_str();
   cmd.add_flag("--disable-kube-proxy", flags.disableProxy,
                "Run no Service proxy (the network plugin forwards Services)");
+  cmd.add_option("--flannel-backend", flags.flannelBackend,
+                 "host-gw: the proxy routes other nodes' pod CIDRs via their InternalIPs; none: "
+                 "the network plugin does")
+      ->check(CLI::IsMember({"none", "host-gw"}))
+      ->capture_default_str();
+  cmd.add_option("--nodeport-addresses", flags.nodeportAddresses,
+                 "CIDRs of the local addresses NodePorts answer on (default: all)")
+      ->delimiter(',');
+  // kube-proxy's --healthz-bind-address and --metrics-bind-address (the kubelet has its own
+  // --healthz-bind-address).
+  cmd.add_option("--proxy-healthz-bind-address", flags.proxyHealthzBindAddress,
+                 "HOST:PORT of the proxy's /healthz (empty: off)")
+      ->capture_default_str();
+  cmd.add_option("--proxy-metrics-bind-address", flags.proxyMetricsBindAddress,
+                 "HOST:PORT of the proxy's /metrics (empty: off)")
+      ->capture_default_str();
   if (!forServer) {
     cmd.add_option("--cluster-cidr", flags.clusterCidr,
                    "Pod IP range: the proxy masquerades Service traffic from outside it")
@@ -124,6 +140,10 @@ void RunningAgent::startParts() {
     options.hostname = flags_.kubelet.nodeName;
     options.proxyMode = flags_.proxyMode;
     options.clusterCidr = flags_.clusterCidr;
+    options.hostGatewayRoutes = flags_.flannelBackend == "host-gw";
+    options.nodePortAddresses = flags_.nodeportAddresses;
+    options.healthzBindAddress = flags_.proxyHealthzBindAddress;
+    options.metricsBindAddress = flags_.proxyMetricsBindAddress;
     proxy_ = std::make_unique<proxy::Proxy>(*proxyClient_, options);
     proxy_->start();
   }

@@ -29,8 +29,12 @@ struct AgentFlags {
   std::string tokenFile;  // --token-file, KITE_TOKEN_FILE
   std::string dataDir = "/var/lib/kite";
   std::string proxyMode = "nftables";
-  bool disableProxy = false;                 // --disable-kube-proxy, as k3s
-  std::string clusterCidr = "10.42.0.0/16";  // the proxy masquerades traffic from outside it
+  bool disableProxy = false;                   // --disable-kube-proxy, as k3s
+  std::string clusterCidr = "10.42.0.0/16";    // the proxy masquerades traffic from outside it
+  std::string flannelBackend = "none";         // host-gw: the proxy routes other nodes' pod CIDRs
+  std::vector<std::string> nodeportAddresses;  // --nodeport-addresses (empty: all)
+  std::string proxyHealthzBindAddress = "0.0.0.0:10256";    // --proxy-healthz-bind-address
+  std::string proxyMetricsBindAddress = "127.0.0.1:10249";  // --proxy-metrics-bind-address
   KubeletFlags kubelet;
 };
 

@@ -26,6 +26,9 @@ struct ProxyFlags {
   std::vector<std::string> nodeportAddresses;
   std::string syncPeriod = "30s";
   std::string minSyncPeriod = "1s";
+  std::string healthzBindAddress = "0.0.0.0:10256";
+  std::string metricsBindAddress = "127.0.0.1:10249";
+  std::string flannelBackend = "none";
   bool cleanup = false;
 };
 
@@ -59,7 +62,11 @@ void runProxy(const ProxyFlags& flags) {
       .proxyMode = flags.proxyMode,
       .clusterCidr = flags.clusterCidr,
       .syncPeriod = parseDuration("--sync-period", flags.syncPeriod),
-      .minSyncPeriod = parseDuration("--min-sync-period", flags.minSyncPeriod)};
+      .minSyncPeriod = parseDuration("--min-sync-period", flags.minSyncPeriod),
+      .hostGatewayRoutes = flags.flannelBackend == "host-gw",
+      .nodePortAddresses = flags.nodeportAddresses,
+      .healthzBindAddress = flags.healthzBindAddress,
+      .metricsBindAddress = flags.metricsBindAddress};
   if (flags.cleanup) {
     proxy::makeDataplane(options)->cleanup();
     spdlog::info("removed table inet kite-proxy");
@@ -67,10 +74,6 @@ void runProxy(const ProxyFlags& flags) {
   }
   if (flags.kubeconfig.empty()) throw std::runtime_error("--kubeconfig is required");
   if (flags.hostnameOverride.empty()) throw std::runtime_error("--hostname-override is required");
-  if (!flags.nodeportAddresses.empty()) {
-    throw std::runtime_error(
-        "--nodeport-addresses: only the default (every local address of the node) is supported");
-  }
   auto dataplane = proxy::makeDataplane(options);  // an unknown --proxy-mode fails here
 
   // Before any thread starts, so only stopSignals.wait() sees them.
@@ -96,7 +99,20 @@ void addProxyCommand(CLI::App& root) {
   cmd->add_option("--cluster-cidr", flags->clusterCidr,
                   "Pod IP range; Service traffic from outside it is masqueraded");
   cmd->add_option("--nodeport-addresses", flags->nodeportAddresses,
-                  "Addresses NodePorts answer on (only the default, all local ones, for now)");
+                  "CIDRs of the local addresses NodePorts answer on (default: all, 127.0.0.1 "
+                  "included)")
+      ->delimiter(',');
+  cmd->add_option("--healthz-bind-address", flags->healthzBindAddress,
+                  "HOST:PORT of /healthz (empty: off)")
+      ->capture_default_str();
+  cmd->add_option("--metrics-bind-address", flags->metricsBindAddress,
+                  "HOST:PORT of /metrics (empty: off)")
+      ->capture_default_str();
+  cmd->add_option("--flannel-backend", flags->flannelBackend,
+                  "host-gw: route other nodes' pod CIDRs via their InternalIPs; none: leave "
+                  "routes to the network plugin")
+      ->check(CLI::IsMember({"none", "host-gw"}))
+      ->capture_default_str();
   cmd->add_option("--sync-period", flags->syncPeriod, "Full resync at least this often")
       ->capture_default_str();
   cmd->add_option("--min-sync-period", flags->minSyncPeriod, "Syncs at most this often")

@@ -40,7 +40,7 @@ bool isServingTerminating(const Endpoint& e) {
 // The endpoints of one Service port across the Service's slices.
 std::vector<EndpointTarget> endpointsFor(const std::vector<const EndpointSlice*>& slices,
                                          const std::string& portName, const std::string& protocol,
-                                         bool publishNotReady) {
+                                         bool publishNotReady, const std::string& nodeName) {
   std::set<EndpointTarget> ready;
   std::set<EndpointTarget> terminating;
   for (const auto* slice : slices) {
@@ -51,7 +51,8 @@ std::vector<EndpointTarget> endpointsFor(const std::vector<const EndpointSlice*>
       for (const auto& endpoint : slice->endpoints) {
         for (const auto& address : endpoint.addresses) {
           if (!isIPv4(address)) continue;
-          const EndpointTarget target{address, *port.port};
+          const bool local = !nodeName.empty() && endpoint.nodeName.value_or("") == nodeName;
+          const EndpointTarget target{address, *port.port, local};
           if (publishNotReady || isReady(endpoint)) {
             ready.insert(target);
           } else if (isServingTerminating(endpoint)) {
@@ -71,9 +72,16 @@ std::string ServicePortState::key() const {
   return namespace_ + "/" + name + ":" + portName + "/" + protocol;
 }
 
+std::vector<EndpointTarget> ServicePortState::localEndpoints() const {
+  std::vector<EndpointTarget> out;
+  for (const auto& e : endpoints) {
+    if (e.local) out.push_back(e);
+  }
+  return out;
+}
+
 DesiredState computeDesiredState(const std::vector<Service>& services,
-                                 const std::vector<EndpointSlice>& slices,
-                                 const NodeInfo& /*node*/) {
+                                 const std::vector<EndpointSlice>& slices, const NodeInfo& node) {
   std::map<std::string, std::vector<const EndpointSlice*>> slicesByService;
   for (const auto& slice : slices) {
     const auto it = slice.metadata.labels.find(kServiceNameLabel);
@@ -99,12 +107,31 @@ DesiredState computeDesiredState(const std::vector<Service>& services,
       for (const auto& ip : spec.externalIPs) {
         if (isIPv4(ip)) external.insert(ip);
       }
+      std::set<std::string> loadBalancer;
       if (spec.type == "LoadBalancer") {
         for (const auto& ingress : svc.status.loadBalancer.ingress) {
-          if (isIPv4(ingress.ip)) external.insert(ingress.ip);
+          if (isIPv4(ingress.ip)) loadBalancer.insert(ingress.ip);
+        }
+        for (const auto& range : spec.loadBalancerSourceRanges) {
+          // Upstream accepts surrounding blanks in a range; IPv6 ranges wait for IPv6.
+          const auto first = range.find_first_not_of(' ');
+          const auto last = range.find_last_not_of(' ');
+          if (first == std::string::npos) continue;
+          const std::string trimmed = range.substr(first, last - first + 1);
+          if (isIPv4(trimmed.substr(0, trimmed.find('/')))) {
+            s.loadBalancerSourceRanges.push_back(trimmed);
+          }
         }
       }
+      external.insert(loadBalancer.begin(), loadBalancer.end());
       s.externalIPs.assign(external.begin(), external.end());
+      s.loadBalancerIPs.assign(loadBalancer.begin(), loadBalancer.end());
+      const bool reachedFromOutside = s.nodePort > 0 || !s.externalIPs.empty();
+      s.externalPolicyLocal = reachedFromOutside && spec.externalTrafficPolicy == "Local";
+      if (s.externalPolicyLocal && spec.type == "LoadBalancer") {
+        s.healthCheckNodePort = spec.healthCheckNodePort;
+      }
+      s.internalPolicyLocal = spec.internalTrafficPolicy.value_or("Cluster") == "Local";
       if (spec.sessionAffinity == "ClientIP") {
         int32_t timeout = 10800;  // upstream's default
         if (spec.sessionAffinityConfig && spec.sessionAffinityConfig->clientIP &&
@@ -113,8 +140,8 @@ DesiredState computeDesiredState(const std::vector<Service>& services,
         }
         s.affinityTimeoutSeconds = timeout;
       }
-      s.endpoints =
-          endpointsFor(serviceSlices, s.portName, s.protocol, spec.publishNotReadyAddresses);
+      s.endpoints = endpointsFor(serviceSlices, s.portName, s.protocol,
+                                 spec.publishNotReadyAddresses, node.name);
       state.services.emplace(s.key(), std::move(s));
     }
   }

@@ -3,6 +3,7 @@
 
 #include "kite/proxy/nft_rules.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <set>
 #include <sstream>
@@ -40,6 +41,9 @@ std::string serviceChain(const ServicePortState& p) {
 std::string externalChain(const ServicePortState& p) {
   return "external-" + hashOf(p.key()) + "-" + readable(p);
 }
+std::string firewallChain(const ServicePortState& p) {
+  return "firewall-" + hashOf(p.key()) + "-" + readable(p);
+}
 std::string endpointSuffix(const ServicePortState& p, const EndpointTarget& e) {
   const std::string id = e.ip + "/" + std::to_string(e.port);
   return hashOf(p.key() + "|" + id) + "-" + readable(p) + "__" + id;
@@ -72,7 +76,23 @@ std::string cat(const Parts&... parts) {
   return s;
 }
 
-void renderBase(std::ostringstream& out) {
+// "a, b" from a list.
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+// The match that picks NodePort traffic: local addresses, within --nodeport-addresses.
+std::string nodePortMatch(const RulesOptions& options) {
+  std::string match = "fib daddr type local";
+  if (!options.nodePortAddresses.empty()) {
+    match += " ip daddr { " + joined(options.nodePortAddresses) + " }";
+  }
+  return match;
+}
+
+void renderBase(std::ostringstream& out, const RulesOptions& options) {
   const std::string t = prefix();
   const char* ipKey = "{ type ipv4_addr . inet_proto . inet_service : verdict ; }";
   const char* portKey = "{ type inet_proto . inet_service : verdict ; }";
@@ -80,6 +100,7 @@ void renderBase(std::ostringstream& out) {
   line(out, "add map ", t, " service-nodeports ", portKey);
   line(out, "add map ", t, " no-endpoint-services ", ipKey);
   line(out, "add map ", t, " no-endpoint-nodeports ", portKey);
+  line(out, "add map ", t, " firewall-ips ", ipKey);
 
   line(out, "add chain ", t, " mark-for-masquerade");
   line(out, "add rule ", t, " mark-for-masquerade meta mark set meta mark or ", kMasqueradeMark);
@@ -90,9 +111,8 @@ void renderBase(std::ostringstream& out) {
 
   line(out, "add chain ", t, " services");
   line(out, "add rule ", t, " services ip daddr . meta l4proto . th dport vmap @service-ips");
-  line(out, "add rule ", t,
-       " services fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport "
-       "vmap @service-nodeports");
+  line(out, "add rule ", t, " services ", nodePortMatch(options),
+       " meta l4proto . th dport vmap @service-nodeports");
   // nft 1.0.6 refuses the `dstnat` keyword on output; -100 is the same priority.
   line(out, "add chain ", t, " nat-prerouting { type nat hook prerouting priority -100 ; }");
   line(out, "add rule ", t, " nat-prerouting jump services");
@@ -108,13 +128,25 @@ void renderBase(std::ostringstream& out) {
   line(out, "add chain ", t, " endpoints-check");
   line(out, "add rule ", t,
        " endpoints-check ip daddr . meta l4proto . th dport vmap @no-endpoint-services");
-  line(out, "add rule ", t,
-       " endpoints-check fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th "
-       "dport vmap @no-endpoint-nodeports");
+  line(out, "add rule ", t, " endpoints-check ", nodePortMatch(options),
+       " meta l4proto . th dport vmap @no-endpoint-nodeports");
   for (const char* hook : {"input", "forward", "output"}) {
     const std::string chain = std::string("filter-") + hook;
     line(out, "add chain ", t, " ", chain, " { type filter hook ", hook, " priority -110 ; }");
     line(out, "add rule ", t, " ", chain, " ct state new jump endpoints-check");
+  }
+
+  // loadBalancerSourceRanges, before DNAT (-110 runs ahead of the nat chains' -100).
+  line(out, "add chain ", t, " firewall-check");
+  line(out, "add rule ", t,
+       " firewall-check ip daddr . meta l4proto . th dport vmap @firewall-ips");
+  line(out, "add chain ", t, " filter-prerouting { type filter hook prerouting priority -110 ; }");
+  line(out, "add rule ", t, " filter-prerouting jump firewall-check");
+  line(out, "add rule ", t, " filter-output jump firewall-check");
+  // route_localnet (for NodePorts on 127.0.0.1) would let other hosts reach the node's
+  // loopback services: nothing from outside may be addressed to 127/8.
+  if (localhostNodePorts(options)) {
+    line(out, "add rule ", t, " filter-prerouting iifname != \"lo\" ip daddr 127.0.0.0/8 drop");
   }
 }
 
@@ -126,13 +158,45 @@ void addChainWithRules(std::ostringstream& out, const std::string& chain,
   for (const auto& rule : rules) line(out, "add rule ", prefix(), " ", chain, " ", rule);
 }
 
+// Affinity lookups, then a random pick among `endpoints`; a drop when there is none.
+void appendBalancing(std::vector<std::string>& rules, const ServicePortState& p,
+                     const std::vector<EndpointTarget>& endpoints) {
+  if (endpoints.empty()) {
+    rules.emplace_back("drop");
+    return;
+  }
+  std::string vmap;
+  for (std::size_t i = 0; i < endpoints.size(); ++i) {
+    const std::string ep = endpointChain(p, endpoints[i]);
+    if (p.affinityTimeoutSeconds) {
+      rules.push_back(cat("ip saddr @", affinitySet(p, endpoints[i]), " goto ", ep));
+    }
+    vmap += (i == 0 ? "" : ", ") + std::to_string(i) + " : goto " + ep;
+  }
+  rules.push_back("numgen random mod " + std::to_string(endpoints.size()) + " vmap { " + vmap +
+                  " }");
+}
+
 }  // namespace
+
+bool localhostNodePorts(const RulesOptions& options) {
+  if (options.nodePortAddresses.empty()) return true;
+  return std::any_of(options.nodePortAddresses.begin(), options.nodePortAddresses.end(),
+                     [](const std::string& cidr) { return cidr.rfind("127.", 0) == 0; });
+}
 
 ServicePortRender renderServicePort(const ServicePortState& p, const RulesOptions& options) {
   ServicePortRender r;
   const std::string proto = p.protocol;
   const std::string port = std::to_string(p.port);
   const bool external = p.nodePort > 0 || !p.externalIPs.empty();
+  if (!p.loadBalancerSourceRanges.empty() && !p.loadBalancerIPs.empty()) {
+    const std::string fw = firewallChain(p);
+    r.chains[fw] = {"ip saddr != { " + joined(p.loadBalancerSourceRanges) + " } drop"};
+    for (const auto& ip : p.loadBalancerIPs) {
+      r.elements["firewall-ips"].push_back(cat(ip, " . ", proto, " . ", port, " : goto ", fw));
+    }
+  }
 
   if (p.endpoints.empty()) {
     const std::string verdict = " : goto reject-chain";
@@ -152,35 +216,42 @@ ServicePortRender renderServicePort(const ServicePortState& p, const RulesOption
     svcRules.push_back("ip daddr " + p.clusterIP + " meta l4proto " + proto + " th dport " + port +
                        " ip saddr != " + options.clusterCidr + " jump mark-for-masquerade");
   }
-  std::string vmap;
-  for (std::size_t i = 0; i < p.endpoints.size(); ++i) {
-    const auto& e = p.endpoints[i];
+  for (const auto& e : p.endpoints) {
     const std::string ep = endpointChain(p, e);
+    auto& epRules = r.chains[ep];
+    // Hairpin: a pod reaching its own Service must see the reply come back through the node.
+    epRules.push_back("ip saddr " + e.ip + " jump mark-for-masquerade");
     if (p.affinityTimeoutSeconds) {
       const std::string set = affinitySet(p, e);
       r.sets[set] = "{ type ipv4_addr ; flags dynamic,timeout ; timeout " +
                     std::to_string(*p.affinityTimeoutSeconds) + "s ; }";
-      svcRules.push_back(cat("ip saddr @", set, " goto ", ep));
+      epRules.push_back("update @" + set + " { ip saddr }");
     }
-    vmap += (i == 0 ? "" : ", ") + std::to_string(i) + " : goto " + ep;
-
-    auto& epRules = r.chains[ep];
-    // Hairpin: a pod reaching its own Service must see the reply come back through the node.
-    epRules.push_back("ip saddr " + e.ip + " jump mark-for-masquerade");
-    if (p.affinityTimeoutSeconds)
-      epRules.push_back("update @" + affinitySet(p, e) + " { ip saddr }");
     // In an inet table nft 1.0.6 wants the l4 protocol before `dnat ip to ADDR:PORT`.
     epRules.push_back("meta l4proto " + proto + " dnat ip to " + e.ip + ":" +
                       std::to_string(e.port));
   }
-  svcRules.push_back("numgen random mod " + std::to_string(p.endpoints.size()) + " vmap { " + vmap +
-                     " }");
+  // ClusterIP traffic: all endpoints, or only this node's (internalTrafficPolicy Local,
+  // dropped when there is none here, as upstream does).
+  const auto local = p.localEndpoints();
+  appendBalancing(svcRules, p, p.internalPolicyLocal ? local : p.endpoints);
 
   auto& ips = r.elements["service-ips"];
   ips.push_back(p.clusterIP + " . " + proto + " . " + port + " : goto " + svc);
   if (external) {
     const std::string ext = externalChain(p);
-    r.chains[ext] = {"jump mark-for-masquerade", "goto " + svc};
+    auto& extRules = r.chains[ext];
+    if (!p.externalPolicyLocal) {
+      extRules = {"jump mark-for-masquerade", "goto " + svc};
+    } else {
+      // externalTrafficPolicy Local: the client's address is kept, so only local endpoints
+      // can answer. Pods and the node itself are not "external": they get the cluster path.
+      if (!options.clusterCidr.empty())
+        extRules.push_back("ip saddr " + options.clusterCidr + " goto " + svc);
+      extRules.push_back("fib saddr type local jump mark-for-masquerade");
+      extRules.push_back("fib saddr type local goto " + svc);
+      appendBalancing(extRules, p, local);
+    }
     for (const auto& ip : p.externalIPs) {
       ips.push_back(cat(ip, " . ", proto, " . ", port, " : goto ", ext));
     }
@@ -225,7 +296,7 @@ std::string renderFull(const DesiredState& state, const RulesOptions& options) {
   line(out, "add table ", t);
   line(out, "delete table ", t);
   line(out, "add table ", t);
-  renderBase(out);
+  renderBase(out, options);
   const auto all = renderAll(state, options);
   for (const auto& [name, definition] : all.sets)
     line(out, "add set ", t, " ", name, " ", definition);

@@ -5,7 +5,14 @@
 #include <nftables/libnftables.h>
 #include <spdlog/spdlog.h>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <fstream>
 #include <stdexcept>
+
+#include "kite/netlink/conntrack.h"
+#include "kite/proxy/stale_conntrack.h"
 
 namespace kite::proxy {
 
@@ -21,6 +28,37 @@ NftablesDataplane::NftablesDataplane(nft::RulesOptions options)
 }
 
 NftablesDataplane::~NftablesDataplane() = default;
+
+namespace {
+
+// After the rules changed: UDP flows pinned by conntrack to endpoints that are gone would
+// keep going there until they time out. A failure is logged, not fatal: the rules are right.
+void deleteStaleConntrack(const StaleConntrack& stale) {
+  if (stale.empty()) return;
+  try {
+    netlink::Conntrack conntrack;
+    const auto deleted = conntrack.removeIf(AF_INET, [&](const netlink::ConntrackEntry& e) {
+      return e.protocol == IPPROTO_UDP &&
+             stale.matches(e.original.destination, e.original.destinationPort, e.reply.source,
+                           e.reply.sourcePort);
+    });
+    if (deleted > 0) spdlog::debug("proxy: deleted {} stale UDP conntrack entries", deleted);
+  } catch (const std::exception& e) {
+    spdlog::warn("proxy: cannot delete stale UDP conntrack entries: {}", e.what());
+  }
+}
+
+// NodePorts on 127.0.0.1: DNATed loopback traffic may only leave lo with route_localnet
+// (the sysctl is per network namespace). kube-proxy's iptables mode sets it the same way.
+void enableRouteLocalnet() {
+  const char* path = "/proc/sys/net/ipv4/conf/all/route_localnet";
+  std::ofstream file(path);
+  file << "1\n";
+  file.flush();
+  if (!file) spdlog::warn("proxy: cannot set {}: NodePorts on 127.0.0.1 will not answer", path);
+}
+
+}  // namespace
 
 void NftablesDataplane::run(const std::string& commands) {
   if (commands.empty()) return;
@@ -42,12 +80,15 @@ std::string NftablesDataplane::listTable() {
 }
 
 void NftablesDataplane::syncAll(const DesiredState& state) {
+  if (nft::localhostNodePorts(options_)) enableRouteLocalnet();
   run(nft::renderFull(state, options_));
+  deleteStaleConntrack(StaleConntrack(nullptr, state));
   spdlog::debug("nftables: full sync of {} service ports", state.services.size());
 }
 
 void NftablesDataplane::syncChanges(const DesiredState& applied, const DesiredState& next) {
   run(nft::renderChanges(applied, next, options_));
+  deleteStaleConntrack(StaleConntrack(&applied, next));
 }
 
 void NftablesDataplane::cleanup() { run(nft::renderCleanup()); }

@@ -5,22 +5,56 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
 #include <stdexcept>
 
+#include <arpa/inet.h>
+
 #include "kite/client/informer.h"
+#include "kite/proxy/health_check_servers.h"
 #include "kite/proxy/nftables_dataplane.h"
+#include "kite/proxy/status_servers.h"
+#include "kite/proxy/sync_metrics.h"
 #include "kite/proxy/sync_runner.h"
 
 namespace kite::proxy {
 
+using api::core::v1::Node;
 using api::core::v1::Service;
 using api::discovery::v1::EndpointSlice;
 using Clock = std::chrono::steady_clock;
 
+namespace {
+
+void checkNodePortAddresses(const std::vector<std::string>& cidrs) {
+  for (const auto& cidr : cidrs) {
+    const auto slash = cidr.find('/');
+    in_addr address{};
+    int length = -1;
+    if (slash != std::string::npos &&
+        inet_pton(AF_INET, cidr.substr(0, slash).c_str(), &address) == 1) {
+      try {
+        std::size_t end = 0;
+        length = std::stoi(cidr.substr(slash + 1), &end);
+        if (end != cidr.size() - slash - 1) length = -1;
+      } catch (const std::exception&) {
+        length = -1;
+      }
+    }
+    if (length < 0 || length > 32) {
+      throw std::invalid_argument("--nodeport-addresses: \"" + cidr +
+                                  "\" is not an IPv4 CIDR (e.g. 192.168.1.0/24)");
+    }
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<Dataplane> makeDataplane(const ProxyOptions& options) {
+  checkNodePortAddresses(options.nodePortAddresses);
   if (options.proxyMode == "nftables") {
-    return std::make_unique<NftablesDataplane>(
-        nft::RulesOptions{.clusterCidr = options.clusterCidr});
+    return std::make_unique<NftablesDataplane>(nft::RulesOptions{
+        .clusterCidr = options.clusterCidr, .nodePortAddresses = options.nodePortAddresses});
   }
   throw std::invalid_argument("--proxy-mode: unsupported mode \"" + options.proxyMode +
                               "\" (supported: nftables)");
@@ -28,12 +62,28 @@ std::unique_ptr<Dataplane> makeDataplane(const ProxyOptions& options) {
 
 class Proxy::Impl {
  public:
-  Impl(client::Client& client, ProxyOptions options, std::unique_ptr<Dataplane> dataplane)
+  Impl(client::Client& client, ProxyOptions options, std::unique_ptr<Dataplane> dataplane,
+       std::unique_ptr<RouteTable> routes)
       : options_(std::move(options)),
         dataplane_(std::move(dataplane)),
         runner_(*dataplane_),
         services_(client),
         slices_(client) {
+    if (options_.hostGatewayRoutes) {
+      routes_ = routes ? std::move(routes) : makeNetlinkRouteTable();
+      nodes_.emplace(client);
+      // Only what routes depend on: status heartbeats must not cost a route sync each.
+      nodes_->addEventHandler({.onAdd = [this](const Node&) { markRoutesDirty(); },
+                               .onUpdate =
+                                   [this](const Node& before, const Node& after) {
+                                     if (before.spec.podCIDRs != after.spec.podCIDRs ||
+                                         before.spec.podCIDR != after.spec.podCIDR ||
+                                         before.status.addresses != after.status.addresses) {
+                                       markRoutesDirty();
+                                     }
+                                   },
+                               .onDelete = [this](const Node&) { markRoutesDirty(); }});
+    }
     services_.addEventHandler({.onAdd = [this](const Service&) { markDirty(); },
                                .onUpdate = [this](const Service&, const Service&) { markDirty(); },
                                .onDelete = [this](const Service&) { markDirty(); }});
@@ -47,8 +97,11 @@ class Proxy::Impl {
   Impl& operator=(const Impl&) = delete;
 
   void start() {
+    status_ = std::make_unique<StatusServers>(
+        options_.healthzBindAddress, options_.metricsBindAddress, metrics_, options_.syncPeriod);
     services_.start();
     slices_.start();
+    if (nodes_) nodes_->start();
     thread_ = std::thread([this] { run(); });
   }
 
@@ -61,6 +114,8 @@ class Proxy::Impl {
     if (thread_.joinable()) thread_.join();
     services_.stop();
     slices_.stop();
+    if (nodes_) nodes_->stop();
+    status_.reset();
   }
 
   std::size_t syncCount() const {
@@ -77,10 +132,20 @@ class Proxy::Impl {
     cv_.notify_all();
   }
 
+  void markRoutesDirty() {
+    {
+      std::lock_guard lock(mutex_);
+      routesDirty_ = true;
+      dirty_ = true;
+    }
+    cv_.notify_all();
+  }
+
   void run() {
-    // The first sync waits for both caches, so it never removes rules it has not seen yet.
+    // The first sync waits for the caches, so it never removes rules it has not seen yet.
     while (!services_.waitForSync(std::chrono::milliseconds(200)) ||
-           !slices_.waitForSync(std::chrono::milliseconds(200))) {
+           !slices_.waitForSync(std::chrono::milliseconds(200)) ||
+           (nodes_ && !nodes_->waitForSync(std::chrono::milliseconds(200)))) {
       std::lock_guard lock(mutex_);
       if (stopping_) return;
     }
@@ -100,8 +165,11 @@ class Proxy::Impl {
       }
       const bool full = Clock::now() >= due;
       dirty_ = false;
+      const bool routes = routesDirty_ || full;
+      routesDirty_ = false;
       lock.unlock();
       syncOnce(full);
+      if (routes_ && routes) syncNodeRoutes();
       lock.lock();
       lastSync = Clock::now();
       if (full) lastFull = lastSync;
@@ -116,7 +184,11 @@ class Proxy::Impl {
     const auto state = computeDesiredState(services, slices, {.name = options_.hostname});
     if (full) runner_.requestFullSync();
     try {
+      const auto fullBefore = runner_.fullSyncs();
+      const auto started = Clock::now();
       runner_.sync(state);
+      metrics_.observe(runner_.fullSyncs() != fullBefore, Clock::now() - started);
+      if (options_.serveHealthCheckNodePorts) healthChecks_.sync(state);
       std::lock_guard lock(mutex_);
       ++syncs_;
     } catch (const std::exception& e) {
@@ -126,16 +198,34 @@ class Proxy::Impl {
     }
   }
 
+  void syncNodeRoutes() {
+    std::vector<Node> nodes;
+    for (const auto& n : nodes_->cache().list()) nodes.push_back(*n);
+    try {
+      if (syncRoutes(*routes_, hostGatewayRoutes(nodes, options_.hostname)) == 0) return;
+    } catch (const std::exception& e) {
+      spdlog::error("proxy: cannot sync the routes to other nodes' pods: {}", e.what());
+    }
+    std::lock_guard lock(mutex_);
+    routesDirty_ = true;  // retried with the next sync
+  }
+
   ProxyOptions options_;
   std::unique_ptr<Dataplane> dataplane_;
   SyncRunner runner_;
+  SyncMetrics metrics_;
+  HealthCheckServers healthChecks_;
+  std::unique_ptr<StatusServers> status_;
   client::Informer<Service> services_;
   client::Informer<EndpointSlice> slices_;
+  std::unique_ptr<RouteTable> routes_;
+  std::optional<client::Informer<Node>> nodes_;
 
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   bool stopping_ = false;
   bool dirty_ = false;
+  bool routesDirty_ = true;
   std::size_t syncs_ = 0;
   std::thread thread_;
 };
@@ -143,8 +233,10 @@ class Proxy::Impl {
 Proxy::Proxy(client::Client& client, const ProxyOptions& options)
     : Proxy(client, options, makeDataplane(options)) {}
 
-Proxy::Proxy(client::Client& client, ProxyOptions options, std::unique_ptr<Dataplane> dataplane)
-    : impl_(std::make_unique<Impl>(client, std::move(options), std::move(dataplane))) {}
+Proxy::Proxy(client::Client& client, ProxyOptions options, std::unique_ptr<Dataplane> dataplane,
+             std::unique_ptr<RouteTable> routes)
+    : impl_(std::make_unique<Impl>(client, std::move(options), std::move(dataplane),
+                                   std::move(routes))) {}
 
 Proxy::~Proxy() = default;
 

@@ -47,12 +47,15 @@ while True:
 
 constexpr const char* kClient = R"(import socket, sys
 proto, ip, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+sport = int(sys.argv[5]) if len(sys.argv) > 5 else 0
 for _ in range(n):
     try:
         if proto == "tcp":
             s = socket.create_connection((ip, port), timeout=2)
         else:
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("0.0.0.0", sport))
             s.settimeout(2)
             s.connect((ip, port))
             s.send(b"x")
@@ -178,9 +181,11 @@ void TestNetwork::tearDown() {
 }
 
 std::vector<std::string> TestNetwork::connect(const std::string& ns, const std::string& proto,
-                                              const std::string& ip, int port, int count) const {
+                                              const std::string& ip, int port, int count,
+                                              int sourcePort) const {
   std::istringstream out(run(ns, "/usr/bin/python3 " + dir_ + "/client.py " + proto + " " + ip +
-                                     " " + std::to_string(port) + " " + std::to_string(count)));
+                                     " " + std::to_string(port) + " " + std::to_string(count) +
+                                     " " + std::to_string(sourcePort)));
   std::vector<std::string> lines;
   for (std::string line; std::getline(out, line);) lines.push_back(line);
   return lines;

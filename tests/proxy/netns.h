@@ -28,8 +28,11 @@ class TestNetwork {
 
   // `count` connections (tcp) or datagrams (udp) from namespace `ns`; one line each: the
   // answering pod's name, REFUSED, TIMEOUT or ERR <errno>.
+  // A UDP client may keep one source port (the same conntrack entry for all its datagrams);
+  // 0 picks a new one each time.
   std::vector<std::string> connect(const std::string& ns, const std::string& proto,
-                                   const std::string& ip, int port, int count) const;
+                                   const std::string& ip, int port, int count,
+                                   int sourcePort = 0) const;
   // Runs fn in a child process that entered the node's network namespace; throws with the
   // child's message when fn threw.
   void inNode(const std::function<void()>& fn) const;

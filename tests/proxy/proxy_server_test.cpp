@@ -6,6 +6,7 @@
 #include <chrono>
 #include <mutex>
 #include <thread>
+#include <tuple>
 
 #include "kite/client/client.h"
 #include "kite/proxy/proxy.h"
@@ -102,6 +103,68 @@ TEST(ProxyServer, ServicesAndEndpointSlicesReachTheDataplane) {
     return it != s.services.end() && it->second.endpoints.empty();
   }));
   EXPECT_GE(proxy.syncCount(), 3U);
+  proxy.stop();
+}
+
+class RecordingRouteTable final : public RouteTable {
+ public:
+  std::vector<netlink::Route> listOwn() override {
+    std::lock_guard lock(mutex_);
+    return routes_;
+  }
+  void replace(const netlink::Route& route) override {
+    std::lock_guard lock(mutex_);
+    std::erase_if(routes_, [&](const auto& r) { return r.destination == route.destination; });
+    routes_.push_back(route);
+  }
+  void remove(const netlink::Route& route) override {
+    std::lock_guard lock(mutex_);
+    std::erase_if(routes_, [&](const auto& r) { return r.destination == route.destination; });
+  }
+  bool waitFor(const std::vector<netlink::Route>& expected) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (listOwn() == expected) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<netlink::Route> routes_;
+};
+
+TEST(ProxyServer, NodesPodCidrsBecomeHostGatewayRoutes) {
+  client::testing::TestServer server;
+  server.start();
+  client::Client c(server.config());
+
+  auto routes = std::make_unique<RecordingRouteTable>();
+  auto* table = routes.get();
+  ProxyOptions options;
+  options.hostname = "self";
+  options.minSyncPeriod = std::chrono::milliseconds(100);
+  options.hostGatewayRoutes = true;
+  Proxy proxy(c, options, std::make_unique<RecordingDataplane>(), std::move(routes));
+  proxy.start();
+
+  for (const auto& [name, cidr, ip] : {std::tuple{"self", "10.42.0.0/24", "192.168.1.10"},
+                                       std::tuple{"n1", "10.42.1.0/24", "192.168.1.11"}}) {
+    api::core::v1::Node node;
+    node.metadata.name = name;
+    node.spec.podCIDR = cidr;
+    node.spec.podCIDRs = {cidr};
+    auto created = c.create(node);
+    api::core::v1::NodeAddress address;
+    address.type = "InternalIP";
+    address.address = ip;
+    created.status.addresses = {address};
+    c.updateStatus(created);
+  }
+  EXPECT_TRUE(table->waitFor({{.destination = "10.42.1.0/24", .gateway = "192.168.1.11"}}));
+  c.remove<api::core::v1::Node>("", "n1");
+  EXPECT_TRUE(table->waitFor({}));
   proxy.stop();
 }
 

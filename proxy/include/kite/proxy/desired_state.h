@@ -20,6 +20,7 @@ namespace kite::proxy {
 struct EndpointTarget {
   std::string ip;
   int32_t port = 0;
+  bool local = false;  // on this node (EndpointSlice endpoint nodeName == NodeInfo::name)
 
   bool operator==(const EndpointTarget&) const = default;
   bool operator<(const EndpointTarget& o) const { return ip != o.ip ? ip < o.ip : port < o.port; }
@@ -37,6 +38,16 @@ struct ServicePortState {
   // spec.externalIPs and status.loadBalancer.ingress[].ip: reached like the ClusterIP, but
   // from outside the cluster (so masqueraded).
   std::vector<std::string> externalIPs;
+  // The subset of externalIPs from status.loadBalancer.ingress, and the client ranges
+  // allowed to reach them (spec.loadBalancerSourceRanges; empty: everyone).
+  std::vector<std::string> loadBalancerIPs{};
+  std::vector<std::string> loadBalancerSourceRanges{};
+  // externalTrafficPolicy Local: NodePort/external traffic goes to this node's endpoints
+  // only, with the client's address kept; healthCheckNodePort reports how many there are.
+  bool externalPolicyLocal = false;
+  int32_t healthCheckNodePort = 0;
+  // internalTrafficPolicy Local: ClusterIP traffic goes to this node's endpoints only.
+  bool internalPolicyLocal = false;
   // sessionAffinity ClientIP: seconds a client sticks to its endpoint.
   std::optional<int32_t> affinityTimeoutSeconds;
   // Sorted, unique.
@@ -44,6 +55,8 @@ struct ServicePortState {
 
   // "namespace/name:portName/protocol", the key of DesiredState::services.
   std::string key() const;
+  // The endpoints on this node.
+  std::vector<EndpointTarget> localEndpoints() const;
   bool operator==(const ServicePortState&) const = default;
 };
 

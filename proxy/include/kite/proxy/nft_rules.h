@@ -7,8 +7,12 @@
 // hairpin, reject for Service ports without endpoints, and ClientIP affinity through dynamic
 // sets with a timeout. Pure text: no kernel, unit-tested.
 //
-// NodePorts answer on the node's addresses (`fib daddr type local`), not on 127.0.0.1 (that
-// would need route_localnet).
+// NodePorts answer on the node's local addresses (`fib daddr type local`, within
+// --nodeport-addresses when given), 127.0.0.1 included (the dataplane sets route_localnet;
+// such flows are masqueraded, and packets from outside addressed to 127/8 are dropped).
+// externalTrafficPolicy Local sends external traffic to local endpoints only, unmasqueraded;
+// internalTrafficPolicy Local does so for ClusterIP traffic; loadBalancerSourceRanges drop
+// other clients before DNAT (`firewall-ips`).
 
 #include <map>
 #include <string>
@@ -25,7 +29,12 @@ struct RulesOptions {
   // Traffic from outside this range is masqueraded; empty: only NodePort, external and
   // hairpin traffic is.
   std::string clusterCidr;
+  // --nodeport-addresses: CIDRs of the local addresses NodePorts answer on; empty: all.
+  std::vector<std::string> nodePortAddresses{};
 };
+
+// True when NodePorts answer on 127.0.0.1 (then route_localnet must be on).
+bool localhostNodePorts(const RulesOptions& options);
 
 // The map elements and chains one Service port contributes.
 struct ServicePortRender {

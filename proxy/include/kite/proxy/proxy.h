@@ -15,9 +15,11 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "kite/client/client.h"
 #include "kite/proxy/dataplane.h"
+#include "kite/proxy/node_routes.h"
 
 namespace kite::proxy {
 
@@ -27,21 +29,36 @@ struct ProxyOptions {
   std::string clusterCidr;  // --cluster-cidr: traffic from outside is masqueraded
   std::chrono::milliseconds syncPeriod{30'000};    // --sync-period
   std::chrono::milliseconds minSyncPeriod{1'000};  // --min-sync-period
+  // --flannel-backend=host-gw: routes to the other nodes' pod CIDRs via their InternalIPs
+  // (node_routes.h), kept in step with the Nodes by an informer.
+  bool hostGatewayRoutes = false;
+  // --nodeport-addresses: IPv4 CIDRs of the local addresses NodePorts answer on; empty: all
+  // (127.0.0.1 included).
+  std::vector<std::string> nodePortAddresses{};
+  // --healthz-bind-address / --metrics-bind-address ("HOST:PORT"); empty: not served. `kite
+  // proxy` and the agent default them to kube-proxy's 0.0.0.0:10256 and 127.0.0.1:10249.
+  std::string healthzBindAddress{};
+  std::string metricsBindAddress{};
+  // Serve the healthCheckNodePorts of externalTrafficPolicy Local Services.
+  bool serveHealthCheckNodePorts = true;
 };
 
-// The backend for options.proxyMode; throws std::invalid_argument for an unknown mode.
+// The backend for options.proxyMode; throws std::invalid_argument for an unknown mode or a
+// malformed --nodeport-addresses entry.
 std::unique_ptr<Dataplane> makeDataplane(const ProxyOptions& options);
 
 class Proxy {
  public:
   // With the backend of options.proxyMode.
   Proxy(client::Client& client, const ProxyOptions& options);
-  // With a given backend (tests).
-  Proxy(client::Client& client, ProxyOptions options, std::unique_ptr<Dataplane> dataplane);
+  // With a given backend and, for hostGatewayRoutes, route table (tests; null: netlink).
+  Proxy(client::Client& client, ProxyOptions options, std::unique_ptr<Dataplane> dataplane,
+        std::unique_ptr<RouteTable> routes = nullptr);
   ~Proxy();
   Proxy(const Proxy&) = delete;
   Proxy& operator=(const Proxy&) = delete;
 
+  // Throws std::invalid_argument for a malformed --healthz/--metrics-bind-address.
   void start();
   // Stops the informers and the sync thread; the rules stay (as kube-proxy's do).
   void stop();
