@@ -18,6 +18,7 @@
 
 #include "kite/ebpf/sock_lb.h"
 #include "kite/proxy/ebpf_dataplane.h"
+#include "kite/proxy/nft_rules.h"
 #include "netns.h"
 #include "scratch.h"
 
@@ -255,6 +256,28 @@ TEST_F(EbpfTraffic, NoConnectionFailsWhileTheAgentRestarts) {
   ASSERT_EQ(lines.size(), 300U);
   EXPECT_EQ(pods(lines), (std::set<std::string>{"a", "b", "c"}));
   EXPECT_GT(restarts, 1);
+}
+
+// With `northSouth` the nftables table of the node serves traffic from outside (here run in
+// the node's namespace, where that table lives), while the client's own sockets are still
+// translated at connect; cleanup removes both.
+TEST_F(EbpfTraffic, NodePortFromOutsideIsServedByTheNftablesTable) {
+  auto web = service("web", "10.43.0.10", 80, {1});
+  web.nodePort = 30080;
+  const EbpfOptions options{.pinDir = pins_->path(),
+                            .cgroup = cgroup_->path(),
+                            .northSouth = nft::RulesOptions{.clusterCidr = "10.42.0.0/16"}};
+  dataplane_.reset();
+  net_->inNode([&] { EbpfDataplane(options).syncAll(stateOf({web})); });
+  // A process outside the cgroup: only the node's table can have sent it to pod b.
+  EXPECT_THAT(pods(fromClient("tcp", "10.99.0.1", 30080, 3, 2.0, /*inCgroup=*/false)),
+              ElementsAre("b"));
+  EXPECT_THAT(pods(fromClient("tcp", "10.43.0.10", 80, 3)), ElementsAre("b"));
+
+  net_->inNode([&] { EbpfDataplane(options).cleanup(); });
+  EXPECT_THAT(net_->run(net_->nodeNs(), "nft list tables"),
+              ::testing::Not(::testing::HasSubstr("kite-proxy")));
+  EXPECT_FALSE(std::filesystem::exists(pins_->path()));
 }
 
 TEST_F(EbpfTraffic, SocketsOutsideTheCgroupAreLeftAlone) {
