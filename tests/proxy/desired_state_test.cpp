@@ -131,3 +131,43 @@ TEST(DesiredState, PublishNotReadyAddressesUsesEveryEndpoint) {
 
 }  // namespace
 }  // namespace kite::proxy
+
+namespace kite::proxy {
+namespace {
+
+TEST(DesiredState, TrafficPoliciesLocalEndpointsAndSourceRanges) {
+  auto svc = service("lb", "10.43.0.30");
+  svc.spec.type = "LoadBalancer";
+  svc.spec.ports[0].nodePort = 30030;
+  svc.spec.externalTrafficPolicy = "Local";
+  svc.spec.healthCheckNodePort = 32030;
+  svc.spec.internalTrafficPolicy = "Local";
+  svc.spec.loadBalancerSourceRanges = {" 10.99.0.0/24 ", "fd00::/64"};
+  api::core::v1::LoadBalancerIngress ingress;
+  ingress.ip = "192.0.2.30";
+  svc.status.loadBalancer.ingress.push_back(ingress);
+  svc.spec.externalIPs = {"192.0.2.31"};
+  auto here = endpoint("10.42.0.5", true);
+  here.nodeName = "node1";
+  auto there = endpoint("10.42.1.5", true);
+  there.nodeName = "node2";
+  const auto state = computeDesiredState({svc}, {slice("lb", {here, there})}, {.name = "node1"});
+  const auto& p = state.services.at("default/lb:http/tcp");
+  EXPECT_TRUE(p.externalPolicyLocal);
+  EXPECT_TRUE(p.internalPolicyLocal);
+  EXPECT_EQ(p.healthCheckNodePort, 32030);
+  EXPECT_EQ(p.externalIPs, (std::vector<std::string>{"192.0.2.30", "192.0.2.31"}));
+  EXPECT_EQ(p.loadBalancerIPs, (std::vector<std::string>{"192.0.2.30"}));
+  EXPECT_EQ(p.loadBalancerSourceRanges, (std::vector<std::string>{"10.99.0.0/24"}));
+  ASSERT_EQ(p.endpoints.size(), 2U);
+  EXPECT_EQ(p.localEndpoints(), (std::vector<EndpointTarget>{{"10.42.0.5", 8080, true}}));
+
+  // A ClusterIP Service has no external traffic: its externalTrafficPolicy means nothing.
+  auto plain = service("plain", "10.43.0.31");
+  plain.spec.externalTrafficPolicy = "Local";
+  const auto other = computeDesiredState({plain}, {}, {.name = "node1"});
+  EXPECT_FALSE(other.services.at("default/plain:http/tcp").externalPolicyLocal);
+}
+
+}  // namespace
+}  // namespace kite::proxy
