@@ -292,6 +292,14 @@ void RunningKubelet::Parts::startNodeApi() {
     lease = std::make_unique<kubelet::NodeLease>(*api, base::realClock(), withOwner);
     lease->start();
   });
+  // The runtime renders its CNI config for the node's pod CIDR (containerd's conf_template)
+  // only once told, as upstream's kubelet tells it (updatePodCIDR).
+  nodeStatus->onPodCidrs([this](const std::vector<std::string>& cidrs) {
+    if (!cri) return;
+    std::string joined;
+    for (const auto& cidr : cidrs) joined += (joined.empty() ? "" : ",") + cidr;
+    cri->runtime->updateRuntimeConfig(joined);
+  });
   nodeStatus->start();
 }
 

@@ -18,6 +18,12 @@ v1::VersionResponse GrpcRuntime::version() {
   return call("RuntimeService/Version", &Stub::Version, request);
 }
 
+void GrpcRuntime::updateRuntimeConfig(const std::string& podCidr) {
+  v1::UpdateRuntimeConfigRequest request;
+  request.mutable_runtime_config()->mutable_network_config()->set_pod_cidr(podCidr);
+  call("RuntimeService/UpdateRuntimeConfig", &Stub::UpdateRuntimeConfig, request);
+}
+
 v1::StatusResponse GrpcRuntime::status(bool verbose) {
   v1::StatusRequest request;
   request.set_verbose(verbose);

@@ -53,6 +53,8 @@ class GrpcRuntime final : public Runtime {
 
   std::unique_ptr<EventStream> containerEvents() override;
 
+  void updateRuntimeConfig(const std::string& podCidr) override;
+
  private:
   template <class Request, class Response>
   Response call(const char* method,

@@ -350,6 +350,30 @@ v1::Node NodeStatusManager::node() const {
   return node_;
 }
 
+void NodeStatusManager::notifyPodCidrs() {
+  std::vector<std::string> cidrs;
+  {
+    std::lock_guard lock(mutex_);
+    if (!registered_) return;
+    cidrs = node_.spec.podCIDRs;
+  }
+  if (cidrs.empty()) {
+    // Status writes are minutes apart when nothing changes, so the copy they return may not
+    // have the CIDR the controller assigned since: read the Node until it has one.
+    const auto fresh = client_.get<v1::Node>("", options_.nodeName);
+    cidrs = fresh.spec.podCIDRs;
+    if (cidrs.empty() && !fresh.spec.podCIDR.empty()) cidrs = {fresh.spec.podCIDR};
+    std::lock_guard lock(mutex_);
+    node_.spec = fresh.spec;
+  }
+  if (cidrs.empty() || cidrs == sentPodCidrs_) return;
+  onPodCidrs_(cidrs);
+  std::string joined;
+  for (const auto& cidr : cidrs) joined += (joined.empty() ? "" : ",") + cidr;
+  spdlog::info("node {}: pod CIDRs {} handed to the runtime", options_.nodeName, joined);
+  sentPodCidrs_ = cidrs;
+}
+
 void NodeStatusManager::run() {
   for (;;) {
     bool registered = false;
@@ -365,6 +389,7 @@ void NodeStatusManager::run() {
       } else {
         syncOnce();
       }
+      if (onPodCidrs_) notifyPodCidrs();
     } catch (const std::exception& e) {
       spdlog::warn("node {}: {}", options_.nodeName, e.what());
     }

@@ -344,6 +344,17 @@ void FakeRuntime::updateContainerResources(const std::string& containerId,
   *c.config.mutable_linux()->mutable_resources() = linux;
 }
 
+void FakeRuntime::updateRuntimeConfig(const std::string& podCidr) {
+  std::lock_guard lock(mutex_);
+  record("UpdateRuntimeConfig");
+  podCidr_ = podCidr;
+}
+
+std::string FakeRuntime::podCidr() const {
+  std::lock_guard lock(mutex_);
+  return podCidr_;
+}
+
 void FakeRuntime::reopenContainerLog(const std::string& containerId) {
   std::lock_guard lock(mutex_);
   record("ReopenContainerLog");

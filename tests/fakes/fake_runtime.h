@@ -58,6 +58,9 @@ class FakeRuntime final : public cri::Runtime, public cri::Images {
   void updateContainerResources(const std::string& containerId,
                                 const v1::LinuxContainerResources& linux) override;
   void reopenContainerLog(const std::string& containerId) override;
+  void updateRuntimeConfig(const std::string& podCidr) override;
+  // The pod CIDR last given to updateRuntimeConfig.
+  std::string podCidr() const;
   cri::ExecResult execSync(const std::string& containerId, const std::vector<std::string>& cmd,
                            std::chrono::seconds timeout) override;
   std::string exec(const v1::ExecRequest& request) override;
@@ -98,6 +101,7 @@ class FakeRuntime final : public cri::Runtime, public cri::Images {
   int64_t now() const { return clock_.count(); }
 
   mutable std::mutex mutex_;
+  std::string podCidr_;
   std::map<std::string, Sandbox> sandboxes_;
   std::map<std::string, Container> containers_;
   std::map<std::string, v1::Image> images_;   // by image id

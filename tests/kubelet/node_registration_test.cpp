@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "kite/api/coordination/v1/types.h"
 #include "kite/api/core/v1/types.h"
 #include "kite/client/client.h"
+#include "kite/kubelet/node_status.h"
 #include "test_server.h"
 
 #ifndef KITE_BINARY
@@ -190,6 +192,42 @@ TEST(NodeRegistration, RegistersNodeWithoutRuntimeAndRenewsLeaseUntilKilled) {
     EXPECT_EQ(after.metadata.resourceVersion, last.metadata.resourceVersion);
     EXPECT_EQ(after.spec.renewTime, last.spec.renewTime);
   }
+}
+
+// The pod CIDR the node-ipam controller assigns after registration reaches the runtime (through
+// onPodCidrs), even though no status write brings the Node back in between.
+TEST(NodeRegistration, HandsTheAssignedPodCidrToTheRuntime) {
+  TestServer server;
+  server.start();
+  client::Client api(server.config());
+
+  NodeStatusOptions options;
+  options.nodeName = "cidr-node";
+  options.checkFrequency = std::chrono::seconds(1);
+  NodeStatusManager manager(api, base::realClock(), options, [] { return MachineSnapshot{}; });
+  std::mutex mutex;
+  std::vector<std::vector<std::string>> handed;
+  bool failOnce = true;
+  manager.onPodCidrs([&](const std::vector<std::string>& cidrs) {
+    std::lock_guard lock(mutex);
+    if (std::exchange(failOnce, false)) throw std::runtime_error("runtime not there yet");
+    handed.push_back(cidrs);
+  });
+  manager.start();
+  ASSERT_TRUE(eventually(
+      [&] { return !api.get<api::core::v1::Node>("", "cidr-node").metadata.uid.empty(); }));
+  api.patch<api::core::v1::Node>(
+      "", "cidr-node", client::PatchType::Merge,
+      R"({"spec":{"podCIDR":"10.42.7.0/24","podCIDRs":["10.42.7.0/24"]}})");
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mutex);
+    return !handed.empty();
+  }));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // a few more checks
+  manager.stop();
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(handed.size(), 1U) << "handed again without a change";
+  EXPECT_EQ(handed[0], std::vector<std::string>{"10.42.7.0/24"});
 }
 
 }  // namespace

@@ -79,6 +79,10 @@ class Runtime {
   // Throws an Error with code kUnimplemented (at the first next()) where the
   // runtime has no event stream; the kubelet then relists instead.
   virtual std::unique_ptr<EventStream> containerEvents() = 0;
+
+  // UpdateRuntimeConfig: the node's pod CIDR(s), comma-separated, for the runtime's network
+  // config (containerd renders its CNI conf_template from it).
+  virtual void updateRuntimeConfig(const std::string& podCidr) = 0;
 };
 
 }  // namespace kite::cri

@@ -121,6 +121,7 @@ class NodeStatusManager {
 
  private:
   void run();
+  void notifyPodCidrs();
 
   client::Client& client_;
   const base::Clock& clock_;
@@ -133,12 +134,20 @@ class NodeStatusManager {
   api::core::v1::Node node_;
   std::optional<base::Clock::Monotonic> lastWrite_;
   std::function<void(const api::core::v1::Node&)> onRegistered_;
+  std::function<void(const std::vector<std::string>&)> onPodCidrs_;
+  std::vector<std::string> sentPodCidrs_;  // what onPodCidrs_ last took without throwing
   std::thread thread_;
 
  public:
   // Called on the manager's thread once the Node exists (e.g. to start the lease).
   void onRegistered(std::function<void(const api::core::v1::Node&)> callback) {
     onRegistered_ = std::move(callback);
+  }
+  // Called on the manager's thread when the Node's spec.podCIDRs is first set (by the node-ipam
+  // controller, after registration) or changes, as upstream's kubelet hands it to the runtime.
+  // A callback that throws is called again at the next check.
+  void onPodCidrs(std::function<void(const std::vector<std::string>&)> callback) {
+    onPodCidrs_ = std::move(callback);
   }
 };
 
