@@ -48,6 +48,11 @@ def main():
         if not denied and (user.returncode == 0 or "must run as root" not in user.stderr):
             fail("a non-root run was not refused clearly", user.stderr)
 
+    def namespaces():
+        listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        return {line.split()[0] for line in listing.splitlines() if line.strip()}
+
+    before = namespaces()
     scratch = tempfile.mkdtemp(prefix="kite-bench-test-")
     try:
         plot = os.path.join(scratch, "proxy.svg")
@@ -88,10 +93,10 @@ def main():
             with open(plot, encoding="utf-8") as f:
                 if "<svg" not in f.read():
                     fail("the plot is not an SVG", out)
-        # Nothing left behind: the namespaces are gone.
-        leftovers = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True)
-        if "kite-bench-" in leftovers.stdout:
-            fail("network namespaces left behind", leftovers.stdout)
+        # Nothing left behind: the namespaces it made are gone (others may run beside it).
+        left = {ns for ns in namespaces() - before if ns.startswith("kite-bench-")}
+        if left:
+            fail("network namespaces left behind: " + ", ".join(sorted(left)), out)
         print(out)
         print("PASS")
     finally:
