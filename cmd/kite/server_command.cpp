@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <stdexcept>
 #include <stop_token>
 #include <thread>
 
@@ -84,11 +85,22 @@ void runServer(ServerFlags& flags) {
   // Pods' DNS server: the kube-dns Service at --cluster-dns, by default the 10th address of
   // the service range (k3s's 10.43.0.10), leading to the DNS server every agent runs.
   auto& clusterDns = flags.agent.kubelet.clusterDns;
-  if (clusterDns.empty()) clusterDns = {dns::clusterDnsIP(config.serviceCidr)};
+  if (clusterDns.empty()) {
+    try {
+      clusterDns = {dns::clusterDnsIP(config.serviceCidr)};
+    } catch (const std::invalid_argument& e) {
+      // An IPv6 or too small range: no kube-dns Service; --cluster-dns must name one.
+      spdlog::warn("no kube-dns Service (give --cluster-dns): {}", e.what());
+    }
+  }
   auto server = controlplane::startServer(config);
   client::Client kubeDnsClient(client::loadKubeconfig(server->kubeconfigPath().string()));
-  dns::KubeDnsService kubeDns(kubeDnsClient, {.clusterIP = clusterDns.front()});
-  kubeDns.start();
+  std::unique_ptr<dns::KubeDnsService> kubeDns;
+  if (!clusterDns.empty()) {
+    kubeDns = std::make_unique<dns::KubeDnsService>(
+        kubeDnsClient, dns::KubeDnsServiceOptions{.clusterIP = clusterDns.front()});
+    kubeDns->start();
+  }
   std::unique_ptr<RunningAgent> agent;
   std::jthread labeler;
   if (!flags.disableAgent) {
@@ -116,7 +128,7 @@ void runServer(ServerFlags& flags) {
     labeler.join();
   }
   if (agent) agent->stop();
-  kubeDns.stop();
+  if (kubeDns) kubeDns->stop();
   server->stop();
 }
 
