@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include "api_error.h"
+#include "field_manager.h"
 #include "kite/api/core/v1/types.h"
 #include "kite/api/meta.h"
 #include "kite/api/protobuf.h"
@@ -53,24 +54,21 @@ bool terminalPod(const ApiObject& o) {
   return pod.status.phase == "Succeeded" || pod.status.phase == "Failed";
 }
 
-// The manager's Apply entry in managedFields (its field set is not tracked yet).
-void recordApply(ApiObject& object, const std::string& manager, const std::string& apiVersion) {
-  auto& entries = object.meta().managedFields;
-  api::meta::v1::ManagedFieldsEntry entry;
-  entry.manager = manager;
-  entry.operation = "Apply";
-  entry.apiVersion = apiVersion;
-  entry.time = api::Time(
-      std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
-  entry.fieldsType = "FieldsV1";
-  entry.fieldsV1 = api::RawJson::fromTrustedText("{}");
-  for (auto& e : entries) {
-    if (e.manager == manager && e.operation == "Apply") {
-      e = entry;
-      return;
-    }
+// Who is writing, for managedFields: the fieldManager query parameter, else the client's
+// user agent product, as upstream.
+FieldOwner fieldOwner(const RequestContext& ctx) {
+  const auto& info = ctx.type->info();
+  FieldOwner owner;
+  owner.manager = ctx.query.get("fieldManager");
+  if (owner.manager.empty()) {
+    owner.manager = managerFromUserAgent(ctx.request.header("user-agent").value_or(""));
   }
-  entries.push_back(std::move(entry));
+  owner.subresource = ctx.info.subresource;
+  owner.apiVersion = info.groupVersion();
+  owner.kind = info.kind;
+  owner.hasStatus = std::find(info.subresources.begin(), info.subresources.end(), "status") !=
+                    info.subresources.end();
+  return owner;
 }
 
 bool isNamespaces(const ResourceInfo& i) { return i.group.empty() && i.resource == "namespaces"; }
@@ -208,6 +206,7 @@ http::Response RestHandler::create(RequestContext& ctx) {
   auto object = decodeBody(ctx, bodyAsJson(ctx));
   admitObjects(ctx, object.get(), nullptr);
   prepareNew(ctx, *object);
+  recordUpdate(fieldOwner(ctx), nullptr, *object);
   if (isDryRun(ctx)) return objectResponse(ctx, 201, object->encode(), object.get());
   const std::string json = repository_.create(*ctx.type, *object);
   return objectResponse(ctx, 201, json, object.get());
@@ -288,6 +287,7 @@ http::Response RestHandler::update(RequestContext& ctx) {
           admitObjects(ctx, proposed.get(), cur);
           next = prepareUpdate(ctx, proposed->clone(), *cur);
         }
+        recordUpdate(fieldOwner(ctx), cur, *next);
         if (dryRun) {
           dryResult = std::move(next);
           return nullptr;
@@ -313,12 +313,15 @@ http::Response RestHandler::patch(RequestContext& ctx) {
   const std::string& name = ctx.info.name;
   std::string patchBody = ctx.request.body;
   const bool apply = format == BodyFormat::kApplyYaml;
-  const std::string manager = ctx.query.get("fieldManager");
+  const FieldOwner owner = fieldOwner(ctx);
+  const std::string force = ctx.query.get("force");
+  if (!force.empty() && !apply) {
+    throw ApiError::badRequest("force: Forbidden: may not be specified for non-apply patch");
+  }
   if (apply) {
-    // Server-side apply, simplified: the applied configuration is merged into the object
-    // (created when missing) as a strategic merge patch, and the manager is recorded in
-    // managedFields. Field ownership conflicts are not tracked yet.
-    if (manager.empty()) {
+    // Server-side apply (field_manager.h): the applied configuration merges into the object
+    // (created when missing) with field ownership and conflicts.
+    if (ctx.query.get("fieldManager").empty()) {
       throw ApiError::badRequest(
           "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is "
           "required for apply patch");
@@ -332,37 +335,45 @@ http::Response RestHandler::patch(RequestContext& ctx) {
   auto result = repository_.update(
       type, ctx.info.namespace_, name,
       [&](const ApiObject* cur) -> std::unique_ptr<ApiObject> {
-        if (cur == nullptr && apply) {
-          auto fresh = decodeBody(ctx, patchBody);
-          if (fresh->meta().name != name) {
-            throw ApiError::badRequest("the name of the object (" + fresh->meta().name +
-                                       ") does not match the name on the URL (" + name + ")");
-          }
-          prepareNew(ctx, *fresh);
-          recordApply(*fresh, manager, type.info().groupVersion());
-          if (dryRun) {
-            dryResult = std::move(fresh);
-            return nullptr;
-          }
-          return fresh;
+        if (cur == nullptr && !apply) {
+          throw ApiError::notFound(type.info().group, type.info().resource, name);
         }
-        if (cur == nullptr) throw ApiError::notFound(type.info().group, type.info().resource, name);
-        const std::string original = cur->encode();
+        std::vector<api::meta::v1::ManagedFieldsEntry> appliedFields;
         std::string patched;
-        switch (format) {
-          case BodyFormat::kJsonPatch:
-            patched = applyJsonPatch(original, patchBody);
-            break;
-          case BodyFormat::kMergePatch:
-            patched = applyMergePatch(original, patchBody);
-            break;
-          default:
-            patched = applyStrategicMergePatch(
-                original, patchBody,
-                listMergeRulesFor(type.info().groupVersion(), type.info().kind));
-            break;
+        if (apply) {
+          auto applied = applyConfiguration(owner, cur, patchBody, force == "true");
+          patched = std::move(applied.json);
+          appliedFields = std::move(applied.managedFields);
+        } else {
+          const std::string original = cur->encode();
+          switch (format) {
+            case BodyFormat::kJsonPatch:
+              patched = applyJsonPatch(original, patchBody);
+              break;
+            case BodyFormat::kMergePatch:
+              patched = applyMergePatch(original, patchBody);
+              break;
+            default:
+              patched = applyStrategicMergePatch(
+                  original, patchBody,
+                  listMergeRulesFor(type.info().groupVersion(), type.info().kind));
+              break;
+          }
         }
         auto proposed = decodeBody(ctx, patched);
+        if (cur == nullptr) {
+          if (proposed->meta().name != name) {
+            throw ApiError::badRequest("the name of the object (" + proposed->meta().name +
+                                       ") does not match the name on the URL (" + name + ")");
+          }
+          prepareNew(ctx, *proposed);
+          proposed->meta().managedFields = std::move(appliedFields);
+          if (dryRun) {
+            dryResult = std::move(proposed);
+            return nullptr;
+          }
+          return proposed;
+        }
         const std::string& wantedRv = proposed->meta().resourceVersion;
         if (!wantedRv.empty() && wantedRv != cur->meta().resourceVersion) {
           throw ApiError::conflict(type.info().group, type.info().resource, name, conflictDetail());
@@ -373,7 +384,11 @@ http::Response RestHandler::patch(RequestContext& ctx) {
         }
         admitObjects(ctx, proposed.get(), cur);
         auto next = prepareUpdate(ctx, std::move(proposed), *cur);
-        if (apply) recordApply(*next, manager, type.info().groupVersion());
+        if (apply) {
+          next->meta().managedFields = std::move(appliedFields);
+        } else {
+          recordUpdate(owner, cur, *next);
+        }
         if (dryRun) {
           dryResult = std::move(next);
           return nullptr;
