@@ -153,6 +153,140 @@ std::string resourceList(const Registry& registry, const std::string& group,
   return {buf.GetString(), buf.GetSize()};
 }
 
+// One resource of an aggregated discovery document (apidiscovery.k8s.io APIResourceDiscovery).
+void discoveredResource(Writer& w, const ResourceInfo& i) {
+  auto kindRef = [&w](std::string_view group, std::string_view version, std::string_view kind) {
+    w.Key("responseKind");
+    w.StartObject();
+    w.Key("group");
+    str(w, group);
+    w.Key("version");
+    str(w, version);
+    w.Key("kind");
+    str(w, kind);
+    w.EndObject();
+  };
+  w.StartObject();
+  w.Key("resource");
+  str(w, i.resource);
+  kindRef(i.group, i.version, i.kind);
+  w.Key("scope");
+  w.String(i.namespaced ? "Namespaced" : "Cluster");
+  w.Key("singularResource");
+  str(w, i.singular);
+  if (i.builtin != nullptr) {
+    strings(w, "verbs", std::vector<std::string>(i.builtin->verbs.begin(), i.builtin->verbs.end()));
+  } else {
+    strings(w, "verbs", verbsFor(i));
+  }
+  strings(w, "shortNames", i.shortNames);
+  strings(w, "categories", i.categories);
+  if (!i.subresources.empty()) {
+    w.Key("subresources");
+    w.StartArray();
+    for (const auto& sub : i.subresources) {
+      w.StartObject();
+      w.Key("subresource");
+      str(w, sub);
+      std::vector<std::string> verbs = subresourceVerbs(sub);
+      if (const auto* s = i.builtin ? i.builtin->subresource(sub) : nullptr) {
+        kindRef(s->group, s->version, s->kind);
+        verbs.assign(s->verbs.begin(), s->verbs.end());
+      } else {
+        kindRef(i.group, i.version, i.kind);
+      }
+      strings(w, "verbs", verbs);
+      w.EndObject();
+    }
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
+// APIGroupDiscoveryList of the core group (/api) or of every named group (/apis), in the
+// version the client asked for (v2 or v2beta1, same shape).
+std::string aggregatedDiscovery(const Registry& registry, bool core, std::string_view version) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  w.Key("kind");
+  w.String("APIGroupDiscoveryList");
+  w.Key("apiVersion");
+  str(w, "apidiscovery.k8s.io/" + std::string(version));
+  w.Key("metadata");
+  w.StartObject();
+  w.EndObject();
+  w.Key("items");
+  w.StartArray();
+  for (const auto& group : registry.groups()) {
+    if (group.empty() != core) continue;
+    w.StartObject();
+    w.Key("metadata");
+    w.StartObject();
+    if (!group.empty()) {
+      w.Key("name");
+      str(w, group);
+    }
+    w.Key("creationTimestamp");
+    w.Null();
+    w.EndObject();
+    w.Key("versions");
+    w.StartArray();
+    for (const auto& v : registry.versionsOf(group)) {
+      w.StartObject();
+      w.Key("version");
+      str(w, v);
+      w.Key("resources");
+      w.StartArray();
+      for (const auto& t : registry.all()) {
+        const auto& i = t->info();
+        if (i.group == group && i.version == v) discoveredResource(w, i);
+      }
+      w.EndArray();
+      w.Key("freshness");
+      w.String("Current");
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  }
+  w.EndArray();
+  w.EndObject();
+  return {buf.GetString(), buf.GetSize()};
+}
+
+// The aggregated discovery version the Accept header asks for first ("v2", "v2beta1"), or ""
+// when it asks for the classic documents. Media ranges are tried in the client's order.
+std::string aggregatedVersionWanted(std::string_view accept) {
+  std::size_t start = 0;
+  while (start <= accept.size()) {
+    std::size_t end = accept.find(',', start);
+    if (end == std::string_view::npos) end = accept.size();
+    const std::string_view range = accept.substr(start, end - start);
+    const bool discovery = range.find("g=apidiscovery.k8s.io") != std::string_view::npos &&
+                           range.find("as=APIGroupDiscoveryList") != std::string_view::npos;
+    if (discovery && range.find("v=v2beta1") != std::string_view::npos) return "v2beta1";
+    if (discovery && range.find("v=v2") != std::string_view::npos) return "v2";
+    if (!discovery && (range.find("json") != std::string_view::npos ||
+                       range.find("*/*") != std::string_view::npos)) {
+      return "";
+    }
+    start = end + 1;
+  }
+  return "";
+}
+
+http::Response aggregatedResponse(const Registry& registry, bool core, const std::string& version) {
+  http::Response r = jsonResponse(200, aggregatedDiscovery(registry, core, version));
+  for (auto& [name, value] : r.headers) {
+    if (name == "content-type") {
+      value = "application/json;g=apidiscovery.k8s.io;v=" + version + ";as=APIGroupDiscoveryList";
+    }
+  }
+  r.headers.emplace_back("vary", "Accept");
+  return r;
+}
+
 std::vector<std::string_view> segments(std::string_view path) {
   std::vector<std::string_view> out;
   std::size_t i = 0;
@@ -236,6 +370,11 @@ std::optional<http::Response> serveDiscovery(const Registry& registry, std::stri
       if (!doc.empty()) return jsonResponse(200, std::string(doc));
     }
     return std::nullopt;
+  }
+  if ((seg[0] == "api" || seg[0] == "apis") && seg.size() == 1) {
+    if (const auto version = aggregatedVersionWanted(accept); !version.empty()) {
+      return aggregatedResponse(registry, seg[0] == "api", version);
+    }
   }
   if (seg[0] == "api") {
     if (seg.size() == 1) {
