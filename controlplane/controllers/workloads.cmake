@@ -6,6 +6,7 @@ list(APPEND KITE_CONTROLLER_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/workloads.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/replicaset_controller.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/deployment_status.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/deployment_scaling.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/deployment_controller.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/garbage_collector.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/job_indexes.cpp

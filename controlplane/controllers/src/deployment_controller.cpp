@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "cluster_events.h"
+#include "deployment_scaling.h"
 #include "deployment_status.h"
 #include "kite/api/labels.h"
 #include "kite/api/meta.h"
@@ -110,7 +112,7 @@ class DeploymentController final : public WorkloadControllerBase {
     if (r.d.metadata.deletionTimestamp) return writeStatus(key, r);
     if (r.d.spec.paused) {
       syncNewSetRevision(r);
-      scaleStable(r);
+      scaleDeployment(r);
       if (deploymentComplete(r.d, calculateStatus(r.d, r.all(), nullptr, now()))) cleanup(r);
       setCondition(r.d.status.conditions, "Progressing", "Unknown", "DeploymentPaused",
                    "Deployment is paused", now());
@@ -120,6 +122,11 @@ class DeploymentController final : public WorkloadControllerBase {
         c != nullptr && c->reason == "DeploymentPaused") {
       setCondition(r.d.status.conditions, "Progressing", "Unknown", "DeploymentResumed",
                    "Deployment is resumed", now());
+    }
+    if (isScalingEvent(r.d, r.all())) {
+      syncNewSetRevision(r);
+      scaleDeployment(r);
+      return writeStatus(key, r);
     }
     if (r.d.spec.strategy.type == "Recreate") {
       rolloutRecreate(key, r);
@@ -163,7 +170,7 @@ class DeploymentController final : public WorkloadControllerBase {
       }
       ann[std::string(kRevisionAnnotation)] = std::to_string(want);
     }
-    copyAnnotations(r.d, rs);
+    copyAnnotations(r.d, rs, false);
     if (rs.metadata.annotations != r.newRS->metadata.annotations ||
         rs.spec.minReadySeconds != r.d.spec.minReadySeconds) {
       rs.spec.minReadySeconds = r.d.spec.minReadySeconds;
@@ -175,10 +182,13 @@ class DeploymentController final : public WorkloadControllerBase {
     }
   }
 
-  void copyAnnotations(const Deployment& d, ReplicaSet& rs) const {
+  // The size annotations are kept unless `sizes` (a set being created or scaled): proportional
+  // scaling reads the sizes a set was last scaled for.
+  void copyAnnotations(const Deployment& d, ReplicaSet& rs, bool sizes = true) const {
     for (const auto& [k, v] : d.metadata.annotations) {
       if (!skipAnnotation(k)) rs.metadata.annotations[k] = v;
     }
+    if (!sizes && rs.metadata.annotations.contains(std::string(kDesiredReplicasAnnotation))) return;
     const int32_t replicas = d.spec.replicas.value_or(1);
     rs.metadata.annotations[std::string(kDesiredReplicasAnnotation)] = std::to_string(replicas);
     rs.metadata.annotations[std::string(kMaxReplicasAnnotation)] =
@@ -219,6 +229,7 @@ class DeploymentController final : public WorkloadControllerBase {
       client_.updateStatus(copy);
       throw;
     }
+    if (replicas > 0) recordScaling(r.d, r.newRS->metadata.name, 0, replicas);
     setCondition(r.d.status.conditions, "Progressing", "True", "NewReplicaSetCreated",
                  "Created new replica set \"" + r.newRS->metadata.name + "\"", now(), true);
   }
@@ -232,22 +243,58 @@ class DeploymentController final : public WorkloadControllerBase {
         copy.metadata.annotations == rs.metadata.annotations) {
       return false;
     }
-    const bool changed = copy.spec.replicas != rs.spec.replicas;
+    const int32_t from = rs.spec.replicas.value_or(1);
     rs = client_.update(copy);
-    return changed;
+    if (from == replicas) return false;
+    recordScaling(d, rs.metadata.name, from, replicas);
+    return true;
   }
 
-  // No rollout in progress (or paused): the active ReplicaSet follows spec.replicas.
-  void scaleStable(Rollout& r) {
+  // upstream's ScalingReplicaSet event on the Deployment, in its 1.32 words.
+  void recordScaling(const Deployment& d, const std::string& set, int32_t from, int32_t to) {
+    clusterRecordEvent(client_, "deployment-controller", clusterReferenceTo(d), "Normal",
+                       "ScalingReplicaSet",
+                       std::string("Scaled ") + (to > from ? "up" : "down") + " replica set " +
+                           set + " from " + std::to_string(from) + " to " + std::to_string(to));
+  }
+
+  // A scaling event (or a paused Deployment): one active ReplicaSet (or none: the newest)
+  // takes spec.replicas; a saturated new set lets the old ones go to zero; otherwise a
+  // rolling update's sets are scaled proportionally.
+  void scaleDeployment(Rollout& r) {
     const int32_t replicas = r.d.spec.replicas.value_or(1);
     std::vector<ReplicaSet*> active;
     for (auto& rs : r.old) {
       if (rs.spec.replicas.value_or(1) > 0) active.push_back(&rs);
     }
-    if (r.newRS && (active.empty() || r.newRS->spec.replicas.value_or(1) > 0)) {
-      active.push_back(&*r.newRS);
+    if (r.newRS && r.newRS->spec.replicas.value_or(1) > 0) active.push_back(&*r.newRS);
+    if (active.empty()) {
+      if (r.newRS) {
+        active.push_back(&*r.newRS);
+      } else if (!r.old.empty()) {
+        active.push_back(&*std::max_element(r.old.begin(), r.old.end(), olderFirst));
+      }
     }
-    if (active.size() == 1) scale(r.d, *active.front(), replicas);
+    if (active.size() == 1) {
+      scale(r.d, *active.front(), replicas);
+      return;
+    }
+    if (r.newRS && r.newRS->spec.replicas.value_or(1) == replicas &&
+        r.newRS->status.availableReplicas == replicas) {
+      for (auto* rs : active) {
+        if (rs != &*r.newRS) scale(r.d, *rs, 0);
+      }
+      return;
+    }
+    if (r.d.spec.strategy.type == "Recreate") return;
+    std::vector<ReplicaSet> sets;
+    sets.reserve(active.size());
+    for (const auto* rs : active) sets.push_back(*rs);
+    for (const auto& [name, size] : proportionalSizes(r.d, sets)) {
+      for (auto* rs : active) {
+        if (rs->metadata.name == name) scale(r.d, *rs, size);
+      }
+    }
   }
 
   // ---- strategies ----

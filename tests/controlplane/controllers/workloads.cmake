@@ -14,9 +14,11 @@ kite_add_unit_test(workload_controllers_server_test
 target_include_directories(workload_controllers_server_test PRIVATE ${PROJECT_SOURCE_DIR}/tests/client)
 target_compile_definitions(workload_controllers_server_test PRIVATE KITE_BINARY="$<TARGET_FILE:kite>")
 
-# The Job controller's pure parts, and the Job controller against a real `kite server`.
+# The Job controller's and Deployment scaling's pure parts, and each controller against a
+# real `kite server`.
 kite_add_unit_test(workload_controllers_logic_test
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/job_logic_test.cpp
+          ${CMAKE_CURRENT_SOURCE_DIR}/deployment_scaling_test.cpp
   LIBS kite_controllers)
 target_include_directories(workload_controllers_logic_test
   PRIVATE ${PROJECT_SOURCE_DIR}/controlplane/controllers/src)
@@ -27,3 +29,10 @@ kite_add_unit_test(job_controller_server_test
   LIBS kite_controllers kite_client)
 target_include_directories(job_controller_server_test PRIVATE ${PROJECT_SOURCE_DIR}/tests/client)
 target_compile_definitions(job_controller_server_test PRIVATE KITE_BINARY="$<TARGET_FILE:kite>")
+
+kite_add_unit_test(deployment_controller_server_test
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/deployment_server_test.cpp
+          ${PROJECT_SOURCE_DIR}/tests/client/test_server.cpp
+  LIBS kite_controllers kite_client)
+target_include_directories(deployment_controller_server_test PRIVATE ${PROJECT_SOURCE_DIR}/tests/client)
+target_compile_definitions(deployment_controller_server_test PRIVATE KITE_BINARY="$<TARGET_FILE:kite>")

@@ -1,0 +1,205 @@
+// The Deployment controller against a real `kite server --disable-agent`: ScalingReplicaSet
+// events in upstream's words, proportional scaling of a rollout in progress, and the
+// Progressing reasons. The tests make pods ready by writing their status (no kubelet).
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <set>
+#include <thread>
+
+#include "kite/api/apps/v1/types.h"
+#include "kite/api/core/v1/types.h"
+#include "kite/api/meta.h"
+#include "kite/client/client.h"
+#include "kite/controlplane/controllers/workloads.h"
+#include "test_server.h"
+
+namespace kite::controlplane::controllers {
+namespace {
+
+using namespace std::chrono_literals;
+using api::apps::v1::Deployment;
+using api::apps::v1::ReplicaSet;
+using api::core::v1::Pod;
+
+class DeploymentServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = std::make_unique<client::testing::TestServer>();
+    server_->start();
+  }
+  static void TearDownTestSuite() { server_.reset(); }
+
+  void SetUp() override {
+    client_ = std::make_unique<client::Client>(server_->config());
+    controllers_ = makeWorkloadControllers(*client_, WorkloadControllerOptions{});
+    for (auto& c : controllers_) c->start();
+    ns_ = std::string("d-") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (auto& ch : ns_) ch = static_cast<char>(std::tolower(ch));
+    api::core::v1::Namespace n;
+    n.metadata.name = ns_;
+    client_->create(n);
+  }
+  void TearDown() override {
+    for (auto& c : controllers_) c->stop();
+  }
+
+  static bool eventually(const std::function<bool()>& pred,
+                         std::chrono::milliseconds timeout = 15s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return pred();
+  }
+
+  // Marks the pods of one ReplicaSet Running and Ready.
+  void markReady(const std::string& rsName) {
+    for (auto& p : client_->list<Pod>(ns_).items) {
+      const auto* ref = api::controllerOf(p.metadata);
+      if (ref == nullptr || ref->name != rsName || p.status.phase == "Running") continue;
+      p.status.phase = "Running";
+      api::core::v1::PodCondition ready;
+      ready.type = "Ready";
+      ready.status = "True";
+      ready.lastTransitionTime = api::Time::now();
+      p.status.conditions = {ready};
+      try {
+        client_->updateStatus(p);
+      } catch (const client::ApiError&) {
+      }
+    }
+  }
+
+  std::map<std::string, int32_t> setSizes() {
+    std::map<std::string, int32_t> out;
+    for (const auto& rs : client_->list<ReplicaSet>(ns_).items) {
+      out[rs.metadata.name] = rs.spec.replicas.value_or(1);
+    }
+    return out;
+  }
+  std::set<std::string> eventMessages(const std::string& reason) {
+    std::set<std::string> out;
+    for (const auto& e : client_->list<api::core::v1::Event>(ns_).items) {
+      if (e.reason == reason && e.involvedObject.kind == "Deployment") out.insert(e.message);
+    }
+    return out;
+  }
+  std::string progressingReason(const std::string& name) {
+    const auto d = client_->get<Deployment>(ns_, name);
+    const auto* c = api::findCondition(d.status.conditions, "Progressing");
+    return c != nullptr ? c->reason : "";
+  }
+
+  static std::unique_ptr<client::testing::TestServer> server_;
+  std::unique_ptr<client::Client> client_;
+  std::vector<std::unique_ptr<Controller>> controllers_;
+  std::string ns_;
+};
+
+std::unique_ptr<client::testing::TestServer> DeploymentServerTest::server_;
+
+TEST_F(DeploymentServerTest, ScalingMidRolloutIsProportionalWithEvents) {
+  Deployment d;
+  d.metadata.name = "web";
+  d.metadata.namespace_ = ns_;
+  d.spec.replicas = 4;
+  d.spec.progressDeadlineSeconds = 2;
+  d.spec.selector.emplace().matchLabels["app"] = "web";
+  d.spec.template_.metadata.labels["app"] = "web";
+  api::core::v1::Container c;
+  c.name = "main";
+  c.image = "nginx:1";
+  d.spec.template_.spec.containers.push_back(c);
+  d.spec.strategy.type = "RollingUpdate";
+  auto& ru = d.spec.strategy.rollingUpdate.emplace();
+  ru.maxSurge = api::IntOrString(1);
+  ru.maxUnavailable = api::IntOrString(0);
+  client_->create(d);
+  ASSERT_TRUE(eventually([&] { return setSizes().size() == 1; }));
+  const std::string oldSet = setSizes().begin()->first;
+  ASSERT_TRUE(eventually([&] {
+    markReady(oldSet);
+    return progressingReason("web") == "NewReplicaSetAvailable";
+  }));
+  EXPECT_TRUE(eventMessages("ScalingReplicaSet")
+                  .contains("Scaled up replica set " + oldSet + " from 0 to 4"));
+
+  // A new image whose pods never get ready: the rollout stops at old 4 + new 1.
+  for (int i = 0;; ++i) {
+    auto cur = client_->get<Deployment>(ns_, "web");
+    cur.spec.template_.spec.containers[0].image = "nginx:2";
+    try {
+      client_->update(cur);
+      break;
+    } catch (const client::ApiError& e) {
+      if (!e.isConflict() || i > 20) throw;
+    }
+  }
+  std::string newSet;
+  ASSERT_TRUE(eventually([&] {
+    const auto sizes = setSizes();
+    for (const auto& [name, n] : sizes) {
+      if (name != oldSet) newSet = name;
+    }
+    return sizes.size() == 2 && sizes.at(oldSet) == 4 && !newSet.empty() && sizes.at(newSet) == 1;
+  }));
+  EXPECT_TRUE(eventually([&] {
+    return progressingReason("web") == "NewReplicaSetCreated" ||
+           progressingReason("web") == "ReplicaSetUpdated";
+  }));
+  // No progress for longer than progressDeadlineSeconds.
+  EXPECT_TRUE(eventually([&] { return progressingReason("web") == "ProgressDeadlineExceeded"; }));
+
+  // Scaled to 8 mid-rollout: 9 pods in all (8 + surge 1), shared 4:1 -> 7 and 2.
+  for (int i = 0;; ++i) {
+    auto cur = client_->get<Deployment>(ns_, "web");
+    cur.spec.replicas = 8;
+    try {
+      client_->update(cur);
+      break;
+    } catch (const client::ApiError& e) {
+      if (!e.isConflict() || i > 20) throw;
+    }
+  }
+  ASSERT_TRUE(eventually([&] {
+    const auto sizes = setSizes();
+    return sizes.at(oldSet) == 7 && sizes.at(newSet) == 2;
+  })) <<
+      [&] {
+        std::string all;
+        for (const auto& m : eventMessages("ScalingReplicaSet")) all += m + "; ";
+        for (const auto& rs : client_->list<ReplicaSet>(ns_).items) {
+          all += rs.metadata.name + " " + std::to_string(rs.spec.replicas.value_or(-1));
+          for (const auto& [k, v] : rs.metadata.annotations) all += " " + k + "=" + v;
+          all += "\n";
+        }
+        return all;
+      }();
+  std::this_thread::sleep_for(300ms);  // and it stays so: the rollout does not jump ahead
+  EXPECT_EQ(setSizes().at(oldSet), 7);
+  EXPECT_EQ(setSizes().at(newSet), 2);
+  const auto events = eventMessages("ScalingReplicaSet");
+  EXPECT_TRUE(events.contains("Scaled up replica set " + newSet + " from 0 to 1"));
+  EXPECT_TRUE(events.contains("Scaled up replica set " + oldSet + " from 4 to 7"));
+  EXPECT_TRUE(events.contains("Scaled up replica set " + newSet + " from 1 to 2"));
+
+  // Once the pods are ready the rollout finishes, scaling the old set down with events.
+  ASSERT_TRUE(eventually([&] {
+    markReady(oldSet);
+    markReady(newSet);
+    const auto sizes = setSizes();
+    return sizes.at(oldSet) == 0 && sizes.at(newSet) == 8;
+  }));
+  bool scaledDown = false;
+  for (const auto& m : eventMessages("ScalingReplicaSet")) {
+    scaledDown |= m.rfind("Scaled down replica set " + oldSet + " from ", 0) == 0;
+  }
+  EXPECT_TRUE(scaledDown);
+}
+
+}  // namespace
+}  // namespace kite::controlplane::controllers
