@@ -110,7 +110,8 @@ std::optional<std::chrono::system_clock::time_point> updateProgressing(
   }
   const auto deadline = std::chrono::seconds(*d.spec.progressDeadlineSeconds);
   const auto* cur = api::findCondition(next.conditions, "Progressing");
-  if (cur != nullptr && cur->reason == "ProgressDeadlineExceeded") return std::nullopt;
+  // Timed out stays so until the rollout progresses or completes (as upstream).
+  const bool timedOut = cur != nullptr && cur->reason == "ProgressDeadlineExceeded";
   const std::string subject = newRS != nullptr ? "ReplicaSet \"" + newRS->metadata.name + "\""
                                                : "Deployment \"" + d.metadata.name + "\"";
   if (deploymentComplete(d, next)) {
@@ -127,6 +128,7 @@ std::optional<std::chrono::system_clock::time_point> updateProgressing(
     setCondition(next.conditions, "Progressing", "True", "ReplicaSetUpdated",
                  subject + " is progressing.", now, true);
   }
+  if (timedOut && !progressing) return std::nullopt;
   cur = api::findCondition(next.conditions, "Progressing");
   if (cur == nullptr) return std::nullopt;
   const auto due = cur->lastUpdateTime.timePoint() + deadline;

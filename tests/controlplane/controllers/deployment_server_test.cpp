@@ -192,8 +192,9 @@ TEST_F(DeploymentServerTest, ScalingMidRolloutIsProportionalWithEvents) {
     markReady(oldSet);
     markReady(newSet);
     const auto sizes = setSizes();
-    return sizes.at(oldSet) == 0 && sizes.at(newSet) == 8;
-  }));
+    return sizes.at(oldSet) == 0 && sizes.at(newSet) == 8 &&
+           progressingReason("web") == "NewReplicaSetAvailable";
+  })) << progressingReason("web");
   bool scaledDown = false;
   for (const auto& m : eventMessages("ScalingReplicaSet")) {
     scaledDown |= m.rfind("Scaled down replica set " + oldSet + " from ", 0) == 0;
