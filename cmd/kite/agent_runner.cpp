@@ -61,11 +61,14 @@ void addAgentFlags(CLI::App& cmd, AgentFlags& flags, bool forServer) {
     cmd.add_option("--data-dir,-d", flags.dataDir, "Folder for the agent's state (certificates)")
         ->capture_default_str();
   }
-  cmd.add_option("--proxy-mode", flags.proxyMode, "Service proxy dataplane (nftables)")
+  cmd.add_option("--proxy-mode", flags.proxyMode,
+                 "Service proxy dataplane: nftables, or ebpf (socket-level ClusterIPs)")
       ->check(CLI::IsMember({"nftables"}))
       ->capture_default_str();
   cmd.add_flag("--disable-kube-proxy", flags.disableProxy,
                "Run no Service proxy (the network plugin forwards Services)");
+  cmd.add_flag("--disable-network-policy", flags.disableNetworkPolicy,
+               "Enforce no NetworkPolicy (the network plugin does)");
   cmd.add_option("--flannel-backend", flags.flannelBackend,
                  "host-gw: the proxy routes other nodes' pod CIDRs via their InternalIPs; none: "
                  "the network plugin does")
@@ -110,7 +113,10 @@ void resolveAgentFlags(AgentFlags& flags) {
   }
 }
 
-RunningAgent::RunningAgent(AgentFlags flags) : flags_(std::move(flags)) {
+RunningAgent::RunningAgent(AgentFlags flags)
+    : flags_(std::move(flags)),
+      dirLock_(std::make_unique<DirLock>(
+          joinOptions(flags_).dir, "kite agent (kite server runs one unless --disable-agent)")) {
   startParts();
   rotation_ = std::thread([this] { rotateLoop(); });
 }
@@ -147,6 +153,16 @@ void RunningAgent::startParts() {
     proxy_ = std::make_unique<proxy::Proxy>(*proxyClient_, options);
     proxy_->start();
   }
+  if (!flags_.disableNetworkPolicy) {
+    // This node's pods, in its own table (inet kite-netpol), whatever the proxy mode.
+    policyClient_ =
+        std::make_unique<client::Client>(client::loadKubeconfig(credentials.kubeconfig));
+    proxy::NetworkPolicyControllerOptions policyOptions;
+    policyOptions.nodeName = flags_.kubelet.nodeName;
+    networkPolicy_ =
+        std::make_unique<proxy::NetworkPolicyController>(*policyClient_, policyOptions);
+    networkPolicy_->start();
+  }
   startDns(credentials.kubeconfig.string());
 }
 
@@ -174,6 +190,9 @@ void RunningAgent::stopParts() {
   if (dns_) dns_->stop();
   dns_.reset();
   dnsClient_.reset();
+  if (networkPolicy_) networkPolicy_->stop();
+  networkPolicy_.reset();
+  policyClient_.reset();
   if (proxy_) proxy_->stop();
   proxy_.reset();
   proxyClient_.reset();

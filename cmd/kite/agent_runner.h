@@ -16,8 +16,10 @@
 #include <thread>
 #include <vector>
 
+#include "dir_lock.h"
 #include "kite/client/client.h"
 #include "kite/dns/dns_server.h"
+#include "kite/proxy/network_policy_controller.h"
 #include "kite/proxy/proxy.h"
 #include "kubelet_runner.h"
 
@@ -30,6 +32,7 @@ struct AgentFlags {
   std::string dataDir = "/var/lib/kite";
   std::string proxyMode = "nftables";
   bool disableProxy = false;                   // --disable-kube-proxy, as k3s
+  bool disableNetworkPolicy = false;           // --disable-network-policy, as k3s
   std::string clusterCidr = "10.42.0.0/16";    // the proxy masquerades traffic from outside it
   std::string flannelBackend = "none";         // host-gw: the proxy routes other nodes' pod CIDRs
   std::vector<std::string> nodeportAddresses;  // --nodeport-addresses (empty: all)
@@ -69,9 +72,12 @@ class RunningAgent {
   void rotateLoop();
 
   AgentFlags flags_;
+  std::unique_ptr<DirLock> dirLock_;  // first: no second agent on the same state folder
   std::unique_ptr<RunningKubelet> kubelet_;
   std::unique_ptr<client::Client> proxyClient_;
   std::unique_ptr<proxy::Proxy> proxy_;
+  std::unique_ptr<client::Client> policyClient_;
+  std::unique_ptr<proxy::NetworkPolicyController> networkPolicy_;
   std::unique_ptr<client::Client> dnsClient_;
   std::unique_ptr<dns::DnsServer> dns_;
   std::mutex mutex_;

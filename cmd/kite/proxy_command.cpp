@@ -11,6 +11,8 @@
 #include "commands.h"
 #include "kite/client/client.h"
 #include "kite/client/config.h"
+#include "kite/proxy/ebpf_dataplane.h"
+#include "kite/proxy/network_policy_controller.h"
 #include "kite/proxy/proxy.h"
 #include "stop_signals.h"
 
@@ -68,8 +70,14 @@ void runProxy(const ProxyFlags& flags) {
       .healthzBindAddress = flags.healthzBindAddress,
       .metricsBindAddress = flags.metricsBindAddress};
   if (flags.cleanup) {
+    // Every mode's leftovers, whichever ran before (as kube-proxy's --cleanup), and the
+    // NetworkPolicy table an agent on this node kept.
+    options.proxyMode = "nftables";
     proxy::makeDataplane(options)->cleanup();
-    spdlog::info("removed table inet kite-proxy");
+    proxy::EbpfDataplane::removePinned();
+    proxy::NetworkPolicyController::cleanup();
+    spdlog::info(
+        "removed tables inet kite-proxy and inet kite-netpol and the pinned eBPF programs");
     return;
   }
   if (flags.kubeconfig.empty()) throw std::runtime_error("--kubeconfig is required");
@@ -95,7 +103,9 @@ void addProxyCommand(CLI::App& root) {
   auto* cmd = root.add_subcommand("proxy", "Run only the Service proxy half of the agent");
   cmd->add_option("--kubeconfig", flags->kubeconfig, "kubeconfig of the API server");
   cmd->add_option("--hostname-override", flags->hostnameOverride, "Name of this node");
-  cmd->add_option("--proxy-mode", flags->proxyMode, "Dataplane: nftables")->capture_default_str();
+  cmd->add_option("--proxy-mode", flags->proxyMode,
+                  "Dataplane: nftables, or ebpf (socket-level ClusterIPs)")
+      ->capture_default_str();
   cmd->add_option("--cluster-cidr", flags->clusterCidr,
                   "Pod IP range; Service traffic from outside it is masqueraded");
   cmd->add_option("--nodeport-addresses", flags->nodeportAddresses,
@@ -117,7 +127,8 @@ void addProxyCommand(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--min-sync-period", flags->minSyncPeriod, "Syncs at most this often")
       ->capture_default_str();
-  cmd->add_flag("--cleanup", flags->cleanup, "Remove the proxy's nftables table and exit");
+  cmd->add_flag("--cleanup", flags->cleanup,
+                "Remove every rule and program kite's proxy and NetworkPolicy left, and exit");
   cmd->callback([flags] { runProxy(*flags); });
 }
 

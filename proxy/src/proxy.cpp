@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 
 #include "kite/client/informer.h"
+#include "kite/proxy/ebpf_dataplane.h"
 #include "kite/proxy/health_check_servers.h"
 #include "kite/proxy/nftables_dataplane.h"
 #include "kite/proxy/status_servers.h"
@@ -56,8 +57,16 @@ std::unique_ptr<Dataplane> makeDataplane(const ProxyOptions& options) {
     return std::make_unique<NftablesDataplane>(nft::RulesOptions{
         .clusterCidr = options.clusterCidr, .nodePortAddresses = options.nodePortAddresses});
   }
+  if (options.proxyMode == "ebpf") {
+    // Socket-level translation for ClusterIPs; traffic from outside (NodePort, externalIPs,
+    // LoadBalancer) keeps the nftables table (ebpf/README.md says why).
+    EbpfOptions ebpf;
+    ebpf.northSouth = nft::RulesOptions{.clusterCidr = options.clusterCidr,
+                                        .nodePortAddresses = options.nodePortAddresses};
+    return std::make_unique<EbpfDataplane>(std::move(ebpf));
+  }
   throw std::invalid_argument("--proxy-mode: unsupported mode \"" + options.proxyMode +
-                              "\" (supported: nftables)");
+                              "\" (supported: nftables, ebpf)");
 }
 
 class Proxy::Impl {

@@ -125,6 +125,9 @@ class RunningServer final : public Server {
     const auto kubeletClient = pki::ensureKubeletClientCertificate(*pki_);
     ao.kubeletClient.certificateFile = kubeletClient.certFile.string();
     ao.kubeletClient.privateKeyFile = kubeletClient.keyFile.string();
+    // Kubelets serve certificates this CA signed when they joined (as k3s passes its server CA
+    // as --kubelet-certificate-authority), so logs/exec/port-forward never talk to an impostor.
+    ao.kubeletClient.caFile = pki_->paths.serverCaCert.string();
     ao.serviceCidr = config.serviceCidr;
     ao.nodePortMin = config.nodePortMin;
     ao.nodePortMax = config.nodePortMax;

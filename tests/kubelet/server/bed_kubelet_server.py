@@ -73,15 +73,73 @@ class Server:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def openssl(*args):
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def sign_serving_certificate(ca_cert, ca_key, folder):
+    """A serving certificate for 127.0.0.1 signed by the given CA: (cert, key) paths."""
+    key, csr, cert = (os.path.join(folder, f"kubelet.{x}") for x in ("key", "csr", "crt"))
+    ext = os.path.join(folder, "kubelet.ext")
+    with open(ext, "w") as f:
+        f.write(f"subjectAltName=IP:127.0.0.1,DNS:{NODE}\nextendedKeyUsage=serverAuth\n")
+    openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", key, "-subj", f"/CN={NODE}", "-out", csr)
+    openssl("x509", "-req", "-in", csr, "-CA", ca_cert, "-CAkey", ca_key, "-CAcreateserial",
+            "-days", "1", "-extfile", ext, "-out", cert)
+    return cert, key
+
+
+class ImpostorKubelet:
+    """An HTTPS server with a self-signed certificate, counting the requests that reach it."""
+
+    def __init__(self, folder):
+        import http.server
+        import threading
+        self.requests = 0
+        cert, key = os.path.join(folder, "impostor.crt"), os.path.join(folder, "impostor.key")
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                "-nodes", "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=impostor",
+                "-addext", "subjectAltName=IP:127.0.0.1")
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (the http.server spelling)
+                outer.requests += 1
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"secrets the impostor should never be asked for\n")
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert, key)
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 class KubeletServerTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.server = Server()
-        client_ca = os.path.join(cls.server.data, "server", "tls", "client-ca.crt")
+        tls = os.path.join(cls.server.data, "server", "tls")
+        # The API server checks kubelets' serving certificates against its server CA (agents
+        # get theirs when they join); a kubelet started by hand gets one the same CA signed.
+        cert, key = sign_serving_certificate(os.path.join(tls, "server-ca.crt"),
+                                             os.path.join(tls, "server-ca.key"), cls.server.dir)
         cls.kubelet = Kubelet(KITE, node_name=NODE, extra_args=[
             "--kubeconfig", cls.server.kubeconfig, "--node-ip", "127.0.0.1",
             "--address", "127.0.0.1", "--port", str(KUBELET_PORT),
-            "--client-ca-file", client_ca])
+            "--client-ca-file", os.path.join(tls, "client-ca.crt"),
+            "--tls-cert-file", cert, "--tls-private-key-file", key])
         cls.kubelet.start()
         Kubelet.wait_for(lambda: cls.kubectl("get", "node", NODE, check=False).returncode == 0,
                          30, "node registered")
@@ -207,6 +265,30 @@ class KubeletServerTest(unittest.TestCase):
         summary = json.loads(self.kubectl("get", "--raw", f"{base}/stats/summary").stdout)
         self.assertEqual(summary["node"]["nodeName"], NODE)
         self.assertIn("kubelet_running_pods", self.kubectl("get", "--raw", f"{base}/metrics").stdout)
+
+    def test_api_server_refuses_a_kubelet_its_ca_did_not_sign(self):
+        impostor = ImpostorKubelet(self.server.dir)
+        try:
+            node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "impostor"}}
+            self.kubectl("create", "-f", "-", stdin=json.dumps(node))
+            status = {"status": {
+                "addresses": [{"type": "InternalIP", "address": "127.0.0.1"}],
+                "daemonEndpoints": {"kubeletEndpoint": {"Port": impostor.port}}}}
+            self.kubectl("patch", "node", "impostor", "--subresource=status", "--type=merge",
+                         "-p", json.dumps(status))
+            pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "on-impostor"},
+                   "spec": {"nodeName": "impostor",
+                            "containers": [{"name": "c", "image": "busybox:1.35"}]}}
+            self.kubectl("create", "-f", "-", stdin=json.dumps(pod))
+            out = self.kubectl("logs", "on-impostor", check=False)
+            self.assertNotEqual(out.returncode, 0, out.stdout)
+            self.assertIn("certificate", out.stderr)
+            self.assertEqual(impostor.requests, 0)
+        finally:
+            self.kubectl("delete", "pod", "on-impostor", "--grace-period=0", "--force",
+                         check=False)
+            self.kubectl("delete", "node", "impostor", check=False)
+            impostor.stop()
 
     def test_unauthenticated_request_is_refused(self):
         context = ssl.create_default_context()
