@@ -368,5 +368,39 @@ TEST_F(RestTest, NamespacedResourceInMissingNamespace) {
   EXPECT_EQ(r.message(), R"(namespaces "nope" not found)");
 }
 
+// Job defaults as upstream's: parallelism alone leaves completions unset (a work queue); a
+// per-index back-off limit lifts the Job-wide default; Indexed needs completions.
+TEST_F(RestTest, JobDefaultsFollowUpstream) {
+  const std::string jobs = "/apis/batch/v1/namespaces/default/jobs";
+  auto job = [](const std::string& name, const std::string& spec) {
+    return R"({"apiVersion":"batch/v1","kind":"Job","metadata":{"name":")" + name +
+           R"("},"spec":{)" + spec +
+           R"("template":{"spec":{"containers":[{"name":"c","image":"busybox:1.35"}]}}}})";
+  };
+  auto queue = api.call("POST", jobs, job("queue", R"("parallelism":3,)"));
+  ASSERT_EQ(queue.status, 201) << queue.body;
+  auto d = queue.json();
+  EXPECT_FALSE(d["spec"].HasMember("completions"));
+  EXPECT_EQ(d["spec"]["parallelism"].GetInt(), 3);
+  EXPECT_EQ(d["spec"]["backoffLimit"].GetInt(), 6);
+
+  auto plain = api.call("POST", jobs, job("plain", ""));
+  ASSERT_EQ(plain.status, 201) << plain.body;
+  d = plain.json();
+  EXPECT_EQ(d["spec"]["completions"].GetInt(), 1);
+  EXPECT_EQ(d["spec"]["parallelism"].GetInt(), 1);
+
+  auto perIndex = api.call(
+      "POST", jobs,
+      job("per-index", R"("completions":2,"completionMode":"Indexed","backoffLimitPerIndex":1,)"));
+  ASSERT_EQ(perIndex.status, 201) << perIndex.body;
+  EXPECT_EQ(perIndex.json()["spec"]["backoffLimit"].GetInt(), 2147483647);
+
+  auto indexed =
+      api.call("POST", jobs, job("indexed", R"("parallelism":2,"completionMode":"Indexed",)"));
+  EXPECT_EQ(indexed.status, 422) << indexed.body;
+  EXPECT_NE(indexed.body.find("spec.completions"), std::string::npos) << indexed.body;
+}
+
 }  // namespace
 }  // namespace kite::testing

@@ -1,5 +1,6 @@
 // Kinds of batch, networking.k8s.io, storage.k8s.io, events.k8s.io and policy: defaults,
 // checks and kubectl's columns as upstream prints them.
+#include <limits>
 #include <string>
 
 #include "../registry.h"
@@ -39,10 +40,14 @@ void defaultJobTemplate(corev1::PodTemplateSpec& t) {
 }
 
 void defaultJobSpec(batchv1::JobSpec& s) {
-  if (!s.parallelism) s.parallelism = 1;
+  // As upstream: both unset is a non-parallel Job (both 1); parallelism alone is a work queue,
+  // whose completions stay unset (done once one pod succeeded and the rest finished).
   if (!s.completions && !s.parallelism) s.completions = 1;
-  if (!s.completions) s.completions = 1;
-  if (!s.backoffLimit) s.backoffLimit = 6;
+  if (!s.parallelism) s.parallelism = 1;
+  // With a per-index limit the Job-wide one must not fail the Job first.
+  if (!s.backoffLimit) {
+    s.backoffLimit = s.backoffLimitPerIndex ? std::numeric_limits<int32_t>::max() : 6;
+  }
   if (!s.completionMode) s.completionMode = "NonIndexed";
   if (!s.suspend) s.suspend = false;
   if (!s.podReplacementPolicy) s.podReplacementPolicy = "TerminatingOrFailed";
@@ -97,6 +102,9 @@ void addJobs(Registry& r) {
     if (j.spec.backoffLimit && *j.spec.backoffLimit < 0) {
       errors.push_back(FieldError::invalid("spec.backoffLimit", *j.spec.backoffLimit,
                                            "must be greater than or equal to 0"));
+    }
+    if (j.spec.completionMode == "Indexed" && !j.spec.completions) {
+      errors.push_back(FieldError::required("spec.completions", "when completion mode is Indexed"));
     }
   };
   h.validateUpdate = [](std::vector<FieldError>& errors, const batchv1::Job& j,
