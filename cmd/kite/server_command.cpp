@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <stdexcept>
 #include <stop_token>
 #include <thread>
+#include <vector>
 
 #include "agent_runner.h"
 #include "commands.h"
@@ -32,6 +34,7 @@ struct ServerFlags {
   std::string nodePortRange = "30000-32767";
   std::string nodeMonitorGracePeriod = "40s";
   bool disableAgent = false;
+  std::vector<std::string> disable;  // --disable: packaged parts not to run, as k3s's
   std::string logLevel = "info";
   AgentFlags agent;  // the agent in this process, unless --disable-agent
 };
@@ -85,6 +88,8 @@ void runServer(ServerFlags& flags) {
   // Pods' DNS server: the kube-dns Service at --cluster-dns, by default the 10th address of
   // the service range (k3s's 10.43.0.10), leading to the DNS server every agent runs.
   auto& clusterDns = flags.agent.kubelet.clusterDns;
+  const bool kubeDnsDisabled =
+      std::find(flags.disable.begin(), flags.disable.end(), "coredns") != flags.disable.end();
   if (clusterDns.empty()) {
     try {
       clusterDns = {dns::clusterDnsIP(config.serviceCidr)};
@@ -96,7 +101,7 @@ void runServer(ServerFlags& flags) {
   auto server = controlplane::startServer(config);
   client::Client kubeDnsClient(client::loadKubeconfig(server->kubeconfigPath().string()));
   std::unique_ptr<dns::KubeDnsService> kubeDns;
-  if (!clusterDns.empty()) {
+  if (!clusterDns.empty() && !kubeDnsDisabled) {
     kubeDns = std::make_unique<dns::KubeDnsService>(
         kubeDnsClient, dns::KubeDnsServiceOptions{.clusterIP = clusterDns.front()});
     kubeDns->start();
@@ -175,6 +180,11 @@ void addServerCommand(CLI::App& root) {
       ->capture_default_str();
   cmd->add_flag("--disable-controller-manager", c.disableControllerManager,
                 "Run without the controllers");
+  cmd->add_option("--disable", flags->disable,
+                  "Packaged parts not to run, as k3s's --disable (kite has: coredns, the "
+                  "kube-dns Service pods resolve names through)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"coredns"}));
   cmd->add_option("--log-level", flags->logLevel, "trace, debug, info, warn, error")
       ->capture_default_str();
   // Every agent flag too, for the agent in this process (k3s's server takes them as well);

@@ -98,8 +98,10 @@ void TestServer::start() {
                                    "--log-level",
                                    "warn"};
   if (!withControlLoops_) {
+    // The API server alone: nothing else writing objects (the kube-dns Service included).
     args.emplace_back("--disable-scheduler");
     args.emplace_back("--disable-controller-manager");
+    args.emplace_back("--disable=coredns");
   }
   args.insert(args.end(), extraArgs_.begin(), extraArgs_.end());
   std::vector<char*> argv;

@@ -133,9 +133,9 @@ class KiteServer:
         log = open(self.log_path, "ab")
         try:
             # The API server alone: no controllers writing objects (kube-root-ca.crt, default
-            # ServiceAccounts) into the namespaces these tests count.
+            # ServiceAccounts, the kube-dns Service) into the namespaces these tests count.
             args = [KITE, "server", "--disable-agent", "--disable-scheduler",
-                    "--disable-controller-manager", "--data-dir", self.data_dir,
+                    "--disable-controller-manager", "--disable=coredns", "--data-dir", self.data_dir,
                     "--bind-address", "127.0.0.1", "--https-listen-port", str(self.port),
                     "--write-kubeconfig", self.kubeconfig]
             if self.etcd_endpoint:
