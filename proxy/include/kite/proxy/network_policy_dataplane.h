@@ -3,12 +3,10 @@
 // nft_run_cmd_from_buffer per call, so each sync is one atomic transaction. It acts on the
 // network namespace of the thread that created it; it touches only `table inet kite-netpol`.
 
-#include <memory>
 #include <string>
 
 #include "kite/proxy/network_policy_state.h"
-
-struct nft_ctx;
+#include "kite/proxy/nft_context.h"
 
 namespace kite::proxy::netpol {
 
@@ -29,10 +27,7 @@ class NftablesRunner {
   void cleanup();
 
  private:
-  struct CtxDeleter {
-    void operator()(nft_ctx* ctx) const;
-  };
-  std::unique_ptr<nft_ctx, CtxDeleter> ctx_;
+  NftContext nft_;
 };
 
 }  // namespace kite::proxy::netpol

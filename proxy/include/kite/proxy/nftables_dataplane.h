@@ -3,13 +3,11 @@
 // nft_run_cmd_from_buffer per sync, so every sync is one atomic transaction. It touches only
 // `table inet kite-proxy`. Needs CAP_NET_ADMIN in the network namespace it runs in.
 
-#include <memory>
 #include <string>
 
 #include "kite/proxy/dataplane.h"
+#include "kite/proxy/nft_context.h"
 #include "kite/proxy/nft_rules.h"
-
-struct nft_ctx;
 
 namespace kite::proxy {
 
@@ -31,10 +29,7 @@ class NftablesDataplane final : public Dataplane {
 
  private:
   nft::RulesOptions options_;
-  struct CtxDeleter {
-    void operator()(nft_ctx* ctx) const;
-  };
-  std::unique_ptr<nft_ctx, CtxDeleter> ctx_;
+  NftContext nft_;
 };
 
 }  // namespace kite::proxy
