@@ -36,13 +36,6 @@ void defaultContainer(corev1::Container& c) {
   defaultProbe(c.startupProbe);
 }
 
-// RFC 1123 label: [a-z0-9]([-a-z0-9]*[a-z0-9])?, at most 63 characters.
-bool isDnsLabel(const std::string& s) {
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-  if (s.empty() || s.size() > 63 || !alnum(s.front()) || !alnum(s.back())) return false;
-  return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-'; });
-}
-
 }  // namespace
 
 void applyPodDefaults(corev1::Pod& pod) {
@@ -59,67 +52,7 @@ void applyPodDefaults(corev1::Pod& pod) {
   }
 }
 
-void validatePod(const corev1::Pod& pod) {
-  std::vector<api::FieldError> errors;
-  const auto& spec = pod.spec;
-  if (pod.metadata.name.empty()) {
-    errors.push_back(
-        api::FieldError::required("metadata.name", "name or generateName is required"));
-  }
-  if (spec.containers.empty()) errors.push_back(api::FieldError::required("spec.containers"));
-  std::set<std::string> volumeNames;
-  for (std::size_t i = 0; i < spec.volumes.size(); ++i) {
-    const auto& v = spec.volumes[i];
-    const std::string field = "spec.volumes[" + std::to_string(i) + "]";
-    if (!volumeNames.insert(v.name).second) {
-      errors.push_back(api::FieldError::duplicate(field + ".name", v.name));
-    }
-    if (v.hostPath && !v.hostPath->path.starts_with("/")) {
-      errors.push_back(api::FieldError::invalid(field + ".hostPath.path", v.hostPath->path,
-                                                "must be an absolute path"));
-    }
-  }
-  const std::set<std::string> policies = {"Always", "OnFailure", "Never"};
-  if (!spec.restartPolicy.empty() && !policies.contains(spec.restartPolicy)) {
-    errors.push_back(api::FieldError::notSupported("spec.restartPolicy", spec.restartPolicy,
-                                                   {"Always", "OnFailure", "Never"}));
-  }
-  std::set<std::string> containerNames;
-  auto checkContainers = [&](const std::vector<corev1::Container>& list, const std::string& path) {
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      const auto& c = list[i];
-      const std::string field = path + "[" + std::to_string(i) + "]";
-      if (c.name.empty()) {
-        errors.push_back(api::FieldError::required(field + ".name"));
-      } else if (!isDnsLabel(c.name)) {
-        errors.push_back(api::FieldError::invalid(
-            field + ".name", c.name,
-            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
-            "'-', and must start and end with an alphanumeric character"));
-      } else if (!containerNames.insert(c.name).second) {
-        errors.push_back(api::FieldError::duplicate(field + ".name", c.name));
-      }
-      if (c.image.empty()) errors.push_back(api::FieldError::required(field + ".image"));
-      if (!c.imagePullPolicy.empty() && c.imagePullPolicy != "Always" &&
-          c.imagePullPolicy != "IfNotPresent" && c.imagePullPolicy != "Never") {
-        errors.push_back(api::FieldError::notSupported(
-            field + ".imagePullPolicy", c.imagePullPolicy, {"Always", "IfNotPresent", "Never"}));
-      }
-      for (std::size_t m = 0; m < c.volumeMounts.size(); ++m) {
-        const auto& vm = c.volumeMounts[m];
-        const std::string mountField = field + ".volumeMounts[" + std::to_string(m) + "]";
-        if (!volumeNames.contains(vm.name)) {
-          errors.push_back(api::FieldError::notFound(mountField + ".name", vm.name));
-        }
-        if (vm.mountPath.empty())
-          errors.push_back(api::FieldError::required(mountField + ".mountPath"));
-      }
-    }
-  };
-  checkContainers(spec.initContainers, "spec.initContainers");
-  checkContainers(spec.containers, "spec.containers");
-  if (!errors.empty()) throw api::FieldErrors(std::move(errors));
-}
+// validatePod lives in pod_validation.cpp with the rest of pod validation.
 
 std::string defaultPullPolicy(std::string_view image) {
   // A digest pins the image; otherwise the tag decides.
