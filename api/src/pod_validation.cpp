@@ -184,21 +184,12 @@ std::vector<FieldError> validateReplicatedPodTemplate(const corev1::PodTemplateS
                                               {"Always"}));
   }
   if (tmpl.spec.activeDeadlineSeconds) {
-    const std::string ad = child(spec, "activeDeadlineSeconds");
-    switch (owner) {
-      case ReplicatedOwner::ReplicaSet:
-        errors.push_back(
-            FieldError::forbidden(ad, "activeDeadlineSeconds in ReplicaSet is not Supported"));
-        break;
-      case ReplicatedOwner::StatefulSet:
-        errors.push_back(
-            FieldError::forbidden(ad, "activeDeadlineSeconds in StatefulSet is not Supported"));
-        break;
-      case ReplicatedOwner::DaemonSet:
-        errors.push_back(FieldError::invalid(ad, *tmpl.spec.activeDeadlineSeconds,
-                                             "activeDeadlineSeconds must be nil for daemonset"));
-        break;
-    }
+    const char* kind = owner == ReplicatedOwner::DaemonSet     ? "DaemonSet"
+                       : owner == ReplicatedOwner::StatefulSet ? "StatefulSet"
+                                                               : "ReplicaSet";
+    errors.push_back(FieldError::forbidden(
+        child(spec, "activeDeadlineSeconds"),
+        std::string("activeDeadlineSeconds in ") + kind + " is not Supported"));
   }
   return errors;
 }

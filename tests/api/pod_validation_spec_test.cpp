@@ -291,8 +291,8 @@ TEST(PodValidationTemplates, ReplicatedPodsRestartForever) {
   EXPECT_TRUE(hasError(errors, "spec.template.spec.activeDeadlineSeconds", ErrorType::Forbidden,
                        "activeDeadlineSeconds in StatefulSet is not Supported"));
   errors = validateReplicatedPodTemplate(tmpl, "spec.template", ReplicatedOwner::DaemonSet);
-  EXPECT_TRUE(hasError(errors, "spec.template.spec.activeDeadlineSeconds", ErrorType::Invalid,
-                       "activeDeadlineSeconds must be nil for daemonset"));
+  EXPECT_TRUE(hasError(errors, "spec.template.spec.activeDeadlineSeconds", ErrorType::Forbidden,
+                       "activeDeadlineSeconds in DaemonSet is not Supported"));
 }
 
 TEST(PodValidationStatus, RendersAsKubectlPrintsIt) {
