@@ -1,5 +1,6 @@
-// `kite bench proxy`: Service proxy benchmarks (kite's nftables backend against an
-// iptables-mode kube-proxy baseline) in a private network the command builds and removes.
+// `kite bench proxy` and `kite bench netpol`: Service proxy and NetworkPolicy benchmarks
+// (kite's nftables backends against iptables baselines) in a private network the command
+// builds and removes.
 
 #include <unistd.h>
 
@@ -11,6 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "bench_netpol.h"
+#include "bench_netpol_report.h"
+#include "bench_netpol_workload.h"
 #include "bench_network.h"
 #include "bench_proxy.h"
 #include "bench_report.h"
@@ -91,11 +95,103 @@ void runProxyBench(const ProxyBenchFlags& flags) {
   }
 }
 
+struct NetpolBenchFlags {
+  std::vector<int> policies = {10, 100, 1000};
+  bench::NetpolBenchOptions options;
+  std::string plot;
+};
+
+void checkNetpolFlags(const NetpolBenchFlags& flags) {
+  const auto& o = flags.options;
+  if (flags.policies.empty()) throw std::invalid_argument("--policies: give at least one count");
+  for (const int n : flags.policies) {
+    if (n < 1 || n > bench::kMaxPolicies) {
+      throw std::invalid_argument("--policies: " + std::to_string(n) + " is not in 1.." +
+                                  std::to_string(bench::kMaxPolicies));
+    }
+  }
+  // Every (namespace, app group) of the generator needs a pod for each policy to select one.
+  if (o.pods < 40 || o.pods > bench::kMaxPods) {
+    throw std::invalid_argument("--pods: " + std::to_string(o.pods) + " is not in 40.." +
+                                std::to_string(bench::kMaxPods));
+  }
+  if (o.peers < 1 || o.peers > bench::kMaxPods) {
+    throw std::invalid_argument("--peers: " + std::to_string(o.peers) + " is not in 1.." +
+                                std::to_string(bench::kMaxPods));
+  }
+  if (o.repetitions < 1) throw std::invalid_argument("--repetitions: must be at least 1");
+  if (o.connections < 1) throw std::invalid_argument("--connections: must be at least 1");
+  if (o.denied < 0) throw std::invalid_argument("--denied: must not be negative");
+  if (!flags.plot.empty()) bench::checkPlotFile(flags.plot);
+}
+
+void runNetpolBench(const NetpolBenchFlags& flags) {
+  checkNetpolFlags(flags);
+  if (geteuid() != 0) {
+    throw std::runtime_error(
+        "kite bench netpol must run as root: it creates network namespaces and loads nftables "
+        "and iptables rules in them (never in the host's)");
+  }
+  const ScratchDir scratch;
+  const bench::BenchNetwork network;
+  bench::addPeerRoutes(network);
+  std::vector<bench::NetpolBenchPoint> points;
+  for (const int policies : flags.policies) {
+    std::cerr << "kite bench netpol: " << policies << " NetworkPolicies over " << flags.options.pods
+              << " pods...\n";
+    points.push_back(bench::measureNetpolPoint(network, policies, flags.options, scratch.path()));
+  }
+  bench::printNetpolTable(std::cout, points, flags.options);
+  if (!flags.plot.empty()) {
+    bench::plotNetpolCurves(points, flags.plot, scratch.path());
+    std::cout << "\nplot: " << flags.plot << "\n";
+  }
+}
+
+void addNetpolBench(CLI::App& bench) {
+  auto flags = std::make_shared<NetpolBenchFlags>();
+  auto* netpol = bench.add_subcommand(
+      "netpol",
+      "Full sync, one-pod label change, rule memory and TCP connect latency to isolated pods "
+      "(allowed and denied) for kite's nftables NetworkPolicy dataplane and a plain-iptables "
+      "baseline side by side, in private network namespaces (root)");
+  netpol->add_option("--policies", flags->policies, "NetworkPolicy counts to sweep, e.g. 10,1000")
+      ->delimiter(',')
+      ->capture_default_str();
+  netpol->add_option("--pods", flags->options.pods, "Pods on this node (what policies select)")
+      ->capture_default_str();
+  netpol
+      ->add_option("--peers", flags->options.peers,
+                   "Pods on other nodes (what rules admit by selector)")
+      ->capture_default_str();
+  netpol
+      ->add_option("--repetitions", flags->options.repetitions,
+                   "Repetitions of each sync (medians are printed)")
+      ->capture_default_str();
+  netpol
+      ->add_option("--connections", flags->options.connections,
+                   "Allowed TCP connects to isolated pods a backend and N")
+      ->capture_default_str();
+  netpol
+      ->add_option("--denied", flags->options.denied,
+                   "Connects on denied paths a backend and N (each must be refused)")
+      ->capture_default_str();
+  netpol
+      ->add_option("--iptables-restore", flags->options.iptablesRestore,
+                   "The baseline's loader (iptables-restore, iptables-legacy-restore)")
+      ->capture_default_str();
+  netpol->add_option("--seed", flags->options.seed, "Seed of the random choices")
+      ->capture_default_str();
+  netpol->add_option("--plot", flags->plot, "Draw the curves over N into FILE.png or FILE.svg");
+  netpol->callback([flags] { runNetpolBench(*flags); });
+}
+
 }  // namespace
 
 void addBenchCommand(CLI::App& root) {
   auto* bench = root.add_subcommand(
-      "bench", "Benchmark the Service proxy against an iptables-mode kube-proxy baseline");
+      "bench",
+      "Benchmark the Service proxy and NetworkPolicy enforcement against iptables baselines");
   bench->require_subcommand(1);
 
   auto flags = std::make_shared<ProxyBenchFlags>();
@@ -125,6 +221,7 @@ void addBenchCommand(CLI::App& root) {
       ->capture_default_str();
   proxyBench->add_option("--plot", flags->plot, "Draw the curves over N into FILE.png or FILE.svg");
   proxyBench->callback([flags] { runProxyBench(*flags); });
+  addNetpolBench(*bench);
 }
 
 }  // namespace kite::cmd
