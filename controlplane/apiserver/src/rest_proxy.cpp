@@ -6,11 +6,16 @@
 //
 // Upgrades (exec, attach, port-forward) are relayed byte for byte once the kubelet answers
 // 101: SPDY/3.1 passes through. kubectl's WebSocket port-forward ("SPDY/3.1+portforward.k8s.io":
-// SPDY carried in binary messages) is unwrapped here and goes on as SPDY. Other WebSocket
-// upgrades (exec/attach v5.channel.k8s.io) are refused with 400 before any hop: the runtime's
-// streaming server (containerd 1.6) does not speak them and kite does not translate them yet;
-// kubectl falls back to SPDY when its WebSocket upgrade fails.
+// SPDY carried in binary messages) is unwrapped here and goes on as SPDY. WebSocket exec and
+// attach (v5.channel.k8s.io, kubectl's default since 1.30, or v4) are translated here into the
+// SPDY remotecommand protocol v4.channel.k8s.io toward the kubelet, as the upstream API
+// server's stream translator does: here because kubelets and the runtimes' streaming servers
+// (containerd 1.6's included) speak SPDY for exec and attach, so any kubelet works behind it,
+// and v5's stdin close maps onto a SPDY half-close, which a WebSocket hop could not carry.
+// Other WebSocket upgrades are refused with 400 before any hop; kubectl then falls back to
+// SPDY on its own.
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
@@ -19,6 +24,7 @@
 #include "api_error.h"
 #include "kite/api/core/v1/types.h"
 #include "kite/http/client.h"
+#include "kite/http/remote_command_pipe.h"
 #include "kite/http/websocket.h"
 #include "rest_handler.h"
 
@@ -29,6 +35,11 @@ namespace corev1 = api::core::v1;
 using namespace std::chrono_literals;
 
 constexpr std::string_view kPortForwardTunnel = "SPDY/3.1+portforward.k8s.io";
+// The WebSocket remotecommand protocols translated to SPDY, preferred first.
+constexpr std::array<std::string_view, 2> kChannelProtocols = {"v5.channel.k8s.io",
+                                                               "v4.channel.k8s.io"};
+// What the translator speaks toward the kubelet.
+constexpr std::string_view kSpdyRemoteCommand = "v4.channel.k8s.io";
 
 struct KubeletTarget {
   std::string host;
@@ -64,6 +75,16 @@ std::string segmentEncode(std::string_view text) {
     }
   }
   return out;
+}
+
+// A boolean exec/attach parameter as the kubelet reads it ("1" or "true"; the old names
+// input/output/error too).
+bool streamFlag(const Query& query, std::string_view name, std::string_view oldName) {
+  for (const auto key : {name, oldName}) {
+    const std::string value = query.get(key);
+    if (value == "1" || value == "true") return true;
+  }
+  return false;
 }
 
 // Collects a short answer (an error the kubelet gave instead of 101) from the backend.
@@ -111,21 +132,34 @@ void RestHandler::proxyToKubelet(RequestContext& ctx,
   const auto& sub = ctx.info.subresource;
   const auto& request = ctx.request;
   const bool upgrade = http::isUpgradeRequest(request);
-  bool tunnelled = false;  // WebSocket port-forward: SPDY inside binary messages
+  bool tunnelled = false;       // WebSocket port-forward: SPDY inside binary messages
+  std::string channelProtocol;  // WebSocket exec/attach: translated to SPDY, below
   if (upgrade) {
     std::string protocol(request.header("upgrade").value_or(""));
     for (auto& c : protocol) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (protocol == "websocket") {
       const auto offered =
           http::webSocketProtocols(request.header("sec-websocket-protocol").value_or(""));
-      tunnelled = sub == "portforward" && request.header("sec-websocket-key") &&
-                  std::find(offered.begin(), offered.end(), kPortForwardTunnel) != offered.end();
-      if (!tunnelled) {
-        throw ApiError::badRequest("kite does not serve WebSocket " + sub +
-                                   " yet; use SPDY (kubectl falls back to it on its own)");
+      const auto offers = [&offered](std::string_view name) {
+        return std::find(offered.begin(), offered.end(), name) != offered.end();
+      };
+      const bool keyed = request.header("sec-websocket-key").has_value();
+      tunnelled = sub == "portforward" && keyed && offers(kPortForwardTunnel);
+      if (keyed && (sub == "exec" || sub == "attach")) {
+        for (const auto name : kChannelProtocols) {
+          if (channelProtocol.empty() && offers(name)) channelProtocol = name;
+        }
+      }
+      if (!tunnelled && channelProtocol.empty()) {
+        throw ApiError::badRequest(
+            "kite serves WebSocket " + sub + " with " +
+            (sub == "portforward" ? std::string(kPortForwardTunnel)
+                                  : "v5.channel.k8s.io or v4.channel.k8s.io") +
+            ", which the request does not offer; use SPDY (kubectl falls back to it on its own)");
       }
     }
   }
+  const bool translated = !channelProtocol.empty();
   if ((sub == "exec" || sub == "attach" || sub == "portforward") && !upgrade) {
     throw ApiError::badRequest("Upgrade request required");
   }
@@ -196,7 +230,7 @@ void RestHandler::proxyToKubelet(RequestContext& ctx,
   forward.target = target;
   forward.http10 = !upgrade;  // a plain answer's body then ends with the connection
   for (const auto& [name, value] : request.headers) {
-    if (tunnelled) break;  // the kubelet gets a plain SPDY upgrade, below
+    if (tunnelled || translated) break;  // the kubelet gets a plain SPDY upgrade, below
     if (name == "authorization" || name == "host" || name == "content-length" ||
         name == "transfer-encoding" || name.rfind("impersonate-", 0) == 0 ||
         (!upgrade && (name == "connection" || name == "upgrade"))) {
@@ -209,6 +243,12 @@ void RestHandler::proxyToKubelet(RequestContext& ctx,
     forward.headers = {{"connection", "Upgrade"},
                        {"upgrade", "SPDY/3.1"},
                        {"x-stream-protocol-version", "portforward.k8s.io"}};
+  }
+  if (translated) {
+    forward.method = "POST";
+    forward.headers = {{"connection", "Upgrade"},
+                       {"upgrade", "SPDY/3.1"},
+                       {"x-stream-protocol-version", std::string(kSpdyRemoteCommand)}};
   }
   const auto& options = hooks_.kubeletClient;
   http::ClientTls tls{options.caFile, options.certificateFile, options.privateKeyFile, ""};
@@ -240,6 +280,32 @@ void RestHandler::proxyToKubelet(RequestContext& ctx,
       return;
     }
     http::pipeWebSocketToRaw(tunnel, backend);
+    return;
+  }
+  if (translated && head.status == 101) {
+    std::string agreed;
+    for (const auto& [name, value] : head.headers) {
+      if (name == "x-stream-protocol-version") agreed = value;
+    }
+    if (agreed != kSpdyRemoteCommand) {
+      backend->close();
+      throw ApiError::internal("the kubelet agreed to remotecommand protocol \"" + agreed +
+                               "\", not " + std::string(kSpdyRemoteCommand));
+    }
+    http::Headers switching{
+        {"upgrade", "websocket"},
+        {"sec-websocket-accept",
+         http::webSocketAccept(request.header("sec-websocket-key").value_or(""))},
+        {"sec-websocket-protocol", channelProtocol}};
+    auto tunnel = responder->upgrade({101, std::move(switching), {}});
+    if (!tunnel) {
+      backend->close();
+      return;
+    }
+    const http::RemoteCommandStreams streams{
+        streamFlag(ctx.query, "stdin", "input"), streamFlag(ctx.query, "stdout", "output"),
+        streamFlag(ctx.query, "stderr", "error"), streamFlag(ctx.query, "tty", "tty")};
+    http::pipeRemoteCommand(tunnel, backend, streams);
     return;
   }
   if (upgrade && head.status == 101) {

@@ -1,18 +1,26 @@
 """The kubelet HTTPS server end to end on the test bed: a real `kite server`
 and `kite kubelet --kubeconfig`, then real kubectl through the API server to the
-kubelet and on to containerd's streaming server: logs (also -f), exec,
-port-forward, and a request without credentials refused with 401.
+kubelet and on to containerd's streaming server: logs (also -f), exec and attach
+(over WebSocket v5.channel.k8s.io, which the API server translates to SPDY, and
+over SPDY itself), port-forward, and a request without credentials refused with
+401.
 
 Usage (through CTest): testbed.sh exec BED python3 bed_kubelet_server.py KITE"""
 
+import fcntl
 import json
 import os
+import pty
+import re
+import select
 import shutil
 import signal
 import ssl
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 import unittest
 import urllib.error
@@ -209,17 +217,162 @@ class KubeletServerTest(unittest.TestCase):
             proc.stdout.close()
             proc.stderr.close()
 
-    def test_exec(self):
-        out = self.kubectl("exec", "streams", "-c", "web", "--", "sh", "-c", "cat /etc/hostname")
+    def kubectl_streaming(self, websockets, *args, stdin=None, verbose=True, level=6):
+        """kubectl with remote command WebSockets on or off (and -v=6, so its requests show)."""
+        env = dict(os.environ,
+                   KUBECTL_REMOTE_COMMAND_WEBSOCKETS="true" if websockets else "false")
+        return subprocess.run(["kubectl", "--kubeconfig", self.server.kubeconfig,
+                               *([f"-v={level}"] if verbose else []), *args],
+                              input=stdin, capture_output=True, text=True, timeout=60, env=env)
+
+    def assert_upgrade(self, stderr, sub, websockets):
+        """kubectl -v=6 logged the upgrade it made: WebSocket (GET) accepted with 101 and no
+        fallback to SPDY (POST), or SPDY alone when WebSockets are off."""
+        if websockets:
+            self.assertRegex(stderr, rf"GET https://\S+/pods/streams/{sub}\?\S* 101")
+            self.assertNotRegex(stderr, rf"POST https://\S+/pods/streams/{sub}")
+        else:
+            self.assertRegex(stderr, rf"POST https://\S+/pods/streams/{sub}\?\S* 101")
+            self.assertNotRegex(stderr, rf"GET https://\S+/pods/streams/{sub}")
+
+    def check_exec(self, websockets):
+        mode = "websocket" if websockets else "spdy"
+        out = self.kubectl_streaming(websockets, "exec", "streams", "-c", "web", "--", "sh", "-c",
+                                     "cat /etc/hostname", level=8 if websockets else 6)
+        self.assertEqual(out.returncode, 0, out.stderr)
         self.assertEqual(out.stdout.strip(), "streams")
-        failed = self.kubectl("exec", "streams", "-c", "web", "--", "sh", "-c", "exit 3",
-                              check=False)
+        if websockets:
+            # -v=8 shows the headers: kubectl offers v5.channel.k8s.io alone, the API server
+            # agrees to it, and there is no fallback (POST).
+            self.assertRegex(out.stderr, r"(?s)Sec-Websocket-Protocol: v5\.channel\.k8s\.io\n.*"
+                                         r"Response Status: 101 Switching Protocols")
+            self.assertIn("The subprotocol is v5.channel.k8s.io", out.stderr)
+            self.assertNotIn("POST https://", out.stderr)
+        else:
+            self.assert_upgrade(out.stderr, "exec", websockets)
+        # stdout and stderr arrive apart (channels 1 and 2, or two SPDY streams).
+        both = self.kubectl_streaming(websockets, "exec", "streams", "-c", "web", "--", "sh", "-c",
+                                      "echo out; echo err >&2", verbose=False)
+        self.assertEqual(both.returncode, 0, both.stderr)
+        self.assertEqual(both.stdout, "out\n", mode)
+        self.assertEqual(both.stderr, "err\n", mode)
+        # The exit code comes back (the error channel's Status, reason NonZeroExitCode).
+        failed = self.kubectl_streaming(websockets, "exec", "streams", "-c", "web", "--", "sh",
+                                        "-c", "exit 3")
         self.assertEqual(failed.returncode, 3, failed.stderr)
-        # stdin through both hops, and its end (the SPDY stream half-close) reaching the command.
+        self.assert_upgrade(failed.stderr, "exec", websockets)
+        # stdin, and its end reaching the command (v5's close message, or the SPDY half-close):
+        # cat returns once stdin is over.
+        echoed = self.kubectl_streaming(websockets, "exec", "-i", "streams", "-c", "web", "--",
+                                        "cat", stdin="hi\n")
+        self.assertEqual(echoed.returncode, 0, echoed.stderr)
+        self.assertEqual(echoed.stdout, "hi\n", mode)
+        self.assert_upgrade(echoed.stderr, "exec", websockets)
         data = "x" * 100000 + "\n"
-        counted = self.kubectl("exec", "-i", "streams", "-c", "web", "--", "sh", "-c", "wc -c",
-                               stdin=data)
-        self.assertEqual(counted.stdout.strip(), str(len(data)))
+        counted = self.kubectl_streaming(websockets, "exec", "-i", "streams", "-c", "web", "--",
+                                         "sh", "-c", "wc -c", stdin=data, verbose=False)
+        self.assertEqual(counted.returncode, 0, counted.stderr)
+        self.assertEqual(counted.stdout.strip(), str(len(data)), mode)
+
+    def test_exec(self):
+        # kubectl's default: WebSocket v5.channel.k8s.io, translated to SPDY by the API server.
+        self.check_exec(websockets=True)
+
+    def test_exec_over_spdy(self):
+        self.check_exec(websockets=False)
+
+    def run_in_terminal(self, websockets, args, rows, cols, on_output):
+        """Runs kubectl on a pseudo-terminal of rows x cols; on_output(text, master) is called
+        with all output so far until it returns True. Returns (exit code, output)."""
+        master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        env = dict(os.environ,
+                   KUBECTL_REMOTE_COMMAND_WEBSOCKETS="true" if websockets else "false")
+        proc = subprocess.Popen(["kubectl", "--kubeconfig", self.server.kubeconfig, *args],
+                                stdin=slave, stdout=slave, stderr=slave, env=env,
+                                start_new_session=True)
+        os.close(slave)
+        output = ""
+        try:
+            deadline = time.monotonic() + 30
+            done = False
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([master], [], [], 0.5)
+                if ready:
+                    try:
+                        chunk = os.read(master, 4096)
+                    except OSError:
+                        break  # the terminal closed: kubectl is gone
+                    if not chunk:
+                        break
+                    output += chunk.decode(errors="replace")
+                    if not done and on_output(output, master, proc):
+                        done = True
+                elif proc.poll() is not None:
+                    break
+            self.assertTrue(done, f"terminal output: {output!r}")
+            return proc.wait(15), output
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            os.close(master)
+
+    def check_terminal(self, websockets):
+        # A terminal (tty=true: stdout only, and the resize stream): the command sees kubectl's
+        # terminal size (sent on the resize channel as it starts, hence the sleep), then the new
+        # size after the window changes (kubectl's SIGWINCH handler sends it).
+        step = {"resized": False}
+
+        def on_output(text, master, proc):
+            sizes = re.findall(r"size=(\d+ \d+)", text)
+            if len(sizes) == 1 and not step["resized"]:
+                fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 41, 117, 0, 0))
+                os.kill(proc.pid, signal.SIGWINCH)
+                step["resized"] = True
+                time.sleep(1)  # the resize travels kubectl -> API server -> kubelet -> runtime
+                os.write(master, b"go\r")
+            return len(sizes) >= 2
+        code, output = self.run_in_terminal(
+            websockets, ["-v=6", "exec", "-it", "streams", "-c", "web", "--", "sh", "-c",
+                         "sleep 1; echo size=$(stty size); read x; echo size=$(stty size); exit 4"],
+            23, 91, on_output)
+        sizes = re.findall(r"size=(\d+ \d+)", output)
+        self.assertEqual(sizes[:2], ["23 91", "41 117"], output)
+        self.assertEqual(code, 4, output)
+        self.assert_upgrade(output, "exec", websockets)
+
+    def test_exec_terminal_and_resize(self):
+        self.check_terminal(websockets=True)
+
+    def test_exec_terminal_and_resize_over_spdy(self):
+        self.check_terminal(websockets=False)
+
+    def check_attach(self, websockets):
+        # kubectl attach to the running counter: its output arrives as it is printed.
+        env = dict(os.environ,
+                   KUBECTL_REMOTE_COMMAND_WEBSOCKETS="true" if websockets else "false")
+        proc = subprocess.Popen(["kubectl", "--kubeconfig", self.server.kubeconfig, "-v=6",
+                                 "attach", "streams", "-c", "counter"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env=env)
+        try:
+            lines = [proc.stdout.readline() for _ in range(3)]
+            numbers = [int(line.split()[1]) for line in lines]
+            self.assertEqual(numbers, [numbers[0], numbers[0] + 1, numbers[0] + 2], lines)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+            stderr = proc.stderr.read()
+            proc.stdout.close()
+            proc.stderr.close()
+        self.assert_upgrade(stderr, "attach", websockets)
+
+    def test_attach(self):
+        self.check_attach(websockets=True)
+
+    def test_attach_over_spdy(self):
+        self.check_attach(websockets=False)
 
     def port_forward(self, websockets):
         local = free_port()
