@@ -274,9 +274,48 @@ class KubeletServerTest(unittest.TestCase):
         self.assertEqual(counted.returncode, 0, counted.stderr)
         self.assertEqual(counted.stdout.strip(), str(len(data)), mode)
 
+        # Output larger than SPDY's 64 KiB window and many WebSocket messages, intact.
+        big = self.kubectl_streaming(websockets, "exec", "streams", "-c", "web", "--", "sh", "-c",
+                                     "head -c 3000000 /dev/zero | tr '\\0' x", verbose=False)
+        self.assertEqual(big.returncode, 0, big.stderr)
+        self.assertEqual(big.stdout, "x" * 3000000, mode)
+
     def test_exec(self):
         # kubectl's default: WebSocket v5.channel.k8s.io, translated to SPDY by the API server.
         self.check_exec(websockets=True)
+
+    def test_exec_failures_read_the_same_both_ways(self):
+        # A command the runtime cannot start: the runtime's Status reaches kubectl unchanged
+        # through the translator, so kubectl says and returns what it does over SPDY.
+        results = [self.kubectl_streaming(websockets, "exec", "streams", "-c", "web", "--",
+                                          "/no/such/command", verbose=False)
+                   for websockets in (True, False)]
+        self.assertNotEqual(results[0].returncode, 0, results[0].stderr)
+        self.assertEqual(results[0].returncode, results[1].returncode,
+                         (results[0].stderr, results[1].stderr))
+        # (The runtime names each exec by a fresh 64-hex-digit id.)
+        messages = [re.sub(r"[0-9a-f]{64}", "ID", r.stderr) for r in results]
+        self.assertEqual(messages[0], messages[1])
+        self.assertIn("/no/such/command", messages[0])
+        self.assertEqual(results[0].stdout, results[1].stdout)
+
+    def test_cp_round_trip_over_websocket(self):
+        # kubectl cp runs tar through exec: the upload ends only when stdin's end (v5's close
+        # message, a SPDY FIN on the kubelet's side) reaches tar.
+        folder = tempfile.mkdtemp(dir=self.server.dir)
+        source = os.path.join(folder, "source.bin")
+        payload = os.urandom(300000)
+        with open(source, "wb") as f:
+            f.write(payload)
+        up = self.kubectl_streaming(True, "cp", source, "streams:/tmp/copied.bin", "-c", "web")
+        self.assertEqual(up.returncode, 0, up.stderr)
+        self.assertNotIn("POST https://", up.stderr)
+        back = os.path.join(folder, "back.bin")
+        down = self.kubectl_streaming(True, "cp", "streams:/tmp/copied.bin", back, "-c", "web",
+                                      verbose=False)
+        self.assertEqual(down.returncode, 0, down.stderr)
+        with open(back, "rb") as f:
+            self.assertEqual(f.read(), payload)
 
     def test_exec_over_spdy(self):
         self.check_exec(websockets=False)
