@@ -1,14 +1,16 @@
-// The text of `table inet kite-proxy`: base chains and maps, and per Service port its chains,
-// affinity sets and map elements (nft_rules.h has the layout).
+// The text of `table inet kite-proxy`: base chains and maps, and per Service port its map
+// elements, shared chains, own chains and affinity sets (nft_rules.h has the layout).
 
 #include "kite/proxy/nft_rules.h"
 
 #include <algorithm>
 #include <cstdint>
-#include <set>
-#include <sstream>
+
+#include "nft_text.h"
 
 namespace kite::proxy::nft {
+
+using text::joined;
 
 namespace {
 
@@ -60,27 +62,18 @@ std::string affinitySet(const ServicePortState& p, const EndpointTarget& e) {
          "-" + readable(p) + "__" + id;
 }
 
-std::string prefix() { return std::string(kFamily) + " " + kTable; }
-
-// One command line from its parts.
-template <class... Parts>
-void line(std::ostringstream& out, const Parts&... parts) {
-  (out << ... << parts);
-  out << "\n";
+// Shared chains, one per kind and endpoint count.
+std::string clusterChain(std::size_t endpoints) { return "cluster-" + std::to_string(endpoints); }
+std::string externalSharedChain(std::size_t endpoints) {
+  return "external-" + std::to_string(endpoints);
 }
+std::string nodePortChain(std::size_t endpoints) { return "nodeport-" + std::to_string(endpoints); }
 
 template <class... Parts>
 std::string cat(const Parts&... parts) {
   std::string s;
   ((s += parts), ...);
   return s;
-}
-
-// "a, b" from a list.
-std::string joined(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
-  return out;
 }
 
 // The match that picks NodePort traffic: local addresses, within --nodeport-addresses.
@@ -92,6 +85,136 @@ std::string nodePortMatch(const RulesOptions& options) {
   return match;
 }
 
+// Plain ports are balanced by the shared chains and endpoint maps; affinity and the Local
+// policies need per-port rules, and so do ports with more endpoints than there are shared
+// chains.
+bool balancedByMaps(const ServicePortState& p) {
+  return !p.affinityTimeoutSeconds && !p.externalPolicyLocal && !p.internalPolicyLocal &&
+         p.endpoints.size() <= kSharedChainEndpoints;
+}
+
+// DNAT to the endpoint the map holds under `key . numgen random mod N`. In an inet table
+// nft 1.0.6 wants the l4 protocol before a DNAT that sets a port.
+std::string dnatThroughMap(const std::string& key, std::size_t endpoints, const std::string& map) {
+  return cat("meta l4proto { tcp, udp, sctp } dnat ip addr . port to ", key,
+             " . numgen random mod ", std::to_string(endpoints), " map @", map);
+}
+
+constexpr const char* kAddressKey = "ip daddr . meta l4proto . th dport";
+constexpr const char* kNodePortKey = "meta l4proto . th dport";
+
+// Affinity lookups, then a random pick among `endpoints`: `numgen random mod k == 0` with k
+// counting down picks each with the same chance, without an anonymous map per port (binding
+// one walks the kernel's transaction). A drop when there is none.
+void appendBalancing(std::vector<std::string>& rules, const ServicePortState& p,
+                     const std::vector<EndpointTarget>& endpoints) {
+  if (endpoints.empty()) {
+    rules.emplace_back("drop");
+    return;
+  }
+  if (p.affinityTimeoutSeconds) {
+    for (const auto& e : endpoints) {
+      rules.push_back(cat("ip saddr @", affinitySet(p, e), " goto ", endpointChain(p, e)));
+    }
+  }
+  for (std::size_t i = 0; i < endpoints.size(); ++i) {
+    const std::size_t left = endpoints.size() - i;
+    const std::string jump = "goto " + endpointChain(p, endpoints[i]);
+    rules.push_back(left > 1 ? cat("numgen random mod ", std::to_string(left), " == 0 ", jump)
+                             : jump);
+  }
+}
+
+// The per-port chains of a port with affinity or a Local policy.
+void renderOwnChains(ServicePortRender& r, const ServicePortState& p, const RulesOptions& options) {
+  const std::string proto = p.protocol;
+  const std::string port = std::to_string(p.port);
+  const std::string svc = serviceChain(p);
+  auto& svcRules = r.chains[svc];
+  if (!options.clusterCidr.empty()) {
+    svcRules.push_back("ip daddr " + p.clusterIP + " meta l4proto " + proto + " th dport " + port +
+                       " ip saddr != " + options.clusterCidr + " jump mark-for-masquerade");
+  }
+  for (const auto& e : p.endpoints) {
+    auto& epRules = r.chains[endpointChain(p, e)];
+    if (p.affinityTimeoutSeconds) {
+      const std::string set = affinitySet(p, e);
+      r.sets[set] = "{ type ipv4_addr ; flags dynamic,timeout ; timeout " +
+                    std::to_string(*p.affinityTimeoutSeconds) + "s ; }";
+      epRules.push_back("update @" + set + " { ip saddr }");
+    }
+    epRules.push_back("meta l4proto " + proto + " dnat ip to " + e.ip + ":" +
+                      std::to_string(e.port));
+  }
+  // ClusterIP traffic: all endpoints, or only this node's (internalTrafficPolicy Local,
+  // dropped when there is none here, as upstream does).
+  const auto local = p.localEndpoints();
+  appendBalancing(svcRules, p, p.internalPolicyLocal ? local : p.endpoints);
+
+  auto& ips = r.elements["service-ips"];
+  ips.push_back(p.clusterIP + " . " + proto + " . " + port + " : goto " + svc);
+  if (p.nodePort == 0 && p.externalIPs.empty()) return;
+  const std::string ext = externalChain(p);
+  auto& extRules = r.chains[ext];
+  if (!p.externalPolicyLocal) {
+    extRules = {"jump mark-for-masquerade", "goto " + svc};
+  } else {
+    // externalTrafficPolicy Local: the client's address is kept, so only local endpoints
+    // can answer. Pods and the node itself are not "external": they get the cluster path.
+    if (!options.clusterCidr.empty())
+      extRules.push_back("ip saddr " + options.clusterCidr + " goto " + svc);
+    extRules.push_back("fib saddr type local jump mark-for-masquerade");
+    extRules.push_back("fib saddr type local goto " + svc);
+    appendBalancing(extRules, p, local);
+  }
+  for (const auto& ip : p.externalIPs) {
+    ips.push_back(cat(ip, " . ", proto, " . ", port, " : goto ", ext));
+  }
+  if (p.nodePort > 0) {
+    r.elements["service-nodeports"].push_back(proto + " . " + std::to_string(p.nodePort) +
+                                              " : goto " + ext);
+  }
+}
+
+// A plain port: elements only, pointing at the shared chains for its endpoint count.
+void renderThroughMaps(ServicePortRender& r, const ServicePortState& p) {
+  const std::string proto = p.protocol;
+  const std::string port = std::to_string(p.port);
+  const std::size_t count = p.endpoints.size();
+  const auto addEndpoints = [&](const std::string& map, const std::string& key) {
+    auto& elements = r.elements[map];
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto& e = p.endpoints[i];
+      elements.push_back(
+          cat(key, " . ", std::to_string(i), " : ", e.ip, " . ", std::to_string(e.port)));
+    }
+  };
+
+  auto& ips = r.elements["service-ips"];
+  const std::string clusterKey = cat(p.clusterIP, " . ", proto, " . ", port);
+  ips.push_back(clusterKey + " : goto " + clusterChain(count));
+  addEndpoints("service-endpoints", clusterKey);
+
+  if (!p.externalIPs.empty()) {
+    const std::string ext = externalSharedChain(count);
+    for (const auto& ip : p.externalIPs) {
+      const std::string key = cat(ip, " . ", proto, " . ", port);
+      ips.push_back(cat(key, " : goto ", ext));
+      addEndpoints("service-endpoints", key);
+    }
+  }
+  if (p.nodePort > 0) {
+    const std::string np = nodePortChain(count);
+    const std::string key = cat(proto, " . ", std::to_string(p.nodePort));
+    r.elements["service-nodeports"].push_back(key + " : goto " + np);
+    addEndpoints("nodeport-endpoints", key);
+  }
+}
+
+}  // namespace
+
+namespace text {
+
 void renderBase(std::ostringstream& out, const RulesOptions& options) {
   const std::string t = prefix();
   const char* ipKey = "{ type ipv4_addr . inet_proto . inet_service : verdict ; }";
@@ -101,6 +224,12 @@ void renderBase(std::ostringstream& out, const RulesOptions& options) {
   line(out, "add map ", t, " no-endpoint-services ", ipKey);
   line(out, "add map ", t, " no-endpoint-nodeports ", portKey);
   line(out, "add map ", t, " firewall-ips ", ipKey);
+  // The endpoints of the plain ports, by address (or NodePort) and index.
+  line(out, "add map ", t, " service-endpoints { typeof ", kAddressKey,
+       " . numgen random mod 1 : ip daddr . th dport ; }");
+  line(out, "add map ", t, " nodeport-endpoints { typeof ", kNodePortKey,
+       " . numgen random mod 1 : ip daddr . th dport ; }");
+  line(out, "add set ", t, " ", kHairpinSet, " { type ipv4_addr . ipv4_addr ; }");
 
   line(out, "add chain ", t, " mark-for-masquerade");
   line(out, "add rule ", t, " mark-for-masquerade meta mark set meta mark or ", kMasqueradeMark);
@@ -119,7 +248,34 @@ void renderBase(std::ostringstream& out, const RulesOptions& options) {
   line(out, "add chain ", t, " nat-output { type nat hook output priority -100 ; }");
   line(out, "add rule ", t, " nat-output jump services");
   line(out, "add chain ", t, " nat-postrouting { type nat hook postrouting priority 100 ; }");
+  // Hairpin: a pod DNATed to itself must see the reply come back through the node.
+  line(out, "add rule ", t, " nat-postrouting ct status dnat ip saddr . ip daddr @", kHairpinSet,
+       " jump mark-for-masquerade");
   line(out, "add rule ", t, " nat-postrouting jump masquerading");
+
+  // The shared chains of the plain ports, for each endpoint count. They are made here, once:
+  // nft 1.0.6 cannot add a rule that uses the endpoint maps in a later transaction (it
+  // misreads the maps' `th dport` from the kernel: "conflicting protocols specified").
+  for (std::size_t n = 1; n <= kSharedChainEndpoints; ++n) {
+    const std::string cluster = clusterChain(n);
+    const std::string external = externalSharedChain(n);
+    const std::string nodePort = nodePortChain(n);
+    line(out, "add chain ", t, " ", cluster);
+    if (!options.clusterCidr.empty()) {
+      line(out, "add rule ", t, " ", cluster, " ip saddr != ", options.clusterCidr,
+           " jump mark-for-masquerade");
+    }
+    line(out, "add rule ", t, " ", cluster, " ",
+         dnatThroughMap(kAddressKey, n, "service-endpoints"));
+    line(out, "add chain ", t, " ", external);
+    line(out, "add rule ", t, " ", external, " jump mark-for-masquerade");
+    line(out, "add rule ", t, " ", external, " ",
+         dnatThroughMap(kAddressKey, n, "service-endpoints"));
+    line(out, "add chain ", t, " ", nodePort);
+    line(out, "add rule ", t, " ", nodePort, " jump mark-for-masquerade");
+    line(out, "add rule ", t, " ", nodePort, " ",
+         dnatThroughMap(kNodePortKey, n, "nodeport-endpoints"));
+  }
 
   // Service ports without endpoints refuse at once instead of timing out.
   line(out, "add chain ", t, " reject-chain");
@@ -150,34 +306,7 @@ void renderBase(std::ostringstream& out, const RulesOptions& options) {
   }
 }
 
-// "key : verdict" -> "key".
-std::string keyOf(const std::string& element) { return element.substr(0, element.find(" : ")); }
-
-void addChainWithRules(std::ostringstream& out, const std::string& chain,
-                       const std::vector<std::string>& rules) {
-  for (const auto& rule : rules) line(out, "add rule ", prefix(), " ", chain, " ", rule);
-}
-
-// Affinity lookups, then a random pick among `endpoints`; a drop when there is none.
-void appendBalancing(std::vector<std::string>& rules, const ServicePortState& p,
-                     const std::vector<EndpointTarget>& endpoints) {
-  if (endpoints.empty()) {
-    rules.emplace_back("drop");
-    return;
-  }
-  std::string vmap;
-  for (std::size_t i = 0; i < endpoints.size(); ++i) {
-    const std::string ep = endpointChain(p, endpoints[i]);
-    if (p.affinityTimeoutSeconds) {
-      rules.push_back(cat("ip saddr @", affinitySet(p, endpoints[i]), " goto ", ep));
-    }
-    vmap += (i == 0 ? "" : ", ") + std::to_string(i) + " : goto " + ep;
-  }
-  rules.push_back("numgen random mod " + std::to_string(endpoints.size()) + " vmap { " + vmap +
-                  " }");
-}
-
-}  // namespace
+}  // namespace text
 
 bool localhostNodePorts(const RulesOptions& options) {
   if (options.nodePortAddresses.empty()) return true;
@@ -189,7 +318,6 @@ ServicePortRender renderServicePort(const ServicePortState& p, const RulesOption
   ServicePortRender r;
   const std::string proto = p.protocol;
   const std::string port = std::to_string(p.port);
-  const bool external = p.nodePort > 0 || !p.externalIPs.empty();
   if (!p.loadBalancerSourceRanges.empty() && !p.loadBalancerIPs.empty()) {
     const std::string fw = firewallChain(p);
     r.chains[fw] = {"ip saddr != { " + joined(p.loadBalancerSourceRanges) + " } drop"};
@@ -209,180 +337,13 @@ ServicePortRender renderServicePort(const ServicePortState& p, const RulesOption
     }
     return r;
   }
-
-  const std::string svc = serviceChain(p);
-  auto& svcRules = r.chains[svc];
-  if (!options.clusterCidr.empty()) {
-    svcRules.push_back("ip daddr " + p.clusterIP + " meta l4proto " + proto + " th dport " + port +
-                       " ip saddr != " + options.clusterCidr + " jump mark-for-masquerade");
-  }
-  for (const auto& e : p.endpoints) {
-    const std::string ep = endpointChain(p, e);
-    auto& epRules = r.chains[ep];
-    // Hairpin: a pod reaching its own Service must see the reply come back through the node.
-    epRules.push_back("ip saddr " + e.ip + " jump mark-for-masquerade");
-    if (p.affinityTimeoutSeconds) {
-      const std::string set = affinitySet(p, e);
-      r.sets[set] = "{ type ipv4_addr ; flags dynamic,timeout ; timeout " +
-                    std::to_string(*p.affinityTimeoutSeconds) + "s ; }";
-      epRules.push_back("update @" + set + " { ip saddr }");
-    }
-    // In an inet table nft 1.0.6 wants the l4 protocol before `dnat ip to ADDR:PORT`.
-    epRules.push_back("meta l4proto " + proto + " dnat ip to " + e.ip + ":" +
-                      std::to_string(e.port));
-  }
-  // ClusterIP traffic: all endpoints, or only this node's (internalTrafficPolicy Local,
-  // dropped when there is none here, as upstream does).
-  const auto local = p.localEndpoints();
-  appendBalancing(svcRules, p, p.internalPolicyLocal ? local : p.endpoints);
-
-  auto& ips = r.elements["service-ips"];
-  ips.push_back(p.clusterIP + " . " + proto + " . " + port + " : goto " + svc);
-  if (external) {
-    const std::string ext = externalChain(p);
-    auto& extRules = r.chains[ext];
-    if (!p.externalPolicyLocal) {
-      extRules = {"jump mark-for-masquerade", "goto " + svc};
-    } else {
-      // externalTrafficPolicy Local: the client's address is kept, so only local endpoints
-      // can answer. Pods and the node itself are not "external": they get the cluster path.
-      if (!options.clusterCidr.empty())
-        extRules.push_back("ip saddr " + options.clusterCidr + " goto " + svc);
-      extRules.push_back("fib saddr type local jump mark-for-masquerade");
-      extRules.push_back("fib saddr type local goto " + svc);
-      appendBalancing(extRules, p, local);
-    }
-    for (const auto& ip : p.externalIPs) {
-      ips.push_back(cat(ip, " . ", proto, " . ", port, " : goto ", ext));
-    }
-    if (p.nodePort > 0) {
-      r.elements["service-nodeports"].push_back(proto + " . " + std::to_string(p.nodePort) +
-                                                " : goto " + ext);
-    }
+  for (const auto& e : p.endpoints) r.hairpin.insert(e.ip);
+  if (balancedByMaps(p)) {
+    renderThroughMaps(r, p);
+  } else {
+    renderOwnChains(r, p, options);
   }
   return r;
-}
-
-namespace {
-
-// Everything of a state, merged over its Service ports.
-ServicePortRender renderAll(const DesiredState& state, const RulesOptions& options) {
-  ServicePortRender all;
-  for (const auto& [key, port] : state.services) {
-    auto r = renderServicePort(port, options);
-    for (auto& [map, elements] : r.elements) {
-      auto& into = all.elements[map];
-      into.insert(into.end(), elements.begin(), elements.end());
-    }
-    all.chains.merge(r.chains);
-    all.sets.merge(r.sets);
-  }
-  return all;
-}
-
-void renderElements(std::ostringstream& out, const std::string& verb, const std::string& map,
-                    const std::vector<std::string>& elements) {
-  if (elements.empty()) return;
-  std::string list;
-  for (const auto& e : elements) list += (list.empty() ? "" : ", ") + e;
-  line(out, verb, " element ", prefix(), " ", map, " { ", list, " }");
-}
-
-}  // namespace
-
-std::string renderFull(const DesiredState& state, const RulesOptions& options) {
-  std::ostringstream out;
-  const std::string t = prefix();
-  line(out, "add table ", t);
-  line(out, "delete table ", t);
-  line(out, "add table ", t);
-  renderBase(out, options);
-  const auto all = renderAll(state, options);
-  for (const auto& [name, definition] : all.sets)
-    line(out, "add set ", t, " ", name, " ", definition);
-  for (const auto& [name, rules] : all.chains) line(out, "add chain ", t, " ", name);
-  for (const auto& [name, rules] : all.chains) addChainWithRules(out, name, rules);
-  for (const auto& [map, elements] : all.elements) renderElements(out, "add", map, elements);
-  return out.str();
-}
-
-std::string renderChanges(const DesiredState& applied, const DesiredState& next,
-                          const RulesOptions& options) {
-  DesiredState before;
-  DesiredState after;
-  // Only the Service ports that changed are rendered and compared.
-  for (const auto& [key, port] : applied.services) {
-    const auto it = next.services.find(key);
-    if (it == next.services.end() || !(it->second == port)) before.services.emplace(key, port);
-  }
-  for (const auto& [key, port] : next.services) {
-    const auto it = applied.services.find(key);
-    if (it == applied.services.end() || !(it->second == port)) after.services.emplace(key, port);
-  }
-  if (before.services.empty() && after.services.empty()) return {};
-  const auto old = renderAll(before, options);
-  const auto now = renderAll(after, options);
-  const std::string t = prefix();
-  std::ostringstream out;
-
-  // 1. Map elements that go away or change (nothing points at the old chains after this).
-  for (const auto& [map, elements] : old.elements) {
-    const auto nowIt = now.elements.find(map);
-    const std::set<std::string> keep =
-        nowIt == now.elements.end()
-            ? std::set<std::string>{}
-            : std::set<std::string>(nowIt->second.begin(), nowIt->second.end());
-    std::vector<std::string> gone;
-    for (const auto& e : elements) {
-      if (!keep.contains(e)) gone.push_back(keyOf(e));
-    }
-    renderElements(out, "delete", map, gone);
-  }
-  // 2. Flush chains that change or go away, then delete the ones that go, and their sets.
-  for (const auto& [name, rules] : old.chains) {
-    const auto it = now.chains.find(name);
-    if (it == now.chains.end() || it->second != rules) line(out, "flush chain ", t, " ", name);
-  }
-  for (const auto& [name, rules] : old.chains) {
-    if (!now.chains.contains(name)) line(out, "delete chain ", t, " ", name);
-  }
-  for (const auto& [name, definition] : old.sets) {
-    const auto it = now.sets.find(name);
-    if (it == now.sets.end() || it->second != definition) line(out, "delete set ", t, " ", name);
-  }
-  // 3. New or changed sets and chains, then their rules.
-  for (const auto& [name, definition] : now.sets) {
-    const auto it = old.sets.find(name);
-    if (it == old.sets.end() || it->second != definition) {
-      line(out, "add set ", t, " ", name, " ", definition);
-    }
-  }
-  for (const auto& [name, rules] : now.chains) {
-    if (!old.chains.contains(name)) line(out, "add chain ", t, " ", name);
-  }
-  for (const auto& [name, rules] : now.chains) {
-    const auto it = old.chains.find(name);
-    if (it == old.chains.end() || it->second != rules) addChainWithRules(out, name, rules);
-  }
-  // 4. Map elements that are new or changed.
-  for (const auto& [map, elements] : now.elements) {
-    const auto oldIt = old.elements.find(map);
-    const std::set<std::string> had =
-        oldIt == old.elements.end()
-            ? std::set<std::string>{}
-            : std::set<std::string>(oldIt->second.begin(), oldIt->second.end());
-    std::vector<std::string> added;
-    for (const auto& e : elements) {
-      if (!had.contains(e)) added.push_back(e);
-    }
-    renderElements(out, "add", map, added);
-  }
-  return out.str();
-}
-
-std::string renderCleanup() {
-  const std::string t = prefix();
-  return "add table " + t + "\ndelete table " + t + "\n";
 }
 
 }  // namespace kite::proxy::nft

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -57,6 +58,9 @@ std::string NftablesDataplane::listTable() { return nft_.listTable(nft::kFamily,
 void NftablesDataplane::syncAll(const DesiredState& state) {
   if (nft::localhostNodePorts(options_)) enableRouteLocalnet();
   run(nft::renderFull(state, options_));
+  // libnftables parsed the whole table (about 2 KiB a Service port) and freed it again; give
+  // those pages back to the system instead of keeping the peak for the process's life.
+  malloc_trim(0);
   deleteStaleConntrack(StaleConntrack(nullptr, state));
   spdlog::debug("nftables: full sync of {} service ports", state.services.size());
 }

@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <set>
+#include <sstream>
+
 namespace kite::proxy::nft {
 namespace {
 
@@ -34,27 +38,62 @@ std::string chainStarting(const ServicePortRender& r, const std::string& prefix)
   return {};
 }
 
-TEST(NftRules, ClusterIPLoadBalancesOverEndpointChains) {
+TEST(NftRules, PlainClusterIPIsOnlyMapElementsAndASharedChain) {
   const auto r = renderServicePort(web(), {.clusterCidr = "10.42.0.0/16"});
+  EXPECT_TRUE(r.chains.empty());
+  EXPECT_TRUE(r.sets.empty());
+  const std::vector<std::string> ips{"10.43.0.10 . tcp . 80 : goto cluster-2"};
+  EXPECT_EQ(r.elements.at("service-ips"), ips);
+  const std::vector<std::string> endpoints{"10.43.0.10 . tcp . 80 . 0 : 10.42.1.2 . 8080",
+                                           "10.43.0.10 . tcp . 80 . 1 : 10.42.2.2 . 8080"};
+  EXPECT_EQ(r.elements.at("service-endpoints"), endpoints);
+  EXPECT_EQ(r.hairpin, (std::set<std::string>{"10.42.1.2", "10.42.2.2"}));
+}
+
+TEST(NftRules, TheSharedChainsComeWithTheTable) {
+  const auto text = renderFull(DesiredState{}, {.clusterCidr = "10.42.0.0/16"});
+  EXPECT_THAT(text, HasSubstr("add rule inet kite-proxy cluster-2 ip saddr != 10.42.0.0/16 jump "
+                              "mark-for-masquerade\n"
+                              "add rule inet kite-proxy cluster-2 meta l4proto { tcp, udp, sctp } "
+                              "dnat ip addr . port to ip daddr . meta l4proto . th dport . numgen "
+                              "random mod 2 map @service-endpoints\n"));
+  EXPECT_THAT(text, HasSubstr("add chain inet kite-proxy nodeport-16\n"));
+  EXPECT_THAT(text, Not(HasSubstr("cluster-17")));
+}
+
+TEST(NftRules, PortsWithMoreEndpointsThanSharedChainsGetTheirOwn) {
+  auto big = web();
+  big.endpoints.clear();
+  for (int i = 0; i < 17; ++i) big.endpoints.push_back({"10.42.9." + std::to_string(i), 8080});
+  std::sort(big.endpoints.begin(), big.endpoints.end());
+  const auto r = renderServicePort(big, {});
+  EXPECT_FALSE(r.elements.contains("service-endpoints"));
+  const auto svc = chainStarting(r, "service-");
+  EXPECT_EQ(r.elements.at("service-ips")[0], "10.43.0.10 . tcp . 80 : goto " + svc);
+  EXPECT_EQ(r.chains.size(), 18U);
+  EXPECT_THAT(r.chains.at(svc)[0], HasSubstr("numgen random mod 17 == 0 goto endpoint-"));
+  EXPECT_EQ(r.hairpin.size(), 17U);
+}
+
+TEST(NftRules, AffinityPortsHaveTheirOwnChainsBalancedWithoutAnonymousMaps) {
+  auto p = web();
+  p.affinityTimeoutSeconds = 60;
+  const auto r = renderServicePort(p, {.clusterCidr = "10.42.0.0/16"});
   const auto svc = chainStarting(r, "service-");
   ASSERT_THAT(svc, HasSubstr("-default/web/tcp/http"));
-  ASSERT_EQ(r.elements.at("service-ips").size(), 1U);
   EXPECT_EQ(r.elements.at("service-ips")[0], "10.43.0.10 . tcp . 80 : goto " + svc);
   const auto& rules = r.chains.at(svc);
-  ASSERT_EQ(rules.size(), 2U);
+  ASSERT_EQ(rules.size(), 5U);
   EXPECT_EQ(rules[0],
             "ip daddr 10.43.0.10 meta l4proto tcp th dport 80 ip saddr != 10.42.0.0/16 jump "
             "mark-for-masquerade");
-  EXPECT_THAT(rules[1], HasSubstr("numgen random mod 2 vmap { 0 : goto endpoint-"));
-  EXPECT_THAT(rules[1], HasSubstr("__10.42.1.2/8080, 1 : goto endpoint-"));
+  // Each endpoint with the same chance: 1/2, then the rest.
+  EXPECT_THAT(rules[3], HasSubstr("numgen random mod 2 == 0 goto endpoint-"));
+  EXPECT_THAT(rules[3], HasSubstr("__10.42.1.2/8080"));
+  EXPECT_THAT(rules[4], ::testing::StartsWith("goto endpoint-"));
+  EXPECT_THAT(rules[4], HasSubstr("__10.42.2.2/8080"));
+  for (const auto& rule : rules) EXPECT_THAT(rule, Not(HasSubstr("vmap")));
   EXPECT_EQ(r.chains.size(), 3U);  // service + 2 endpoints, no external chain
-  for (const auto& [name, epRules] : r.chains) {
-    if (name == svc) continue;
-    ASSERT_EQ(epRules.size(), 2U);
-    EXPECT_THAT(epRules[0], HasSubstr("jump mark-for-masquerade"));  // hairpin
-    EXPECT_THAT(epRules[1], HasSubstr("meta l4proto tcp dnat ip to 10.42."));
-  }
-  EXPECT_TRUE(r.sets.empty());
 }
 
 TEST(NftRules, NoEndpointsRejects) {
@@ -72,19 +111,46 @@ TEST(NftRules, NoEndpointsRejects) {
   EXPECT_EQ(r.elements.at("no-endpoint-nodeports"), ports);
 }
 
-TEST(NftRules, NodePortAndExternalIPsGoThroughAMasqueradingChain) {
+TEST(NftRules, NodePortAndExternalIPsGoThroughMasqueradingSharedChains) {
   auto p = web();
   p.nodePort = 30080;
   p.externalIPs = {"192.168.5.5"};
   const auto r = renderServicePort(p, {});
+  EXPECT_TRUE(r.chains.empty());
+  EXPECT_EQ(r.elements.at("service-nodeports")[0], "tcp . 30080 : goto nodeport-2");
+  EXPECT_EQ(r.elements.at("service-ips")[1], "192.168.5.5 . tcp . 80 : goto external-2");
+  EXPECT_EQ(r.elements.at("nodeport-endpoints")[1], "tcp . 30080 . 1 : 10.42.2.2 . 8080");
+  EXPECT_EQ(r.elements.at("service-endpoints")[2], "192.168.5.5 . tcp . 80 . 0 : 10.42.1.2 . 8080");
+  const auto text = renderFull(stateOf({p}), {});
+  EXPECT_THAT(text, HasSubstr("add rule inet kite-proxy external-2 jump mark-for-masquerade\n"
+                              "add rule inet kite-proxy external-2 meta l4proto { tcp, udp, sctp "
+                              "} dnat ip addr . port to ip daddr . meta l4proto . th dport . "
+                              "numgen random mod 2 map @service-endpoints\n"));
+  EXPECT_THAT(text, HasSubstr("add rule inet kite-proxy nodeport-2 jump mark-for-masquerade\n"
+                              "add rule inet kite-proxy nodeport-2 meta l4proto { tcp, udp, sctp "
+                              "} dnat ip addr . port to meta l4proto . th dport . numgen random "
+                              "mod 2 map @nodeport-endpoints\n"));
+  // Without a cluster CIDR nothing is marked on the ClusterIP path.
+  EXPECT_THAT(text, HasSubstr("add chain inet kite-proxy cluster-2\n"
+                              "add rule inet kite-proxy cluster-2 meta l4proto"));
+}
+
+TEST(NftRules, ExternalTrafficPolicyLocalKeepsItsOwnChains) {
+  auto p = web();
+  p.nodePort = 30080;
+  p.externalPolicyLocal = true;
+  p.endpoints[1].local = true;
+  const auto r = renderServicePort(p, {.clusterCidr = "10.42.0.0/16"});
   const auto ext = chainStarting(r, "external-");
   const auto svc = chainStarting(r, "service-");
-  const std::vector<std::string> extRules{"jump mark-for-masquerade", "goto " + svc};
-  EXPECT_EQ(r.chains.at(ext), extRules);
+  const auto& rules = r.chains.at(ext);
+  ASSERT_EQ(rules.size(), 4U);
+  EXPECT_EQ(rules[0], "ip saddr 10.42.0.0/16 goto " + svc);
+  EXPECT_EQ(rules[1], "fib saddr type local jump mark-for-masquerade");
+  EXPECT_EQ(rules[2], "fib saddr type local goto " + svc);
+  EXPECT_THAT(rules[3], ::testing::StartsWith("goto endpoint-"));
+  EXPECT_THAT(rules[3], HasSubstr("__10.42.2.2/8080"));
   EXPECT_EQ(r.elements.at("service-nodeports")[0], "tcp . 30080 : goto " + ext);
-  EXPECT_EQ(r.elements.at("service-ips")[1], "192.168.5.5 . tcp . 80 : goto " + ext);
-  // Without a cluster CIDR nothing is marked in the service chain itself.
-  EXPECT_EQ(r.chains.at(svc).size(), 1U);
 }
 
 TEST(NftRules, AffinityUsesDynamicSetsWithTimeout) {
@@ -97,51 +163,112 @@ TEST(NftRules, AffinityUsesDynamicSetsWithTimeout) {
     EXPECT_EQ(definition, "{ type ipv4_addr ; flags dynamic,timeout ; timeout 60s ; }");
   }
   const auto& svcRules = r.chains.at(chainStarting(r, "service-"));
-  ASSERT_EQ(svcRules.size(), 3U);
+  ASSERT_EQ(svcRules.size(), 4U);
   EXPECT_THAT(svcRules[0], HasSubstr("ip saddr @affinity-"));
   EXPECT_THAT(svcRules[0], HasSubstr(" goto endpoint-"));
   const auto& epRules = r.chains.at(chainStarting(r, "endpoint-"));
-  EXPECT_THAT(epRules[1], HasSubstr("update @affinity-"));
-  EXPECT_THAT(epRules[1], HasSubstr("{ ip saddr }"));
+  ASSERT_EQ(epRules.size(), 2U);
+  EXPECT_THAT(epRules[0], HasSubstr("update @affinity-"));
+  EXPECT_THAT(epRules[0], HasSubstr("{ ip saddr }"));
+  EXPECT_THAT(epRules[1], HasSubstr("meta l4proto tcp dnat ip to 10.42."));
 }
 
 TEST(NftRules, FullRenderReplacesTheTableInOneGo) {
-  const auto text = renderFull(stateOf({web()}), {});
+  auto sticky = web();
+  sticky.name = "sticky";
+  sticky.clusterIP = "10.43.0.30";
+  sticky.affinityTimeoutSeconds = 30;
+  const auto text = renderFull(stateOf({web(), sticky}), {});
   EXPECT_EQ(text.rfind("add table inet kite-proxy\ndelete table inet kite-proxy\nadd table inet "
                        "kite-proxy\n",
                        0),
             0U);
   EXPECT_THAT(text, HasSubstr("add chain inet kite-proxy nat-output { type nat hook output "
                               "priority -100 ; }"));
-  EXPECT_THAT(text, HasSubstr("add element inet kite-proxy service-ips { 10.43.0.10 . tcp . 80 "
-                              ": goto service-"));
-  // Chains exist before rules jump to them.
+  EXPECT_THAT(text, HasSubstr("add rule inet kite-proxy nat-postrouting ct status dnat ip saddr "
+                              ". ip daddr @hairpin jump mark-for-masquerade\n"));
+  EXPECT_THAT(text, HasSubstr("10.43.0.10 . tcp . 80 : goto cluster-2"));
+  // Both ports share the endpoint addresses: each is in the hairpin set once.
+  EXPECT_THAT(text, HasSubstr("add element inet kite-proxy hairpin { 10.42.1.2 . 10.42.1.2, "
+                              "10.42.2.2 . 10.42.2.2 }\n"));
+  // Chains exist before rules and elements jump to them.
   EXPECT_LT(text.find("add chain inet kite-proxy endpoint-"),
             text.find("add rule inet kite-proxy service-"));
+  EXPECT_LT(text.find("add rule inet kite-proxy cluster-2"), text.find("add element"));
 }
 
-TEST(NftRules, ChangesTouchOnlyTheChangedServicePort) {
+// Lines of `text` that are not map or set element commands.
+std::vector<std::string> nonElementLines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) {
+    if (l.rfind("add element ", 0) != 0 && l.rfind("delete element ", 0) != 0) out.push_back(l);
+  }
+  return out;
+}
+
+TEST(NftRules, AReplacedEndpointIsOnlyElementCommands) {
   auto db = web();
   db.name = "db";
   db.clusterIP = "10.43.0.20";
-  const auto before = stateOf({web(), db});
+  auto moved = web();
+  moved.endpoints[1].ip = "10.42.3.3";  // a pod replaced by one elsewhere
+  const auto text = renderChanges(stateOf({web(), db}), stateOf({moved, db}), {});
+  EXPECT_THAT(nonElementLines(text), ::testing::IsEmpty()) << text;
+  EXPECT_EQ(text,
+            "delete element inet kite-proxy service-endpoints { 10.43.0.10 . tcp . 80 . 1 }\n"
+            "add element inet kite-proxy service-endpoints { 10.43.0.10 . tcp . 80 . 1 : "
+            "10.42.3.3 . 8080 }\n"
+            "add element inet kite-proxy hairpin { 10.42.3.3 . 10.42.3.3 }\n");
+  // db still has 10.42.2.2: it stays in the hairpin set. Without db it goes.
+  EXPECT_THAT(renderChanges(stateOf({web()}), stateOf({moved}), {}),
+              HasSubstr("delete element inet kite-proxy hairpin { 10.42.2.2 . 10.42.2.2 }\n"));
+}
+
+TEST(NftRules, AnotherEndpointCountMovesThePortToAnotherSharedChain) {
+  auto db = web();
+  db.name = "db";
+  db.clusterIP = "10.43.0.20";
   auto smaller = web();
   smaller.endpoints.pop_back();
+  const auto before = stateOf({web(), db});
   const auto after = stateOf({smaller, db});
   const auto text = renderChanges(before, after, {});
+  EXPECT_THAT(nonElementLines(text), ::testing::IsEmpty()) << text;
+  EXPECT_EQ(text,
+            "delete element inet kite-proxy service-endpoints { 10.43.0.10 . tcp . 80 . 1 }\n"
+            "delete element inet kite-proxy service-ips { 10.43.0.10 . tcp . 80 }\n"
+            "add element inet kite-proxy service-ips { 10.43.0.10 . tcp . 80 : goto cluster-1 "
+            "}\n");  // db keeps 10.42.2.2 in the hairpin set
+
+  // Once no port has 10.42.2.2, it leaves the hairpin set.
+  auto dbSmaller = db;
+  dbSmaller.endpoints.pop_back();
+  EXPECT_THAT(renderChanges(after, stateOf({smaller, dbSmaller}), {}),
+              HasSubstr("delete element inet kite-proxy hairpin { 10.42.2.2 . 10.42.2.2 }\n"));
+  EXPECT_EQ(renderChanges(after, after, {}), "");
+}
+
+TEST(NftRules, ChangesOfAnAffinityPortRewriteOnlyItsChains) {
+  auto sticky = web();
+  sticky.affinityTimeoutSeconds = 30;
+  auto db = web();
+  db.name = "db";
+  db.clusterIP = "10.43.0.20";
+  auto smaller = sticky;
+  smaller.endpoints.pop_back();
+  const auto text = renderChanges(stateOf({sticky, db}), stateOf({smaller, db}), {});
   EXPECT_THAT(text, Not(HasSubstr("table inet kite-proxy\n")));
   EXPECT_THAT(text, Not(HasSubstr("default/db/")));
   EXPECT_THAT(text, HasSubstr("flush chain inet kite-proxy service-"));
   EXPECT_THAT(text, HasSubstr("delete chain inet kite-proxy endpoint-"));
+  EXPECT_THAT(text, HasSubstr("delete set inet kite-proxy affinity-"));
   EXPECT_THAT(text, HasSubstr("__10.42.2.2/8080\n"));
-  EXPECT_THAT(text, HasSubstr("numgen random mod 1 vmap"));
   // The map element still points at the same chain: not rewritten.
   EXPECT_THAT(text, Not(HasSubstr("element")));
   // Deleted chains are flushed first, and after the rule that jumped to them went away.
   EXPECT_LT(text.find("flush chain inet kite-proxy service-"),
             text.find("delete chain inet kite-proxy endpoint-"));
-
-  EXPECT_EQ(renderChanges(after, after, {}), "");
 }
 
 TEST(NftRules, RemovingTheLastEndpointMovesTheServiceToReject) {
@@ -152,7 +279,9 @@ TEST(NftRules, RemovingTheLastEndpointMovesTheServiceToReject) {
               HasSubstr("delete element inet kite-proxy service-ips { 10.43.0.10 . tcp . 80 }"));
   EXPECT_THAT(text, HasSubstr("add element inet kite-proxy no-endpoint-services { 10.43.0.10 . "
                               "tcp . 80 : goto reject-chain }"));
-  EXPECT_LT(text.find("delete element"), text.find("delete chain"));
+  EXPECT_THAT(text, HasSubstr("delete element inet kite-proxy service-endpoints { 10.43.0.10 . "
+                              "tcp . 80 . 0, 10.43.0.10 . tcp . 80 . 1 }\n"));
+  EXPECT_THAT(text, Not(HasSubstr("chain inet")));
 }
 
 TEST(NftRules, Cleanup) {

@@ -1,11 +1,23 @@
 #pragma once
-// The nftables text of the proxy's own table, `table inet kite-proxy`, as kube-proxy's
-// nftables mode lays it out: verdict maps keyed by `ipv4_addr . inet_proto . inet_service`
+// The nftables text of the proxy's own table, `table inet kite-proxy`, in the spirit of
+// kube-proxy's nftables mode: verdict maps keyed by `ipv4_addr . inet_proto . inet_service`
 // (ClusterIPs, externalIPs, LoadBalancer IPs) and `inet_proto . inet_service` (NodePorts on
-// the node's local addresses), a chain per Service port and per endpoint, `numgen random`
-// load balancing, a masquerade mark for traffic from outside the cluster CIDR and for
-// hairpin, reject for Service ports without endpoints, and ClientIP affinity through dynamic
-// sets with a timeout. Pure text: no kernel, unit-tested.
+// the node's local addresses), `numgen random` load balancing, a masquerade mark for traffic
+// from outside the cluster CIDR and for hairpin, reject for Service ports without endpoints,
+// and ClientIP affinity through dynamic sets with a timeout. Pure text: no kernel,
+// unit-tested.
+//
+// A plain Service port (no affinity, no Local traffic policy, at most 16 endpoints: nearly
+// all of them) owns no chain and no rule, only map elements: its address jumps to a chain
+// shared by every port with the same number of endpoints ("cluster-5", made with the table),
+// which DNATs through one map keyed by `address . protocol . port . numgen random mod 5`
+// (`nodeport-endpoints` for NodePorts).
+// Adding one is O(1) for the kernel (a chain or set per Service costs a name or transaction
+// walk per reference, quadratic over a full sync) and an endpoint change is a few element
+// commands, which libnftables applies without listing the table's chains and rules first.
+// Ports with affinity or a Local policy get chains of their own (service-, external-,
+// endpoint-), balanced with `numgen random mod k == 0` rules. Hairpin traffic (a pod reaching
+// itself through its Service) is found in postrouting by `ip saddr . ip daddr @hairpin`.
 //
 // NodePorts answer on the node's local addresses (`fib daddr type local`, within
 // --nodeport-addresses when given), 127.0.0.1 included (the dataplane sets route_localnet;
@@ -14,7 +26,9 @@
 // internalTrafficPolicy Local does so for ClusterIP traffic; loadBalancerSourceRanges drop
 // other clients before DNAT (`firewall-ips`).
 
+#include <cstddef>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +38,9 @@ namespace kite::proxy::nft {
 
 inline constexpr const char* kTable = "kite-proxy";
 inline constexpr const char* kFamily = "inet";
+// Plain ports with up to this many endpoints are balanced by the shared chains; ports with
+// more get chains of their own.
+inline constexpr std::size_t kSharedChainEndpoints = 16;
 
 struct RulesOptions {
   // Traffic from outside this range is masqueraded; empty: only NodePort, external and
@@ -40,10 +57,13 @@ bool localhostNodePorts(const RulesOptions& options);
 struct ServicePortRender {
   // map name -> "key : verdict" elements.
   std::map<std::string, std::vector<std::string>> elements;
-  // chain name -> rules, in order.
+  // This port's own chains: name -> rules, in order.
   std::map<std::string, std::vector<std::string>> chains;
   // set name -> its definition ("{ type ...; }").
   std::map<std::string, std::string> sets;
+  // Endpoint addresses for the shared `hairpin` set (an address leaves it only when no
+  // Service port has it any more).
+  std::set<std::string> hairpin;
 };
 
 ServicePortRender renderServicePort(const ServicePortState& port, const RulesOptions& options);
@@ -52,8 +72,8 @@ ServicePortRender renderServicePort(const ServicePortState& port, const RulesOpt
 // transaction replaces whatever was there.
 std::string renderFull(const DesiredState& state, const RulesOptions& options);
 
-// Only the differences between two states (flush/replace the changed Service ports' chains
-// and map elements); "" when nothing changed.
+// Only the differences between two states (map elements of the changed Service ports, their
+// own chains flushed and rewritten); "" when nothing changed.
 std::string renderChanges(const DesiredState& applied, const DesiredState& next,
                           const RulesOptions& options);
 

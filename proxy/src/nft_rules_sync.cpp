@@ -1,0 +1,183 @@
+// The whole proxy table, and the commands that turn one state into another: only the changed
+// Service ports are rendered and compared, so an endpoint change of a plain port is a few
+// map element commands whatever the number of Services (nft_rules.h has the layout).
+
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include "kite/proxy/nft_rules.h"
+#include "nft_text.h"
+
+namespace kite::proxy::nft {
+
+using text::joined;
+using text::line;
+using text::prefix;
+
+namespace {
+
+// Everything of a state, merged over its Service ports.
+ServicePortRender renderAll(const DesiredState& state, const RulesOptions& options) {
+  ServicePortRender all;
+  for (const auto& [key, port] : state.services) {
+    auto r = renderServicePort(port, options);
+    for (auto& [map, elements] : r.elements) {
+      auto& into = all.elements[map];
+      into.insert(into.end(), elements.begin(), elements.end());
+    }
+    all.chains.merge(r.chains);
+    all.sets.merge(r.sets);
+    all.hairpin.merge(r.hairpin);
+  }
+  return all;
+}
+
+void renderElements(std::ostringstream& out, const std::string& verb, const std::string& map,
+                    const std::vector<std::string>& elements) {
+  if (elements.empty()) return;
+  line(out, verb, " element ", prefix(), " ", map, " { ", joined(elements), " }");
+}
+
+// "a . a" for each address: the hairpin set's elements.
+std::vector<std::string> hairpinElements(const std::set<std::string>& addresses) {
+  std::vector<std::string> out;
+  out.reserve(addresses.size());
+  for (const auto& ip : addresses) {
+    std::string element = ip;
+    element += " . ";
+    element += ip;
+    out.push_back(std::move(element));
+  }
+  return out;
+}
+
+void addRules(std::ostringstream& out, const std::string& chain,
+              const std::vector<std::string>& rules) {
+  for (const auto& rule : rules) line(out, "add rule ", prefix(), " ", chain, " ", rule);
+}
+
+// "key : verdict" -> "key".
+std::string keyOf(const std::string& element) { return element.substr(0, element.find(" : ")); }
+
+// The addresses of `gone` no endpoint of `state` has any more.
+std::set<std::string> hairpinUnused(std::set<std::string> gone, const DesiredState& state) {
+  if (gone.empty()) return gone;
+  for (const auto& [key, port] : state.services) {
+    for (const auto& e : port.endpoints) gone.erase(e.ip);
+    if (gone.empty()) break;
+  }
+  return gone;
+}
+
+}  // namespace
+
+std::string renderFull(const DesiredState& state, const RulesOptions& options) {
+  std::ostringstream out;
+  const std::string t = prefix();
+  line(out, "add table ", t);
+  line(out, "delete table ", t);
+  line(out, "add table ", t);
+  text::renderBase(out, options);
+  const auto all = renderAll(state, options);
+  for (const auto& [name, definition] : all.sets)
+    line(out, "add set ", t, " ", name, " ", definition);
+  for (const auto& [name, rules] : all.chains) line(out, "add chain ", t, " ", name);
+  for (const auto& [name, rules] : all.chains) addRules(out, name, rules);
+  for (const auto& [map, elements] : all.elements) renderElements(out, "add", map, elements);
+  renderElements(out, "add", text::kHairpinSet, hairpinElements(all.hairpin));
+  return out.str();
+}
+
+std::string renderChanges(const DesiredState& applied, const DesiredState& next,
+                          const RulesOptions& options) {
+  DesiredState before;
+  DesiredState after;
+  // Only the Service ports that changed are rendered and compared.
+  for (const auto& [key, port] : applied.services) {
+    const auto it = next.services.find(key);
+    if (it == next.services.end() || !(it->second == port)) before.services.emplace(key, port);
+  }
+  for (const auto& [key, port] : next.services) {
+    const auto it = applied.services.find(key);
+    if (it == applied.services.end() || !(it->second == port)) after.services.emplace(key, port);
+  }
+  if (before.services.empty() && after.services.empty()) return {};
+  const auto old = renderAll(before, options);
+  const auto now = renderAll(after, options);
+  const std::string t = prefix();
+  std::ostringstream out;
+
+  std::set<std::string> hairpinGone;
+  std::set<std::string> hairpinNew;
+  for (const auto& ip : old.hairpin) {
+    if (!now.hairpin.contains(ip)) hairpinGone.insert(ip);
+  }
+  for (const auto& ip : now.hairpin) {
+    if (!old.hairpin.contains(ip)) hairpinNew.insert(ip);
+  }
+  hairpinGone = hairpinUnused(std::move(hairpinGone), next);
+
+  // 1. Map elements that go away or change (nothing points at the old chains after this).
+  for (const auto& [map, elements] : old.elements) {
+    const auto nowIt = now.elements.find(map);
+    const std::set<std::string> keep =
+        nowIt == now.elements.end()
+            ? std::set<std::string>{}
+            : std::set<std::string>(nowIt->second.begin(), nowIt->second.end());
+    std::vector<std::string> gone;
+    for (const auto& e : elements) {
+      if (!keep.contains(e)) gone.push_back(keyOf(e));
+    }
+    renderElements(out, "delete", map, gone);
+  }
+  renderElements(out, "delete", text::kHairpinSet, hairpinElements(hairpinGone));
+  // 2. Flush chains that change or go away, then delete the ones that go, and their sets.
+  for (const auto& [name, rules] : old.chains) {
+    const auto it = now.chains.find(name);
+    if (it == now.chains.end() || it->second != rules) line(out, "flush chain ", t, " ", name);
+  }
+  for (const auto& [name, rules] : old.chains) {
+    if (!now.chains.contains(name)) line(out, "delete chain ", t, " ", name);
+  }
+  for (const auto& [name, definition] : old.sets) {
+    const auto it = now.sets.find(name);
+    if (it == now.sets.end() || it->second != definition) line(out, "delete set ", t, " ", name);
+  }
+  // 3. New or changed sets and chains, then their rules.
+  for (const auto& [name, definition] : now.sets) {
+    const auto it = old.sets.find(name);
+    if (it == old.sets.end() || it->second != definition) {
+      line(out, "add set ", t, " ", name, " ", definition);
+    }
+  }
+  for (const auto& [name, rules] : now.chains) {
+    if (!old.chains.contains(name)) line(out, "add chain ", t, " ", name);
+  }
+  for (const auto& [name, rules] : now.chains) {
+    const auto it = old.chains.find(name);
+    if (it == old.chains.end() || it->second != rules) addRules(out, name, rules);
+  }
+  // 4. Map elements that are new or changed.
+  for (const auto& [map, elements] : now.elements) {
+    const auto oldIt = old.elements.find(map);
+    const std::set<std::string> had =
+        oldIt == old.elements.end()
+            ? std::set<std::string>{}
+            : std::set<std::string>(oldIt->second.begin(), oldIt->second.end());
+    std::vector<std::string> added;
+    for (const auto& e : elements) {
+      if (!had.contains(e)) added.push_back(e);
+    }
+    renderElements(out, "add", map, added);
+  }
+  renderElements(out, "add", text::kHairpinSet, hairpinElements(hairpinNew));
+  return out.str();
+}
+
+std::string renderCleanup() {
+  const std::string t = prefix();
+  return "add table " + t + "\ndelete table " + t + "\n";
+}
+
+}  // namespace kite::proxy::nft
