@@ -6,6 +6,7 @@
 #include "kite/api/apps/v1/types.h"
 #include "kite/api/labels.h"
 #include "kite/api/pod_defaults.h"
+#include "kite/api/pod_validation.h"
 
 namespace kite::controlplane::apiserver {
 
@@ -50,9 +51,6 @@ void validateSelector(std::vector<FieldError>& errors,
     }
   } catch (const std::invalid_argument& e) {
     errors.push_back(FieldError::invalid("spec.selector", "", e.what()));
-  }
-  if (tmpl.spec.containers.empty()) {
-    errors.push_back(FieldError::required("spec.template.spec.containers", ""));
   }
 }
 
@@ -124,6 +122,8 @@ void addDeployments(Registry& r) {
   h.prepareForCreate = [](appsv1::Deployment& d) { d.status = {}; };
   h.validate = [](std::vector<FieldError>& errors, const appsv1::Deployment& d) {
     validateSelector(errors, d.spec.selector, d.spec.template_);
+    api::appendErrors(errors, api::validateReplicatedPodTemplate(d.spec.template_, "spec.template",
+                                                                 api::ReplicatedOwner::ReplicaSet));
     if (d.spec.replicas && *d.spec.replicas < 0) {
       errors.push_back(FieldError::invalid("spec.replicas", *d.spec.replicas,
                                            "must be greater than or equal to 0"));
@@ -174,6 +174,8 @@ void addReplicaSets(Registry& r) {
   h.prepareForCreate = [](appsv1::ReplicaSet& rs) { rs.status = {}; };
   h.validate = [](std::vector<FieldError>& errors, const appsv1::ReplicaSet& rs) {
     validateSelector(errors, rs.spec.selector, rs.spec.template_);
+    api::appendErrors(errors, api::validateReplicatedPodTemplate(rs.spec.template_, "spec.template",
+                                                                 api::ReplicatedOwner::ReplicaSet));
   };
   h.validateUpdate = [](std::vector<FieldError>& errors, const appsv1::ReplicaSet& rs,
                         const appsv1::ReplicaSet& old) {
@@ -204,6 +206,8 @@ void addDaemonAndStatefulSets(Registry& r) {
   ds.prepareForCreate = [](appsv1::DaemonSet& d) { d.status = {}; };
   ds.validate = [](std::vector<FieldError>& errors, const appsv1::DaemonSet& d) {
     validateSelector(errors, d.spec.selector, d.spec.template_);
+    api::appendErrors(errors, api::validateReplicatedPodTemplate(d.spec.template_, "spec.template",
+                                                                 api::ReplicatedOwner::DaemonSet));
   };
   ds.columns = withTail<appsv1::DaemonSet>({{"Desired", "integer", "", "", 0},
                                             {"Current", "integer", "", "", 0},
@@ -239,6 +243,9 @@ void addDaemonAndStatefulSets(Registry& r) {
   ss.prepareForCreate = [](appsv1::StatefulSet& s) { s.status = {}; };
   ss.validate = [](std::vector<FieldError>& errors, const appsv1::StatefulSet& s) {
     validateSelector(errors, s.spec.selector, s.spec.template_);
+    api::appendErrors(errors,
+                      api::validateReplicatedPodTemplate(s.spec.template_, "spec.template",
+                                                         api::ReplicatedOwner::StatefulSet));
   };
   ss.columns = {{"Ready", "string", "", "Number of the pod with ready state", 0},
                 ageColumn(),

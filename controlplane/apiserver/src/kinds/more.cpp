@@ -10,6 +10,7 @@
 #include "kite/api/labels.h"
 #include "kite/api/networking/v1/types.h"
 #include "kite/api/pod_defaults.h"
+#include "kite/api/pod_validation.h"
 #include "kite/api/policy/v1/types.h"
 #include "kite/api/storage/v1/types.h"
 
@@ -56,8 +57,7 @@ void defaultJobSpec(batchv1::JobSpec& s) {
 
 void validateJobTemplate(std::vector<FieldError>& errors, const corev1::PodTemplateSpec& t,
                          const std::string& path) {
-  if (t.spec.containers.empty())
-    errors.push_back(FieldError::required(path + ".spec.containers", ""));
+  api::appendErrors(errors, api::validatePodTemplateSpec(t, path));
   const auto& rp = t.spec.restartPolicy;
   if (rp != "OnFailure" && rp != "Never") {
     errors.push_back(
