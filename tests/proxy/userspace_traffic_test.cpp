@@ -1,0 +1,435 @@
+// Real traffic through the userspace dataplane (no packet filter at all): the dataplane is
+// made while the test thread is inside the "node" namespace of netns.h, so its event loop,
+// listeners and dummy link live there; pods serve TCP and UDP echo, a client outside the
+// cluster connects. Root only (CI runs as root); the host's namespaces are never touched.
+// Also: the nftables probe, in namespaces of its own, with and without CAP_NET_ADMIN.
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <linux/capability.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+#include "kite/proxy/packet_filter_probe.h"
+#include "kite/proxy/userspace_dataplane.h"
+#include "netns.h"
+
+namespace kite::proxy {
+namespace {
+
+using ::testing::Each;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+constexpr int kPodPort = 8080;
+
+// Moves the calling thread into a named network namespace and back.
+class InNamespace {
+ public:
+  explicit InNamespace(const std::string& name)
+      : original_(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) {
+    const int fd = open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
+    const bool ok = original_ >= 0 && fd >= 0 && setns(fd, CLONE_NEWNET) == 0;
+    if (fd >= 0) close(fd);
+    if (!ok) {
+      if (original_ >= 0) close(original_);
+      throw std::runtime_error("cannot enter network namespace " + name);
+    }
+  }
+  ~InNamespace() {
+    if (setns(original_, CLONE_NEWNET) != 0) std::abort();  // nothing may run elsewhere
+    close(original_);
+  }
+  InNamespace(const InNamespace&) = delete;
+  InNamespace& operator=(const InNamespace&) = delete;
+
+ private:
+  int original_;
+};
+
+class UserspaceTraffic : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "needs root for network namespaces";
+    net_ = std::make_unique<testing::TestNetwork>(3, kPodPort);
+  }
+
+  std::unique_ptr<UserspaceDataplane> makeDataplane(UserspaceOptions options = {}) const {
+    const InNamespace inside(net_->nodeNs());
+    return std::make_unique<UserspaceDataplane>(std::move(options));
+  }
+  UserspaceDataplane& dataplane() {
+    if (!dataplane_) dataplane_ = makeDataplane();
+    return *dataplane_;
+  }
+
+  ServicePortState service(const std::string& name, const std::string& ip, int port,
+                           std::vector<int> pods, const std::string& proto = "tcp") const {
+    ServicePortState p;
+    p.namespace_ = "default";
+    p.name = name;
+    p.protocol = proto;
+    p.clusterIP = ip;
+    p.port = port;
+    for (const int i : pods) p.endpoints.push_back({net_->podIP(i), kPodPort});
+    std::sort(p.endpoints.begin(), p.endpoints.end());
+    return p;
+  }
+
+  static DesiredState stateOf(const std::vector<ServicePortState>& ports) {
+    DesiredState s;
+    for (const auto& p : ports) s.services.emplace(p.key(), p);
+    return s;
+  }
+
+  std::vector<std::string> fromClient(const std::string& proto, const std::string& ip, int port,
+                                      int count, int sourcePort = 0) const {
+    return net_->connect(net_->clientNs(), proto, ip, port, count, sourcePort);
+  }
+
+  std::string inNode(const std::string& command) const {
+    return net_->run(net_->nodeNs(), command);
+  }
+
+  static std::set<std::string> distinct(const std::vector<std::string>& lines) {
+    return {lines.begin(), lines.end()};
+  }
+  static std::map<std::string, int> counts(const std::vector<std::string>& lines) {
+    std::map<std::string, int> out;
+    for (const auto& line : lines) ++out[line];
+    return out;
+  }
+
+  // Declared first: the dataplane goes before the namespaces it lives in.
+  std::unique_ptr<testing::TestNetwork> net_;
+  std::unique_ptr<UserspaceDataplane> dataplane_;
+};
+
+TEST_F(UserspaceTraffic, ClusterIPSpreadsEvenlyOverAllEndpointsTcpAndUdp) {
+  dataplane().syncAll(stateOf({service("web", "10.43.0.10", 80, {0, 1, 2}),
+                               service("dns", "10.43.0.11", 53, {0, 1}, "udp")}));
+  // The addresses are on kite's dummy link in the node.
+  const auto addresses = inNode("ip -4 addr show dev kite-svc0");
+  EXPECT_THAT(addresses, HasSubstr("10.43.0.10/32"));
+  EXPECT_THAT(addresses, HasSubstr("10.43.0.11/32"));
+  // Round robin: every endpoint gets its share.
+  const auto tcp = fromClient("tcp", "10.43.0.10", 80, 30);
+  EXPECT_EQ(counts(tcp), (std::map<std::string, int>{{"a", 10}, {"b", 10}, {"c", 10}}));
+  // A new source port each time: a new flow each time.
+  const auto udp = fromClient("udp", "10.43.0.11", 53, 20);
+  EXPECT_EQ(counts(udp), (std::map<std::string, int>{{"a", 10}, {"b", 10}}));
+  // A pod reaching its own Service (hairpin) needs nothing special here.
+  EXPECT_EQ(distinct(net_->connect(net_->podNs(0), "tcp", "10.43.0.10", 80, 6)),
+            (std::set<std::string>{"a", "b", "c"}));
+  // Every relayed connection was closed when its client and pod were done.
+  EXPECT_EQ(dataplane().openConnections(), 0U);
+}
+
+TEST_F(UserspaceTraffic, ClientIPAffinityPinsAClient) {
+  auto sticky = service("sticky", "10.43.0.15", 80, {0, 1, 2});
+  sticky.affinityTimeoutSeconds = 60;
+  auto dns = service("dns", "10.43.0.16", 53, {0, 1, 2}, "udp");
+  dns.affinityTimeoutSeconds = 60;
+  dataplane().syncAll(stateOf({sticky, dns}));
+  const auto tcp = fromClient("tcp", "10.43.0.15", 80, 15);
+  ASSERT_EQ(tcp.size(), 15U);
+  EXPECT_EQ(distinct(tcp).size(), 1U) << ::testing::PrintToString(tcp);
+  EXPECT_THAT(std::set<std::string>({"a", "b", "c"}), ::testing::Contains(tcp[0]));
+  const auto udp = fromClient("udp", "10.43.0.16", 53, 10);
+  EXPECT_EQ(distinct(udp).size(), 1U) << ::testing::PrintToString(udp);
+  // Without affinity the same client is spread (the control for the above).
+  dataplane().syncAll(stateOf({service("sticky", "10.43.0.15", 80, {0, 1, 2})}));
+  EXPECT_EQ(distinct(fromClient("tcp", "10.43.0.15", 80, 15)).size(), 3U);
+}
+
+TEST_F(UserspaceTraffic, IncrementalSyncsRemoveEndpointsAndServices) {
+  const auto web = service("web", "10.43.0.10", 80, {0, 1, 2});
+  const auto db = service("db", "10.43.0.20", 5432, {2});
+  const auto first = stateOf({web, db});
+  dataplane().syncAll(first);
+  ASSERT_EQ(distinct(fromClient("tcp", "10.43.0.10", 80, 30)).size(), 3U);
+
+  // Endpoint c goes: no new connection reaches it; db still works.
+  const auto second = stateOf({service("web", "10.43.0.10", 80, {0, 1}), db});
+  dataplane().syncChanges(first, second);
+  EXPECT_EQ(distinct(fromClient("tcp", "10.43.0.10", 80, 30)), (std::set<std::string>{"a", "b"}));
+  EXPECT_THAT(fromClient("tcp", "10.43.0.20", 5432, 2), Each(std::string("c")));
+
+  // The last endpoints go: refused at once. Then the Service goes: its address too.
+  const auto third = stateOf({service("web", "10.43.0.10", 80, {}), db});
+  dataplane().syncChanges(second, third);
+  EXPECT_THAT(fromClient("tcp", "10.43.0.10", 80, 2), Each(std::string("REFUSED")));
+  const auto fourth = stateOf({db});
+  dataplane().syncChanges(third, fourth);
+  EXPECT_THAT(inNode("ip -4 addr show dev kite-svc0"), Not(HasSubstr("10.43.0.10/")));
+  EXPECT_THAT(inNode("ip -4 addr show dev kite-svc0"), HasSubstr("10.43.0.20/32"));
+  // And it comes back with endpoints.
+  dataplane().syncChanges(fourth, first);
+  EXPECT_EQ(distinct(fromClient("tcp", "10.43.0.10", 80, 30)).size(), 3U);
+}
+
+TEST_F(UserspaceTraffic, RemovedUdpEndpointLosesItsFlows) {
+  // A long idle timeout: only the endpoint's removal can end the flow within the test.
+  dataplane_ = makeDataplane({.udpIdleTimeout = std::chrono::seconds(60)});
+  const auto both = stateOf({service("dns", "10.43.0.11", 53, {0, 1}, "udp")});
+  dataplane().syncAll(both);
+  constexpr int kSourcePort = 40053;
+  const auto before = fromClient("udp", "10.43.0.11", 53, 3, kSourcePort);
+  ASSERT_EQ(before.size(), 3U);
+  ASSERT_EQ(distinct(before).size(), 1U) << ::testing::PrintToString(before);
+  const std::string pinned = before[0];
+  ASSERT_TRUE(pinned == "a" || pinned == "b") << pinned;
+  const int remaining = pinned == "a" ? 1 : 0;
+  const auto after = stateOf({service("dns", "10.43.0.11", 53, {remaining}, "udp")});
+  dataplane().syncChanges(both, after);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a tick of the loop
+  EXPECT_THAT(fromClient("udp", "10.43.0.11", 53, 3, kSourcePort), Each(net_->podName(remaining)));
+}
+
+TEST_F(UserspaceTraffic, ServiceWithoutEndpointsRefusesAtOnce) {
+  auto empty = service("empty", "10.43.0.13", 80, {});
+  empty.nodePort = 30013;
+  auto dns = service("dns", "10.43.0.14", 53, {}, "udp");
+  dataplane().syncAll(stateOf({empty, dns}));
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_THAT(fromClient("tcp", "10.43.0.13", 80, 2), Each(std::string("REFUSED")));
+  EXPECT_THAT(fromClient("tcp", "10.99.0.1", 30013, 2), Each(std::string("REFUSED")));
+  EXPECT_THAT(fromClient("udp", "10.43.0.14", 53, 2), Each(std::string("REFUSED")));
+  // A timeout would take 2 s per attempt.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
+TEST_F(UserspaceTraffic, UnreachableEndpointIsSkippedForTheNextOne) {
+  // 10.42.9.2 is routed nowhere that answers; 10.42.1.2 refuses on port 9 (nobody listens).
+  auto web = service("web", "10.43.0.10", 80, {1});
+  web.endpoints.push_back({"10.42.1.2", 9});
+  web.endpoints.push_back({"10.42.9.2", 80});
+  std::sort(web.endpoints.begin(), web.endpoints.end());
+  dataplane().syncAll(stateOf({web}));
+  EXPECT_THAT(fromClient("tcp", "10.43.0.10", 80, 6), Each(std::string("b")));
+}
+
+TEST_F(UserspaceTraffic, NodePortFromOutsideTheCluster) {
+  auto web = service("web", "10.43.0.10", 80, {1});
+  web.nodePort = 30080;
+  auto dns = service("dns", "10.43.0.11", 53, {2}, "udp");
+  dns.nodePort = 30053;
+  dataplane().syncAll(stateOf({web, dns}));
+  EXPECT_THAT(fromClient("tcp", "10.99.0.1", 30080, 3), Each(std::string("b")));
+  EXPECT_THAT(fromClient("udp", "10.99.0.1", 30053, 3), Each(std::string("c")));
+  // Not a NodePort: nothing listens on the node.
+  EXPECT_THAT(fromClient("tcp", "10.99.0.1", 30081, 1), Each(std::string("REFUSED")));
+  // Local clients reach it on 127.0.0.1 as well.
+  EXPECT_THAT(net_->connect(net_->nodeNs(), "tcp", "127.0.0.1", 30080, 2), Each(std::string("b")));
+}
+
+TEST_F(UserspaceTraffic, NodePortAddressesLimitWhereNodePortsListen) {
+  dataplane_ = makeDataplane({.nodePortAddresses = {"10.42.0.0/16"}});
+  auto web = service("web", "10.43.0.10", 80, {1});
+  web.nodePort = 30080;
+  dataplane().syncAll(stateOf({web}));
+  // On the node's pod-side address (10.42.3.1, seen from pod c) but not on 10.99.0.1.
+  EXPECT_THAT(net_->connect(net_->podNs(2), "tcp", "10.42.3.1", 30080, 2), Each(std::string("b")));
+  EXPECT_THAT(fromClient("tcp", "10.99.0.1", 30080, 1), Each(std::string("REFUSED")));
+  EXPECT_THROW(makeDataplane({.nodePortAddresses = {"10.42.0.0/40"}}), std::invalid_argument);
+}
+
+TEST_F(UserspaceTraffic, ExternalAndLoadBalancerIPsWithSourceRanges) {
+  auto web = service("web", "10.43.0.10", 80, {2});
+  web.externalIPs = {"192.0.2.10", "192.0.2.11", "192.0.2.12"};
+  web.loadBalancerIPs = {"192.0.2.11", "192.0.2.12"};
+  web.loadBalancerSourceRanges = {"10.99.0.0/24"};
+  auto other = service("other", "10.43.0.11", 80, {0});
+  other.externalIPs = {"192.0.2.20"};
+  other.loadBalancerIPs = {"192.0.2.20"};
+  other.loadBalancerSourceRanges = {"10.200.0.0/16"};  // not the client's
+  dataplane().syncAll(stateOf({web, other}));
+  EXPECT_THAT(fromClient("tcp", "192.0.2.10", 80, 2), Each(std::string("c")));
+  EXPECT_THAT(fromClient("tcp", "192.0.2.11", 80, 2), Each(std::string("c")));
+  const auto denied = fromClient("tcp", "192.0.2.20", 80, 2);
+  ASSERT_EQ(denied.size(), 2U);
+  EXPECT_THAT(denied, Each(Not(std::string("a"))));
+}
+
+TEST_F(UserspaceTraffic, CleanupLeavesNoLinkOrAddressAndARestartTakesOver) {
+  const auto web = service("web", "10.43.0.10", 80, {0});
+  const auto db = service("db", "10.43.0.20", 5432, {2});
+  dataplane().syncAll(stateOf({web, db}));
+  // A restart: the link and addresses stay while kite is down; the new run takes them over
+  // and drops what no Service has any more.
+  dataplane_.reset();
+  EXPECT_THAT(inNode("ip -4 addr show dev kite-svc0"), HasSubstr("10.43.0.20/32"));
+  dataplane().syncAll(stateOf({web}));
+  EXPECT_THAT(fromClient("tcp", "10.43.0.10", 80, 2), Each(std::string("a")));
+  const auto addresses = inNode("ip -4 addr show dev kite-svc0");
+  EXPECT_THAT(addresses, HasSubstr("10.43.0.10/32"));
+  EXPECT_THAT(addresses, Not(HasSubstr("10.43.0.20")));
+
+  dataplane().cleanup();
+  EXPECT_EQ(inNode("ip link show kite-svc0 2>/dev/null"), "");
+  EXPECT_THAT(inNode("ip -4 addr"), Not(HasSubstr("10.43.0.")));
+  // `kite proxy --cleanup` without a dataplane: nothing left to remove.
+  const InNamespace inside(net_->nodeNs());
+  EXPECT_FALSE(UserspaceDataplane::removeLink());
+}
+
+TEST_F(UserspaceTraffic, TakenPortFailsThatListenerOnly) {
+  auto web = service("web", "10.43.0.10", 80, {0});
+  web.nodePort = 30080;
+  auto db = service("db", "10.43.0.20", 5432, {2});
+  // Something else on the node has port 30080.
+  const auto blocker = [&] {
+    const InNamespace inside(net_->nodeNs());
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(30080);
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof(sa)) != 0 || listen(fd, 1) != 0) {
+      throw std::runtime_error("blocker");
+    }
+    return fd;
+  }();
+  try {
+    dataplane().syncAll(stateOf({web, db}));
+    ADD_FAILURE() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("0.0.0.0:30080"));
+    EXPECT_THAT(e.what(), HasSubstr("default/web"));
+  }
+  // The rest works.
+  EXPECT_THAT(fromClient("tcp", "10.43.0.10", 80, 2), Each(std::string("a")));
+  EXPECT_THAT(fromClient("tcp", "10.43.0.20", 5432, 2), Each(std::string("c")));
+  // Once the port is free, the next full sync makes the listener.
+  close(blocker);
+  dataplane().syncAll(stateOf({web, db}));
+  EXPECT_THAT(fromClient("tcp", "10.99.0.1", 30080, 2), Each(std::string("a")));
+}
+
+// An echo server for one connection (then it exits, or after 20 s without one), and a
+// client that streams `size` bytes through it while reading them back, half-closes, reads to
+// the end, then (with a pause) sends once more on a second connection kept open meanwhile.
+constexpr const char* kEchoServer = R"(import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("0.0.0.0", int(sys.argv[1]))); s.listen(8); s.settimeout(20)
+for _ in range(int(sys.argv[2])):
+    c, _ = s.accept()
+    while True:
+        data = c.recv(65536)
+        if not data:
+            break
+        c.sendall(data)
+    c.close()
+)";
+
+constexpr const char* kStreamClient = R"(import hashlib, socket, sys, threading, time
+ip, port, size, pause = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+payload = bytes(i * 7 % 251 for i in range(size))
+s = socket.create_connection((ip, port), timeout=10)
+def send():
+    s.sendall(payload)
+    s.shutdown(socket.SHUT_WR)
+threading.Thread(target=send).start()
+got = bytearray()
+while True:
+    data = s.recv(65536)
+    if not data:
+        break
+    got += data
+print(len(got), hashlib.sha256(got).hexdigest() == hashlib.sha256(payload).hexdigest())
+k = socket.create_connection((ip, port), timeout=10)
+k.sendall(b"before"); print(k.recv(100).decode())
+time.sleep(pause)
+k.sendall(b"after"); print(k.recv(100).decode())
+sys.stdout.flush()
+)";
+
+TEST_F(UserspaceTraffic, StreamsBothWaysAndKeepsConnectionsAcrossSyncs) {
+  char dirTemplate[] = "/tmp/kite-userspace-XXXXXX";
+  ASSERT_NE(mkdtemp(dirTemplate), nullptr);
+  const std::string dir = dirTemplate;
+  std::ofstream(dir + "/echo.py") << kEchoServer;
+  std::ofstream(dir + "/stream.py") << kStreamClient;
+  net_->run(net_->podNs(0), "/usr/bin/python3 " + dir + "/echo.py 7000 2 >/dev/null 2>&1 &");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+
+  const auto echo = [&](std::vector<int> pods) {
+    auto p = service("echo", "10.43.0.30", 7000, std::move(pods));
+    for (auto& e : p.endpoints) e.port = 7000;
+    return p;
+  };
+  const auto web = service("web", "10.43.0.10", 80, {1});
+  const auto first = stateOf({echo({0}), web});
+  dataplane().syncAll(first);
+  auto client = std::async(std::launch::async, [&] {
+    return net_->run(net_->clientNs(),
+                     "/usr/bin/python3 " + dir + "/stream.py 10.43.0.30 7000 3000000 1.5");
+  });
+  // While the second connection is open: another Service changes, this one gains an
+  // endpoint (pod b, nothing on 7000) — its open connection is not touched.
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  const auto second = stateOf({echo({0, 1}), service("web", "10.43.0.10", 80, {2})});
+  dataplane().syncChanges(first, second);
+  EXPECT_EQ(client.get(), "3000000 True\nbefore\nafter\n");
+  EXPECT_THAT(fromClient("tcp", "10.43.0.10", 80, 2), Each(std::string("c")));
+  std::filesystem::remove_all(dir);
+}
+
+// Runs fn in a forked child inside a fresh network namespace; its exit status.
+int inScratchNamespace(const std::function<int()>& fn) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (unshare(CLONE_NEWNET) != 0) _exit(100);
+    _exit(fn());
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 101;
+}
+
+TEST(NftablesProbe, UsableWithCapNetAdminAndNotWithout) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root for network namespaces";
+  EXPECT_EQ(inScratchNamespace([] {
+              const auto probe = probeNftables();
+              // The scratch table is gone again.
+              const bool leftover =
+                  std::system("nft list tables 2>/dev/null | grep -q kite-probe") == 0;
+              return probe.usable && probe.reason.empty() && !leftover ? 0 : 1;
+            }),
+            0);
+  EXPECT_EQ(inScratchNamespace([] {
+              // Drop CAP_NET_ADMIN from the effective set, as in a locked-down container.
+              __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+              std::array<__user_cap_data_struct, 2> data{};
+              if (syscall(SYS_capget, &header, data.data()) != 0) return 2;
+              data[0].effective &= ~(1U << CAP_NET_ADMIN);
+              if (syscall(SYS_capset, &header, data.data()) != 0) return 3;
+              const auto probe = probeNftables();
+              return !probe.usable && probe.reason.find("not permitted") != std::string::npos ? 0
+                                                                                              : 1;
+            }),
+            0);
+}
+
+}  // namespace
+}  // namespace kite::proxy
