@@ -68,6 +68,14 @@ RemoteCommandTranslator::Output RemoteCommandTranslator::start() {
     openStream(out, RemoteCommandChannel::kStderr, "stderr");
   }
   if (streams_.tty) openStream(out, RemoteCommandChannel::kResize, "resize");
+  // As the Kubernetes WebSocket servers do: an empty message on the first output channel
+  // tells the client the session is up (some clients wait for it; kubectl ignores it).
+  if (streams_.output || (streams_.error && !streams_.tty)) {
+    const auto first =
+        streams_.output ? RemoteCommandChannel::kStdout : RemoteCommandChannel::kStderr;
+    out.toClient +=
+        encodeWebSocketFrame(WebSocketOpcode::kBinary, std::string(1, static_cast<char>(first)));
+  }
   return out;
 }
 

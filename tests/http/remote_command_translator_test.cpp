@@ -122,6 +122,23 @@ TEST(RemoteCommandTranslatorTest, OpensTheStreamsKubectlWouldInItsOrder) {
   }
 }
 
+TEST(RemoteCommandTranslatorTest, AnEmptyMessageOnTheFirstOutputSaysTheSessionIsUp) {
+  for (const auto& [streams, channel] : std::vector<std::pair<RemoteCommandStreams, std::string>>{
+           {{false, true, true, false}, "\x01"},
+           {{false, false, true, false}, "\x02"},
+           {{true, false, true, true}, ""}}) {  // a terminal has no stderr: no output at all
+    RemoteCommandTranslator translator(streams);
+    WebSocketDecoder client;
+    const auto messages = toClient(client, translator.start());
+    if (channel.empty()) {
+      EXPECT_TRUE(messages.empty());
+    } else {
+      ASSERT_EQ(messages.size(), 1U);
+      EXPECT_EQ(messages[0].payload, channel);
+    }
+  }
+}
+
 TEST(RemoteCommandTranslatorTest, ChannelsMapToStreamsBothWays) {
   RemoteCommandTranslator translator({true, true, true, true});
   FakeRuntime runtime;
