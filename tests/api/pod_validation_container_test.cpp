@@ -281,6 +281,36 @@ TEST(PodValidationMounts, Propagation) {
   EXPECT_TRUE(noErrors(validate(pod)));
 }
 
+TEST(PodValidationMounts, RecursiveReadOnly) {
+  auto pod = validPod();
+  pod.spec.containers[0].volumeMounts[0].recursiveReadOnly = "Enabled";  // needs readOnly
+  EXPECT_TRUE(hasError(validate(pod), "spec.containers[0].volumeMounts.recursiveReadOnly",
+                       ErrorType::Forbidden, "may only be specified when readOnly is true"));
+  pod.spec.containers[0].volumeMounts[0].recursiveReadOnly = "Always";
+  EXPECT_TRUE(hasError(validate(pod), "spec.containers[0].volumeMounts.recursiveReadOnly",
+                       ErrorType::NotSupported,
+                       R"(supported values: "Disabled", "Enabled", "IfPossible")"));
+  pod.spec.containers[0].volumeMounts[0].readOnly = true;
+  pod.spec.containers[0].volumeMounts[0].recursiveReadOnly = "IfPossible";
+  EXPECT_TRUE(noErrors(validate(pod)));
+}
+
+TEST(PodValidationEnv, HugePagesDivisorAndSecretRefName) {
+  auto pod = validPod();
+  core::v1::EnvVarSource s;
+  s.resourceFieldRef = core::v1::ResourceFieldSelector{.resource = "limits.hugepages-2Mi",
+                                                       .divisor = Quantity::parse("3")};
+  pod.spec.containers[0].env.push_back({.name = "H", .valueFrom = s});
+  core::v1::EnvFromSource from;
+  from.secretRef = core::v1::SecretEnvSource{};
+  pod.spec.containers[0].envFrom.push_back(from);
+  const auto errors = validate(pod);
+  EXPECT_TRUE(hasError(errors, "spec.containers[0].env[0].valueFrom.resourceFieldRef.divisor",
+                       ErrorType::Invalid, "supported with the hugepages resource"));
+  EXPECT_TRUE(
+      hasError(errors, "spec.containers[0].envFrom[0].secretRef.name", ErrorType::Required));
+}
+
 TEST(PodValidationResources, RequestsWithinLimits) {
   auto pod = validPod();
   auto& r = pod.spec.containers[0].resources;

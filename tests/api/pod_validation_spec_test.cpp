@@ -190,6 +190,57 @@ TEST(PodValidationVolumes, ClaimsAndNfs) {
       hasError(errors, "spec.volumes[2].nfs.path", ErrorType::Invalid, "must be an absolute path"));
 }
 
+TEST(PodValidationVolumes, CsiEphemeralAndTokens) {
+  auto csi = volume("csi");
+  csi.csi = core::v1::CSIVolumeSource{.driver = ""};
+  auto eph = volume("eph");
+  eph.ephemeral.emplace();
+  auto token = volume("token");
+  token.projected.emplace();
+  core::v1::VolumeProjection sat;
+  sat.serviceAccountToken = core::v1::ServiceAccountTokenProjection{.expirationSeconds = 60};
+  token.projected->sources = {sat};
+  auto pod = withVolume(csi);
+  pod.spec.volumes.push_back(eph);
+  pod.spec.volumes.push_back(token);
+  const auto errors = validate(pod);
+  EXPECT_TRUE(hasError(errors, "spec.volumes[1].csi.driver", ErrorType::Required));
+  EXPECT_TRUE(
+      hasError(errors, "spec.volumes[2].ephemeral.volumeClaimTemplate", ErrorType::Required));
+  EXPECT_TRUE(hasError(errors,
+                       "spec.volumes[3].projected.sources[0].serviceAccountToken."
+                       "expirationSeconds",
+                       ErrorType::Invalid, "may not specify a duration less than 10 minutes"));
+  // Upstream names the projected volume's path for a token without one.
+  EXPECT_TRUE(hasError(errors, "spec.volumes[3].projected.path", ErrorType::Required));
+}
+
+TEST(PodValidationSpec, NamesOfOtherObjects) {
+  auto pod = validPod();
+  pod.spec.serviceAccountName = "Bad_SA";
+  pod.spec.nodeName = "node_1";
+  pod.spec.subdomain = "-sub";
+  const auto errors = validate(pod);
+  EXPECT_TRUE(hasError(errors, "spec.serviceAccountName", ErrorType::Invalid,
+                       "a lowercase RFC 1123 subdomain"));
+  EXPECT_TRUE(
+      hasError(errors, "spec.nodeName", ErrorType::Invalid, "a lowercase RFC 1123 subdomain"));
+  EXPECT_TRUE(hasError(errors, "spec.subdomain", ErrorType::Invalid, "a lowercase RFC 1123 label"));
+}
+
+TEST(PodValidationSpec, DnsOptionsAndFsGroup) {
+  auto pod = validPod();
+  pod.spec.dnsConfig.emplace();
+  pod.spec.dnsConfig->options.push_back({});
+  pod.spec.securityContext.emplace();
+  pod.spec.securityContext->fsGroup = -5;
+  const auto errors = validate(pod);
+  EXPECT_TRUE(
+      hasError(errors, "spec.dnsConfig.options[0]", ErrorType::Required, "must not be empty"));
+  EXPECT_TRUE(hasError(errors, "spec.securityContext.fsGroup", ErrorType::Invalid,
+                       "must be between 0 and 2147483647, inclusive"));
+}
+
 TEST(PodValidationSpec, Policies) {
   auto pod = validPod();
   pod.spec.restartPolicy = "Sometimes";
