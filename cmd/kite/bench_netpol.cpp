@@ -1,5 +1,6 @@
 // The measurements of one point of `kite bench netpol` (bench_netpol.h): for each backend, R
-// full syncs onto an empty table, connects over allowed and denied paths, R one-pod changes.
+// full syncs onto an empty table (each removed again to see the kernel memory it held), then
+// the table once more, connects over allowed and denied paths, R one-pod changes.
 
 #include "bench_netpol.h"
 
@@ -35,6 +36,17 @@ double millisecondsOf(Fn&& fn) {
 // Lets the kernel finish freeing a removed ruleset (nf_tables frees after an RCU grace period
 // on a worker) so that it does not count against the next measurement.
 void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(150)); }
+
+// The kernel memory the rules hold, as what removing them frees: read just before and just
+// after the removal (and the RCU grace period), not across a sync that takes seconds at large
+// N, so the machine's other work adds less noise.
+template <class Fn>
+double kernelFreedBy(Fn&& remove) {
+  const double loaded = kernelMemoryKiB();
+  remove();
+  settle();
+  return loaded - kernelMemoryKiB();
+}
 
 State compute(const NetpolWorkload& w) {
   auto state = proxy::netpol::computeState(w.policies, w.pods, w.namespaces, kBenchNode);
@@ -95,10 +107,10 @@ NetpolFigures measureNftables(const BenchNetwork& network, const ChangeSequence&
   for (int r = 0; r < options.repetitions; ++r) {
     runner.cleanup();
     settle();
-    const double before = kernelMemoryKiB();
     full.push_back(millisecondsOf([&] { runner.syncAll(state); }));
-    kernel.push_back(kernelMemoryKiB() - before);
+    kernel.push_back(kernelFreedBy([&] { runner.cleanup(); }));
   }
+  runner.syncAll(state);
   figures.rssMiB = residentMiB();
   figures.rulesKiB = static_cast<double>(runner.listTable().size()) / 1024.0;
   const auto ruleset = proxy::netpol::nft::render(state);
@@ -134,11 +146,11 @@ NetpolFigures measureIptables(const BenchNetwork& network, const ChangeSequence&
   for (int r = 0; r < options.repetitions; ++r) {
     restore(renderIptablesFilterEmpty());
     settle();
-    const double before = kernelMemoryKiB();
     // As those engines sync: write the whole table's text, then one iptables-restore.
     full.push_back(millisecondsOf([&] { restore(renderIptablesFilter(state)); }));
-    kernel.push_back(kernelMemoryKiB() - before);
+    kernel.push_back(kernelFreedBy([&] { restore(renderIptablesFilterEmpty()); }));
   }
+  restore(renderIptablesFilter(state));
   figures.rules = countRules(renderIptablesFilter(state));
   figures.rulesKiB =
       static_cast<double>(captureOutput(options.iptablesRestore.ends_with("legacy-restore")

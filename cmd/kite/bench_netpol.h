@@ -27,7 +27,7 @@ struct NetpolBenchOptions {
 struct NetpolFigures {
   double fullSyncMs = 0;
   double changeMs = 0;   // one pod relabelled
-  double kernelKiB = 0;  // kernel memory the rules took (bench_measure.h)
+  double kernelKiB = 0;  // kernel memory removing the rules frees (bench_measure.h's measure)
   std::size_t rules = 0;
   std::size_t setElements = 0;  // nftables only
   double rulesKiB = 0;          // `nft list table inet kite-netpol`, `iptables-save -t filter`
