@@ -49,6 +49,10 @@ spec:
   - name: counter
     image: busybox:1.35
     command: ["sh", "-c", "i=0; while true; do echo line $i; i=$((i+1)); sleep 0.3; done"]
+  - name: reader
+    image: busybox:1.35
+    stdin: true
+    command: ["sh", "-c", "while read l; do echo got $l; done"]
 """
 
 
@@ -137,22 +141,30 @@ class ImpostorKubelet:
 class KubeletServerTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        cls.kubelet = None
         cls.server = Server()
-        tls = os.path.join(cls.server.data, "server", "tls")
-        # The API server checks kubelets' serving certificates against its server CA (agents
-        # get theirs when they join); a kubelet started by hand gets one the same CA signed.
-        cert, key = sign_serving_certificate(os.path.join(tls, "server-ca.crt"),
-                                             os.path.join(tls, "server-ca.key"), cls.server.dir)
-        cls.kubelet = Kubelet(KITE, node_name=NODE, extra_args=[
-            "--kubeconfig", cls.server.kubeconfig, "--node-ip", "127.0.0.1",
-            "--address", "127.0.0.1", "--port", str(KUBELET_PORT),
-            "--client-ca-file", os.path.join(tls, "client-ca.crt"),
-            "--tls-cert-file", cert, "--tls-private-key-file", key])
-        cls.kubelet.start()
-        Kubelet.wait_for(lambda: cls.kubectl("get", "node", NODE, check=False).returncode == 0,
-                         30, "node registered")
-        cls.kubectl("apply", "-f", "-", stdin=POD)
-        Kubelet.wait_for(lambda: cls.running(), 90, "pod running")
+        try:
+            tls = os.path.join(cls.server.data, "server", "tls")
+            # The API server checks kubelets' serving certificates against its server CA
+            # (agents get theirs when they join); a kubelet started by hand gets one the same
+            # CA signed.
+            cert, key = sign_serving_certificate(os.path.join(tls, "server-ca.crt"),
+                                                 os.path.join(tls, "server-ca.key"),
+                                                 cls.server.dir)
+            cls.kubelet = Kubelet(KITE, node_name=NODE, extra_args=[
+                "--kubeconfig", cls.server.kubeconfig, "--node-ip", "127.0.0.1",
+                "--address", "127.0.0.1", "--port", str(KUBELET_PORT),
+                "--client-ca-file", os.path.join(tls, "client-ca.crt"),
+                "--tls-cert-file", cert, "--tls-private-key-file", key])
+            cls.kubelet.start()
+            Kubelet.wait_for(
+                lambda: cls.kubectl("get", "node", NODE, check=False).returncode == 0,
+                30, "node registered")
+            cls.kubectl("apply", "-f", "-", stdin=POD)
+            Kubelet.wait_for(lambda: cls.running(), 90, "pod running")
+        except BaseException:
+            cls.tearDownClass()  # unittest skips it when setUpClass fails: leave nothing
+            raise
 
     @classmethod
     def tearDownClass(cls):
@@ -164,7 +176,8 @@ class KubeletServerTest(unittest.TestCase):
         except AssertionError:
             pass
         finally:
-            cls.kubelet.cleanup()
+            if cls.kubelet:
+                cls.kubelet.cleanup()
             cls.server.stop()
 
     @classmethod
@@ -181,7 +194,7 @@ class KubeletServerTest(unittest.TestCase):
         if out.returncode != 0:
             return False
         statuses = json.loads(out.stdout)["status"].get("containerStatuses", [])
-        return len(statuses) == 2 and all("running" in s["state"] for s in statuses)
+        return len(statuses) == 3 and all("running" in s["state"] for s in statuses)
 
     def test_logs(self):
         Kubelet.wait_for(lambda: "line 2" in self.kubectl("logs", "streams", "-c", "counter").stdout,
@@ -412,6 +425,34 @@ class KubeletServerTest(unittest.TestCase):
 
     def test_attach_over_spdy(self):
         self.check_attach(websockets=False)
+
+    def check_attach_input(self, websockets):
+        # kubectl attach -i to a container that reads its stdin: lines typed reach it and its
+        # answers come back, on the same session.
+        env = dict(os.environ,
+                   KUBECTL_REMOTE_COMMAND_WEBSOCKETS="true" if websockets else "false")
+        proc = subprocess.Popen(["kubectl", "--kubeconfig", self.server.kubeconfig, "-v=6",
+                                 "attach", "-i", "streams", "-c", "reader"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            for word in ("one", "two"):
+                proc.stdin.write(word + "\n")
+                proc.stdin.flush()
+                self.assertEqual(proc.stdout.readline(), f"got {word}\n")
+        finally:
+            proc.terminate()
+            proc.wait(10)
+            stderr = proc.stderr.read()
+            for pipe in (proc.stdin, proc.stdout, proc.stderr):
+                pipe.close()
+        self.assert_upgrade(stderr, "attach", websockets)
+
+    def test_attach_with_input(self):
+        self.check_attach_input(websockets=True)
+
+    def test_attach_with_input_over_spdy(self):
+        self.check_attach_input(websockets=False)
 
     def port_forward(self, websockets):
         local = free_port()
