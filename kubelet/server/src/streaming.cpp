@@ -2,7 +2,9 @@
 // (containerd's streaming server on loopback) and relays the client's upgrade request there,
 // then pipes the upgraded bytes both ways. The protocol (SPDY/3.1, or a channel.k8s.io
 // WebSocket the runtime accepts) is negotiated between the client and the runtime; the
-// kubelet only carries it.
+// kubelet only carries it. kubectl's WebSocket exec and attach (v5.channel.k8s.io, which
+// containerd's streaming server does not speak) arrive here already turned into SPDY by the
+// API server's translator (kite's, or upstream's stream translator in front of this kubelet).
 #include <chrono>
 #include <stdexcept>
 
