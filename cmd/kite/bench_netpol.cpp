@@ -117,6 +117,7 @@ NetpolFigures measureNftables(const BenchNetwork& network, const ChangeSequence&
   figures.rules = 4;  // the two base chains' rules
   for (const auto& [name, body] : ruleset.chains) figures.rules += body.size();
   for (const auto& [name, set] : ruleset.sets) figures.setElements += set.elements.size();
+  settle();  // connects measure the steady state, not the kernel's after-work of the load
   const auto results = measurePaths(network.clientPath(), paths);
   figures.allowed = results.allowed;
   figures.deniedRefused = results.deniedRefused;
@@ -158,6 +159,7 @@ NetpolFigures measureIptables(const BenchNetwork& network, const ChangeSequence&
                                             : "iptables-save -t filter")
                               .size()) /
       1024.0;
+  settle();  // connects measure the steady state, not the kernel's after-work of the load
   const auto results = measurePaths(network.clientPath(), paths);
   figures.allowed = results.allowed;
   figures.deniedRefused = results.deniedRefused;
