@@ -395,6 +395,36 @@ TEST_F(UserspaceTraffic, StreamsBothWaysAndKeepsConnectionsAcrossSyncs) {
   std::filesystem::remove_all(dir);
 }
 
+constexpr const char* kParallelClient = R"(import socket, sys, threading
+ip, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+answers, barrier = [], threading.Barrier(n)
+def one():
+    barrier.wait()
+    try:
+        s = socket.create_connection((ip, port), timeout=10)
+        answers.append(s.recv(100).decode().strip())
+    except OSError as e:
+        answers.append("ERR %s" % e)
+threads = [threading.Thread(target=one) for _ in range(n)]
+for t in threads: t.start()
+for t in threads: t.join()
+for a in sorted(set(answers)): print(a, answers.count(a))
+)";
+
+TEST_F(UserspaceTraffic, OneLoopServesManyConcurrentConnections) {
+  char dirTemplate[] = "/tmp/kite-userspace-XXXXXX";
+  ASSERT_NE(mkdtemp(dirTemplate), nullptr);
+  const std::string dir = dirTemplate;
+  std::ofstream(dir + "/parallel.py") << kParallelClient;
+  dataplane().syncAll(stateOf({service("web", "10.43.0.10", 80, {0, 1, 2})}));
+  // 150 connections at once, all through the one event-loop thread.
+  EXPECT_EQ(
+      net_->run(net_->clientNs(), "/usr/bin/python3 " + dir + "/parallel.py 10.43.0.10 80 150"),
+      "a 50\nb 50\nc 50\n");
+  EXPECT_EQ(dataplane().openConnections(), 0U);
+  std::filesystem::remove_all(dir);
+}
+
 // Runs fn in a forked child inside a fresh network namespace; its exit status.
 int inScratchNamespace(const std::function<int()>& fn) {
   const pid_t pid = fork();
