@@ -2,13 +2,11 @@
 # The kite .debs under dpkg: install, upgrade to a newer version, remove, purge, with the
 # maintainer scripts really run, without touching the host.
 #
-# How: in a private mount and PID namespace, an overlayfs whose lower layer is the host's / and
-# whose upper layer is a tmpfs is the root of a chroot; dpkg runs there. Every write (dpkg's
-# database, the packages' files, /etc, /var/lib) lands in the tmpfs, which goes away with the
-# namespace. No systemd runs in the chroot (/run is empty), so the scripts take their
-# no-systemd path (deb-systemd-helper for the enable state, no invoke), as in a chroot or an
-# image build. Afterwards the upper layer shows exactly what the packages left behind (after
-# purge: nothing of kite's), and the host is checked unchanged.
+# How: in a private mount and PID namespace, a throw-away overlay root of the host
+# (overlay_root.sh) is a chroot; dpkg runs there. No systemd runs in the chroot (/run is
+# empty), so the scripts take their no-systemd path (deb-systemd-helper for the enable state,
+# no invoke), as in a chroot or an image build. Afterwards the upper layer shows exactly what
+# the packages left behind (after purge: nothing of kite's), and the host is checked unchanged.
 #
 # Usage: deb_install_test.sh SOURCE_DIR BUILD_DIR [CRI_UPDATE_RUNTIME_CONFIG]: with the last
 # (tests/packaging/cri_update_runtime_config), real containerd also renders kite's CNI template
@@ -236,35 +234,25 @@ fi
 if [[ ${1:-} == --in-namespace ]]; then
   # ---- in the private mount and PID namespace: build the overlay root and run the steps ----
   tmp=$2 v1=$3 v2=$4 self=$5
-  layers=$tmp/layers
-  mount -t tmpfs -o mode=0700 kite-install-test "$layers"
-  mkdir "$layers/upper" "$layers/work" "$layers/root"
-  root=$layers/root
-  mount -t overlay overlay -o "lowerdir=/,upperdir=$layers/upper,workdir=$layers/work" "$root"
-  mount -t proc proc "$root/proc"
-  mount --rbind /dev "$root/dev"
-  mount --rbind /sys "$root/sys" # containerd reads the cgroup mode
-  mount -t tmpfs run "$root/run" # no /run/systemd/system: systemd is not running
-  mount -t tmpfs tmp "$root/tmp"
+  # shellcheck source=tests/packaging/overlay_root.sh
+  . "$(dirname "$self")/overlay_root.sh"
+  overlay_root_up "$tmp/layers"
+  root=$overlay_root
   mkdir "$root/tmp/debs"
   mount --bind "$tmp/debs" "$root/tmp/debs"
   cp "$self" "$root/tmp/steps.sh"
   status=0
   env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 chroot "$root" \
     /bin/bash /tmp/steps.sh --in-root /tmp/debs "$v1" "$v2" || status=1
-  umount -R "$root/tmp" "$root/run" "$root/sys" "$root/dev" "$root/proc"
+  overlay_root_down
   # What the packages left in the root: the upper layer minus dpkg's own bookkeeping.
-  left=$(cd "$layers/upper" && find . -mindepth 1 \( -path ./var/lib/dpkg -o -path ./var/log \
-    -o -path ./var/cache -o -path ./tmp -o -path ./run -o -path ./proc -o -path ./sys -o -path ./dev \) \
-    -prune \
-    -o -print | grep -i kite || true)
+  left=$(overlay_root_kite_files)
   if [[ -n $left ]]; then
     echo "FAIL: purge left kite files: $left" >&2
     status=1
   fi
   # Files of the host deleted in the root (whiteouts) outside dpkg's bookkeeping.
-  deleted=$(cd "$layers/upper" && find . \( -path ./var/lib/dpkg -o -path ./var/log \
-    -o -path ./var/cache \) -prune -o -type c -print)
+  deleted=$(overlay_root_deleted_files)
   if [[ -n $deleted ]]; then
     echo "FAIL: host files deleted in the root: $deleted" >&2
     status=1
