@@ -77,7 +77,8 @@ if [[ ${1:-} == --in-root ]]; then
   dump=$(containerd --config /etc/kite/containerd/config.toml config dump 2>&1) ||
     fail "containerd rejects /etc/kite/containerd/config.toml: $dump"
   for line in 'bin_dir = "/usr/lib/cni"' 'conf_dir = "/etc/cni/net.d"' \
-    'conf_template = "/etc/kite/containerd/cni.conflist.tmpl"' 'SystemdCgroup = false'; do
+    'conf_template = "/etc/kite/containerd/cni.conflist.tmpl"' 'SystemdCgroup = false' \
+    'runtime_type = "io.containerd.runc.v2"'; do
     grep -qF "$line" <<<"$dump" || fail "containerd config dump lacks $line"
   done
   for plugin in bridge host-local portmap loopback; do
