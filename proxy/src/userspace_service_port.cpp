@@ -1,5 +1,7 @@
 #include "userspace_service_port.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <exception>
 
@@ -43,7 +45,10 @@ std::vector<std::string> ServicePortForwarder::apply(const ServicePortState& sta
   std::vector<std::string> errors;
   const bool tcp = state.protocol == "tcp";
   if (!tcp && state.protocol != "udp") {
-    complete_ = true;  // SCTP has no userspace relay here: nothing to retry
+    // SCTP has no userspace relay here: said once per change of the port, nothing to retry.
+    spdlog::warn("userspace proxy: {}: {} is not relayed in userspace mode", state.key(),
+                 state.protocol);
+    complete_ = true;
     for (auto& [key, listener] : listeners_) loop_.retire(std::move(listener));
     listeners_.clear();
     return errors;

@@ -293,6 +293,14 @@ TEST_F(UserspaceTraffic, CleanupLeavesNoLinkOrAddressAndARestartTakesOver) {
   EXPECT_FALSE(UserspaceDataplane::removeLink());
 }
 
+TEST_F(UserspaceTraffic, SctpPortsAreLeftOutWithoutFailingTheSync) {
+  // Not relayed in userspace mode (as upstream's userspace proxy): the sync still succeeds
+  // and the Service's other ports work.
+  dataplane().syncAll(stateOf(
+      {service("web", "10.43.0.10", 80, {0}), service("web", "10.43.0.10", 9999, {0}, "sctp")}));
+  EXPECT_THAT(fromClient("tcp", "10.43.0.10", 80, 2), Each(std::string("a")));
+}
+
 TEST_F(UserspaceTraffic, TakenPortFailsThatListenerOnly) {
   auto web = service("web", "10.43.0.10", 80, {0});
   web.nodePort = 30080;
