@@ -3,6 +3,8 @@ list(APPEND KITE_CONTROLLER_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/workload_controller_base.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/workload_pods.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/workload_rollout.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/controller_history.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/controller_history_sync.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/workloads.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/replicaset_controller.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/deployment_status.cpp

@@ -63,14 +63,18 @@ api::core::v1::PodTemplateSpec withoutHash(api::core::v1::PodTemplateSpec t) {
 
 }  // namespace
 
-std::string podTemplateHash(const api::core::v1::PodTemplateSpec& tmpl,
-                            std::optional<int32_t> collisionCount) {
-  uint32_t h = fnv1a(api::encodeJson(withoutHash(tmpl)));
+std::string shortHash(std::string_view text, std::optional<int32_t> collisionCount) {
+  uint32_t h = fnv1a(text);
   if (collisionCount) {
     const std::string c = std::to_string(*collisionCount);
     h = fnv1a(c, h);
   }
   return safeEncode(std::to_string(h));
+}
+
+std::string podTemplateHash(const api::core::v1::PodTemplateSpec& tmpl,
+                            std::optional<int32_t> collisionCount) {
+  return shortHash(api::encodeJson(withoutHash(tmpl)), collisionCount);
 }
 
 bool equalIgnoringHash(const api::core::v1::PodTemplateSpec& a,

@@ -32,6 +32,10 @@ Fenceposts resolveFenceposts(const std::optional<api::IntOrString>& maxSurge,
 std::string podTemplateHash(const api::core::v1::PodTemplateSpec& tmpl,
                             std::optional<int32_t> collisionCount);
 
+// A short hash of text and the collision count: FNV-1a written in upstream's
+// SafeEncodeString alphabet. Both template hashes and revision hashes use it.
+std::string shortHash(std::string_view text, std::optional<int32_t> collisionCount);
+
 // Whether two templates are equal but for their pod-template-hash labels.
 bool equalIgnoringHash(const api::core::v1::PodTemplateSpec& a,
                        const api::core::v1::PodTemplateSpec& b);

@@ -36,3 +36,12 @@ kite_add_unit_test(deployment_controller_server_test
   LIBS kite_controllers kite_client)
 target_include_directories(deployment_controller_server_test PRIVATE ${PROJECT_SOURCE_DIR}/tests/client)
 target_compile_definitions(deployment_controller_server_test PRIVATE KITE_BINARY="$<TARGET_FILE:kite>")
+
+# The DaemonSet/StatefulSet revision history (ControllerRevisions): the pure plan as a unit
+# test; the controllers keeping it against a real `kite server` in
+# controller_history_server_test.
+kite_add_unit_test(controller_history_unit_test
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/controller_history_test.cpp
+  LIBS kite_controllers)
+target_include_directories(controller_history_unit_test
+  PRIVATE ${PROJECT_SOURCE_DIR}/controlplane/controllers/src)
