@@ -1,4 +1,5 @@
-# The workload controllers (replicaset, deployment, garbagecollector, job, cronjob).
+# The workload controllers (replicaset, deployment, garbagecollector, job, cronjob, daemonset,
+# statefulset and the DaemonSet/StatefulSet revision history).
 list(APPEND KITE_CONTROLLER_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/workload_controller_base.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/workload_pods.cpp

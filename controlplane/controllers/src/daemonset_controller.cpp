@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <set>
 
+#include "controller_history_sync.h"
 #include "kite/api/apps/v1/types.h"
 #include "kite/api/meta.h"
 #include "workload_controller_base.h"
@@ -15,7 +18,18 @@ namespace {
 using api::apps::v1::DaemonSet;
 using api::core::v1::Node;
 
-constexpr std::string_view kRevisionHashLabel = "controller-revision-hash";
+constexpr std::string_view kRevisionHashLabel = kControllerRevisionHashLabel;
+// Where upstream's API server keeps a DaemonSet's template generation (apps/v1 has no field).
+constexpr std::string_view kTemplateGenerationAnnotation =
+    "deprecated.daemonset.template.generation";
+
+// The generation pods record in pod-template-generation: the annotation when the API server
+// sets it, else metadata.generation (which also moves only with spec changes).
+std::string templateGeneration(const DaemonSet& ds) {
+  const auto it = ds.metadata.annotations.find(std::string(kTemplateGenerationAnnotation));
+  if (it != ds.metadata.annotations.end()) return it->second;
+  return std::to_string(ds.metadata.generation);
+}
 
 // The taints upstream's DaemonSet pods tolerate by default.
 bool toleratedByDefault(const api::core::v1::Taint& t) {
@@ -51,14 +65,33 @@ bool eligible(const DaemonSet& ds, const Node& node) {
 class DaemonSetController final : public WorkloadControllerBase {
  public:
   DaemonSetController(client::Client& client, const WorkloadControllerOptions& options)
-      : WorkloadControllerBase(client, options), sets_(client), nodes_(client), pods_(client) {
+      : WorkloadControllerBase(client, options),
+        sets_(client),
+        nodes_(client),
+        pods_(client),
+        revisions_(client) {
     own(sets_);
     own(nodes_);
     own(pods_);
+    own(revisions_);
     pods_.addIndexer("controller", [](const Pod& p) {
       const auto* ref = api::controllerOf(p.metadata);
       return ref != nullptr ? std::vector<std::string>{ref->uid} : std::vector<std::string>{};
     });
+    revisions_.addIndexer("controller", [](const ControllerRevision& r) {
+      const auto* ref = api::controllerOf(r.metadata);
+      return ref != nullptr ? std::vector<std::string>{ref->uid} : std::vector<std::string>{};
+    });
+    // A revision changed or deleted by someone else is put right by the next sync.
+    const auto onRevision = [this](const ControllerRevision& r) {
+      const auto* ref = api::controllerOf(r.metadata);
+      if (ref != nullptr && ref->kind == "DaemonSet") {
+        enqueue(api::fullName(r.metadata.namespace_, ref->name));
+      }
+    };
+    revisions_.addEventHandler(
+        {.onUpdate = [=](const ControllerRevision&, const ControllerRevision& r) { onRevision(r); },
+         .onDelete = onRevision});
     const auto onSet = [this](const DaemonSet& ds) { enqueue(api::fullName(ds.metadata)); };
     sets_.addEventHandler(
         {.onAdd = onSet, .onUpdate = [=](const DaemonSet&, const DaemonSet& ds) { onSet(ds); }});
@@ -102,9 +135,12 @@ class DaemonSetController final : public WorkloadControllerBase {
     if (!ds || ds->metadata.deletionTimestamp) return;
     // Pods created by the last sync not yet seen: wait for them rather than create twice.
     const bool canCreate = expectations_.satisfied(key);
-    const std::string hash = podTemplateHash(ds->spec.template_, ds->status.collisionCount);
+    const auto owned = pods_.cache().byIndex("controller", ds->metadata.uid);
+    const auto current = syncHistory(*ds, owned);
+    if (!current) return;
+    const std::string& hash = current->metadata.labels.at(std::string(kRevisionHashLabel));
     std::map<std::string, std::vector<std::shared_ptr<const Pod>>> byNode;
-    for (const auto& p : pods_.cache().byIndex("controller", ds->metadata.uid)) {
+    for (const auto& p : owned) {
       if (p->status.phase == "Failed" && !p->metadata.deletionTimestamp) {
         removePod(*p);  // a failed daemon pod is replaced
         continue;
@@ -150,6 +186,40 @@ class DaemonSetController final : public WorkloadControllerBase {
     client_.updateStatus(copy);
   }
 
+  // The revision of the current template (created, or renumbered after a rollback), old ones
+  // beyond revisionHistoryLimit deleted unless pods still use them. On a hash collision the
+  // status's collisionCount goes up (which changes the hash) and nullopt is returned.
+  std::optional<ControllerRevision> syncHistory(
+      const DaemonSet& ds, const std::vector<std::shared_ptr<const Pod>>& pods) {
+    std::set<std::string> live;
+    for (const auto& p : pods) {
+      const auto it = p->metadata.labels.find(std::string(kRevisionHashLabel));
+      if (it != p->metadata.labels.end()) live.insert(revisionName(ds.metadata.name, it->second));
+    }
+    std::vector<ControllerRevision> revisions;
+    for (const auto& r : revisions_.cache().byIndex("controller", ds.metadata.uid)) {
+      revisions.push_back(*r);
+    }
+    const RevisionOwner owner{.apiVersion = DaemonSet::kApiVersion,
+                              .kind = DaemonSet::kKind,
+                              .meta = ds.metadata,
+                              .tmpl = ds.spec.template_,
+                              .collisionCount = ds.status.collisionCount,
+                              .revisionHistoryLimit = ds.spec.revisionHistoryLimit};
+    auto current = syncRevisionHistory(client_, owner, std::move(revisions), live);
+    if (!current) {
+      DaemonSet copy = ds;
+      copy.status.collisionCount = ds.status.collisionCount.value_or(0) + 1;
+      client_.updateStatus(copy);
+      return std::nullopt;
+    }
+    if (!current->metadata.labels.contains(std::string(kRevisionHashLabel))) {
+      current->metadata.labels[std::string(kRevisionHashLabel)] =
+          revisionHash(current->data, ds.status.collisionCount);
+    }
+    return current;
+  }
+
   // RollingUpdate: outdated pods are deleted (and recreated from the new template) while no
   // more than maxUnavailable daemon pods are unavailable; not-ready ones go first.
   void rollOutdated(const DaemonSet& ds, const std::vector<const Pod*>& outdated,
@@ -178,6 +248,7 @@ class DaemonSetController final : public WorkloadControllerBase {
     Pod pod = podFromTemplate(ds.spec.template_, ds.metadata.namespace_, ds.metadata.name,
                               controllerRef(DaemonSet::kApiVersion, DaemonSet::kKind, ds.metadata));
     pod.metadata.labels[std::string(kRevisionHashLabel)] = hash;
+    pod.metadata.labels[std::string(kPodTemplateGenerationLabel)] = templateGeneration(ds);
     pod.spec.nodeName = node;
     expectations_.expectCreations(key, 1);
     try {
@@ -199,6 +270,7 @@ class DaemonSetController final : public WorkloadControllerBase {
   client::Informer<DaemonSet> sets_;
   client::Informer<Node> nodes_;
   client::Informer<Pod> pods_;
+  client::Informer<ControllerRevision> revisions_;
   Expectations expectations_;
 };
 

@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <set>
 
+#include "controller_history_sync.h"
 #include "kite/api/apps/v1/types.h"
 #include "kite/api/meta.h"
 #include "workload_controller_base.h"
@@ -15,7 +18,14 @@ namespace {
 using api::apps::v1::StatefulSet;
 using api::core::v1::PersistentVolumeClaim;
 
-constexpr std::string_view kRevisionLabel = "controller-revision-hash";
+// StatefulSet pods carry their revision's name (not only the hash) in this label.
+constexpr std::string_view kRevisionLabel = kControllerRevisionHashLabel;
+
+// What a pod is made from: a revision's template and name.
+struct VersionedTemplate {
+  api::core::v1::PodTemplateSpec tmpl;
+  std::string revision;
+};
 
 // The ordinal of "<set>-<n>", or -1.
 int ordinalOf(const std::string& set, const std::string& pod) {
@@ -34,13 +44,28 @@ int ordinalOf(const std::string& set, const std::string& pod) {
 class StatefulSetController final : public WorkloadControllerBase {
  public:
   StatefulSetController(client::Client& client, const WorkloadControllerOptions& options)
-      : WorkloadControllerBase(client, options), sets_(client), pods_(client) {
+      : WorkloadControllerBase(client, options), sets_(client), pods_(client), revisions_(client) {
     own(sets_);
     own(pods_);
+    own(revisions_);
     pods_.addIndexer("controller", [](const Pod& p) {
       const auto* ref = api::controllerOf(p.metadata);
       return ref != nullptr ? std::vector<std::string>{ref->uid} : std::vector<std::string>{};
     });
+    revisions_.addIndexer("controller", [](const ControllerRevision& r) {
+      const auto* ref = api::controllerOf(r.metadata);
+      return ref != nullptr ? std::vector<std::string>{ref->uid} : std::vector<std::string>{};
+    });
+    // A revision changed or deleted by someone else is put right by the next sync.
+    const auto onRevision = [this](const ControllerRevision& r) {
+      const auto* ref = api::controllerOf(r.metadata);
+      if (ref != nullptr && ref->kind == "StatefulSet") {
+        enqueue(api::fullName(r.metadata.namespace_, ref->name));
+      }
+    };
+    revisions_.addEventHandler(
+        {.onUpdate = [=](const ControllerRevision&, const ControllerRevision& r) { onRevision(r); },
+         .onDelete = onRevision});
     const auto onSet = [this](const StatefulSet& s) { enqueue(api::fullName(s.metadata)); };
     sets_.addEventHandler(
         {.onAdd = onSet, .onUpdate = [=](const StatefulSet&, const StatefulSet& s) { onSet(s); }});
@@ -63,8 +88,6 @@ class StatefulSetController final : public WorkloadControllerBase {
     const auto set = sets_.cache().getByKey(key);
     if (!set || set->metadata.deletionTimestamp) return;
     const StatefulSet& ss = *set;
-    const std::string revision =
-        ss.metadata.name + "-" + podTemplateHash(ss.spec.template_, ss.status.collisionCount);
     const int32_t replicas = ss.spec.replicas.value_or(1);
     const int32_t start = ss.spec.ordinals ? ss.spec.ordinals->start : 0;
     const bool parallel = ss.spec.podManagementPolicy == "Parallel";
@@ -72,6 +95,25 @@ class StatefulSetController final : public WorkloadControllerBase {
     for (const auto& p : pods_.cache().byIndex("controller", ss.metadata.uid)) {
       const int ord = ordinalOf(ss.metadata.name, p->metadata.name);
       if (ord >= 0) pods[ord] = p;
+    }
+    std::vector<ControllerRevision> revisions;
+    for (const auto& r : revisions_.cache().byIndex("controller", ss.metadata.uid)) {
+      revisions.push_back(*r);
+    }
+    const auto update = syncHistory(ss, pods, revisions);
+    if (!update) return;
+    // The current revision is the one the status names while it still exists; pods below
+    // the partition are made from it.
+    VersionedTemplate updated{ss.spec.template_, update->metadata.name};
+    VersionedTemplate current = updated;
+    for (const auto& r : revisions) {
+      if (r.metadata.name == ss.status.currentRevision && r.metadata.name != updated.revision) {
+        try {
+          current = {templateOf(r), r.metadata.name};
+        } catch (const std::exception&) {
+          // Unreadable data: the pods below the partition get the new template.
+        }
+      }
     }
     const auto t = now();
     api::apps::v1::StatefulSetStatus s = ss.status;
@@ -82,29 +124,68 @@ class StatefulSetController final : public WorkloadControllerBase {
       if (isPodReady(*p)) ++s.readyReplicas;
       if (isPodAvailable(*p, ss.spec.minReadySeconds, t)) ++s.availableReplicas;
       const auto it = p->metadata.labels.find(std::string(kRevisionLabel));
-      if (it != p->metadata.labels.end() && it->second == revision) ++s.updatedReplicas;
+      if (it == p->metadata.labels.end()) continue;
+      if (it->second == current.revision) ++s.currentReplicas;
+      if (it->second == updated.revision) ++s.updatedReplicas;
     }
     s.observedGeneration = ss.metadata.generation;
-    s.updateRevision = revision;
-    if (s.currentRevision.empty()) s.currentRevision = revision;
-    manage(ss, pods, revision, start, replicas, parallel);
-    if (s.updatedReplicas == replicas && s.replicas == replicas) s.currentRevision = revision;
-    s.currentReplicas =
-        s.currentRevision == revision ? s.updatedReplicas : s.replicas - s.updatedReplicas;
+    s.updateRevision = updated.revision;
+    s.currentRevision = current.revision;
+    manage(ss, pods, current, updated, start, replicas, parallel);
+    // A finished rolling update: every pod is at the update revision and ready.
+    if (ss.spec.updateStrategy.type != "OnDelete" && s.updatedReplicas == s.replicas &&
+        s.readyReplicas == s.replicas) {
+      s.currentRevision = s.updateRevision;
+      s.currentReplicas = s.updatedReplicas;
+    }
     if (s == ss.status) return;
     StatefulSet copy = ss;
     copy.status = s;
     client_.updateStatus(copy);
   }
 
+  // The revision of the set's template (created, or renumbered after a rollback); old ones
+  // beyond revisionHistoryLimit deleted unless a pod or the status still names them. On a
+  // hash collision the status's collisionCount goes up and nullopt is returned.
+  std::optional<ControllerRevision> syncHistory(
+      const StatefulSet& ss, const std::map<int, std::shared_ptr<const Pod>>& pods,
+      const std::vector<ControllerRevision>& revisions) {
+    std::set<std::string> live{ss.status.currentRevision, ss.status.updateRevision};
+    for (const auto& [ord, p] : pods) {
+      const auto it = p->metadata.labels.find(std::string(kRevisionLabel));
+      if (it != p->metadata.labels.end()) live.insert(it->second);
+    }
+    const RevisionOwner owner{.apiVersion = StatefulSet::kApiVersion,
+                              .kind = StatefulSet::kKind,
+                              .meta = ss.metadata,
+                              .tmpl = ss.spec.template_,
+                              .collisionCount = ss.status.collisionCount,
+                              .revisionHistoryLimit = ss.spec.revisionHistoryLimit};
+    auto revision = syncRevisionHistory(client_, owner, revisions, live);
+    if (!revision) {
+      StatefulSet copy = ss;
+      copy.status.collisionCount = ss.status.collisionCount.value_or(0) + 1;
+      client_.updateStatus(copy);
+    }
+    return revision;
+  }
+
   // One step at a time in OrderedReady: create the lowest missing ordinal once every lower
   // one is Running and Ready; delete the highest surplus one; replace the highest outdated.
   void manage(const StatefulSet& ss, std::map<int, std::shared_ptr<const Pod>>& pods,
-              const std::string& revision, int32_t start, int32_t replicas, bool parallel) {
+              const VersionedTemplate& current, const VersionedTemplate& updated, int32_t start,
+              int32_t replicas, bool parallel) {
+    int32_t partition = 0;
+    if (ss.spec.updateStrategy.type != "OnDelete" && ss.spec.updateStrategy.rollingUpdate &&
+        ss.spec.updateStrategy.rollingUpdate->partition) {
+      partition = *ss.spec.updateStrategy.rollingUpdate->partition;
+    }
+    const std::string& revision = updated.revision;
     for (int ord = start; ord < start + replicas; ++ord) {
       const auto it = pods.find(ord);
       if (it == pods.end()) {
-        createPod(ss, ord, revision);
+        // Below the partition a pod keeps (or is remade at) the current revision.
+        createPod(ss, ord, ord < start + partition ? current : updated);
         if (!parallel) return;
         continue;
       }
@@ -123,10 +204,6 @@ class StatefulSetController final : public WorkloadControllerBase {
       if (!parallel) return;
     }
     if (ss.spec.updateStrategy.type == "OnDelete") return;
-    int32_t partition = 0;
-    if (ss.spec.updateStrategy.rollingUpdate && ss.spec.updateStrategy.rollingUpdate->partition) {
-      partition = *ss.spec.updateStrategy.rollingUpdate->partition;
-    }
     for (int ord = start + replicas - 1; ord >= start + partition; --ord) {
       const auto it = pods.find(ord);
       if (it == pods.end()) return;
@@ -145,15 +222,15 @@ class StatefulSetController final : public WorkloadControllerBase {
     return tmpl.metadata.name + "-" + ss.metadata.name + "-" + std::to_string(ord);
   }
 
-  void createPod(const StatefulSet& ss, int ord, const std::string& revision) {
+  void createPod(const StatefulSet& ss, int ord, const VersionedTemplate& from) {
     const std::string name = ss.metadata.name + "-" + std::to_string(ord);
     for (const auto& tmpl : ss.spec.volumeClaimTemplates) ensureClaim(ss, tmpl, ord);
     Pod pod =
-        podFromTemplate(ss.spec.template_, ss.metadata.namespace_, ss.metadata.name,
+        podFromTemplate(from.tmpl, ss.metadata.namespace_, ss.metadata.name,
                         controllerRef(StatefulSet::kApiVersion, StatefulSet::kKind, ss.metadata));
     pod.metadata.generateName.clear();
     pod.metadata.name = name;
-    pod.metadata.labels[std::string(kRevisionLabel)] = revision;
+    pod.metadata.labels[std::string(kRevisionLabel)] = from.revision;
     pod.metadata.labels["statefulset.kubernetes.io/pod-name"] = name;
     pod.metadata.labels["apps.kubernetes.io/pod-index"] = std::to_string(ord);
     pod.spec.hostname = name;
@@ -200,6 +277,7 @@ class StatefulSetController final : public WorkloadControllerBase {
 
   client::Informer<StatefulSet> sets_;
   client::Informer<Pod> pods_;
+  client::Informer<ControllerRevision> revisions_;
 };
 
 }  // namespace

@@ -45,3 +45,10 @@ kite_add_unit_test(controller_history_unit_test
   LIBS kite_controllers)
 target_include_directories(controller_history_unit_test
   PRIVATE ${PROJECT_SOURCE_DIR}/controlplane/controllers/src)
+
+kite_add_unit_test(controller_history_server_test
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/controller_history_server_test.cpp
+          ${PROJECT_SOURCE_DIR}/tests/client/test_server.cpp
+  LIBS kite_controllers kite_client)
+target_include_directories(controller_history_server_test PRIVATE ${PROJECT_SOURCE_DIR}/tests/client)
+target_compile_definitions(controller_history_server_test PRIVATE KITE_BINARY="$<TARGET_FILE:kite>")

@@ -1,0 +1,317 @@
+// ControllerRevisions of DaemonSets and StatefulSets, kept by the real controllers against a
+// real `kite server --disable-agent` (its own controllers off). The tests play the kubelet by
+// writing pod status, and roll back as `kubectl rollout undo` does: a strategic-merge patch
+// of the owner with the revision's data.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <thread>
+
+#include "kite/api/apps/v1/types.h"
+#include "kite/api/core/v1/types.h"
+#include "kite/api/meta.h"
+#include "kite/client/client.h"
+#include "kite/controlplane/controllers/workloads.h"
+#include "test_server.h"
+
+namespace kite::controlplane::controllers {
+namespace {
+
+using namespace std::chrono_literals;
+using api::apps::v1::ControllerRevision;
+using api::apps::v1::DaemonSet;
+using api::apps::v1::StatefulSet;
+using api::core::v1::Pod;
+
+constexpr const char* kHashLabel = "controller-revision-hash";
+
+class ControllerHistoryServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = std::make_unique<client::testing::TestServer>();
+    server_->start();
+  }
+  static void TearDownTestSuite() { server_.reset(); }
+
+  void SetUp() override {
+    client_ = std::make_unique<client::Client>(server_->config());
+    controllers_ = makeWorkloadControllers(*client_, {});
+    for (auto& c : controllers_) c->start();
+    ns_ = std::string("h-") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    for (auto& ch : ns_) ch = static_cast<char>(std::tolower(ch));
+    api::core::v1::Namespace n;
+    n.metadata.name = ns_;
+    client_->create(n);
+  }
+  void TearDown() override {
+    for (auto& c : controllers_) c->stop();
+    for (const auto& node : nodes_) client_->remove<api::core::v1::Node>("", node);
+  }
+
+  static bool eventually(const std::function<bool()>& pred,
+                         std::chrono::milliseconds timeout = 20s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return pred();
+  }
+
+  void makeNode(const std::string& name) {
+    api::core::v1::Node node;
+    node.metadata.name = name;
+    node.metadata.labels["history-test"] = ns_;
+    client_->create(node);
+    nodes_.push_back(name);
+  }
+
+  std::vector<Pod> activePods(const std::string& selector) {
+    std::vector<Pod> out;
+    for (auto& p : client_->list<Pod>(ns_, {.labelSelector = selector}).items) {
+      if (!p.metadata.deletionTimestamp) out.push_back(std::move(p));
+    }
+    return out;
+  }
+
+  // What a kubelet would report: Running and Ready.
+  void markAllRunning(const std::string& selector) {
+    for (auto& p : activePods(selector)) {
+      if (p.status.phase == "Running") continue;
+      p.status.phase = "Running";
+      api::core::v1::PodCondition ready;
+      ready.type = "Ready";
+      ready.status = "True";
+      ready.lastTransitionTime = api::Time::now();
+      p.status.conditions = {ready};
+      try {
+        client_->updateStatus(p);
+      } catch (const client::ApiError&) {
+        // Deleted or changed meanwhile: the next round catches it.
+      }
+    }
+  }
+
+  // The revisions the object with this uid controls, by revision number.
+  std::map<int64_t, ControllerRevision> revisionsOf(const std::string& uid) {
+    std::map<int64_t, ControllerRevision> out;
+    for (auto& r : client_->list<ControllerRevision>(ns_).items) {
+      const auto* ref = api::controllerOf(r.metadata);
+      if (ref != nullptr && ref->uid == uid) out[r.revision] = std::move(r);
+    }
+    return out;
+  }
+
+  template <class T>
+  T modify(const std::string& name, const std::function<void(T&)>& change) {
+    for (int i = 0;; ++i) {
+      T cur = client_->get<T>(ns_, name);
+      change(cur);
+      try {
+        return client_->update(cur);
+      } catch (const client::ApiError& e) {
+        if (!e.isConflict() || i > 20) throw;
+      }
+    }
+  }
+
+  // `kubectl rollout undo --to-revision`: the revision's data as a strategic-merge patch.
+  template <class T>
+  void undoTo(const std::string& name, const ControllerRevision& revision) {
+    client_->patch<T>(ns_, name, client::PatchType::Strategic, revision.data.text());
+  }
+
+  static api::core::v1::PodTemplateSpec podTemplate(const std::string& app,
+                                                    const std::string& image) {
+    api::core::v1::PodTemplateSpec t;
+    t.metadata.labels["app"] = app;
+    api::core::v1::Container c;
+    c.name = "main";
+    c.image = image;
+    t.spec.containers.push_back(c);
+    return t;
+  }
+
+  static std::unique_ptr<client::testing::TestServer> server_;
+  std::unique_ptr<client::Client> client_;
+  std::vector<std::unique_ptr<Controller>> controllers_;
+  std::vector<std::string> nodes_;
+  std::string ns_;
+};
+
+std::unique_ptr<client::testing::TestServer> ControllerHistoryServerTest::server_;
+
+TEST_F(ControllerHistoryServerTest, DaemonSetRevisionsRolloutAndRollback) {
+  makeNode(ns_ + "-a");
+  makeNode(ns_ + "-b");
+  DaemonSet ds;
+  ds.metadata.name = "agent";
+  ds.metadata.namespace_ = ns_;
+  ds.spec.selector.emplace().matchLabels["app"] = "agent";
+  ds.spec.template_ = podTemplate("agent", "agent:1");
+  ds.spec.template_.spec.nodeSelector["history-test"] = ns_;
+  // Bound pods are deleted gracefully and there is no kubelet to finish that: without a grace
+  // period they go at once, so old revisions stop being live (terminating pods keep theirs).
+  ds.spec.template_.spec.terminationGracePeriodSeconds = 0;
+  ds = client_->create(ds);
+  const std::string uid = ds.metadata.uid;
+
+  // Revision 1, and pods labelled with its hash and the template generation.
+  ASSERT_TRUE(eventually([&] { return revisionsOf(uid).size() == 1; }));
+  const auto rev1 = revisionsOf(uid).at(1);
+  const std::string hash1 = rev1.metadata.labels.at(kHashLabel);
+  EXPECT_EQ(rev1.metadata.name, "agent-" + hash1);
+  EXPECT_EQ(rev1.metadata.labels.at("app"), "agent");
+  EXPECT_NE(rev1.data.text().find(R"("$patch":"replace")"), std::string::npos);
+  ASSERT_TRUE(eventually([&] { return activePods("app=agent").size() == 2; }));
+  for (const auto& p : activePods("app=agent")) {
+    EXPECT_EQ(p.metadata.labels.at(kHashLabel), hash1);
+    EXPECT_EQ(p.metadata.labels.at("pod-template-generation"), "1");
+  }
+  markAllRunning("app=agent");
+  ASSERT_TRUE(eventually([&] {
+    const auto cur = client_->get<DaemonSet>(ns_, "agent");
+    return cur.status.observedGeneration == cur.metadata.generation &&
+           cur.status.updatedNumberScheduled == 2 && cur.status.numberAvailable == 2;
+  }));
+
+  // A new image: revision 2; the pods roll to its hash.
+  modify<DaemonSet>("agent",
+                    [](DaemonSet& x) { x.spec.template_.spec.containers[0].image = "agent:2"; });
+  ASSERT_TRUE(eventually([&] { return revisionsOf(uid).size() == 2; }));
+  const auto rev2 = revisionsOf(uid).at(2);
+  const std::string hash2 = rev2.metadata.labels.at(kHashLabel);
+  EXPECT_NE(hash1, hash2);
+  const auto convergedOn = [&](const std::string& hash, const std::string& image) {
+    markAllRunning("app=agent");
+    const auto pods = activePods("app=agent");
+    const auto cur = client_->get<DaemonSet>(ns_, "agent");
+    return pods.size() == 2 &&
+           std::all_of(pods.begin(), pods.end(),
+                       [&](const Pod& p) {
+                         return p.metadata.labels.at(kHashLabel) == hash &&
+                                p.spec.containers[0].image == image;
+                       }) &&
+           cur.status.observedGeneration == cur.metadata.generation &&
+           cur.status.updatedNumberScheduled == 2 && cur.status.numberAvailable == 2;
+  };
+  ASSERT_TRUE(eventually([&] { return convergedOn(hash2, "agent:2"); }));
+  for (const auto& p : activePods("app=agent")) {
+    EXPECT_EQ(p.metadata.labels.at("pod-template-generation"), "2");
+  }
+
+  // Rollback to revision 1: no new revision, revision 1 becomes number 3.
+  undoTo<DaemonSet>("agent", rev1);
+  EXPECT_EQ(client_->get<DaemonSet>(ns_, "agent").spec.template_.spec.containers[0].image,
+            "agent:1");
+  ASSERT_TRUE(eventually([&] {
+    const auto revs = revisionsOf(uid);
+    return revs.size() == 2 && revs.contains(3) && revs.at(3).metadata.name == rev1.metadata.name;
+  }));
+  EXPECT_EQ(revisionsOf(uid).begin()->second.metadata.name, rev2.metadata.name);
+  ASSERT_TRUE(eventually([&] { return convergedOn(hash1, "agent:1"); }));
+
+  // revisionHistoryLimit 1: after two more images only one old revision is left.
+  modify<DaemonSet>("agent", [](DaemonSet& x) {
+    x.spec.revisionHistoryLimit = 1;
+    x.spec.template_.spec.containers[0].image = "agent:4";
+  });
+  ASSERT_TRUE(eventually([&] { return revisionsOf(uid).contains(4); }));
+  // Revision 3 (agent:1) stays while pods still run it; once they moved on it may go.
+  const std::string hash4 = revisionsOf(uid).at(4).metadata.labels.at(kHashLabel);
+  ASSERT_TRUE(eventually([&] { return convergedOn(hash4, "agent:4"); }));
+  modify<DaemonSet>("agent",
+                    [](DaemonSet& x) { x.spec.template_.spec.containers[0].image = "agent:5"; });
+  ASSERT_TRUE(eventually([&] {
+    markAllRunning("app=agent");
+    const auto revs = revisionsOf(uid);
+    return revs.size() == 2 && revs.contains(4) && revs.contains(5);
+  })) <<
+      [&] {
+        std::string nums;
+        for (const auto& [n, r] : revisionsOf(uid)) nums += std::to_string(n) + " ";
+        return nums;
+      }();
+
+  // Deleting the DaemonSet takes no revision along here (no garbage collector runs in this
+  // test), but they are owned by it: the real server's collector removes them.
+  for (const auto& [n, r] : revisionsOf(uid)) {
+    EXPECT_TRUE(r.metadata.ownerReferences.at(0).controller.value_or(false));
+    EXPECT_EQ(r.metadata.ownerReferences.at(0).kind, "DaemonSet");
+  }
+}
+
+TEST_F(ControllerHistoryServerTest, StatefulSetRevisionsRolloutPartitionAndRollback) {
+  StatefulSet ss;
+  ss.metadata.name = "web";
+  ss.metadata.namespace_ = ns_;
+  ss.spec.replicas = 2;
+  ss.spec.serviceName = "web";
+  ss.spec.selector.emplace().matchLabels["app"] = "web";
+  ss.spec.template_ = podTemplate("web", "web:1");
+  ss = client_->create(ss);
+  const std::string uid = ss.metadata.uid;
+
+  const auto converged = [&](const std::string& revision, const std::string& image) {
+    markAllRunning("app=web");
+    const auto pods = activePods("app=web");
+    const auto cur = client_->get<StatefulSet>(ns_, "web");
+    const auto& s = cur.status;
+    return pods.size() == 2 &&
+           std::all_of(pods.begin(), pods.end(),
+                       [&](const Pod& p) {
+                         return p.metadata.labels.at(kHashLabel) == revision &&
+                                p.spec.containers[0].image == image;
+                       }) &&
+           s.observedGeneration == cur.metadata.generation && s.currentRevision == revision &&
+           s.updateRevision == revision && s.updatedReplicas == 2 && s.currentReplicas == 2 &&
+           s.readyReplicas == 2;
+  };
+  ASSERT_TRUE(eventually([&] { return revisionsOf(uid).size() == 1; }));
+  const auto rev1 = revisionsOf(uid).at(1);
+  EXPECT_EQ(rev1.metadata.name, "web-" + rev1.metadata.labels.at(kHashLabel));
+  ASSERT_TRUE(eventually([&] { return converged(rev1.metadata.name, "web:1"); }));
+
+  // A new image under partition 1: only web-1 moves; web-0 stays at the current revision,
+  // even when deleted and made again.
+  modify<StatefulSet>("web", [](StatefulSet& x) {
+    x.spec.template_.spec.containers[0].image = "web:2";
+    x.spec.updateStrategy.type = "RollingUpdate";
+    x.spec.updateStrategy.rollingUpdate.emplace().partition = 1;
+  });
+  ASSERT_TRUE(eventually([&] { return revisionsOf(uid).size() == 2; }));
+  const auto rev2 = revisionsOf(uid).at(2);
+  ASSERT_TRUE(eventually([&] {
+    markAllRunning("app=web");
+    const auto s = client_->get<StatefulSet>(ns_, "web").status;
+    return s.updateRevision == rev2.metadata.name && s.currentRevision == rev1.metadata.name &&
+           s.updatedReplicas == 1 && s.currentReplicas == 1 && s.readyReplicas == 2;
+  }));
+  EXPECT_EQ(client_->get<Pod>(ns_, "web-1").spec.containers[0].image, "web:2");
+  client_->remove<Pod>(ns_, "web-0");
+  ASSERT_TRUE(eventually([&] {
+    const auto pods = activePods("statefulset.kubernetes.io/pod-name=web-0");
+    return pods.size() == 1 && pods[0].metadata.labels.at(kHashLabel) == rev1.metadata.name &&
+           pods[0].spec.containers[0].image == "web:1";
+  }));
+
+  // Partition 0 finishes the rollout: the current revision becomes revision 2.
+  modify<StatefulSet>("web",
+                      [](StatefulSet& x) { x.spec.updateStrategy.rollingUpdate->partition = 0; });
+  ASSERT_TRUE(eventually([&] { return converged(rev2.metadata.name, "web:2"); }));
+
+  // Rollback: revision 1 comes back as number 3, the pods return to it.
+  undoTo<StatefulSet>("web", rev1);
+  ASSERT_TRUE(eventually([&] {
+    const auto revs = revisionsOf(uid);
+    return revs.size() == 2 && revs.contains(3) && revs.at(3).metadata.name == rev1.metadata.name;
+  }));
+  ASSERT_TRUE(eventually([&] { return converged(rev1.metadata.name, "web:1"); }));
+}
+
+}  // namespace
+}  // namespace kite::controlplane::controllers
