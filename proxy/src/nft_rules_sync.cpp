@@ -93,14 +93,24 @@ std::string renderChanges(const DesiredState& applied, const DesiredState& next,
                           const RulesOptions& options) {
   DesiredState before;
   DesiredState after;
-  // Only the Service ports that changed are rendered and compared.
-  for (const auto& [key, port] : applied.services) {
-    const auto it = next.services.find(key);
-    if (it == next.services.end() || !(it->second == port)) before.services.emplace(key, port);
-  }
-  for (const auto& [key, port] : next.services) {
-    const auto it = applied.services.find(key);
-    if (it == applied.services.end() || !(it->second == port)) after.services.emplace(key, port);
+  // Only the Service ports that changed are rendered and compared. Both maps are sorted by
+  // key: one pass over them side by side, each port compared once (this pass is the part of
+  // an endpoint change that grows with the number of Services).
+  auto a = applied.services.begin();
+  auto n = next.services.begin();
+  while (a != applied.services.end() || n != next.services.end()) {
+    if (n == next.services.end() || (a != applied.services.end() && a->first < n->first)) {
+      before.services.insert(*a++);
+    } else if (a == applied.services.end() || n->first < a->first) {
+      after.services.insert(*n++);
+    } else {
+      if (!(a->second == n->second)) {
+        before.services.insert(*a);
+        after.services.insert(*n);
+      }
+      ++a;
+      ++n;
+    }
   }
   if (before.services.empty() && after.services.empty()) return {};
   const auto old = renderAll(before, options);
