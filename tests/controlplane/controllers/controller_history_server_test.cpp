@@ -11,6 +11,7 @@
 #include <map>
 #include <thread>
 
+#include "controller_history.h"
 #include "kite/api/apps/v1/types.h"
 #include "kite/api/core/v1/types.h"
 #include "kite/api/meta.h"
@@ -243,6 +244,48 @@ TEST_F(ControllerHistoryServerTest, DaemonSetRevisionsRolloutAndRollback) {
     EXPECT_TRUE(r.metadata.ownerReferences.at(0).controller.value_or(false));
     EXPECT_EQ(r.metadata.ownerReferences.at(0).kind, "DaemonSet");
   }
+}
+
+TEST_F(ControllerHistoryServerTest, DaemonSetHashCollisionBumpsCollisionCount) {
+  makeNode(ns_ + "-a");
+  DaemonSet ds;
+  ds.metadata.name = "agent";
+  ds.metadata.namespace_ = ns_;
+  ds.spec.selector.emplace().matchLabels["app"] = "agent";
+  ds.spec.template_ = podTemplate("agent", "agent:1");
+  ds.spec.template_.spec.nodeSelector["history-test"] = ns_;
+  ds.spec.template_.spec.terminationGracePeriodSeconds = 0;
+  ds = client_->create(ds);
+  ASSERT_TRUE(eventually([&] { return revisionsOf(ds.metadata.uid).size() == 1; }));
+  // Someone else's revision already has the name the next template would get.
+  auto next = client_->get<DaemonSet>(ns_, "agent");
+  next.spec.template_.spec.containers[0].image = "agent:2";
+  const RevisionOwner owner{.apiVersion = "apps/v1",
+                            .kind = "DaemonSet",
+                            .meta = next.metadata,
+                            .tmpl = next.spec.template_,
+                            .collisionCount = std::nullopt,
+                            .revisionHistoryLimit = std::nullopt};
+  ControllerRevision squatter;
+  squatter.metadata.name = newRevision(owner, 1).metadata.name;
+  squatter.metadata.namespace_ = ns_;
+  squatter.data = api::RawJson::fromTrustedText(R"({"other":true})");
+  squatter.revision = 1;
+  client_->create(squatter);
+  client_->update(next);
+  // The controller counts the collision and names revision 2 with the new count.
+  ASSERT_TRUE(eventually([&] { return revisionsOf(ds.metadata.uid).contains(2); }));
+  const auto rev2 = revisionsOf(ds.metadata.uid).at(2);
+  EXPECT_NE(rev2.metadata.name, squatter.metadata.name);
+  EXPECT_EQ(client_->get<DaemonSet>(ns_, "agent").status.collisionCount.value_or(0), 1);
+  EXPECT_EQ(client_->get<ControllerRevision>(ns_, squatter.metadata.name).data.text(),
+            R"({"other":true})");
+  ASSERT_TRUE(eventually([&] {
+    const auto pods = activePods("app=agent");
+    return pods.size() == 1 &&
+           pods[0].metadata.labels.at(kHashLabel) == rev2.metadata.labels.at(kHashLabel) &&
+           pods[0].spec.containers[0].image == "agent:2";
+  }));
 }
 
 TEST_F(ControllerHistoryServerTest, StatefulSetRevisionsRolloutPartitionAndRollback) {

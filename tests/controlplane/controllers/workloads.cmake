@@ -50,5 +50,6 @@ kite_add_unit_test(controller_history_server_test
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/controller_history_server_test.cpp
           ${PROJECT_SOURCE_DIR}/tests/client/test_server.cpp
   LIBS kite_controllers kite_client)
-target_include_directories(controller_history_server_test PRIVATE ${PROJECT_SOURCE_DIR}/tests/client)
+target_include_directories(controller_history_server_test
+  PRIVATE ${PROJECT_SOURCE_DIR}/tests/client ${PROJECT_SOURCE_DIR}/controlplane/controllers/src)
 target_compile_definitions(controller_history_server_test PRIVATE KITE_BINARY="$<TARGET_FILE:kite>")
