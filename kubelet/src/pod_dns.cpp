@@ -1,5 +1,6 @@
 #include "kite/kubelet/pod_dns.h"
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -65,9 +66,14 @@ ResolvConf readHostResolvConf(const std::filesystem::path& path) {
     throw SandboxConfigError("could not open resolv conf file " + path.string() + ": " +
                              std::strerror(errno));
   }
-  std::string text(kMaxResolvConfBytes + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
+  // Read as it comes, up to just past the limit: a buffer of the limit's size up front cost
+  // every sandbox config a 10 MiB allocation and memset (and kept the heap that large).
+  std::string text;
+  std::array<char, 4096> chunk{};
+  while (in && text.size() <= kMaxResolvConfBytes) {
+    in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
+  }
   if (text.size() > kMaxResolvConfBytes) {
     throw SandboxConfigError("resolv conf file " + path.string() + " is larger than 10MiB");
   }
