@@ -396,14 +396,14 @@ void RunningKubelet::Parts::startPods() {
           const auto decoded = kubelet::decodeStaticPods(files, node.nodeName);
           for (const auto& error : decoded.errors) spdlog::error("static pod: {}", error);
           for (const auto& note : decoded.skipped) spdlog::info("static pod: {}", note);
-          kubelet->setPods("file", decoded.pods);
+          kubelet->updatePods("file", decoded.pods);
           if (mirrors) mirrors->setStaticPods(decoded.pods);
         });
     watcher->start();
   }
   if (api) {
     apiPods = std::make_unique<kubelet::ApiPodSource>(
-        *api, nodeName, [this](const auto& pods) { kubelet->setPods("api", pods); });
+        *api, nodeName, [this](const auto& pods) { kubelet->updatePods("api", pods); });
     apiPods->start();
   }
 }

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kite/kubelet/pod_spec.h"
+
 namespace kite::kubelet {
 
 namespace corev1 = api::core::v1;
@@ -11,7 +13,11 @@ ApiPodSource::ApiPodSource(client::Client& client, const std::string& nodeName, 
       sink_(std::move(sink)) {
   informer_.addEventHandler({
       .onAdd = [this](const corev1::Pod&) { push(); },
-      .onUpdate = [this](const corev1::Pod&, const corev1::Pod&) { push(); },
+      // Not for a status write (the kubelet's own come back this way): nothing to sync.
+      .onUpdate =
+          [this](const corev1::Pod& before, const corev1::Pod& after) {
+            if (differsForSync(before, after)) push();
+          },
       .onDelete = [this](const corev1::Pod&) { push(); },
   });
 }

@@ -166,12 +166,12 @@ EnsuredImage ImageManager::ensureImage(const std::string& backoffKey, const std:
   }
   const auto present = images_.imageStatus(cri::imageSpec(image));
   if (policy == PullPolicy::kNever) {
-    if (present) return {.id = present->id(), .size = present->size()};
+    if (present) return {.id = present->id(), .size = present->size(), .image = present};
     throw ImagePullError("ErrImageNeverPull", "Container image \"" + image +
                                                   "\" is not present with pull policy of Never");
   }
   if (present && policy == PullPolicy::kIfNotPresent) {
-    return {.id = present->id(), .size = present->size()};
+    return {.id = present->id(), .size = present->size(), .image = present};
   }
 
   const std::string key = backoffKey + "/" + image;
@@ -193,7 +193,8 @@ EnsuredImage ImageManager::ensureImage(const std::string& backoffKey, const std:
           .id = pulled->id(),
           .pulled = true,
           .pullTime = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - started),
-          .size = pulled->size()};
+          .size = pulled->size(),
+          .image = pulled};
     } catch (const cri::Error& e) {
       lastError = e.runtimeMessage();
     }

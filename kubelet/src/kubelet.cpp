@@ -5,6 +5,7 @@
 #include <condition_variable>
 
 #include "kite/kubelet/labels.h"
+#include "kite/kubelet/pod_spec.h"
 #include "kite/kubelet/pod_status.h"
 #include "kite/kubelet/qos.h"
 
@@ -64,6 +65,15 @@ bool isTerminalPhase(const std::string& phase) { return phase == "Succeeded" || 
 }  // namespace
 
 void Kubelet::setPods(const std::string& source, const std::vector<corev1::Pod>& pods) {
+  applyPods(source, pods, true);
+}
+
+void Kubelet::updatePods(const std::string& source, const std::vector<corev1::Pod>& pods) {
+  applyPods(source, pods, false);
+}
+
+void Kubelet::applyPods(const std::string& source, const std::vector<corev1::Pod>& pods,
+                        bool syncUnchanged) {
   std::vector<std::string> changed;
   std::vector<corev1::Pod> neverRan;  // deleting pods this kubelet never ran
   {
@@ -74,11 +84,13 @@ void Kubelet::setPods(const std::string& source, const std::vector<corev1::Pod>&
       inSource.insert(uid);
       const bool deleting = pod.metadata.deletionTimestamp.has_value();
       auto it = pods_.find(uid);
+      bool sync = syncUnchanged;
       if (it == pods_.end()) {
         if (deleting) {
           neverRan.push_back(pod);
           continue;
         }
+        sync = true;
         it = pods_.try_emplace(uid).first;
         // An API pod keeps the status and start time it already has (a restarted kubelet).
         it->second.pod.status = pod.status;
@@ -87,13 +99,15 @@ void Kubelet::setPods(const std::string& source, const std::vector<corev1::Pod>&
                      uid, source);
       }
       auto& state = it->second;
-      const auto status = state.pod.status;
+      const bool wasDesired = state.desired;
+      sync = sync || differsForSync(state.pod, pod);
+      auto status = std::move(state.pod.status);
       state.pod = pod;
-      state.pod.status = status;
-      state.sources.insert(source);
+      state.pod.status = std::move(status);
+      sync = state.sources.insert(source).second || sync;
       if (deleting && !state.deletionGrace) {
         // A pod that already ended has nothing left to stop gracefully.
-        state.deletionGrace = isTerminalPhase(status.phase)
+        state.deletionGrace = isTerminalPhase(state.pod.status.phase)
                                   ? 0
                                   : pod.metadata.deletionGracePeriodSeconds.value_or(
                                         pod.spec.terminationGracePeriodSeconds.value_or(30));
@@ -101,7 +115,7 @@ void Kubelet::setPods(const std::string& source, const std::vector<corev1::Pod>&
                      pod.metadata.name, uid, *state.deletionGrace);
       }
       state.desired = !state.deletionGrace.has_value();
-      changed.push_back(uid);
+      if (sync || state.desired != wasDesired) changed.push_back(uid);
     }
     for (auto& [uid, state] : pods_) {
       if (inSource.contains(uid) || !state.sources.erase(source)) continue;
@@ -202,6 +216,7 @@ void Kubelet::syncOne(const std::string& uid) {
     }
     if (evicted.empty()) {
       prober_.update(pod, result.runtime);
+      pleg_.seen(result.runtime);
     } else {
       prober_.forget(uid);
     }

@@ -52,9 +52,19 @@ bool Pleg::relist() {
   }
 
   std::vector<PodLifecycleEvent> events;
+  std::unique_lock seenLock(seenMutex_);
+  ++relists_;
+  // Gone from the runtime; kept a while when this list may have been read before it existed.
+  std::erase_if(seenBySync_, [&](const auto& entry) {
+    return !current.contains(entry.first) && relists_ - entry.second.relist > 1;
+  });
   for (const auto& [id, now] : current) {
     auto before = previous_.find(id);
     if (before != previous_.end() && before->second.state == now.state) continue;
+    // A sandbox or container only moves forward (ready → not ready, created → running →
+    // exited): a sync that saw it in this state already did what the event would ask for.
+    auto seen = seenBySync_.find(id);
+    if (seen != seenBySync_.end() && seen->second.state == now.state) continue;
     if (now.sandbox) {
       events.push_back({now.podUid, PodEventType::kSandboxChanged, id});
     } else if (now.state == State::kRunning) {
@@ -69,6 +79,7 @@ bool Pleg::relist() {
         {before.podUid,
          before.sandbox ? PodEventType::kSandboxChanged : PodEventType::kContainerRemoved, id});
   }
+  seenLock.unlock();
   previous_ = std::move(current);
   {
     std::lock_guard lock(mutex_);
@@ -77,6 +88,18 @@ bool Pleg::relist() {
   }
   for (const auto& event : events) sink_(event);
   return true;
+}
+
+void Pleg::seen(const RuntimePod& pod) {
+  std::lock_guard lock(seenMutex_);
+  for (const auto& sandbox : pod.sandboxes) {
+    if (sandbox.state() == cri::v1::SANDBOX_READY) {
+      seenBySync_[sandbox.id()] = {State::kRunning, relists_};
+    }
+  }
+  for (const auto& container : pod.containers) {
+    if (container.running()) seenBySync_[container.id()] = {State::kRunning, relists_};
+  }
 }
 
 void Pleg::start(std::chrono::milliseconds period) {

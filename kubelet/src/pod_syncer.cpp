@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <fstream>
 #include <future>
+#include <optional>
 #include <sstream>
 
 #include "kite/api/json.h"
@@ -45,7 +46,6 @@ PodSyncer::PodSyncer(cri::Runtime& runtime, cri::Images& images, VolumeManager& 
                      const PodCgroups& cgroups, ConfigSource& config, const base::Clock& clock,
                      NodeFacts node)
     : runtime_(runtime),
-      imageService_(images),
       images_(images, clock),
       volumes_(volumes),
       cgroups_(cgroups),
@@ -73,15 +73,6 @@ PodRuntimeFacts PodSyncer::factsFor(const RuntimePod& runtime) const {
     }
   }
   return facts;
-}
-
-std::optional<cri::v1::Image> PodSyncer::imageStatus(const std::string& image) {
-  try {
-    return imageService_.imageStatus(cri::imageSpec(image));
-  } catch (const cri::Error& e) {
-    spdlog::warn("image status of {}: {}", image, e.what());
-    return std::nullopt;
-  }
 }
 
 cri::v1::PodSandboxConfig PodSyncer::sandboxFor(const corev1::Pod& pod, uint32_t attempt) const {
@@ -156,7 +147,10 @@ SyncResult PodSyncer::sync(const corev1::Pod& pod, const std::set<std::string>& 
         result.events.push_back({"Warning", "FailedMount", e.what()});
       }
     }
-    result.runtime = readRuntimePod(runtime_, pod.metadata.uid);
+    // Unless the pod was just killed, the runtime is as read above: reading it again would only
+    // cost the list and status calls (this is the path of every resync and PLEG-driven sync).
+    result.runtime =
+        actions.killPod ? readRuntimePod(runtime_, pod.metadata.uid) : std::move(runtime);
     fillTerminationMessages(pod, result.runtime);
     return result;
   }
@@ -175,12 +169,14 @@ SyncResult PodSyncer::sync(const corev1::Pod& pod, const std::set<std::string>& 
   const QosClass qos = qosClassOf(pod.spec);
   std::string sandboxId = actions.sandboxId;
   uint32_t attempt = runtime.sandboxes.empty() ? 0 : runtime.sandboxes.front().metadata().attempt();
+  std::optional<cri::v1::PodSandboxConfig> created;  // the config a new sandbox was made with
   if (actions.createSandbox) {
     attempt = actions.sandboxAttempt;
     cgroups_.create(pod.metadata.uid, qos);
     fs::create_directories(podLogDir(pod));
     try {
-      sandboxId = runtime_.runPodSandbox(sandboxFor(pod, attempt));
+      created = sandboxFor(pod, attempt);
+      sandboxId = runtime_.runPodSandbox(*created);
     } catch (const SandboxConfigError& e) {
       result.podError = std::string("Failed to create pod sandbox: ") + e.what();
       result.events.push_back({"Warning", "FailedCreatePodSandBox", result.podError});
@@ -192,7 +188,14 @@ SyncResult PodSyncer::sync(const corev1::Pod& pod, const std::set<std::string>& 
       result.runtime = readRuntimePod(runtime_, pod.metadata.uid);
       return result;
     }
-    runtime = readRuntimePod(runtime_, pod.metadata.uid);
+    if (actions.killPod) {
+      runtime = readRuntimePod(runtime_, pod.metadata.uid);
+    } else {
+      // Only the new sandbox changed since the pod was read: its status (the pod IP) is
+      // enough, and saves listing the pod's sandboxes and containers again. It is the newest.
+      runtime.sandboxes.insert(runtime.sandboxes.begin(),
+                               runtime_.podSandboxStatus(sandboxId).status());
+    }
   }
   // The pod IP is known from here on; containers, hooks and env all use it.
   const PodRuntimeFacts facts = factsFor(runtime);
@@ -201,7 +204,7 @@ SyncResult PodSyncer::sync(const corev1::Pod& pod, const std::set<std::string>& 
     std::ofstream(volumes_.podDir(pod.metadata.uid) / "etc-hosts")
         << etcHostsContent(pod, facts.podIPs, hostname.hostname, hostname.domain);
   }
-  const auto sandbox = sandboxFor(pod, attempt);
+  const auto sandbox = created ? std::move(*created) : sandboxFor(pod, attempt);
 
   for (const auto& victim : actions.toKill) {
     const auto* instance = runtime.latest(victim.name);
@@ -237,6 +240,7 @@ void PodSyncer::startContainer(const corev1::Pod& pod, const ContainerToStart& w
 
   // Image, per pull policy.
   std::string imageId;
+  std::optional<cri::v1::Image> image;  // its status, as ensureImage read it
   try {
     std::vector<std::string> pullSecrets;
     for (const auto& ref : pod.spec.imagePullSecrets) {
@@ -250,6 +254,7 @@ void PodSyncer::startContainer(const corev1::Pod& pod, const ContainerToStart& w
     const auto ensured = images_.ensureImage(pod.metadata.uid, spec.image, policy,
                                              credentialsFor(spec.image, pullSecrets), sandbox);
     imageId = ensured.id;
+    image = ensured.image;
     if (ensured.pulled) {
       result.events.push_back({"Normal", "Pulling", "Pulling image \"" + spec.image + "\""});
       result.events.push_back({"Normal", "Pulled", pulledMessage(spec.image, ensured)});
@@ -285,7 +290,7 @@ void PodSyncer::startContainer(const corev1::Pod& pod, const ContainerToStart& w
     options.seccompProfileRoot = node_.seccompProfileRoot.string();
     options.imageRef = imageId;
     // The image's user decides runAsNonRoot when the pod names no user.
-    if (const auto image = imageStatus(spec.image)) options.imageUser = imageUserOf(*image);
+    if (image) options.imageUser = imageUserOf(*image);
     const fs::path messageDir = volumes_.podDir(pod.metadata.uid) / "containers" / spec.name;
     fs::create_directories(messageDir);
     const fs::path messageFile = messageDir / std::to_string(which.restartCount);

@@ -1,9 +1,9 @@
 #pragma once
 // The "api" pod source: the pods bound to this node (fieldSelector
-// spec.nodeName=<node>), from an informer. Every change hands the complete set
-// to the kubelet, also once after the first list (so an empty set counts as
-// seen). Mirror pods are left out: they stand for static pods the kubelet
-// already runs from files.
+// spec.nodeName=<node>), from an informer. Every change a sync acts on (not a
+// status write) hands the complete set to the kubelet, also once after the
+// first list (so an empty set counts as seen). Mirror pods are left out: they
+// stand for static pods the kubelet already runs from files.
 
 #include <functional>
 #include <mutex>

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -50,6 +51,9 @@ struct EnsuredImage {
   bool pulled = false;
   std::chrono::milliseconds pullTime{0};
   uint64_t size = 0;
+  // The runtime's status of the image (its user decides runAsNonRoot), read once here rather
+  // than again by the caller.
+  std::optional<cri::v1::Image> image{};
 };
 
 // The Pulled event's message after a pull, worded as upstream's:

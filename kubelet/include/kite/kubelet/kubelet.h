@@ -65,8 +65,13 @@ class Kubelet {
   void start();
   void stop();
 
-  // The complete desired set from one source ("file", "api").
+  // The complete desired set from one source ("file", "api"); every pod in it is synced.
   void setPods(const std::string& source, const std::vector<api::core::v1::Pod>& pods);
+  // The same, but only pods that are new, removed, or changed in what the kubelet acts on
+  // (spec, labels, annotations, deletion) are synced now; the others wait for the periodic
+  // resync, as upstream's config sources send only changes. For sources that hand over their
+  // whole set on every change: an API pod's status write comes back as a watch event.
+  void updatePods(const std::string& source, const std::vector<api::core::v1::Pod>& pods);
   // The static pod directory's set (source "file").
   void setPods(const std::vector<api::core::v1::Pod>& pods) { setPods("file", pods); }
 
@@ -92,6 +97,8 @@ class Kubelet {
     std::string evicted;  // the eviction message once the kubelet evicted it
   };
 
+  void applyPods(const std::string& source, const std::vector<api::core::v1::Pod>& pods,
+                 bool syncUnchanged);
   void schedule(const std::string& uid);
   void syncOne(const std::string& uid);
   void stopPod(const std::string& uid, const api::core::v1::Pod& pod, int64_t grace);

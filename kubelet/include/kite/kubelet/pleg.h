@@ -5,6 +5,7 @@
 // the pod it belongs to. The kubelet answers an event with a sync of that pod.
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -13,6 +14,7 @@
 
 #include "kite/base/clock.h"
 #include "kite/cri/runtime.h"
+#include "kite/kubelet/runtime_pod.h"
 
 namespace kite::kubelet {
 
@@ -40,6 +42,11 @@ class Pleg {
 
   // One relist round; returns false if the runtime could not be listed.
   bool relist();
+  // A sync of the pod saw these ready sandboxes and running containers at its end, and its
+  // status says so: a relist that finds them in that state reports no event for them (the
+  // sync it would cause has nothing to do), whichever of the two read the runtime first.
+  // Exited containers are not taken: one that died during a sync may still need a restart.
+  void seen(const RuntimePod& pod);
   void start(std::chrono::milliseconds period);
   void stop();
   // Unhealthy when no relist succeeded for `threshold` (upstream: 3 minutes).
@@ -57,6 +64,13 @@ class Pleg {
   const base::Clock& clock_;
   Sink sink_;
   std::map<std::string, Record> previous_;
+  struct Seen {
+    State state;
+    uint64_t relist;  // relists_ when a sync saw it
+  };
+  std::mutex seenMutex_;  // seenBySync_ and relists_: relist() and seen() run on two threads
+  std::map<std::string, Seen> seenBySync_;  // by sandbox or container id
+  uint64_t relists_ = 0;
   mutable std::mutex mutex_;
   base::Clock::Monotonic lastRelist_{};
   bool everRelisted_ = false;

@@ -104,10 +104,8 @@ class PodSyncer {
   PodRuntimeFacts factsFor(const RuntimePod& runtime) const;
   // The eviction message when a disk emptyDir is over its sizeLimit.
   std::string emptyDirEviction(const api::core::v1::Pod& pod) const;
-  std::optional<cri::v1::Image> imageStatus(const std::string& image);
 
   cri::Runtime& runtime_;
-  cri::Images& imageService_;
   ImageManager images_;
   VolumeManager& volumes_;
   const PodCgroups& cgroups_;
