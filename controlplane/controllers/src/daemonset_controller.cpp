@@ -4,6 +4,8 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "controller_history_sync.h"
 #include "kite/api/apps/v1/types.h"
@@ -37,6 +39,37 @@ bool toleratedByDefault(const api::core::v1::Taint& t) {
          t.key == "node.kubernetes.io/disk-pressure" ||
          t.key == "node.kubernetes.io/memory-pressure" ||
          t.key == "node.kubernetes.io/pid-pressure" || t.key == "node.kubernetes.io/unschedulable";
+}
+
+// Upstream's AddOrUpdateDaemonPodTolerations: daemon pods stay on a node with problems (no
+// tolerationSeconds, so the node lifecycle controller never evicts them for not-ready or
+// unreachable) and may land on cordoned or pressured nodes. An equal toleration of the
+// template (same key, operator, value, effect) is replaced, e.g. one with a time limit.
+void addDaemonTolerations(api::core::v1::PodSpec& spec) {
+  std::vector<std::pair<std::string_view, std::string_view>> wanted = {
+      {"node.kubernetes.io/not-ready", "NoExecute"},
+      {"node.kubernetes.io/unreachable", "NoExecute"},
+      {"node.kubernetes.io/disk-pressure", "NoSchedule"},
+      {"node.kubernetes.io/memory-pressure", "NoSchedule"},
+      {"node.kubernetes.io/pid-pressure", "NoSchedule"},
+      {"node.kubernetes.io/unschedulable", "NoSchedule"}};
+  if (spec.hostNetwork) wanted.emplace_back("node.kubernetes.io/network-unavailable", "NoSchedule");
+  for (const auto& [key, effect] : wanted) {
+    api::core::v1::Toleration t;
+    t.key = std::string(key);
+    t.operator_ = "Exists";
+    t.effect = std::string(effect);
+    auto& tols = spec.tolerations;
+    const auto same = std::find_if(tols.begin(), tols.end(), [&](const auto& old) {
+      return old.key == t.key && old.operator_ == t.operator_ && old.value.empty() &&
+             old.effect == t.effect;
+    });
+    if (same != tols.end()) {
+      *same = t;
+    } else {
+      tols.push_back(t);
+    }
+  }
 }
 
 bool tolerates(const api::core::v1::Toleration& tol, const api::core::v1::Taint& t) {
@@ -250,6 +283,7 @@ class DaemonSetController final : public WorkloadControllerBase {
     pod.metadata.labels[std::string(kRevisionHashLabel)] = hash;
     pod.metadata.labels[std::string(kPodTemplateGenerationLabel)] = templateGeneration(ds);
     pod.spec.nodeName = node;
+    addDaemonTolerations(pod.spec);
     expectations_.expectCreations(key, 1);
     try {
       client_.create(pod);

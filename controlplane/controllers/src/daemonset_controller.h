@@ -1,7 +1,9 @@
 #pragma once
 // The DaemonSet controller: one pod per eligible node (nodeSelector matched, NoSchedule and
-// NoExecute taints tolerated), bound by spec.nodeName; RollingUpdate replaces outdated pods
-// at most maxUnavailable at a time; status as upstream.
+// NoExecute taints tolerated), bound by spec.nodeName, with upstream's daemon tolerations
+// (node problems without a time limit); a ControllerRevision per template (what `kubectl
+// rollout history/undo` read), pods labelled with its hash; RollingUpdate replaces pods of
+// other revisions at most maxUnavailable at a time; status as upstream.
 
 #include <memory>
 

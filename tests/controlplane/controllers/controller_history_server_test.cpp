@@ -1,7 +1,7 @@
-// ControllerRevisions of DaemonSets and StatefulSets, kept by the real controllers against a
-// real `kite server --disable-agent` (its own controllers off). The tests play the kubelet by
-// writing pod status, and roll back as `kubectl rollout undo` does: a strategic-merge patch
-// of the owner with the revision's data.
+// ControllerRevisions of DaemonSets and StatefulSets (and the DaemonSet pods' tolerations),
+// kept by the real controllers against a real `kite server --disable-agent` (its own
+// controllers off). The tests play the kubelet by writing pod status, and roll back as
+// `kubectl rollout undo` does: a strategic-merge patch of the owner with the revision's data.
 
 #include <gtest/gtest.h>
 
@@ -272,7 +272,9 @@ TEST_F(ControllerHistoryServerTest, DaemonSetHashCollisionBumpsCollisionCount) {
   squatter.data = api::RawJson::fromTrustedText(R"({"other":true})");
   squatter.revision = 1;
   client_->create(squatter);
-  client_->update(next);
+  // (modify: the controller writes the status meanwhile.)
+  modify<DaemonSet>("agent",
+                    [](DaemonSet& x) { x.spec.template_.spec.containers[0].image = "agent:2"; });
   // The controller counts the collision and names revision 2 with the new count.
   ASSERT_TRUE(eventually([&] { return revisionsOf(ds.metadata.uid).contains(2); }));
   const auto rev2 = revisionsOf(ds.metadata.uid).at(2);
@@ -286,6 +288,44 @@ TEST_F(ControllerHistoryServerTest, DaemonSetHashCollisionBumpsCollisionCount) {
            pods[0].metadata.labels.at(kHashLabel) == rev2.metadata.labels.at(kHashLabel) &&
            pods[0].spec.containers[0].image == "agent:2";
   }));
+}
+
+// Not history, but the same DaemonSet pods: upstream's daemon tolerations are added to each
+// pod (not to the template, so not to the revision).
+TEST_F(ControllerHistoryServerTest, DaemonSetPodsTolerateNodeProblemsWithoutTimeLimit) {
+  makeNode(ns_ + "-a");
+  DaemonSet ds;
+  ds.metadata.name = "agent";
+  ds.metadata.namespace_ = ns_;
+  ds.spec.selector.emplace().matchLabels["app"] = "agent";
+  ds.spec.template_ = podTemplate("agent", "agent:1");
+  ds.spec.template_.spec.nodeSelector["history-test"] = ns_;
+  ds.spec.template_.spec.hostNetwork = true;
+  // A time-limited one of the template is replaced by the unlimited one.
+  ds.spec.template_.spec.tolerations.push_back({.key = "node.kubernetes.io/not-ready",
+                                                .operator_ = "Exists",
+                                                .effect = "NoExecute",
+                                                .tolerationSeconds = 10});
+  ds = client_->create(ds);
+  ASSERT_TRUE(eventually([&] { return activePods("app=agent").size() == 1; }));
+  const auto pod = activePods("app=agent").front();
+  std::map<std::string, std::string> got;
+  for (const auto& t : pod.spec.tolerations) {
+    EXPECT_FALSE(t.tolerationSeconds.has_value()) << t.key;
+    EXPECT_EQ(t.operator_, "Exists") << t.key;
+    got[t.key] = t.effect;
+  }
+  EXPECT_EQ(got, (std::map<std::string, std::string>{
+                     {"node.kubernetes.io/not-ready", "NoExecute"},
+                     {"node.kubernetes.io/unreachable", "NoExecute"},
+                     {"node.kubernetes.io/disk-pressure", "NoSchedule"},
+                     {"node.kubernetes.io/memory-pressure", "NoSchedule"},
+                     {"node.kubernetes.io/pid-pressure", "NoSchedule"},
+                     {"node.kubernetes.io/unschedulable", "NoSchedule"},
+                     {"node.kubernetes.io/network-unavailable", "NoSchedule"}}));
+  ASSERT_TRUE(eventually([&] { return revisionsOf(ds.metadata.uid).size() == 1; }));
+  const auto data = revisionsOf(ds.metadata.uid).at(1).data.text();
+  EXPECT_EQ(data.find("unreachable"), std::string::npos) << data;
 }
 
 TEST_F(ControllerHistoryServerTest, StatefulSetRevisionsRolloutPartitionAndRollback) {
