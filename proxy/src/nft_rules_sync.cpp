@@ -89,13 +89,12 @@ std::string renderFull(const DesiredState& state, const RulesOptions& options) {
   return out.str();
 }
 
-std::string renderChanges(const DesiredState& applied, const DesiredState& next,
-                          const RulesOptions& options) {
-  DesiredState before;
-  DesiredState after;
-  // Only the Service ports that changed are rendered and compared. Both maps are sorted by
-  // key: one pass over them side by side, each port compared once (this pass is the part of
-  // an endpoint change that grows with the number of Services).
+ChangedPorts changedPorts(const DesiredState& applied, const DesiredState& next) {
+  ChangedPorts changed;
+  auto& before = changed.before;
+  auto& after = changed.after;
+  // Both maps are sorted by key: one pass over them side by side, each port compared once
+  // (this pass is the part of an endpoint change that grows with the number of Services).
   auto a = applied.services.begin();
   auto n = next.services.begin();
   while (a != applied.services.end() || n != next.services.end()) {
@@ -112,6 +111,19 @@ std::string renderChanges(const DesiredState& applied, const DesiredState& next,
       ++n;
     }
   }
+  return changed;
+}
+
+std::string renderChanges(const DesiredState& applied, const DesiredState& next,
+                          const RulesOptions& options) {
+  return renderChanges(changedPorts(applied, next), next, options);
+}
+
+std::string renderChanges(const ChangedPorts& changed, const DesiredState& next,
+                          const RulesOptions& options) {
+  // Only the Service ports that changed are rendered and compared.
+  const auto& before = changed.before;
+  const auto& after = changed.after;
   if (before.services.empty() && after.services.empty()) return {};
   const auto old = renderAll(before, options);
   const auto now = renderAll(after, options);

@@ -66,8 +66,11 @@ void NftablesDataplane::syncAll(const DesiredState& state) {
 }
 
 void NftablesDataplane::syncChanges(const DesiredState& applied, const DesiredState& next) {
-  run(nft::renderChanges(applied, next, options_));
-  deleteStaleConntrack(StaleConntrack(&applied, next));
+  // The states are compared once: the stale conntrack entries follow from the changed ports
+  // alone (a changed port is in both halves, a removed one only in `before`).
+  const auto changed = nft::changedPorts(applied, next);
+  run(nft::renderChanges(changed, next, options_));
+  deleteStaleConntrack(StaleConntrack(&changed.before, changed.after));
 }
 
 void NftablesDataplane::cleanup() { run(nft::renderCleanup()); }

@@ -284,6 +284,26 @@ TEST(NftRules, RemovingTheLastEndpointMovesTheServiceToReject) {
   EXPECT_THAT(text, Not(HasSubstr("chain inet")));
 }
 
+TEST(NftRules, ChangedPortsHoldOnlyWhatDiffers) {
+  auto db = web();
+  db.name = "db";
+  db.clusterIP = "10.43.0.20";
+  auto cache = web();
+  cache.name = "cache";
+  cache.clusterIP = "10.43.0.30";
+  auto moved = web();
+  moved.endpoints[1].ip = "10.42.3.3";
+  // web changes, db goes, cache is new; an unchanged port is in neither half.
+  auto keep = web();
+  keep.name = "keep";
+  keep.clusterIP = "10.43.0.40";
+  const auto changed = changedPorts(stateOf({web(), db, keep}), stateOf({moved, cache, keep}));
+  EXPECT_EQ(changed.before, stateOf({web(), db}));
+  EXPECT_EQ(changed.after, stateOf({moved, cache}));
+  EXPECT_EQ(renderChanges(changed, stateOf({moved, cache, keep}), {}),
+            renderChanges(stateOf({web(), db, keep}), stateOf({moved, cache, keep}), {}));
+}
+
 TEST(NftRules, Cleanup) {
   EXPECT_EQ(renderCleanup(), "add table inet kite-proxy\ndelete table inet kite-proxy\n");
 }

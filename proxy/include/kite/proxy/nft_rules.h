@@ -77,6 +77,19 @@ std::string renderFull(const DesiredState& state, const RulesOptions& options);
 std::string renderChanges(const DesiredState& applied, const DesiredState& next,
                           const RulesOptions& options);
 
+// The Service ports that differ between two states: `before` has those of `applied` that
+// changed or went away, `after` those of `next` that changed or are new.
+struct ChangedPorts {
+  DesiredState before;
+  DesiredState after;
+};
+ChangedPorts changedPorts(const DesiredState& applied, const DesiredState& next);
+
+// renderChanges from ports already compared; `next` is still needed to keep hairpin
+// addresses that an unchanged port has too.
+std::string renderChanges(const ChangedPorts& changed, const DesiredState& next,
+                          const RulesOptions& options);
+
 // Removes the table (no error when it does not exist).
 std::string renderCleanup();
 
