@@ -279,7 +279,9 @@ EOF
     "$units/containerd.service.d/kite.conf" "$wants/kite-server.service" \
     "$wants/kite-agent.service" /etc/cni/net.d/10-containerd-net.conflist \
     /var/lib/cni/networks/kite /var/lib/kubelet /var/log/pods
-  leftovers=$(find /var/lib/cni/results -name 'kite-*' 2>/dev/null)
+  # (Network kite's: kite-<container id>-<interface>; the host's own test beds', seen through
+  # the overlay, are kite-tb-*.)
+  leftovers=$(find /var/lib/cni/results -name 'kite-[0-9a-f]*' 2>/dev/null)
   [[ -z $leftovers ]] || fail "CNI results left after purge: $leftovers"
   stop_service containerd
   # This test's own files (the machine's containerd settings, the pod's hostPath).
@@ -399,9 +401,16 @@ cgroup_root=$KITE_TB_CGROUP_PARENT/deb-node
 echo "deb_cluster: test bed up ($((SECONDS - t0)) s)"
 
 status=0
-nsenter --net="/run/netns/$KITE_TB_NETNS" unshare --mount --pid --fork --propagation private \
-  "$self" --in-namespace "$tmp" "$v1" "$v2" "$KITE_TB_REGISTRY" "$cgroup_root" "$source_dir" \
-  "$self" || status=1
+# In the background, so that a SIGINT or SIGTERM ends it at once: unshare (which ignores
+# them) is killed, so its child, PID 1 of the new PID namespace, is too (--kill-child), and
+# with it every process in there; the EXIT trap then takes the bed down.
+nsenter --net="/run/netns/$KITE_TB_NETNS" unshare --kill-child --mount --pid --fork \
+  --propagation private "$self" --in-namespace "$tmp" "$v1" "$v2" "$KITE_TB_REGISTRY" \
+  "$cgroup_root" "$source_dir" "$self" &
+flow=$!
+trap 'kill -KILL "$flow" 2>/dev/null; wait "$flow" || true; exit 130' INT TERM
+wait "$flow" || status=1
+trap - INT TERM
 
 # The pods' cgroups (runc made them; their processes are gone with the PID namespace).
 for hierarchy in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
