@@ -206,33 +206,43 @@ SyncResult PodSyncer::sync(const corev1::Pod& pod, const std::set<std::string>& 
   }
   const auto sandbox = created ? std::move(*created) : sandboxFor(pod, attempt);
 
+  std::vector<std::string> touched;  // containers this sync stopped or created
   for (const auto& victim : actions.toKill) {
     const auto* instance = runtime.latest(victim.name);
     if (instance != nullptr && instance->id() == victim.id) {
       result.events.push_back(
           {"Normal", "Killing", victim.reason, containerFieldPath(pod, victim.name)});
+      touched.push_back(instance->id());
       stopContainer(pod, *instance, facts.podIP, gracePeriodOf(pod));
     }
   }
   for (const auto& which : actions.toStart) {
     const std::size_t before = result.events.size();
-    startContainer(pod, which, sandboxId, sandbox, volumePaths, facts, result);
+    std::string id = startContainer(pod, which, sandboxId, sandbox, volumePaths, facts, result);
+    if (!id.empty()) touched.push_back(std::move(id));
     const auto& name = which.init ? pod.spec.initContainers.at(which.index).name
                                   : pod.spec.containers.at(which.index).name;
     for (std::size_t i = before; i < result.events.size(); ++i) {
       result.events[i].fieldPath = containerFieldPath(pod, name);
     }
   }
-  result.runtime = readRuntimePod(runtime_, pod.metadata.uid);
+  if (actions.killPod) {
+    result.runtime = readRuntimePod(runtime_, pod.metadata.uid);
+  } else {
+    // Only what this sync stopped or created is read again, not the whole pod: any other
+    // change meanwhile is the PLEG's to report.
+    result.runtime = std::move(runtime);
+    refreshContainers(runtime_, result.runtime, touched, sandboxId);
+  }
   fillTerminationMessages(pod, result.runtime);
   return result;
 }
 
-void PodSyncer::startContainer(const corev1::Pod& pod, const ContainerToStart& which,
-                               const std::string& sandboxId,
-                               const cri::v1::PodSandboxConfig& sandbox,
-                               const std::map<std::string, std::string>& volumePaths,
-                               const PodRuntimeFacts& facts, SyncResult& result) {
+std::string PodSyncer::startContainer(const corev1::Pod& pod, const ContainerToStart& which,
+                                      const std::string& sandboxId,
+                                      const cri::v1::PodSandboxConfig& sandbox,
+                                      const std::map<std::string, std::string>& volumePaths,
+                                      const PodRuntimeFacts& facts, SyncResult& result) {
   const auto& spec =
       which.init ? pod.spec.initContainers.at(which.index) : pod.spec.containers.at(which.index);
   const std::string key = backoffKey(pod, spec.name);
@@ -270,10 +280,10 @@ void PodSyncer::startContainer(const corev1::Pod& pod, const ContainerToStart& w
     }
     const auto [type, reason] = pullFailureEvent(e);
     result.events.push_back({type, reason, e.what()});
-    return;
+    return "";
   } catch (const std::exception& e) {
     result.waiting[spec.name] = {"ErrImagePull", e.what()};
-    return;
+    return "";
   }
 
   std::string containerId;
@@ -304,11 +314,11 @@ void PodSyncer::startContainer(const corev1::Pod& pod, const ContainerToStart& w
   } catch (const ContainerConfigError& e) {
     result.waiting[spec.name] = {"CreateContainerConfigError", e.what()};
     result.events.push_back({"Warning", "Failed", std::string("Error: ") + e.what()});
-    return;
+    return "";
   } catch (const cri::Error& e) {
     result.waiting[spec.name] = {"CreateContainerError", e.runtimeMessage()};
     result.events.push_back({"Warning", "Failed", "Error: " + e.runtimeMessage()});
-    return;
+    return "";
   }
   result.events.push_back({"Normal", "Created", "Created container " + spec.name});
   try {
@@ -316,7 +326,7 @@ void PodSyncer::startContainer(const corev1::Pod& pod, const ContainerToStart& w
   } catch (const cri::Error& e) {
     result.waiting[spec.name] = {"RunContainerError", e.runtimeMessage()};
     result.events.push_back({"Warning", "Failed", "Error: " + e.runtimeMessage()});
-    return;
+    return containerId;
   }
   result.events.push_back({"Normal", "Started", "Started container " + spec.name});
 
@@ -334,6 +344,7 @@ void PodSyncer::startContainer(const corev1::Pod& pod, const ContainerToStart& w
       }
     }
   }
+  return containerId;
 }
 
 void PodSyncer::stopContainer(const corev1::Pod& pod, const RuntimeContainer& container,

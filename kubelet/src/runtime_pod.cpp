@@ -29,6 +29,34 @@ bool RuntimePod::anyRunning() const {
                      [](const RuntimeContainer& c) { return c.running(); });
 }
 
+namespace {
+
+// Name, kind, hash and restart count come from the labels and annotations kite gave the
+// container; the status carries the same ones as the list does.
+RuntimeContainer runtimeContainer(cri::v1::ContainerStatus status,
+                                  const std::string& podSandboxId) {
+  RuntimeContainer rc;
+  auto get = [](const auto& map, const char* key) {
+    auto it = map.find(key);
+    return it == map.end() ? std::string() : it->second;
+  };
+  rc.name = get(status.labels(), labels::kContainerName);
+  rc.init = get(status.labels(), labels::kContainerType) == "init";
+  rc.hash = get(status.annotations(), labels::kContainerHash);
+  rc.restartCount = static_cast<int>(status.metadata().attempt());
+  rc.podSandboxId = podSandboxId;
+  rc.status = std::move(status);
+  return rc;
+}
+
+void sortNewestFirst(RuntimePod& pod) {
+  std::stable_sort(pod.containers.begin(), pod.containers.end(), [](const auto& a, const auto& b) {
+    return a.status.created_at() > b.status.created_at();
+  });
+}
+
+}  // namespace
+
 RuntimePod readRuntimePod(cri::Runtime& runtime, const std::string& podUid) {
   RuntimePod pod;
   pod.uid = podUid;
@@ -49,30 +77,36 @@ RuntimePod readRuntimePod(cri::Runtime& runtime, const std::string& podUid) {
   (*containerFilter.mutable_label_selector())[labels::kPodUid] = podUid;
   (*containerFilter.mutable_label_selector())[labels::kManagedBy] = labels::kManagedByValue;
   for (const auto& container : runtime.listContainers(containerFilter)) {
-    RuntimeContainer rc;
     try {
-      rc.status = runtime.containerStatus(container.id()).status();
+      pod.containers.push_back(runtimeContainer(runtime.containerStatus(container.id()).status(),
+                                                container.pod_sandbox_id()));
     } catch (const cri::Error& e) {
       if (e.isNotFound()) continue;
       throw;
     }
-    rc.podSandboxId = container.pod_sandbox_id();
-    const auto& labelMap = container.labels();
-    const auto& annotations = container.annotations();
-    auto get = [](const auto& map, const char* key) {
-      auto it = map.find(key);
-      return it == map.end() ? std::string() : it->second;
-    };
-    rc.name = get(labelMap, labels::kContainerName);
-    rc.init = get(labelMap, labels::kContainerType) == "init";
-    rc.hash = get(annotations, labels::kContainerHash);
-    rc.restartCount = static_cast<int>(container.metadata().attempt());
-    pod.containers.push_back(std::move(rc));
   }
-  std::sort(pod.containers.begin(), pod.containers.end(), [](const auto& a, const auto& b) {
-    return a.status.created_at() > b.status.created_at();
-  });
+  sortNewestFirst(pod);
   return pod;
+}
+
+void refreshContainers(cri::Runtime& runtime, RuntimePod& pod, const std::vector<std::string>& ids,
+                       const std::string& podSandboxId) {
+  for (const auto& id : ids) {
+    auto it = std::find_if(pod.containers.begin(), pod.containers.end(),
+                           [&](const RuntimeContainer& c) { return c.id() == id; });
+    try {
+      auto status = runtime.containerStatus(id).status();
+      if (it != pod.containers.end()) {
+        it->status = std::move(status);
+      } else {
+        pod.containers.push_back(runtimeContainer(std::move(status), podSandboxId));
+      }
+    } catch (const cri::Error& e) {
+      if (!e.isNotFound()) throw;
+      if (it != pod.containers.end()) pod.containers.erase(it);
+    }
+  }
+  sortNewestFirst(pod);
 }
 
 }  // namespace kite::kubelet

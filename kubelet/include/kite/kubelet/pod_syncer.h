@@ -93,10 +93,11 @@ class PodSyncer {
   cri::Runtime& runtime() { return runtime_; }
 
  private:
-  void startContainer(const api::core::v1::Pod& pod, const ContainerToStart& which,
-                      const std::string& sandboxId, const cri::v1::PodSandboxConfig& sandbox,
-                      const std::map<std::string, std::string>& volumePaths,
-                      const PodRuntimeFacts& facts, SyncResult& result);
+  // The id of the container it created (started or not), or "" when none was.
+  std::string startContainer(const api::core::v1::Pod& pod, const ContainerToStart& which,
+                             const std::string& sandboxId, const cri::v1::PodSandboxConfig& sandbox,
+                             const std::map<std::string, std::string>& volumePaths,
+                             const PodRuntimeFacts& facts, SyncResult& result);
   void stopContainer(const api::core::v1::Pod& pod, const RuntimeContainer& container,
                      const std::string& podIP, int64_t gracePeriodSeconds);
   cri::v1::PodSandboxConfig sandboxFor(const api::core::v1::Pod& pod, uint32_t attempt) const;

@@ -47,4 +47,9 @@ struct RuntimePod {
 // list and status is skipped (it was being removed).
 RuntimePod readRuntimePod(cri::Runtime& runtime, const std::string& podUid);
 
+// Reads these containers' statuses again into `pod` (added when new, in `podSandboxId`;
+// dropped when gone), keeping it newest first as readRuntimePod orders it.
+void refreshContainers(cri::Runtime& runtime, RuntimePod& pod, const std::vector<std::string>& ids,
+                       const std::string& podSandboxId);
+
 }  // namespace kite::kubelet
