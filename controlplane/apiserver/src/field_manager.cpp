@@ -54,7 +54,63 @@ std::vector<Manager> decodeManagers(const std::vector<ManagedFieldsEntry>& entri
   return out;
 }
 
+// Upstream keeps at most this many Update entries; the oldest beyond it are merged into one
+// entry named kAncientChanges, so managedFields cannot grow with every new writer.
+constexpr std::size_t kMaxUpdateManagers = 10;
+constexpr std::string_view kAncientChanges = "ancient-changes";
+// Who owns the fields of an object that had no managedFields when it was first applied.
+constexpr std::string_view kBeforeFirstApply = "before-first-apply";
+
+api::Time::TimePoint timeOf(const ManagedFieldsEntry& e) {
+  return e.time ? e.time->timePoint() : api::Time::TimePoint{};
+}
+
+void capUpdateManagers(std::vector<Manager>& managers) {
+  std::vector<std::size_t> updaters;
+  for (std::size_t i = 0; i < managers.size(); ++i) {
+    if (managers[i].entry.operation == kUpdate && !managers[i].fields.empty()) {
+      updaters.push_back(i);
+    }
+  }
+  if (updaters.size() <= kMaxUpdateManagers) return;
+  std::stable_sort(updaters.begin(), updaters.end(), [&](std::size_t a, std::size_t b) {
+    return timeOf(managers[a].entry) < timeOf(managers[b].entry);
+  });
+  const auto bucketAt = std::find_if(managers.begin(), managers.end(), [](const Manager& m) {
+    return m.entry.manager == kAncientChanges && m.entry.operation == kUpdate;
+  });
+  const bool hadBucket = bucketAt != managers.end();
+  Manager bucket;
+  if (hadBucket) bucket = *bucketAt;
+  bucket.entry.manager = std::string(kAncientChanges);
+  bucket.entry.operation = std::string(kUpdate);
+  bucket.entry.subresource.clear();
+  // Merge the oldest writers until the bucket and the newest ones make kMaxUpdateManagers.
+  std::size_t toMerge = updaters.size() - kMaxUpdateManagers + (hadBucket ? 0 : 1);
+  std::vector<bool> merged(managers.size(), false);
+  for (std::size_t i : updaters) {
+    if (toMerge == 0) break;
+    if (hadBucket && managers[i].entry.manager == kAncientChanges) continue;
+    bucket.fields = bucket.fields.unionWith(managers[i].fields);
+    if (bucket.entry.apiVersion.empty()) bucket.entry.apiVersion = managers[i].entry.apiVersion;
+    if (timeOf(managers[i].entry) >= timeOf(bucket.entry)) {
+      bucket.entry.time = managers[i].entry.time;  // the newest change merged
+    }
+    merged[i] = true;
+    --toMerge;
+  }
+  std::vector<Manager> kept;
+  for (std::size_t i = 0; i < managers.size(); ++i) {
+    const bool isBucket = hadBucket && managers[i].entry.manager == kAncientChanges &&
+                          managers[i].entry.operation == kUpdate;
+    if (!merged[i] && !isBucket) kept.push_back(std::move(managers[i]));
+  }
+  kept.push_back(std::move(bucket));
+  managers = std::move(kept);
+}
+
 std::vector<ManagedFieldsEntry> encodeManagers(std::vector<Manager> managers) {
+  capUpdateManagers(managers);
   std::vector<ManagedFieldsEntry> out;
   for (auto& m : managers) {
     if (m.fields.empty()) continue;
@@ -273,6 +329,18 @@ AppliedObject applyConfiguration(const FieldOwner& owner, const ApiObject* live,
 
   std::vector<Manager> managers = decodeManagers(
       live != nullptr ? live->meta().managedFields : std::vector<ManagedFieldsEntry>{});
+  if (live != nullptr && managers.empty()) {
+    // An object nobody is recorded for (its managedFields were reset): what it holds now
+    // belongs to one Update manager, so the first apply cannot silently take it over.
+    Manager previous;
+    previous.entry.manager = std::string(kBeforeFirstApply);
+    previous.entry.operation = std::string(kUpdate);
+    previous.entry.apiVersion = owner.apiVersion;
+    previous.entry.time = now();
+    previous.fields = fieldSetOf(before, schema);
+    normalize(previous.fields, owner);
+    managers.push_back(std::move(previous));
+  }
   Manager& self = managerFor(managers, owner, kApply);
   const FieldSet last = std::move(self.fields);
   self.fields = fieldSetOf(applied, schema);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "admission.h"
+#include "field_manager.h"
 #include "kite/controlplane/apiserver.h"
 #include "kite/controlplane/auth.h"
 #include "kite/http/server.h"
@@ -106,6 +107,10 @@ class RestHandler {
 
 api::meta::v1::DeleteOptions deleteOptionsFrom(const RequestContext& ctx);
 // Throws ApiError 422 Invalid naming the kind, the object and each field error.
+// Who is writing, for managedFields: the fieldManager query parameter, else the client's
+// user agent product, as upstream; the subresource is the request's.
+FieldOwner fieldOwner(const RequestContext& ctx);
+
 [[noreturn]] void throwInvalid(const ResourceType& type, std::string_view name,
                                std::vector<api::FieldError> errors);
 bool isPods(const ResourceInfo& info);

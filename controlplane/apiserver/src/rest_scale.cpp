@@ -132,7 +132,11 @@ http::Response RestHandler::scale(RequestContext& ctx) {
         RequestContext mainCtx{ctx.request,        ctx.query, ctx.info, ctx.type,
                                ctx.representation, ctx.user,  {}};
         mainCtx.info.subresource.clear();
-        return prepareUpdate(mainCtx, std::move(next), *cur);
+        auto prepared = prepareUpdate(mainCtx, std::move(next), *cur);
+        // Recorded as upstream's scale handler does: the writer owns spec.replicas through
+        // subresource "scale", which a later apply of another replica count conflicts with.
+        recordUpdate(fieldOwner(ctx), cur, *prepared);
+        return prepared;
       });
   return jsonResponse(200, scaleOf(result.json));
 }

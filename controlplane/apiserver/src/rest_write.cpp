@@ -54,23 +54,6 @@ bool terminalPod(const ApiObject& o) {
   return pod.status.phase == "Succeeded" || pod.status.phase == "Failed";
 }
 
-// Who is writing, for managedFields: the fieldManager query parameter, else the client's
-// user agent product, as upstream.
-FieldOwner fieldOwner(const RequestContext& ctx) {
-  const auto& info = ctx.type->info();
-  FieldOwner owner;
-  owner.manager = ctx.query.get("fieldManager");
-  if (owner.manager.empty()) {
-    owner.manager = managerFromUserAgent(ctx.request.header("user-agent").value_or(""));
-  }
-  owner.subresource = ctx.info.subresource;
-  owner.apiVersion = info.groupVersion();
-  owner.kind = info.kind;
-  owner.hasStatus = std::find(info.subresources.begin(), info.subresources.end(), "status") !=
-                    info.subresources.end();
-  return owner;
-}
-
 bool isNamespaces(const ResourceInfo& i) { return i.group.empty() && i.resource == "namespaces"; }
 
 // An object whose deletion was requested and that nothing holds back any longer.
@@ -88,6 +71,21 @@ bool readyToRemove(const ResourceInfo& info, const ApiObject& o) {
 }
 
 }  // namespace
+
+FieldOwner fieldOwner(const RequestContext& ctx) {
+  const auto& info = ctx.type->info();
+  FieldOwner owner;
+  owner.manager = ctx.query.get("fieldManager");
+  if (owner.manager.empty()) {
+    owner.manager = managerFromUserAgent(ctx.request.header("user-agent").value_or(""));
+  }
+  owner.subresource = ctx.info.subresource;
+  owner.apiVersion = info.groupVersion();
+  owner.kind = info.kind;
+  owner.hasStatus = std::find(info.subresources.begin(), info.subresources.end(), "status") !=
+                    info.subresources.end();
+  return owner;
+}
 
 void throwInvalid(const ResourceType& type, std::string_view name,
                   std::vector<api::FieldError> errors) {

@@ -1,6 +1,7 @@
 """Server-side apply with field ownership, through the real kubectl against `kite server`:
 managedFields recorded on create/update/patch, fields a manager stops applying removed,
-conflicts with kubectl's message, --force-conflicts, and --show-managed-fields."""
+conflicts with kubectl's message, --force-conflicts, --show-managed-fields, the cap of ten
+Update managers ("ancient-changes"), "before-first-apply", and the scale subresource."""
 
 import json
 import os
@@ -132,6 +133,55 @@ class ServerSideApplyTest(ServerTestCase):
         # An applier changing a field an updater owns is a conflict naming the updater.
         r = self.ssa("ssa", configmap(ns, {"k": "w"}), check=False)
         self.assertIn('conflict with "kubectl-create" using v1: .data.k', r.stderr)
+
+    def test_more_than_ten_updaters_are_capped_into_ancient_changes(self):
+        ns = self.make_namespace("ssa-cap")
+        self.kubectl("create", "-f", "-", input=configmap(ns, {"k": "v"}))
+        for i in range(12):
+            self.kubectl("label", "configmap", "cm", "-n", ns, f"l{i}=x",
+                         f"--field-manager=writer-{i}")
+        obj, managers = self.managed("configmap", "cm", ns)
+        updates = [e for e in obj["metadata"]["managedFields"] if e["operation"] == "Update"]
+        self.assertEqual(len(updates), 10, [e["manager"] for e in updates])
+        ancient = managers[("ancient-changes", "Update")]
+        # The oldest writers were merged: kubectl-create's data and the first labels.
+        self.assertIn("f:k", ancient["fieldsV1"]["f:data"])
+        self.assertIn("f:l0", ancient["fieldsV1"]["f:metadata"]["f:labels"])
+        self.assertIn(("writer-11", "Update"), managers)
+        self.assertNotIn(("writer-0", "Update"), managers)
+        # Nothing is lost: an apply changing a merged field still conflicts.
+        r = self.ssa("ssa", configmap(ns, {"k": "w"}), check=False)
+        self.assertIn('conflict with "ancient-changes"', r.stderr)
+
+    def test_first_apply_to_an_untracked_object_meets_before_first_apply(self):
+        ns = self.make_namespace("ssa-bfa")
+        self.kubectl("create", "-f", "-", input=configmap(ns, {"k": "v"}))
+        # A single empty entry resets managedFields, as upstream documents.
+        self.kubectl("patch", "configmap", "cm", "-n", ns, "--type=json", "-p",
+                     '[{"op":"replace","path":"/metadata/managedFields","value":[{}]}]')
+        obj = self.server.kubectl_json("get", "configmap", "cm", "-n", ns,
+                                       "--show-managed-fields")
+        self.assertFalse(obj["metadata"].get("managedFields"))
+        r = self.ssa("ssa", configmap(ns, {"k": "w"}), check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('conflict with "before-first-apply"', r.stderr)
+        self.ssa("ssa", configmap(ns, {"k": "w"}), "--force-conflicts")
+        _, managers = self.managed("configmap", "cm", ns)
+        self.assertEqual(managers[("ssa", "Apply")]["fieldsV1"]["f:data"], {"f:k": {}})
+
+    def test_scale_subresource_owns_replicas(self):
+        ns = self.make_namespace("ssa-scale")
+        self.ssa("deployer", DEPLOY % {"ns": ns, "replicas": 1})
+        self.kubectl("scale", "deployment", "web", "-n", ns, "--replicas=3")
+        obj, _ = self.managed("deployment", "web", ns)
+        scale = [e for e in obj["metadata"]["managedFields"] if e.get("subresource") == "scale"]
+        self.assertEqual(len(scale), 1, obj["metadata"]["managedFields"])
+        self.assertIn(scale[0]["manager"], ("kubectl", "kubectl-scale"))
+        self.assertEqual(scale[0]["operation"], "Update")
+        self.assertEqual(scale[0]["fieldsV1"], {"f:spec": {"f:replicas": {}}})
+        # The applier lost spec.replicas: applying 1 again conflicts with the scaler.
+        r = self.ssa("deployer", DEPLOY % {"ns": ns, "replicas": 1}, check=False)
+        self.assertRegex(r.stderr, r'conflict with "kubectl(-scale)?" with subresource "scale"')
 
     def test_show_managed_fields_in_yaml(self):
         ns = self.make_namespace("ssa-yaml")
