@@ -11,15 +11,31 @@ namespace corev1 = core::v1;
 
 namespace {
 
+// Upstream's HTTPGetAction defaults: path "/" and scheme HTTP.
+void defaultHttpGet(std::optional<corev1::HTTPGetAction>& get) {
+  if (!get) return;
+  if (get->path.empty()) get->path = "/";
+  if (get->scheme.empty()) get->scheme = "HTTP";
+}
+
+void defaultFieldRef(std::optional<corev1::ObjectFieldSelector>& ref) {
+  if (ref && ref->apiVersion.empty()) ref->apiVersion = "v1";
+}
+
+void defaultDownwardApiItems(std::vector<corev1::DownwardAPIVolumeFile>& items) {
+  for (auto& item : items) defaultFieldRef(item.fieldRef);
+}
+
 void defaultProbe(std::optional<corev1::Probe>& probe) {
   if (!probe) return;
+  defaultHttpGet(probe->httpGet);
   if (probe->timeoutSeconds == 0) probe->timeoutSeconds = 1;
   if (probe->periodSeconds == 0) probe->periodSeconds = 10;
   if (probe->successThreshold == 0) probe->successThreshold = 1;
   if (probe->failureThreshold == 0) probe->failureThreshold = 3;
 }
 
-void defaultContainer(corev1::Container& c) {
+void defaultContainer(corev1::Container& c, bool hostNetwork) {
   if (c.terminationMessagePath.empty()) c.terminationMessagePath = "/dev/termination-log";
   if (c.terminationMessagePolicy.empty()) c.terminationMessagePolicy = "File";
   if (c.imagePullPolicy.empty()) {
@@ -27,6 +43,15 @@ void defaultContainer(corev1::Container& c) {
   }
   for (auto& port : c.ports) {
     if (port.protocol.empty()) port.protocol = "TCP";
+    // In the node's network namespace the container's port is the node's port.
+    if (hostNetwork && port.hostPort == 0) port.hostPort = port.containerPort;
+  }
+  for (auto& env : c.env) {
+    if (env.valueFrom) defaultFieldRef(env.valueFrom->fieldRef);
+  }
+  if (c.lifecycle) {
+    if (c.lifecycle->postStart) defaultHttpGet(c.lifecycle->postStart->httpGet);
+    if (c.lifecycle->preStop) defaultHttpGet(c.lifecycle->preStop->httpGet);
   }
   for (const auto& [name, limit] : c.resources.limits) {
     if (!c.resources.requests.contains(name)) c.resources.requests[name] = limit;
@@ -45,10 +70,19 @@ void applyPodDefaults(corev1::Pod& pod) {
   if (spec.dnsPolicy.empty()) spec.dnsPolicy = "ClusterFirst";
   if (!spec.terminationGracePeriodSeconds) spec.terminationGracePeriodSeconds = 30;
   if (spec.schedulerName.empty()) spec.schedulerName = "default-scheduler";
-  for (auto& c : spec.initContainers) defaultContainer(c);
-  for (auto& c : spec.containers) defaultContainer(c);
+  for (auto& c : spec.initContainers) defaultContainer(c, spec.hostNetwork);
+  for (auto& c : spec.containers) defaultContainer(c, spec.hostNetwork);
   for (auto& v : spec.volumes) {
     if (v.hostPath && !v.hostPath->type) v.hostPath->type = "";
+    if (v.downwardAPI) defaultDownwardApiItems(v.downwardAPI->items);
+    if (v.projected) {
+      for (auto& source : v.projected->sources) {
+        if (source.downwardAPI) defaultDownwardApiItems(source.downwardAPI->items);
+        if (source.serviceAccountToken && !source.serviceAccountToken->expirationSeconds) {
+          source.serviceAccountToken->expirationSeconds = 3600;  // upstream's one hour
+        }
+      }
+    }
   }
 }
 

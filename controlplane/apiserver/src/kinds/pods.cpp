@@ -129,7 +129,11 @@ void addPodKind(Registry& registry) {
     // Upstream allows only image, activeDeadlineSeconds, tolerations (additions) and
     // terminationGracePeriodSeconds to change; compare the rest.
     corev1::PodSpec a = pod.spec;
-    corev1::PodSpec b = old.spec;
+    // The stored pod defaulted as upstream defaults on read: a pod stored before a default
+    // was added must not look changed for it.
+    corev1::Pod oldDefaulted = old;
+    api::applyPodDefaults(oldDefaulted);
+    corev1::PodSpec b = std::move(oldDefaulted.spec);
     for (std::size_t i = 0; i < a.containers.size() && i < b.containers.size(); ++i) {
       a.containers[i].image = b.containers[i].image;
     }
