@@ -14,5 +14,6 @@ list(APPEND KITE_CONTROLLER_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/node_lifecycle_controller.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/node_ipam_controller.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/cluster_volumes.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/local_path_helper.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/volume_binder_controller.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/service_lb_controller.cpp)

@@ -6,6 +6,7 @@
 #include "kite/client/errors.h"
 #include "kite/kubelet/container_env.h"
 #include "kite/kubelet/node_affinity.h"
+#include "kite/volumes/host_path.h"
 
 namespace kite::kubelet {
 
@@ -127,7 +128,12 @@ std::optional<std::string> ApiConfigSource::claimPath(const std::string& ns,
       }
     }
     if (volume.spec.local) return volume.spec.local->path;
-    if (volume.spec.hostPath) return volume.spec.hostPath->path;
+    // A hostPath volume keeps its type's meaning: the local-path provisioner's volumes are
+    // DirectoryOrCreate, made on the node when the first pod mounts them.
+    if (volume.spec.hostPath) {
+      return volumes::checkHostPath(volume.spec.hostPath->path,
+                                    volume.spec.hostPath->type.value_or(""));
+    }
     throw ContainerConfigError("volume \"" + pv +
                                "\" is of a type kite cannot mount (local and hostPath are)");
   } catch (const client::ApiError& e) {

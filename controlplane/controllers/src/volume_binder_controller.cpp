@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include <set>
+#include <stdexcept>
 
 #include "cluster_controller_base.h"
 #include "cluster_controllers.h"
@@ -20,6 +21,7 @@
 #include "kite/api/core/v1/types.h"
 #include "kite/api/meta.h"
 #include "kite/api/storage/v1/types.h"
+#include "local_path_helper.h"
 
 namespace kite::controlplane::controllers {
 
@@ -47,10 +49,13 @@ class VolumeBinderController final : public ClusterControllerBase {
       : ClusterControllerBase("persistentvolume-binder", options.syncTimeout),
         client_(client),
         localPathDir_(options.localPathDir),
+        helperImage_(options.localPathHelperImage),
         volumes_(client),
         claims_(client),
         classes_(client),
-        nodes_(client) {
+        nodes_(client),
+        helpers_(client, kLocalPathHelperNamespace,
+                 {.labelSelector = std::string(kLocalPathHelperLabel)}) {
     auto onVolume = [this](const corev1::PersistentVolume& v) {
       queue().add(std::string(kVolumePrefix) + v.metadata.name);
       if (v.spec.claimRef) {
@@ -90,10 +95,23 @@ class VolumeBinderController final : public ClusterControllerBase {
                               const storagev1::StorageClass& sc) { onClass(sc); },
         .onDelete = onClass,
     });
+    // A helper pod's progress brings its volume back (the pod is named after it).
+    auto onHelper = [this](const corev1::Pod& pod) {
+      const std::string prefix = localPathDeletePodName("");
+      if (pod.metadata.name.starts_with(prefix)) {
+        queue().add(std::string(kVolumePrefix) + pod.metadata.name.substr(prefix.size()));
+      }
+    };
+    helpers_.addEventHandler({
+        .onAdd = onHelper,
+        .onUpdate = [onHelper](const corev1::Pod&, const corev1::Pod& pod) { onHelper(pod); },
+        .onDelete = onHelper,
+    });
     watch(volumes_);
     watch(claims_);
     watch(classes_);
     watch(nodes_);
+    watch(helpers_);
   }
   ~VolumeBinderController() override { stop(); }
   VolumeBinderController(const VolumeBinderController&) = delete;
@@ -347,6 +365,7 @@ class VolumeBinderController final : public ClusterControllerBase {
       return;  // the update event brings it back for the reclaim
     }
     if (volume.spec.persistentVolumeReclaimPolicy == "Delete") {
+      if (!localPathDataRemoved(volume)) return;  // the helper pod's events bring it back
       try {
         client_.remove<corev1::PersistentVolume>("", volume.metadata.name);
         spdlog::info("persistentvolume-binder controller: deleted released volume {}",
@@ -357,12 +376,65 @@ class VolumeBinderController final : public ClusterControllerBase {
     }
   }
 
+  // For a local-path volume: whether its directory on the node is gone, starting the helper
+  // pod that removes it if needed (k3s's provisioner does the same). Other volumes: true.
+  bool localPathDataRemoved(const corev1::PersistentVolume& volume) {
+    const auto by = volume.metadata.annotations.find(kProvisionedBy);
+    if (by == volume.metadata.annotations.end() || by->second != kLocalPathProvisioner) return true;
+    const std::string podName = localPathDeletePodName(volume.metadata.name);
+    if (const auto pod = helpers_.cache().get(kLocalPathHelperNamespace, podName)) {
+      const auto& phase = pod->status.phase;
+      if (phase != "Succeeded" && phase != "Failed") return false;
+      removeHelper(podName);
+      if (phase == "Failed") {
+        clusterRecordEvent(client_, kComponent, clusterReferenceTo(volume), "Warning",
+                           "VolumeFailedDelete",
+                           "helper pod " + podName + " failed to remove the volume's data");
+        throw std::runtime_error("local-path helper pod " + podName + " failed");  // back-off
+      }
+      return true;
+    }
+    const std::string hostname = localPathVolumeHostname(volume);
+    std::string nodeName;
+    for (const auto& node : nodes_.cache().list()) {
+      const auto label = node->metadata.labels.find(kHostnameLabel);
+      if (label != node->metadata.labels.end() && label->second == hostname) {
+        nodeName = node->metadata.name;
+      }
+    }
+    const auto pod = localPathDeletePod(volume, nodeName, helperImage_);
+    if (nodeName.empty() || !pod) {
+      spdlog::warn("persistentvolume-binder controller: the data of {} stays on {}: {}",
+                   volume.metadata.name, hostname.empty() ? "its node" : hostname,
+                   nodeName.empty() ? "the node is gone" : "not a local-path directory");
+      return true;
+    }
+    try {
+      client_.create(*pod);
+      spdlog::info("persistentvolume-binder controller: removing the data of {} on {}",
+                   volume.metadata.name, nodeName);
+    } catch (const client::ApiError& e) {
+      if (!e.isAlreadyExists()) throw;
+    }
+    return false;
+  }
+
+  void removeHelper(const std::string& podName) {
+    try {
+      client_.remove<corev1::Pod>(kLocalPathHelperNamespace, podName);
+    } catch (const client::ApiError& e) {
+      if (!e.isNotFound()) throw;
+    }
+  }
+
   client::Client& client_;
   std::string localPathDir_;
+  std::string helperImage_;
   client::Informer<corev1::PersistentVolume> volumes_;
   client::Informer<corev1::PersistentVolumeClaim> claims_;
   client::Informer<storagev1::StorageClass> classes_;
   client::Informer<corev1::Node> nodes_;
+  client::Informer<corev1::Pod> helpers_;   // kube-system's local-path helper pods
   std::set<std::string> announcedWaiting_;  // claim uids; the worker thread's only
 };
 

@@ -206,7 +206,14 @@ void Algorithm::chooseVolumes(const VolumeBindingState& state, const NodeInfo& n
       };
       if (!best || size(*pv) < size(*best)) best = pv;
     }
-    if (!best) continue;
+    if (!best) {
+      // The filter let the node pass: the class provisions a volume there once the claim
+      // names the node (an empty volume in the choice).
+      if (claimIsProvisionable(*pvc, *volumes_, *node.node())) {
+        result.volumeChoices.push_back({api::fullName(pvc->metadata), ""});
+      }
+      continue;
+    }
     taken.insert(best->metadata.name);
     result.volumeChoices.push_back({api::fullName(pvc->metadata), best->metadata.name});
   }

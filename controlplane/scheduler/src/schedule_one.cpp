@@ -32,14 +32,18 @@ void Scheduler::Impl::bindVolumes(const sched::ScheduleResult& result) {
     const std::string ns = choice.claim.substr(0, slash);
     const std::string name = choice.claim.substr(slash + 1);
     auto pvc = client_.get<corev1::PersistentVolumeClaim>(ns, name);
-    auto pv = client_.get<corev1::PersistentVolume>("", choice.volume);
-    if (!pv.spec.claimRef) {
-      pv.spec.claimRef = claimReference(pvc);
-      pv.metadata.annotations["pv.kubernetes.io/bound-by-controller"] = "yes";
-      client_.update(pv);
-    } else if (pv.spec.claimRef->name != name || pv.spec.claimRef->namespace_ != ns) {
-      throw std::runtime_error("persistentvolume " + choice.volume + " was taken by " +
-                               pv.spec.claimRef->namespace_ + "/" + pv.spec.claimRef->name);
+    // No volume chosen: the class provisions one, and the selected-node annotation below is
+    // what its provisioner waits for.
+    if (!choice.volume.empty()) {
+      auto pv = client_.get<corev1::PersistentVolume>("", choice.volume);
+      if (!pv.spec.claimRef) {
+        pv.spec.claimRef = claimReference(pvc);
+        pv.metadata.annotations["pv.kubernetes.io/bound-by-controller"] = "yes";
+        client_.update(pv);
+      } else if (pv.spec.claimRef->name != name || pv.spec.claimRef->namespace_ != ns) {
+        throw std::runtime_error("persistentvolume " + choice.volume + " was taken by " +
+                                 pv.spec.claimRef->namespace_ + "/" + pv.spec.claimRef->name);
+      }
     }
     // Node names are DNS subdomains: nothing to escape.
     const std::string body = R"({"metadata":{"annotations":{")" +
@@ -50,7 +54,9 @@ void Scheduler::Impl::bindVolumes(const sched::ScheduleResult& result) {
 }
 
 void Scheduler::Impl::releaseVolumes(const sched::ScheduleResult& result) {
-  for (const auto& choice : result.volumeChoices) volumeLister_.release(choice.volume);
+  for (const auto& choice : result.volumeChoices) {
+    if (!choice.volume.empty()) volumeLister_.release(choice.volume);
+  }
 }
 
 void Scheduler::Impl::loop() {
@@ -106,7 +112,7 @@ void Scheduler::Impl::scheduleOne(const sched::SchedulingQueue::QueuedPod& queue
     const auto slash = choice.claim.find('/');
     const auto pvc =
         volumeLister_.claim(choice.claim.substr(0, slash), choice.claim.substr(slash + 1));
-    if (pvc) volumeLister_.reserve(choice.volume, claimReference(*pvc));
+    if (pvc && !choice.volume.empty()) volumeLister_.reserve(choice.volume, claimReference(*pvc));
   }
   binders_.submit([this, queued, assumed, result] { bind(queued, assumed, result); });
 }

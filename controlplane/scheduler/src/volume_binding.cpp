@@ -1,6 +1,7 @@
 // VolumeBinding for local persistent volumes: a bound claim's volume must be reachable from
 // the node (its nodeAffinity); an unbound claim of a WaitForFirstConsumer class needs an
-// available volume that matches it and the node.
+// available volume that matches it and the node, or a class whose provisioner can make one
+// there (the local-path provisioner makes it on the node the scheduler picks).
 #include <algorithm>
 
 #include "kite/api/labels.h"
@@ -20,6 +21,26 @@ std::string classOf(const corev1::PersistentVolumeClaim& pvc) {
 }
 
 }  // namespace
+
+bool claimIsProvisionable(const corev1::PersistentVolumeClaim& pvc, const VolumeLister& lister,
+                          const corev1::Node& node) {
+  const auto sc = lister.storageClass(classOf(pvc));
+  if (!sc || sc->provisioner.empty() || sc->provisioner == "kubernetes.io/no-provisioner") {
+    return false;
+  }
+  if (sc->allowedTopologies.empty()) return true;
+  // Upstream: the node must match one of the class's topology terms.
+  return std::any_of(
+      sc->allowedTopologies.begin(), sc->allowedTopologies.end(), [&](const auto& term) {
+        return std::all_of(term.matchLabelExpressions.begin(), term.matchLabelExpressions.end(),
+                           [&](const auto& requirement) {
+                             const auto label = node.metadata.labels.find(requirement.key);
+                             return label != node.metadata.labels.end() &&
+                                    std::find(requirement.values.begin(), requirement.values.end(),
+                                              label->second) != requirement.values.end();
+                           });
+      });
+}
 
 bool volumeMatchesClaim(const corev1::PersistentVolume& pv,
                         const corev1::PersistentVolumeClaim& pvc, const corev1::Node& node) {
@@ -103,9 +124,11 @@ Status filterVolumeBinding(const VolumeBindingState& state, const VolumeLister* 
   if (!state.delayedClaims.empty() && lister != nullptr) {
     const auto volumes = lister->volumes();
     for (const auto& pvc : state.delayedClaims) {
-      const bool found = std::any_of(volumes.begin(), volumes.end(), [&](const auto& pv) {
-        return volumeMatchesClaim(*pv, *pvc, *node.node());
-      });
+      const bool found = std::any_of(volumes.begin(), volumes.end(),
+                                     [&](const auto& pv) {
+                                       return volumeMatchesClaim(*pv, *pvc, *node.node());
+                                     }) ||
+                         claimIsProvisionable(*pvc, *lister, *node.node());
       if (!found) {
         status.reasons.emplace_back(reasons::kNoPersistentVolumes);
         break;

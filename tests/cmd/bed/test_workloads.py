@@ -1,7 +1,8 @@
 """The scheduler and the controllers of `kite server` end to end on the test bed, with real
 kubectl: the seed's Deployments (Recreate, local PV through a PVC on node worker-0), a rolling
-update and its undo, Jobs, cascading deletion, unschedulable pods explaining themselves, and a
-node failure moving a Deployment's pod to the other node.
+update and its undo, local-path volumes and their clean-up, Jobs, a CronJob on schedule,
+cascading deletion, unschedulable pods explaining themselves, and a node failure moving a
+Deployment's pod to the other node.
 
 Usage (through CTest): testbed.sh exec BED python3 test_workloads.py KITE EXAMPLES_DIR"""
 
@@ -185,6 +186,47 @@ class WorkloadsTest(unittest.TestCase):
         finally:
             self.delete_namespace(ns)
 
+    def test_a_local_path_claim_keeps_its_data_on_the_node_until_the_claim_goes(self):
+        ns = "local-path"
+        self.k("create", "namespace", ns)
+        try:
+            claim = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                     "metadata": {"name": "data", "namespace": ns},
+                     "spec": {"accessModes": ["ReadWriteOnce"],
+                              "resources": {"requests": {"storage": "1Gi"}}}}
+            pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "writer", "namespace": ns},
+                   "spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 1,
+                            "containers": [{"name": "c", "image": "busybox:1.35",
+                                            "command": ["sh", "-c", "echo kept > /data/file"],
+                                            "volumeMounts": [{"name": "d", "mountPath": "/data"}]}],
+                            "volumes": [{"name": "d", "persistentVolumeClaim": {
+                                "claimName": "data"}}]}}
+            self.k("apply", "-f", "-", stdin=json.dumps(claim))
+            self.k("apply", "-f", "-", stdin=json.dumps(pod))
+            try:
+                wait_for(lambda: (self.k.json("get", "pod", "-n", ns, "writer") or {}).get(
+                    "status", {}).get("phase") == "Succeeded", 120, "the writer pod Succeeded")
+            except AssertionError as e:
+                raise AssertionError(f"{e}\n{self.k('describe', 'pod', '-n', ns, check=False).stdout}"
+                                     f"\n{self.k('describe', 'pvc', '-n', ns, check=False).stdout}"
+                                     + "".join(line for line in open(self.server.log_path)
+                                               if "local-path" in line or "writer" in line))
+            volume = self.k.json("get", "pvc", "-n", ns, "data")["spec"]["volumeName"]
+            path = self.k.json("get", "pv", volume)["spec"]["hostPath"]["path"]
+            self.assertTrue(path.startswith(os.path.join(self.server.dir, "data", "storage")))
+            with open(os.path.join(path, "file")) as f:
+                self.assertEqual(f.read(), "kept\n")
+            # The claim goes: a helper pod on the node removes the data, then the volume goes.
+            self.k("delete", "pod", "-n", ns, "writer")
+            self.k("delete", "pvc", "-n", ns, "data")
+            wait_for(lambda: self.k.json("get", "pv", volume) is None, 120, "the volume deleted")
+            self.assertFalse(os.path.exists(path), "the volume's data is removed on the node")
+            wait_for(lambda: self.k.json("get", "pod", "-n", "kube-system",
+                                         "helper-pod-delete-" + volume) is None, 60,
+                     "the helper pod removed")
+        finally:
+            self.delete_namespace(ns)
+
     # --- Jobs ------------------------------------------------------------------------------
     def test_a_job_completes_and_a_failing_one_stops_at_its_backoff_limit(self):
         ns = "jobs"
@@ -212,6 +254,38 @@ class WorkloadsTest(unittest.TestCase):
         finally:
             self.delete_namespace(ns)
         self.assertIsNone(self.k.json("get", "job", "-n", ns, "ok"))
+
+    def test_a_cronjob_runs_its_job_on_schedule_and_kubectl_can_start_one_by_hand(self):
+        ns = "cron"
+        self.k("create", "namespace", ns)
+        try:
+            # Every minute; the first run is due at the next minute boundary (<= 60 s away).
+            self.k("create", "cronjob", "tick", "-n", ns, "--image=busybox:1.35",
+                   "--schedule=*/1 * * * *", "--", "sh", "-c", "echo tick-ran")
+            job = wait_for(lambda: next(iter(self.k.json(
+                "get", "jobs", "-n", ns)["items"]), None), 100, "the CronJob's first Job")
+            name = job["metadata"]["name"]
+            owner = job["metadata"]["ownerReferences"][0]
+            self.assertEqual((owner["kind"], owner["name"], owner.get("controller")),
+                             ("CronJob", "tick", True))
+            self.assertRegex(name, r"^tick-[0-9]+$")  # scheduled minute since the epoch
+            self.k("wait", "-n", ns, "--for=condition=Complete", f"job/{name}",
+                   "--timeout=120s")
+            self.assertIn("tick-ran", self.k("logs", "-n", ns, f"job/{name}").stdout)
+            status = wait_for(lambda: (lambda s: s if s.get("lastSuccessfulTime") else None)(
+                self.k.json("get", "cronjob", "-n", ns, "tick")["status"]), 30,
+                "lastSuccessfulTime")
+            self.assertIn("lastScheduleTime", status)
+            # kubectl's client-side "create job --from=cronjob/..." copies the jobTemplate.
+            self.k("create", "job", "-n", ns, "by-hand", "--from=cronjob/tick")
+            self.k("wait", "-n", ns, "--for=condition=Complete", "job/by-hand",
+                   "--timeout=120s")
+            # Suspended: no further Job is started.
+            self.k("patch", "cronjob", "-n", ns, "tick", "-p", '{"spec":{"suspend":true}}')
+            self.assertEqual(self.k.json("get", "cronjob", "-n", ns, "tick")["spec"]["suspend"],
+                             True)
+        finally:
+            self.delete_namespace(ns)
 
     # --- scheduling failures -------------------------------------------------------------
     def test_an_unschedulable_pod_explains_itself(self):

@@ -3,7 +3,7 @@
 # test writes pod status and node Leases itself, as no kubelet runs).
 kite_add_unit_test(cluster_controllers_unit_test
   SOURCES cluster_cidr_test.cpp cluster_endpoints_test.cpp cluster_taints_test.cpp
-          cluster_volumes_test.cpp
+          cluster_volumes_test.cpp local_path_helper_test.cpp
   LIBS kite_controllers)
 target_include_directories(cluster_controllers_unit_test PRIVATE
   ${PROJECT_SOURCE_DIR}/controlplane/controllers/src)

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -639,8 +640,36 @@ TEST_F(ClusterControllersTest, LocalPathProvisioning) {
   ASSERT_TRUE(pv.spec.nodeAffinity && pv.spec.nodeAffinity->required);
   EXPECT_EQ(pv.spec.nodeAffinity->required->nodeSelectorTerms[0].matchExpressions[0].values[0],
             "lp-node");
-  // The claim goes: reclaim policy Delete removes the volume.
+  // The claim goes: reclaim policy Delete first removes the data on the node through a helper
+  // pod pinned there (no kubelet runs here: the test reports the pod's success), then the
+  // volume and the helper pod.
   client_->remove<corev1::PersistentVolumeClaim>(ns, "data");
+  const std::string helperName = "helper-pod-delete-" + pvName;
+  std::optional<corev1::Pod> helper;
+  EXPECT_TRUE(eventually([&] {
+    try {
+      helper = client_->get<corev1::Pod>("kube-system", helperName);
+      return true;
+    } catch (const client::ApiError&) {
+      return false;
+    }
+  }));
+  ASSERT_TRUE(helper);
+  EXPECT_EQ(helper->spec.nodeName, "lp-node");
+  EXPECT_EQ(helper->spec.containers[0].command,
+            (std::vector<std::string>{"rm", "-rf", "/data/pvc-" + uid + "_" + ns + "_data"}));
+  EXPECT_EQ(helper->spec.volumes[0].hostPath->path, "/var/lib/kite-test/storage");
+  EXPECT_NO_THROW(client_->get<corev1::PersistentVolume>("", pvName));  // data not gone yet
+  helper->status.phase = "Succeeded";
+  client_->updateStatus(*helper);
+  EXPECT_TRUE(eventually([&] {
+    try {
+      client_->get<corev1::Pod>("kube-system", helperName);
+      return false;
+    } catch (const client::ApiError& e) {
+      return e.isNotFound();
+    }
+  }));
   EXPECT_TRUE(eventually([&] {
     try {
       client_->get<corev1::PersistentVolume>("", pvName);

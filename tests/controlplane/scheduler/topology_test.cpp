@@ -250,6 +250,37 @@ TEST(VolumeBinding, WaitForFirstConsumerNeedsAnAvailableVolumeOnTheNode) {
   }
 }
 
+TEST(VolumeBinding, ProvisionableClassNeedsNoVolumeAndHonoursAllowedTopologies) {
+  FakeVolumes volumes;
+  api::storage::v1::StorageClass sc;
+  sc.metadata.name = "local";
+  sc.provisioner = "rancher.io/local-path";
+  sc.volumeBindingMode = "WaitForFirstConsumer";
+  volumes.classes["local"] = std::make_shared<const api::storage::v1::StorageClass>(sc);
+  volumes.claims["default/data"] =
+      std::make_shared<const corev1::PersistentVolumeClaim>(claim("data"));
+  std::vector<NodeInfo> nodes;
+  for (const char* n : {"n1", "n2"}) nodes.push_back(nodeInfo(makeNode(n)));
+  Algorithm algorithm(&volumes);
+  const auto result = algorithm.schedule(info(withClaim("data")), pointers(nodes));
+  EXPECT_FALSE(result.node.empty());
+  // No volume exists: the claim is to be provisioned on the chosen node.
+  EXPECT_EQ(result.volumeChoices,
+            (std::vector<ScheduleResult::VolumeChoice>{{"default/data", ""}}));
+
+  // A class limited to n2's hostname sends the pod there.
+  sc.allowedTopologies = {
+      {.matchLabelExpressions = {{.key = "kubernetes.io/hostname", .values = {"n2"}}}}};
+  volumes.classes["local"] = std::make_shared<const api::storage::v1::StorageClass>(sc);
+  EXPECT_EQ(algorithm.schedule(info(withClaim("data")), pointers(nodes)).node, "n2");
+
+  // kubernetes.io/no-provisioner provisions nothing.
+  sc.allowedTopologies.clear();
+  sc.provisioner = "kubernetes.io/no-provisioner";
+  volumes.classes["local"] = std::make_shared<const api::storage::v1::StorageClass>(sc);
+  EXPECT_THROW(algorithm.schedule(info(withClaim("data")), pointers(nodes)), FitError);
+}
+
 TEST(VolumeBinding, MissingClaim) {
   FakeVolumes volumes;
   std::vector<NodeInfo> nodes;

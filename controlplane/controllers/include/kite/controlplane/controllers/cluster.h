@@ -45,6 +45,8 @@ struct ClusterControllerOptions {
   std::chrono::seconds podEvictionTimeout{300};
   // The local-path provisioner's base folder on the nodes.
   std::string localPathDir = "/var/lib/kite/storage";
+  // The image of the helper pods that remove a deleted local-path volume's data on its node.
+  std::string localPathHelperImage = "busybox:1.35";
   // Informers wait this long for their first list.
   std::chrono::milliseconds syncTimeout{60'000};
 };

@@ -45,7 +45,7 @@ struct ScheduleResult {
   // (claimRef) and the claim gets the selected-node annotation.
   struct VolumeChoice {
     std::string claim;
-    std::string volume;
+    std::string volume;  // "" when the claim's class provisions one on the chosen node
     bool operator==(const VolumeChoice&) const = default;
   };
   std::vector<VolumeChoice> volumeChoices;

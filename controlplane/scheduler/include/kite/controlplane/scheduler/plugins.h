@@ -93,6 +93,10 @@ struct VolumeBindingState {
   // Set when the pod cannot be scheduled anywhere (e.g. a claim that does not exist).
   std::string preFilterError;
 };
+// Whether the claim's class can provision a volume for it on the node (a provisioner other
+// than kubernetes.io/no-provisioner, and the node within the class's allowedTopologies).
+bool claimIsProvisionable(const corev1::PersistentVolumeClaim& pvc, const VolumeLister& lister,
+                          const corev1::Node& node);
 VolumeBindingState prepareVolumeBinding(const corev1::Pod& pod, const VolumeLister* lister);
 Status filterVolumeBinding(const VolumeBindingState& state, const VolumeLister* lister,
                            const NodeInfo& node);
