@@ -1,6 +1,9 @@
 """`kite kubelet` running static pods on the real test bed.
 
-Usage (through CTest): testbed.sh exec BED python3 test_static_pods.py KITE EXAMPLES_DIR"""
+Usage (through CTest):
+  testbed.sh exec BED python3 test_static_pods.py KITE EXAMPLES_DIR [GRPC_HEALTH_SERVER]
+GRPC_HEALTH_SERVER is tests/kubelet/bed/grpc_health_server from the build (the grpc probe
+test skips without it)."""
 
 import os
 import shutil
@@ -14,7 +17,8 @@ from harness import (Kubelet, container_state, http_get, phase, tcp_exchange, wa
 
 KITE = sys.argv[1] if len(sys.argv) > 1 else "kite"
 EXAMPLES = sys.argv[2] if len(sys.argv) > 2 else "examples"
-del sys.argv[1:3]  # the rest (e.g. -k NAME) goes to unittest
+GRPC_SERVER = sys.argv[3] if len(sys.argv) > 3 and not sys.argv[3].startswith("-") else None
+del sys.argv[1:4 if GRPC_SERVER else 3]  # the rest (e.g. -k NAME) goes to unittest
 
 
 def busybox_pod(name, command, restart="Always", image="busybox:1.35", extra=""):
@@ -248,6 +252,48 @@ class StaticPodsTest(unittest.TestCase):
         self.assertFalse(container_state(pod, "main")["started"])
         pod = self.kubelet.wait_pod("slow", lambda p: container_state(p, "main")["started"], 30)
         self.assertTrue(container_state(pod, "main")["ready"])
+
+    @unittest.skipUnless(GRPC_SERVER, "needs the grpc_health_server binary")
+    def test_grpc_probes_readiness_and_liveness(self):
+        # The container runs the build's gRPC health server through a chroot into the host's
+        # root, mounted read-only: the kubelet probes the pod IP as it would any gRPC server.
+        # Readiness asks for the default service (SERVING after a 3 s start delay); liveness
+        # asks for "down", which answers NOT_SERVING, so the container is restarted.
+        manifest = textwrap.dedent(f"""\
+            apiVersion: v1
+            kind: Pod
+            metadata:
+              name: grpc
+            spec:
+              terminationGracePeriodSeconds: 2
+              containers:
+              - name: main
+                image: busybox:1.35
+                command: ["sh", "-c", "sleep 3; exec chroot /host {GRPC_SERVER} 9090 down"]
+                readinessProbe:
+                  grpc: {{port: 9090}}
+                  periodSeconds: 1
+                livenessProbe:
+                  grpc: {{port: 9090, service: down}}
+                  initialDelaySeconds: 6
+                  periodSeconds: 1
+                  failureThreshold: 2
+                volumeMounts:
+                - {{name: host, mountPath: /host, readOnly: true}}
+              volumes:
+              - name: host
+                hostPath: {{path: /, type: Directory}}
+            """)
+        self.kubelet.write_manifest("grpc.yaml", manifest)
+        pod = self.kubelet.wait_pod("grpc", lambda p: phase(p) == "Running")
+        self.assertFalse(container_state(pod, "main")["ready"], "not ready before the server runs")
+        pod = self.kubelet.wait_pod("grpc", lambda p: container_state(p, "main")["ready"], 30)
+        self.assertEqual(container_state(pod, "main")["restartCount"], 0)
+        pod = self.kubelet.wait_pod(
+            "grpc", lambda p: container_state(p, "main")["restartCount"] >= 1, 60)
+        log = self.kubelet.log_text()
+        self.assertIn("Liveness probe failed", log)
+        self.assertIn("NOT_SERVING", log)
 
 
 if __name__ == "__main__":
