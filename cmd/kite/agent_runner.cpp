@@ -11,6 +11,7 @@
 #include "kite/dns/forwarder.h"
 #include "kite/kubelet/node_info.h"
 #include "kite/pki/files.h"
+#include "kite/proxy/packet_filter_probe.h"
 
 namespace kite::cmd {
 
@@ -62,10 +63,12 @@ void addAgentFlags(CLI::App& cmd, AgentFlags& flags, bool forServer) {
         ->capture_default_str();
   }
   cmd.add_option("--proxy-mode", flags.proxyMode,
-                 "Service proxy dataplane: nftables, or ebpf (socket-level ClusterIPs)")
-      ->check(CLI::IsMember({"nftables"}))
+                 "Service proxy dataplane: nftables (userspace when nftables is not usable), "
+                 "ebpf (socket-level ClusterIPs), or userspace (kite relays the connections)")
+      ->check(CLI::IsMember({"nftables", "ebpf", "userspace"}))
       ->capture_default_str();
-  cmd.add_flag("--disable-kube-proxy", flags.disableProxy,
+  // k3s's name, and the shorter one kite's issue and users of other agents use.
+  cmd.add_flag("--disable-kube-proxy,--disable-proxy", flags.disableProxy,
                "Run no Service proxy (the network plugin forwards Services)");
   cmd.add_flag("--disable-network-policy", flags.disableNetworkPolicy,
                "Enforce no NetworkPolicy (the network plugin does)");
@@ -153,7 +156,11 @@ void RunningAgent::startParts() {
     proxy_ = std::make_unique<proxy::Proxy>(*proxyClient_, options);
     proxy_->start();
   }
-  if (!flags_.disableNetworkPolicy) {
+  const bool nftablesUsable = flags_.disableNetworkPolicy || proxy::probeNftables().usable;
+  if (!nftablesUsable) {
+    spdlog::warn("nftables is not usable here: NetworkPolicy is not enforced on this node");
+  }
+  if (!flags_.disableNetworkPolicy && nftablesUsable) {
     // This node's pods, in its own table (inet kite-netpol), whatever the proxy mode.
     policyClient_ =
         std::make_unique<client::Client>(client::loadKubeconfig(credentials.kubeconfig));

@@ -14,6 +14,7 @@
 #include "kite/proxy/ebpf_dataplane.h"
 #include "kite/proxy/network_policy_controller.h"
 #include "kite/proxy/proxy.h"
+#include "kite/proxy/userspace_dataplane.h"
 #include "stop_signals.h"
 
 namespace kite::cmd {
@@ -75,9 +76,11 @@ void runProxy(const ProxyFlags& flags) {
     options.proxyMode = "nftables";
     proxy::makeDataplane(options)->cleanup();
     proxy::EbpfDataplane::removePinned();
+    proxy::UserspaceDataplane::removeLink();
     proxy::NetworkPolicyController::cleanup();
     spdlog::info(
-        "removed tables inet kite-proxy and inet kite-netpol and the pinned eBPF programs");
+        "removed tables inet kite-proxy and inet kite-netpol, the pinned eBPF programs and "
+        "link kite-svc0");
     return;
   }
   if (flags.kubeconfig.empty()) throw std::runtime_error("--kubeconfig is required");
@@ -104,7 +107,8 @@ void addProxyCommand(CLI::App& root) {
   cmd->add_option("--kubeconfig", flags->kubeconfig, "kubeconfig of the API server");
   cmd->add_option("--hostname-override", flags->hostnameOverride, "Name of this node");
   cmd->add_option("--proxy-mode", flags->proxyMode,
-                  "Dataplane: nftables, or ebpf (socket-level ClusterIPs)")
+                  "Dataplane: nftables (userspace when nftables is not usable), ebpf "
+                  "(socket-level ClusterIPs), or userspace (kite relays the connections)")
       ->capture_default_str();
   cmd->add_option("--cluster-cidr", flags->clusterCidr,
                   "Pod IP range; Service traffic from outside it is masqueraded");

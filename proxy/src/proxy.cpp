@@ -14,9 +14,11 @@
 #include "kite/proxy/ebpf_dataplane.h"
 #include "kite/proxy/health_check_servers.h"
 #include "kite/proxy/nftables_dataplane.h"
+#include "kite/proxy/packet_filter_probe.h"
 #include "kite/proxy/status_servers.h"
 #include "kite/proxy/sync_metrics.h"
 #include "kite/proxy/sync_runner.h"
+#include "kite/proxy/userspace_dataplane.h"
 
 namespace kite::proxy {
 
@@ -53,7 +55,18 @@ void checkNodePortAddresses(const std::vector<std::string>& cidrs) {
 
 std::unique_ptr<Dataplane> makeDataplane(const ProxyOptions& options) {
   checkNodePortAddresses(options.nodePortAddresses);
+  const auto userspace = [&] {
+    return std::make_unique<UserspaceDataplane>(
+        UserspaceOptions{.nodePortAddresses = options.nodePortAddresses});
+  };
+  if (options.proxyMode == "userspace") return userspace();
   if (options.proxyMode == "nftables") {
+    // As kube-proxy fell back to its userspace mode where iptables could not be used.
+    if (const auto probe = probeNftables(); !probe.usable) {
+      spdlog::warn("nftables is not usable here ({}): Services are forwarded in userspace",
+                   probe.reason);
+      return userspace();
+    }
     return std::make_unique<NftablesDataplane>(nft::RulesOptions{
         .clusterCidr = options.clusterCidr, .nodePortAddresses = options.nodePortAddresses});
   }
@@ -66,7 +79,7 @@ std::unique_ptr<Dataplane> makeDataplane(const ProxyOptions& options) {
     return std::make_unique<EbpfDataplane>(std::move(ebpf));
   }
   throw std::invalid_argument("--proxy-mode: unsupported mode \"" + options.proxyMode +
-                              "\" (supported: nftables, ebpf)");
+                              "\" (supported: nftables, ebpf, userspace)");
 }
 
 class Proxy::Impl {
