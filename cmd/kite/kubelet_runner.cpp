@@ -212,11 +212,20 @@ struct RunningKubelet::Parts {
   std::atomic<kubelet::Kubelet*> runningKubelet{nullptr};
 
   // Empty when the node is Ready; otherwise why not, in upstream's words: the runtime must
-  // answer and the PLEG must have relisted recently.
+  // answer with RuntimeReady and NetworkReady (no pod could get an address before the CNI
+  // configuration exists) and the PLEG must have relisted recently.
   std::string notReadyMessage() {
     if (!cri) return "container runtime is down";
     try {
-      cri->runtime->version();
+      const auto status = cri->runtime->status();
+      for (const auto& condition : status.status().conditions()) {
+        if (condition.status()) continue;
+        if (condition.type() == "RuntimeReady") return "container runtime is down";
+        if (condition.type() == "NetworkReady") {
+          return "container runtime network not ready: NetworkReady=false reason:" +
+                 condition.reason() + " message:" + condition.message();
+        }
+      }
     } catch (const std::exception&) {
       return "container runtime is down";
     }

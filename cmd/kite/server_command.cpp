@@ -19,6 +19,7 @@
 #include "kite/client/client.h"
 #include "kite/controlplane/server.h"
 #include "kite/dns/kube_dns_service.h"
+#include "kite/kubelet/node_info.h"
 #include "kite/pki/files.h"
 #include "stop_signals.h"
 #include "systemd_notify.h"
@@ -84,7 +85,13 @@ void runServer(ServerFlags& flags) {
   const StopSignals stopSignals;
   std::signal(SIGPIPE, SIG_IGN);
 
-  if (!flags.agent.kubelet.nodeIP.empty()) config.nodeIps = {flags.agent.kubelet.nodeIP};
+  if (!flags.agent.kubelet.nodeIP.empty()) {
+    config.nodeIps = {flags.agent.kubelet.nodeIP};
+  } else if (const auto address = kubelet::defaultNodeIP(); !address.empty()) {
+    // Agents join at the machine's address (K3S_URL=https://<server>:6443), as with k3s: the
+    // serving certificate names it without --tls-san.
+    config.tlsSans.push_back(address);
+  }
   // Pods' DNS server: the kube-dns Service at --cluster-dns, by default the 10th address of
   // the service range (k3s's 10.43.0.10), leading to the DNS server every agent runs.
   auto& clusterDns = flags.agent.kubelet.clusterDns;

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <fstream>
 #include <memory>
+#include <sstream>
+#include <string_view>
 
 namespace kite::kubelet {
 
@@ -33,19 +35,53 @@ std::string defaultHostname() {
   return out;
 }
 
+namespace {
+
+// The interface of the IPv4 default route (/proc/net/route), or "" when there is none.
+std::string defaultRouteInterface() {
+  std::ifstream routes("/proc/net/route");
+  std::string line;
+  std::getline(routes, line);  // the header
+  while (std::getline(routes, line)) {
+    std::istringstream fields(line);
+    std::string iface;
+    std::string destination;
+    std::string gateway;
+    std::string flags;
+    std::string refcnt;
+    std::string use;
+    std::string metric;
+    std::string mask;
+    if (fields >> iface >> destination >> gateway >> flags >> refcnt >> use >> metric >> mask &&
+        destination == "00000000" && mask == "00000000") {
+      return iface;
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
 std::string defaultNodeIP() {
   ifaddrs* list = nullptr;
   if (::getifaddrs(&list) != 0) return "";
   const std::unique_ptr<ifaddrs, decltype(&::freeifaddrs)> guard(list, &::freeifaddrs);
+  // As the upstream kubelet and k3s choose: the address of the default route's interface,
+  // else the first usable one.
+  const std::string routeInterface = defaultRouteInterface();
+  std::string first;
   for (const ifaddrs* a = list; a != nullptr; a = a->ifa_next) {
     if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET) continue;
     if ((a->ifa_flags & IFF_UP) == 0 || (a->ifa_flags & IFF_LOOPBACK) != 0) continue;
+    // The userspace proxy's link carries Service addresses, never the node's.
+    if (std::string_view(a->ifa_name) == "kite-svc0") continue;
     char text[INET_ADDRSTRLEN] = {};
     const auto* in = reinterpret_cast<const sockaddr_in*>(a->ifa_addr);
     ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
-    return text;
+    if (a->ifa_name == routeInterface) return text;
+    if (first.empty()) first = text;
   }
-  return "";
+  return first;
 }
 
 }  // namespace kite::kubelet

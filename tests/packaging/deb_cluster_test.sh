@@ -168,12 +168,11 @@ sys.exit("Welcome to nginx!" not in body)' "$ip"
   # kite's settings for this machine: the server runs the control plane only, because the
   # node is kite-agent.service's (both packages on one machine, as the README says; the
   # server's own agent would be a second agent on the same state and containerd). The agent
-  # joins by the machine's address, which kite server does not put into its certificate by
-  # itself (without --node-ip): tls-san names it. Pod cgroups go under the test bed's cgroup,
-  # never the host's own.
+  # joins by the machine's address (its default route's), which kite server puts into its
+  # certificate by itself, as k3s. Pod cgroups go under the test bed's cgroup, never the
+  # host's own.
   cat >>/etc/kite/config.yaml <<EOF
 disable-agent: true
-tls-san: [$machine_ip]
 cgroup-root: $cgroup_root
 EOF
 
