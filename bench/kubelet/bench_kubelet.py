@@ -52,12 +52,49 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
+def thread_cpu_ns(pid):
+    """CPU ns of each live thread (/proc/<pid>/task/<tid>/schedstat, nanosecond precision)."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                out[tid] = int(f.read().split()[0])
+        except OSError:
+            pass  # ended meanwhile
+    return out
+
+
+class CpuWindow:
+    """The process's CPU over a window, in ns: per thread from schedstat (10 ms ticks of
+    /proc/<pid>/stat are too coarse for a few ms per pod). A thread that ends inside the
+    window takes its time with it, so utime + stime (ticks, which keep ended threads' time)
+    are read too, as a check."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.threads0 = thread_cpu_ns(pid)
+        self.ticks0 = cpu_seconds(pid)
+
+    def end(self):
+        threads1 = thread_cpu_ns(self.pid)
+        ns = sum(t1 - self.threads0.get(tid, 0) for tid, t1 in threads1.items())
+        ended = len(set(self.threads0) - set(threads1))
+        return ns / 1e9, cpu_seconds(self.pid) - self.ticks0, ended
+
+
 def rss_kib(pid):
+    return status_kib(pid)["VmRSS"]
+
+
+def status_kib(pid):
+    """VmRSS, RssAnon, RssFile (KiB) and Threads from /proc/<pid>/status."""
+    out = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "RssAnon", "RssFile", "Threads"):
+                out[key] = int(value.split()[0])
+    return out
 
 
 class Bench:
@@ -69,11 +106,14 @@ class Bench:
         self.port = free_port()
         self.node = "bench"
         self.proc = None
+        self.reads = 0  # GET /pods by this script: they cost the kubelet CPU too
 
     def cri(self, *args):
-        return subprocess.run([self.kite, "cri", "--container-runtime-endpoint",
-                               ENV["KITE_TB_CRI_ENDPOINT"], *args],
-                              capture_output=True, text=True, check=True).stdout
+        done = subprocess.run([self.kite, "cri", "--container-runtime-endpoint",
+                               ENV["KITE_TB_CRI_ENDPOINT"], *args], capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"kite cri {' '.join(args)}: {done.stderr.strip()}")
+        return done.stdout
 
     def start(self):
         self.log = open(os.path.join(self.dir, "kubelet.log"), "w")
@@ -94,6 +134,7 @@ class Bench:
         self.log.close()
 
     def pods(self):
+        self.reads += 1
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/pods", timeout=5) as r:
                 return json.loads(r.read())["items"]
@@ -126,10 +167,19 @@ class Bench:
                     ids[p["metadata"]["name"]] = s["containerID"].split("://", 1)[1]
         return ids if len(ids) == count else None
 
+    def read_cost(self, count=20):
+        """Kubelet CPU seconds of one GET /pods with the pods it has now."""
+        window = CpuWindow(self.proc.pid)
+        for _ in range(count):
+            self.pods()
+        return window.end()[0] / count
+
     def round(self, n, tag):
-        """Starts n pods at once; returns per-pod latencies (ms), total (ms), CPU (s)."""
+        """Starts n pods at once; returns per-pod latencies (ms), total (ms), CPU (s) less
+        the status reads, CPU in ticks (s, reads included), RSS (KiB)."""
         names = [f"b{tag}-{i}" for i in range(n)]
-        cpu0 = cpu_seconds(self.proc.pid)
+        reads0 = self.reads
+        window = CpuWindow(self.proc.pid)
         written = {}
         for name in names:
             tmp = os.path.join(self.manifests, f".{name}.tmp")
@@ -137,8 +187,14 @@ class Bench:
                 f.write(self.manifest(name))
             written[f"{name}-{self.node}"] = time.time_ns()
             os.rename(tmp, os.path.join(self.manifests, f"{name}.yaml"))
-        ids = self.wait(lambda: self.running_ids(n), 600, f"{n} pods running")
-        cpu1 = cpu_seconds(self.proc.pid)
+        # Polled less often for more pods: each read encodes every pod's status.
+        ids = self.wait(lambda: self.running_ids(n), 600, f"{n} pods running",
+                        0.05 * max(1, n // 10))
+        cpu, ticks, ended = window.end()
+        reads = self.reads - reads0
+        if ended:
+            print(f"round {tag}: {ended} kubelet threads ended during the round", file=sys.stderr)
+        cpu -= reads * self.read_cost()
         started = {}
         for pod, cid in ids.items():
             status = json.loads(self.cri("inspect", cid))["status"]
@@ -146,7 +202,7 @@ class Bench:
         latencies = [(started[p] - written[p]) / 1e6 for p in ids]
         total = (max(started.values()) - min(written.values())) / 1e6
         rss = rss_kib(self.proc.pid)
-        return latencies, total, cpu1 - cpu0, rss
+        return latencies, total, cpu, ticks, rss
 
     def clear(self):
         """Removes every manifest and waits until the kubelet removed the pods
@@ -178,36 +234,46 @@ def main():
     parser.add_argument("kite")
     parser.add_argument("--sizes", default="1,10,100")
     parser.add_argument("--ones", type=int, default=10, help="repetitions of the 1-pod round")
+    parser.add_argument("--baseline", type=int, default=10,
+                        help="runs of `kite cri run` for the runtime-alone figure (0: none)")
     args = parser.parse_args()
     bench = Bench(args.kite)
     try:
         bench.cri("pull", IMAGE)
         # The runtime alone first, on a quiet containerd (no pods being removed).
-        base_ms, base_runs = bench.runtime_baseline(10)
+        base_ms, base_runs = bench.runtime_baseline(args.baseline) if args.baseline else (0, [0])
         bench.start()
         time.sleep(5)
-        idle_rss = rss_kib(bench.proc.pid)
-        idle_cpu0 = cpu_seconds(bench.proc.pid)
+        idle = status_kib(bench.proc.pid)
+        idle_window = CpuWindow(bench.proc.pid)
         time.sleep(10)
-        idle_cpu_per_s = (cpu_seconds(bench.proc.pid) - idle_cpu0) / 10
+        idle_cpu_per_s = idle_window.end()[0] / 10
 
         results = []
+        full, settled_cpu = {}, {}
         for n in [int(s) for s in args.sizes.split(",")]:
             reps = args.ones if n == 1 else 1
-            lat, totals, cpus, rsss = [], [], [], []
+            lat, totals, cpus, ticks, rsss = [], [], [], [], []
             for r in range(reps):
-                latencies, total, cpu, rss = bench.round(n, f"{n}x{r}")
+                latencies, total, cpu, tick, rss = bench.round(n, f"{n}x{r}")
                 lat += latencies
                 totals.append(total)
                 cpus.append(cpu)
+                ticks.append(tick)
                 rsss.append(rss)
                 time.sleep(3)  # settled: one PLEG relist and status update per pod
                 rsss.append(rss_kib(bench.proc.pid))
+                if r == reps - 1:
+                    full[n] = status_kib(bench.proc.pid)
+                    settled = CpuWindow(bench.proc.pid)
+                    time.sleep(10)
+                    settled_cpu[n] = settled.end()[0] / 10
                 bench.clear()
-            # CPU ticks are 10 ms: summed over every round before dividing.
             results.append((n, reps, statistics.median(lat), percentile(lat, 99),
-                            statistics.median(totals), sum(cpus) / (n * reps) * 1e3, max(rsss)))
-        after_rss = rss_kib(bench.proc.pid)
+                            statistics.median(totals), sum(cpus) / (n * reps) * 1e3,
+                            sum(ticks) / (n * reps) * 1e3, max(rsss)))
+        time.sleep(3)
+        after = status_kib(bench.proc.pid)
     finally:
         if bench.proc and bench.proc.poll() is None:
             try:
@@ -220,13 +286,23 @@ def main():
 
     print("\nkite kubelet: manifest written -> container running (busybox, one container per pod)")
     print(f"{'pods':>5} {'rounds':>6} {'median ms':>10} {'p99 ms':>8} {'total ms':>9} "
-          f"{'CPU ms/pod':>11} {'RSS MiB':>8}")
-    for n, reps, med, p99, total, cpu, rss in results:
+          f"{'CPU ms/pod':>11} {'(ticks)':>8} {'RSS MiB':>8}")
+    for n, reps, med, p99, total, cpu, tick, rss in results:
         print(f"{n:>5} {reps:>6} {med:>10.1f} {p99:>8.1f} {total:>9.1f} {cpu:>11.2f} "
-              f"{rss / 1024:>8.1f}")
-    print(f"\nidle: RSS {idle_rss / 1024:.1f} MiB, CPU {idle_cpu_per_s * 1e3:.2f} ms/s; "
-          f"after the rounds (no pods): RSS {after_rss / 1024:.1f} MiB")
+              f"{tick:>8.1f} {rss / 1024:>8.1f}")
+    print("CPU ms/pod: kubelet threads' schedstat over the round, less its GET /pods answers to "
+          "this script; (ticks): utime+stime, those answers included")
+
+    def mem(m):
+        return (f"RSS {m['VmRSS'] / 1024:.1f} MiB (anon {m['RssAnon'] / 1024:.1f}, "
+                f"file {m['RssFile'] / 1024:.1f}), {m['Threads']} threads")
+    print(f"\nidle: {mem(idle)}, CPU {idle_cpu_per_s * 1e3:.2f} ms/s")
+    for n, m in full.items():
+        print(f"{n} pods running, settled: {mem(m)}, CPU {settled_cpu[n] * 1e3:.2f} ms/s")
+    print(f"after the rounds (no pods): {mem(after)}")
     one = results[0]
+    if not args.baseline:
+        return 0
     print(f"runtime alone (`kite cri run`, sandbox + container, 10 runs): median {base_ms:.1f} ms "
           f"(raw {statistics.median(base_runs):.1f} ms)")
     if one[0] == 1:
