@@ -2,14 +2,18 @@
 
 #include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <sstream>
+#include <system_error>
 
 namespace kite::kubelet {
 
@@ -38,6 +42,10 @@ ManifestWatcher::ManifestWatcher(fs::path dir, Callback callback, std::chrono::m
 ManifestWatcher::~ManifestWatcher() { stop(); }
 
 void ManifestWatcher::start() {
+  wake_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_ < 0) {
+    throw std::system_error(errno, std::generic_category(), "static pods: eventfd");
+  }
   inotify_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
   if (inotify_ < 0 ||
       ::inotify_add_watch(inotify_, dir_.c_str(),
@@ -54,28 +62,40 @@ void ManifestWatcher::start() {
 void ManifestWatcher::stop() {
   if (thread_.joinable()) {
     thread_.request_stop();
+    const uint64_t one = 1;
+    if (::write(wake_, &one, sizeof one) < 0) {
+      spdlog::warn("static pods: cannot wake the watcher: {}",
+                   std::error_code(errno, std::generic_category()).message());
+    }
     thread_.join();
   }
   if (inotify_ >= 0) ::close(inotify_);
   inotify_ = -1;
+  if (wake_ >= 0) ::close(wake_);
+  wake_ = -1;
 }
 
 void ManifestWatcher::run(const std::stop_token& stop) {
   using Clock = std::chrono::steady_clock;
   constexpr auto kDebounce = std::chrono::milliseconds(100);
-  constexpr int kPollMs = 50;  // how quickly stop() is noticed
   auto lastScan = Clock::now();
   std::optional<Clock::time_point> dirtySince;
   std::array<char, 4096> buffer{};
   while (!stop.stop_requested()) {
-    pollfd pfd{inotify_, POLLIN, 0};
-    if (inotify_ >= 0 && ::poll(&pfd, 1, kPollMs) > 0) {
+    // Asleep until the debounce or the rescan is due, a change, or stop(): an idle kubelet
+    // does not wake up for nothing.
+    const auto due = dirtySince ? *dirtySince + kDebounce : lastScan + rescan_;
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(due - Clock::now());
+    std::array<pollfd, 2> fds{pollfd{wake_, POLLIN, 0}, pollfd{inotify_, POLLIN, 0}};
+    const nfds_t watched = inotify_ >= 0 ? 2 : 1;
+    const auto timeout = std::clamp<int64_t>(wait.count(), 0, std::numeric_limits<int>::max());
+    if (::poll(fds.data(), watched, static_cast<int>(timeout)) > 0 &&
+        (fds[1].revents & POLLIN) != 0) {
       while (::read(inotify_, buffer.data(), buffer.size()) > 0) {
       }
       if (!dirtySince) dirtySince = Clock::now();
-    } else if (inotify_ < 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
     }
+    if (stop.stop_requested()) break;
     const auto now = Clock::now();
     const bool debounced = dirtySince && now - *dirtySince >= kDebounce;
     if (debounced || now - lastScan >= rescan_) {

@@ -45,6 +45,7 @@ class ManifestWatcher {
   Callback callback_;
   std::chrono::milliseconds rescan_;
   int inotify_ = -1;
+  int wake_ = -1;  // eventfd: stop() wakes the watcher, which otherwise sleeps until due
   std::jthread thread_;
 };
 
