@@ -131,8 +131,11 @@ class VolumeBinderController final : public ClusterControllerBase {
         syncClaim(*claim);
       }
     } else if (key.starts_with(kVolumePrefix)) {
-      if (const auto volume = volumes_.cache().get("", key.substr(kVolumePrefix.size()))) {
+      const std::string name = key.substr(kVolumePrefix.size());
+      if (const auto volume = volumes_.cache().get("", name)) {
         syncVolume(*volume);
+      } else {
+        removeFinishedHelper(name);  // its volume is gone: nothing waits for it any longer
       }
     }
   }
@@ -402,6 +405,17 @@ class VolumeBinderController final : public ClusterControllerBase {
         nodeName = node->metadata.name;
       }
     }
+    try {
+      // The cache may still hold a volume this controller has just deleted: a helper pod
+      // started for it would never be removed.
+      if (api::isBeingDeleted(
+              client_.get<corev1::PersistentVolume>("", volume.metadata.name).metadata)) {
+        return false;
+      }
+    } catch (const client::ApiError& e) {
+      if (e.isNotFound()) return false;
+      throw;
+    }
     const auto pod = localPathDeletePod(volume, nodeName, helperImage_);
     if (nodeName.empty() || !pod) {
       spdlog::warn("persistentvolume-binder controller: the data of {} stays on {}: {}",
@@ -417,6 +431,14 @@ class VolumeBinderController final : public ClusterControllerBase {
       if (!e.isAlreadyExists()) throw;
     }
     return false;
+  }
+
+  void removeFinishedHelper(const std::string& volumeName) {
+    const std::string podName = localPathDeletePodName(volumeName);
+    const auto pod = helpers_.cache().get(kLocalPathHelperNamespace, podName);
+    if (pod && (pod->status.phase == "Succeeded" || pod->status.phase == "Failed")) {
+      removeHelper(podName);
+    }
   }
 
   void removeHelper(const std::string& podName) {
