@@ -10,7 +10,6 @@ namespace {
 constexpr std::size_t kDataChunk = std::size_t{32} * 1024;
 // Received bytes are given back to the runtime's send window once this many accumulate
 // (half of SPDY/3.1's default 64 KiB window).
-constexpr std::uint32_t kWindowUpdateAt = std::uint32_t{32} * 1024;
 
 constexpr std::uint16_t kCloseNormal = 1000;
 constexpr std::uint16_t kCloseProtocolError = 1002;
@@ -256,19 +255,10 @@ void RemoteCommandTranslator::runtimeData(Output& out, const SpdyFrame& frame) {
   if (it == byId_.end()) return;
   auto& stream = it->second;
   const auto size = static_cast<std::uint32_t>(frame.payload.size());
-  stream.unacknowledged += size;
-  connectionUnacknowledged_ += size;
-  const auto giveBack = [&out](std::uint32_t id, std::uint32_t& count) {
-    if (count < kWindowUpdateAt) return;
-    SpdyFrame update;
-    update.type = SpdyFrameType::kWindowUpdate;
-    update.streamId = id;
-    update.value = count;
-    out.toRuntime += encodeSpdyFrame(update);
-    count = 0;
-  };
-  if (!stream.remoteEnded) giveBack(frame.streamId, stream.unacknowledged);
-  giveBack(0, connectionUnacknowledged_);
+  // No WINDOW_UPDATE goes back, as kubectl's own SPDY client sends none: the Kubernetes SPDY
+  // servers (Go's spdystream) keep no send window. Updates in flight when the runtime closes
+  // its end after the exit status made its kernel answer with a reset, which could discard
+  // the status before it was read ("ended before the command's exit status arrived").
   switch (stream.channel) {
     case RemoteCommandChannel::kStdout:
     case RemoteCommandChannel::kStderr:

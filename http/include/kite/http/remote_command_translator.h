@@ -75,7 +75,6 @@ class RemoteCommandTranslator {
     bool remoteEnded = false;  // FIN or RST from the runtime
     bool wantFin = false;      // client closed it before the reply: FIN once replied
     std::string pending;       // client data waiting for the reply
-    std::uint32_t unacknowledged = 0;  // received bytes not yet given back by WINDOW_UPDATE
   };
 
   void openStream(Output& out, RemoteCommandChannel channel, std::string_view type);
@@ -95,8 +94,7 @@ class RemoteCommandTranslator {
   std::map<RemoteCommandChannel, std::uint32_t> idOf_;
   std::uint32_t nextId_ = 1;      // client-initiated SPDY streams are odd
   std::uint32_t nextPingId_ = 1;  // and so are client pings
-  std::uint32_t connectionUnacknowledged_ = 0;
-  bool errorSeen_ = false;  // the runtime sent (part of) a status
+  bool errorSeen_ = false;        // the runtime sent (part of) a status
   bool finished_ = false;
   WebSocketDecoder clientDecoder_;
   SpdyFrameDecoder runtimeDecoder_;
