@@ -374,20 +374,27 @@ void PodSyncer::stopContainer(const corev1::Pod& pod, const RuntimeContainer& co
 void PodSyncer::kill(const corev1::Pod& pod, int64_t gracePeriodSeconds) {
   RuntimePod runtime = readRuntimePod(runtime_, pod.metadata.uid);
   const std::string podIP = factsFor(runtime).podIP;
-  // Containers stop in parallel, as upstream does, so one slow container does
-  // not eat the others' grace period.
-  std::vector<std::future<void>> stops;
+  std::vector<const RuntimeContainer*> live;
   for (const auto& c : runtime.containers) {
-    if (!c.running() && !c.created()) continue;
-    stops.push_back(std::async(std::launch::async, [this, &pod, &podIP, c, gracePeriodSeconds] {
-      try {
-        stopContainer(pod, c, podIP, gracePeriodSeconds);
-      } catch (const std::exception& e) {
-        spdlog::warn("pod {}: stopping {}: {}", pod.metadata.name, c.name, e.what());
-      }
-    }));
+    if (c.running() || c.created()) live.push_back(&c);
   }
-  for (auto& stop : stops) stop.get();
+  const auto stopOne = [this, &pod, &podIP, gracePeriodSeconds](const RuntimeContainer& c) {
+    try {
+      stopContainer(pod, c, podIP, gracePeriodSeconds);
+    } catch (const std::exception& e) {
+      spdlog::warn("pod {}: stopping {}: {}", pod.metadata.name, c.name, e.what());
+    }
+  };
+  if (live.size() == 1) {
+    stopOne(*live.front());  // no thread to start for the common one-container pod
+  } else {
+    // Containers stop in parallel, as upstream does, so one slow container does
+    // not eat the others' grace period.
+    std::vector<std::future<void>> stops;
+    stops.reserve(live.size());
+    for (const auto* c : live) stops.push_back(std::async(std::launch::async, stopOne, *c));
+    for (auto& stop : stops) stop.get();
+  }
   for (const auto& sandbox : runtime.sandboxes) {
     if (sandbox.state() != cri::v1::SANDBOX_READY) continue;
     try {
