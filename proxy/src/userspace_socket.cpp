@@ -62,8 +62,11 @@ UniqueFd listenTcp(const std::string& ip, int port) { return boundSocket(SOCK_ST
 UniqueFd bindUdp(const std::string& ip, int port) { return boundSocket(SOCK_DGRAM, ip, port); }
 
 std::span<char> datagramBuffer() {
-  thread_local std::array<char, 65536> buffer;
-  return buffer;
+  // Allocated on first use: a thread_local array would sit in the TLS image that every thread
+  // of every kite process zeroes at start (64 KiB each), though only the event loop reads here.
+  thread_local std::unique_ptr<std::array<char, 65536>> buffer;
+  if (!buffer) buffer = std::make_unique<std::array<char, 65536>>();
+  return *buffer;
 }
 
 void resetAndClose(UniqueFd& fd) {
