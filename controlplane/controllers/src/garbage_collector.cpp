@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
@@ -169,7 +170,18 @@ class GarbageCollector final : public WorkloadControllerBase {
   void sync(const std::string& uid) override {
     const auto n = node(uid);
     if (!n) return;
-    if (n->deleting && n->has(kOrphanFinalizer)) return orphanDependents(*n);
+    if (n->deleting && n->has(kOrphanFinalizer)) {
+      // The dependents come from other watches than the owner's deletion, which can run
+      // behind it on a busy machine: a dependent the graph has not seen yet would keep its
+      // reference, lose its owner and be collected instead of orphaned. Give the graph a
+      // moment before the first orphaning pass of an owner.
+      if (orphanWaited_.insert(uid).second) {
+        enqueueAfter(uid, kOrphanSettle);
+        return;
+      }
+      orphanWaited_.erase(uid);
+      return orphanDependents(*n);
+    }
     if (n->deleting && n->has(kForegroundFinalizer)) return deleteDependentsFirst(*n);
     if (n->deleting || n->owners.empty()) return;
     collectIfOrphaned(*n);
@@ -292,6 +304,8 @@ class GarbageCollector final : public WorkloadControllerBase {
     }
   }
 
+  static constexpr std::chrono::milliseconds kOrphanSettle{1000};
+  std::set<std::string> orphanWaited_;  // owners whose orphaning waited once (worker thread)
   mutable std::mutex mutex_;
   std::map<std::string, Node> nodes_;                        // by uid
   std::map<std::string, std::set<std::string>> dependents_;  // owner uid -> dependent uids
