@@ -1,6 +1,7 @@
 #pragma once
-// Small socket helpers of the DNS server and forwarder: an owning descriptor, socket addresses
-// from text, and DNS-over-TCP framing with deadlines (a slow peer never blocks for ever).
+// Small socket helpers of the DNS server and forwarder: kite's owning descriptor, socket
+// addresses from text, and DNS-over-TCP framing with deadlines (a slow peer never blocks for
+// ever).
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -13,39 +14,11 @@
 #include <string>
 #include <vector>
 
+#include "kite/base/unique_fd.h"
+
 namespace kite::dns::detail {
 
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = other.release();
-    }
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-
-  int get() const { return fd_; }
-  explicit operator bool() const { return fd_ >= 0; }
-  int release() {
-    const int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
+using UniqueFd = base::UniqueFd;
 
 struct SocketAddress {
   sockaddr_storage storage{};
