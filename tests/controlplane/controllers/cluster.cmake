@@ -9,7 +9,8 @@ target_include_directories(cluster_controllers_unit_test PRIVATE
   ${PROJECT_SOURCE_DIR}/controlplane/controllers/src)
 
 kite_add_unit_test(cluster_controllers_server_test
-  SOURCES cluster_server_test.cpp ${PROJECT_SOURCE_DIR}/tests/client/test_server.cpp
+  SOURCES cluster_server_test.cpp cluster_volumes_server_test.cpp
+          ${PROJECT_SOURCE_DIR}/tests/client/test_server.cpp
   LIBS kite_controllers kite_client)
 target_include_directories(cluster_controllers_server_test PRIVATE
   ${PROJECT_SOURCE_DIR}/tests/client)
