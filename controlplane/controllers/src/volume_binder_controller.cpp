@@ -386,10 +386,9 @@ class VolumeBinderController final : public ClusterControllerBase {
     if (by == volume.metadata.annotations.end() || by->second != kLocalPathProvisioner) return true;
     const std::string podName = localPathDeletePodName(volume.metadata.name);
     if (const auto pod = helpers_.cache().get(kLocalPathHelperNamespace, podName)) {
-      const auto& phase = pod->status.phase;
-      if (phase != "Succeeded" && phase != "Failed") return false;
+      if (!helperFinished(*pod)) return false;
       removeHelper(podName);
-      if (phase == "Failed") {
+      if (pod->status.phase == "Failed") {
         clusterRecordEvent(client_, kComponent, clusterReferenceTo(volume), "Warning",
                            "VolumeFailedDelete",
                            "helper pod " + podName + " failed to remove the volume's data");
@@ -433,10 +432,14 @@ class VolumeBinderController final : public ClusterControllerBase {
     return false;
   }
 
+  static bool helperFinished(const corev1::Pod& pod) {
+    return pod.status.phase == "Succeeded" || pod.status.phase == "Failed";
+  }
+
   void removeFinishedHelper(const std::string& volumeName) {
     const std::string podName = localPathDeletePodName(volumeName);
     const auto pod = helpers_.cache().get(kLocalPathHelperNamespace, podName);
-    if (pod && (pod->status.phase == "Succeeded" || pod->status.phase == "Failed")) {
+    if (pod && helperFinished(*pod)) {
       removeHelper(podName);
     }
   }
