@@ -8,9 +8,9 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
-#include <utility>
 #include <vector>
 
+#include "kite/base/unique_fd.h"
 #include "kite/pki/error.h"
 
 namespace kite::pki {
@@ -22,21 +22,7 @@ namespace {
   throw PkiError(message);
 }
 
-// Closes the descriptor on scope exit unless released.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-
- private:
-  int fd_;
-};
+using Fd = base::UniqueFd;
 
 void createDirectories(const std::filesystem::path& dir) {
   if (dir.empty()) return;

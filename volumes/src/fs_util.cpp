@@ -14,28 +14,6 @@
 
 namespace kite::volumes::detail {
 
-UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
-  if (this != &other) {
-    reset(other.release());
-  }
-  return *this;
-}
-
-UniqueFd::~UniqueFd() { reset(); }
-
-int UniqueFd::release() {
-  const int fd = fd_;
-  fd_ = -1;
-  return fd;
-}
-
-void UniqueFd::reset(int fd) {
-  if (fd_ >= 0) {
-    ::close(fd_);
-  }
-  fd_ = fd;
-}
-
 std::string errnoText(int err) {
   // glibc's strerror text with Go's lower-case first letter.
   std::string text = std::generic_category().message(err);

@@ -11,27 +11,12 @@
 #include <string_view>
 #include <vector>
 
+#include "kite/base/unique_fd.h"
+
 namespace kite::volumes::detail {
 
-// Owns a file descriptor; closes it once, on destruction or reset.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept;
-  ~UniqueFd();
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-  int release();
-  void reset(int fd = -1);
-
- private:
-  int fd_ = -1;
-};
+// The project's owned file descriptor (base/unique_fd.h).
+using UniqueFd = base::UniqueFd;
 
 // Go's text for an errno ("no such file or directory").
 std::string errnoText(int err);
