@@ -151,11 +151,36 @@ std::string numberText(const JsonValue& v) {
   return formatGoFloat(v.GetDouble());
 }
 
+// A raw value rewritten without whitespace, with strings escaped as Go's encoding/json escapes
+// them (<, >, & and U+2028/U+2029 as \uXXXX), so a RawExtension a Go client sent comes back
+// byte for byte: kubectl compares ControllerRevision data with its own encoding that way.
+// Outside strings compact JSON has none of these characters, so the whole text is rewritten.
 std::string compact(const JsonValue& v) {
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   v.Accept(w);
-  return {buf.GetString(), buf.GetSize()};
+  const std::string_view text(buf.GetString(), buf.GetSize());
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '<') {
+      out += "\\u003c";
+    } else if (c == '>') {
+      out += "\\u003e";
+    } else if (c == '&') {
+      out += "\\u0026";
+    } else if (c == '\xE2' && text.substr(i, 3) == "\u2028") {
+      out += "\\u2028";
+      i += 2;
+    } else if (c == '\xE2' && text.substr(i, 3) == "\u2029") {
+      out += "\\u2029";
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0.

@@ -269,6 +269,20 @@ TEST(Codec, RawJsonKeepsUninterpretedValues) {
   EXPECT_THROW(RawJson::parse("{"), ParseError);
 }
 
+// As Go's encoding/json writes them, so a RawExtension a Go client sent (kubectl's
+// ControllerRevision data) comes back byte for byte.
+TEST(Codec, RawJsonStringsKeepGosEscapes) {
+  const std::string json =
+      R"({"name":"v","gcePersistentDisk":{"cmd":"a \u003c b \u0026\u0026 c \u003e d \u2028"}})";
+  const auto vol = decodeJson<core::v1::Volume>(json, {.strict = true});
+  EXPECT_EQ(vol.gcePersistentDisk.text(), R"({"cmd":"a \u003c b \u0026\u0026 c \u003e d \u2028"})");
+  EXPECT_EQ(encodeJson(vol), json);
+  // The same value sent unescaped comes back escaped the same way.
+  EXPECT_EQ(decodeJson<core::v1::Volume>(R"({"gcePersistentDisk":{"cmd":"a < b && c > d"}})")
+                .gcePersistentDisk.text(),
+            R"({"cmd":"a \u003c b \u0026\u0026 c \u003e d"})");
+}
+
 TEST(Codec, EphemeralContainerHasContainerFields) {
   const auto ec = decodeJson<core::v1::EphemeralContainer>(
       R"({"name":"debug","image":"busybox","stdin":true,"targetContainerName":"web"})",

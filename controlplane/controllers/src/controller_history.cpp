@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "go_json.h"
 #include "kite/api/json.h"
 #include "workload_pods.h"
 #include "workload_rollout.h"
@@ -20,11 +21,12 @@ constexpr int32_t kDefaultHistoryLimit = 10;
 
 api::RawJson templatePatch(const api::core::v1::PodTemplateSpec& tmpl) {
   const std::string body = api::encodeJson(tmpl);
-  // The directive first, as upstream's (key-sorted) encoding has it.
   std::string out = R"({"spec":{"template":{"$patch":"replace")";
   if (body.size() > 2) out += "," + body.substr(1, body.size() - 2);
   out += "}}}";
-  return api::RawJson::fromTrustedText(std::move(out));
+  // Byte for byte what kubectl makes of the owner (Go's encoding, keys sorted): `rollout undo`
+  // to the revision already running then says "skipped rollback", as upstream.
+  return api::RawJson::fromTrustedText(goCanonicalJson(out));
 }
 
 api::core::v1::PodTemplateSpec templateOf(const ControllerRevision& revision) {

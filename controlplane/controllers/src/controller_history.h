@@ -2,8 +2,9 @@
 // The revision history of DaemonSets and StatefulSets, kept as upstream does in
 // ControllerRevisions: each distinct pod template is one revision named "<owner>-<hash>",
 // whose `data` is the strategic-merge patch {"spec":{"template":{"$patch":"replace",...}}}
-// that `kubectl rollout undo` sends back to the owner and `kubectl rollout history
-// --revision=N` applies to show the template. Pure logic: the controllers apply the plan.
+// (written as Go writes it, see go_json.h) that `kubectl rollout undo` sends back to the
+// owner and `kubectl rollout history --revision=N` applies to show the template. Pure logic:
+// the controllers apply the plan.
 
 #include <cstdint>
 #include <optional>

@@ -1,8 +1,85 @@
 #include "controller_history_sync.h"
 
+#include <stdexcept>
+#include <vector>
+
+#include "kite/api/labels.h"
+#include "kite/api/meta.h"
 #include "workload_pods.h"
 
 namespace kite::controlplane::controllers {
+
+namespace {
+
+// The revision with `owner` added as its controller, as the server stored it.
+ControllerRevision adopt(client::Client& client, const RevisionOwner& owner,
+                         ControllerRevision revision) {
+  revision.metadata.ownerReferences.push_back(
+      controllerRef(owner.apiVersion, owner.kind, owner.meta));
+  return client.update(revision);
+}
+
+}  // namespace
+
+std::vector<ControllerRevision> claimRevisions(
+    client::Client& client, const RevisionOwner& owner,
+    const std::optional<api::meta::v1::LabelSelector>& selector,
+    const std::vector<std::shared_ptr<const ControllerRevision>>& candidates) {
+  std::optional<api::labels::Selector> sel;
+  if (selector && (!selector->matchLabels.empty() || !selector->matchExpressions.empty())) {
+    try {
+      sel = api::labels::Selector::fromLabelSelector(*selector);
+    } catch (const std::invalid_argument&) {
+      // Invalid: neither adopts nor releases.
+    }
+  }
+  const bool adopting = sel.has_value();
+  std::vector<ControllerRevision> out;
+  for (const auto& r : candidates) {
+    if (r->metadata.namespace_ != owner.meta.namespace_) continue;
+    const bool matches = adopting && sel->matches(r->metadata.labels);
+    if (isControlledBy(r->metadata, owner.meta.uid)) {
+      if (matches || !adopting) {
+        out.push_back(*r);
+        continue;
+      }
+      // Relabelled out of the selector: released, as upstream (the owner reference goes).
+      ControllerRevision copy = *r;
+      std::erase_if(copy.metadata.ownerReferences,
+                    [&](const auto& ref) { return ref.uid == owner.meta.uid; });
+      try {
+        client.update(copy);
+      } catch (const client::ApiError& e) {
+        if (!e.isNotFound() && !e.isConflict()) throw;
+      }
+      continue;
+    }
+    if (!matches || api::controllerOf(r->metadata) != nullptr || r->metadata.deletionTimestamp) {
+      continue;
+    }
+    try {
+      out.push_back(adopt(client, owner, *r));
+    } catch (const client::ApiError& e) {
+      if (!e.isNotFound() && !e.isConflict()) throw;
+      // The cache ran behind the server (an earlier sync may have adopted it already): look
+      // again at the server's copy, so the revision is not missed and then mistaken for a
+      // hash collision when its name is created again.
+      try {
+        const auto fresh = client.get<ControllerRevision>(r->metadata.namespace_, r->metadata.name);
+        if (isControlledBy(fresh.metadata, owner.meta.uid)) {
+          out.push_back(fresh);
+        } else if (sel->matches(fresh.metadata.labels) &&
+                   api::controllerOf(fresh.metadata) == nullptr &&
+                   !fresh.metadata.deletionTimestamp) {
+          out.push_back(adopt(client, owner, fresh));
+        }
+      } catch (const client::ApiError& again) {
+        if (!again.isNotFound() && !again.isConflict()) throw;
+      }
+    }
+  }
+  return out;
+}
 
 std::optional<ControllerRevision> syncRevisionHistory(client::Client& client,
                                                       const RevisionOwner& owner,

@@ -1,7 +1,9 @@
 #pragma once
 // Writes a DaemonSet's or StatefulSet's revision history through the API (the plan comes
-// from controller_history.h): creates or renumbers the current revision, deletes expired ones.
+// from controller_history.h): adopts orphaned revisions, creates or renumbers the current
+// revision, deletes expired ones.
 
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -11,6 +13,20 @@
 #include "kite/client/client.h"
 
 namespace kite::controlplane::controllers {
+
+// The revisions the owner controls among `candidates` (its namespace's, from an informer
+// cache), after adopting the orphans there whose labels match its selector and releasing its
+// own that no longer match, as upstream's ControllerRefManager does: an orphan (no controller
+// reference, not being deleted) gets the owner as controller, a released one loses the
+// owner's reference, each through an update at the cached resourceVersion. An adoption that
+// conflicts (the cache ran behind) reads the server's copy again: taken as it is when already
+// controlled by the owner, adopted when still an orphan that matches. A release that
+// conflicts is left for the next sync. An empty, absent or invalid selector adopts and
+// releases nothing.
+std::vector<ControllerRevision> claimRevisions(
+    client::Client& client, const RevisionOwner& owner,
+    const std::optional<api::meta::v1::LabelSelector>& selector,
+    const std::vector<std::shared_ptr<const ControllerRevision>>& candidates);
 
 // Makes the history match the owner's current template and returns its current revision;
 // nullopt on a hash collision (the caller bumps status.collisionCount, which changes the

@@ -9,6 +9,7 @@
 
 #include "controller_history_sync.h"
 #include "kite/api/apps/v1/types.h"
+#include "kite/api/labels.h"
 #include "kite/api/meta.h"
 #include "workload_controller_base.h"
 #include "workload_pods.h"
@@ -111,19 +112,23 @@ class DaemonSetController final : public WorkloadControllerBase {
       const auto* ref = api::controllerOf(p.metadata);
       return ref != nullptr ? std::vector<std::string>{ref->uid} : std::vector<std::string>{};
     });
-    revisions_.addIndexer("controller", [](const ControllerRevision& r) {
-      const auto* ref = api::controllerOf(r.metadata);
-      return ref != nullptr ? std::vector<std::string>{ref->uid} : std::vector<std::string>{};
-    });
-    // A revision changed or deleted by someone else is put right by the next sync.
+    // A revision changed or deleted by someone else is put right by the next sync; an orphan
+    // goes to the sets whose selector it matches, to be adopted.
     const auto onRevision = [this](const ControllerRevision& r) {
       const auto* ref = api::controllerOf(r.metadata);
       if (ref != nullptr && ref->kind == "DaemonSet") {
         enqueue(api::fullName(r.metadata.namespace_, ref->name));
+      } else if (ref == nullptr) {
+        for (const auto& ds : sets_.cache().list(r.metadata.namespace_)) {
+          if (api::labels::matches(ds->spec.selector, r.metadata.labels)) {
+            enqueue(api::fullName(ds->metadata));
+          }
+        }
       }
     };
     revisions_.addEventHandler(
-        {.onUpdate = [=](const ControllerRevision&, const ControllerRevision& r) { onRevision(r); },
+        {.onAdd = onRevision,
+         .onUpdate = [=](const ControllerRevision&, const ControllerRevision& r) { onRevision(r); },
          .onDelete = onRevision});
     const auto onSet = [this](const DaemonSet& ds) { enqueue(api::fullName(ds.metadata)); };
     sets_.addEventHandler(
@@ -229,16 +234,14 @@ class DaemonSetController final : public WorkloadControllerBase {
       const auto it = p->metadata.labels.find(std::string(kRevisionHashLabel));
       if (it != p->metadata.labels.end()) live.insert(revisionName(ds.metadata.name, it->second));
     }
-    std::vector<ControllerRevision> revisions;
-    for (const auto& r : revisions_.cache().byIndex("controller", ds.metadata.uid)) {
-      revisions.push_back(*r);
-    }
     const RevisionOwner owner{.apiVersion = DaemonSet::kApiVersion,
                               .kind = DaemonSet::kKind,
                               .meta = ds.metadata,
                               .tmpl = ds.spec.template_,
                               .collisionCount = ds.status.collisionCount,
                               .revisionHistoryLimit = ds.spec.revisionHistoryLimit};
+    auto revisions = claimRevisions(client_, owner, ds.spec.selector,
+                                    revisions_.cache().list(ds.metadata.namespace_));
     auto current = syncRevisionHistory(client_, owner, std::move(revisions), live);
     if (!current) {
       DaemonSet copy = ds;

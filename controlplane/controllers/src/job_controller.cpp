@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <set>
 
+#include "job_conditions.h"
 #include "job_failure_policy.h"
 #include "job_indexes.h"
 #include "job_pods.h"
+#include "job_replacement.h"
+#include "job_success_policy.h"
 #include "kite/api/batch/v1/types.h"
 #include "kite/api/meta.h"
 #include "workload_controller_base.h"
@@ -19,30 +22,6 @@ using api::batch::v1::JobCondition;
 
 constexpr auto kMaxBackoff = std::chrono::minutes(6);
 
-bool conditionTrue(const Job& j, std::string_view type) {
-  const auto* c = api::findCondition(j.status.conditions, type);
-  return c != nullptr && c->status == "True";
-}
-
-bool finished(const Job& j) { return conditionTrue(j, "Complete") || conditionTrue(j, "Failed"); }
-
-void setCondition(Job& j, const std::string& type, const std::string& status,
-                  const std::string& reason, const std::string& message, api::Time now) {
-  auto* cur = api::findCondition(j.status.conditions, type);
-  if (cur != nullptr && cur->status == status && cur->reason == reason) return;
-  JobCondition c;
-  c.type = type;
-  c.status = status;
-  c.reason = reason;
-  c.message = message;
-  c.lastProbeTime = c.lastTransitionTime = now;
-  if (cur != nullptr) {
-    *cur = c;
-  } else {
-    j.status.conditions.push_back(c);
-  }
-}
-
 // What one sync learns from the Job's pods.
 struct Census {
   std::vector<const Pod*> active;
@@ -52,7 +31,8 @@ struct Census {
   std::optional<std::string> failJobMessage;
   int32_t ready = 0;
   int32_t restarts = 0;
-  bool recorded = false;  // a pod was added to uncountedTerminatedPods
+  int32_t terminating = 0;  // deleted, not finished (status.terminating)
+  bool recorded = false;    // a pod was added to uncountedTerminatedPods
 };
 
 class JobController final : public WorkloadControllerBase {
@@ -124,7 +104,7 @@ class JobController final : public WorkloadControllerBase {
   void sync(const std::string& key) override {
     const auto cached = jobs_.cache().getByKey(key);
     const auto pods = pods_.cache().byIndex("owner", key);
-    if (!cached || cached->metadata.deletionTimestamp || finished(*cached)) {
+    if (!cached || cached->metadata.deletionTimestamp || jobFinished(*cached)) {
       // A Job that is gone, going or done keeps none of its pods from being removed.
       for (const auto& p : pods) {
         if (hasTrackingFinalizer(*p)) removeTrackingFinalizer(*p);
@@ -153,6 +133,11 @@ class JobController final : public WorkloadControllerBase {
       if (index && p->status.phase == "Failed") {
         auto& n = census.indexFailures[*index];
         n = std::max(n, indexFailureCount(*p) + 1);
+      }
+      if (isPodTerminating(*p)) ++census.terminating;
+      if (awaitingTerminalPhase(job, *p)) {
+        if (index) census.activeIndexes.insert(*index);  // replaced once it has failed
+        continue;
       }
       if (isPodActive(*p)) {
         census.active.push_back(p.get());
@@ -214,6 +199,7 @@ class JobController final : public WorkloadControllerBase {
               const std::set<int32_t>& completed, const std::set<int32_t>& failedIndexes) {
     auto& st = job.status;
     st.ready = census.ready;
+    st.terminating = census.terminating;
     const auto t = wallNow();
     const bool suspended = job.spec.suspend.value_or(false);
     if (!st.startTime && !suspended) st.startTime = t;
@@ -238,28 +224,36 @@ class JobController final : public WorkloadControllerBase {
     const bool complete = indexed       ? allIndexesDone && failedIndexes.empty()
                           : completions ? st.succeeded >= *completions
                                         : st.succeeded > 0 && census.active.empty();
-    if (census.failJobMessage) {
-      fail(job, census.active, "PodFailurePolicy", *census.failJobMessage, t);
+    // Once the outcome is known (FailureTarget or SuccessCriteriaMet) it stays; the terminal
+    // condition follows when no pod is left running or terminating.
+    const auto* target = findTrueCondition(job, "FailureTarget");
+    const auto* met = findTrueCondition(job, "SuccessCriteriaMet");
+    const auto policyMatch =
+        indexed && job.spec.successPolicy && !target && !met
+            ? matchSuccessPolicy(*job.spec.successPolicy, completions.value_or(1), completed)
+            : std::nullopt;
+    if (target != nullptr) {
+      const JobCondition outcome = *target;  // a copy: the conditions are about to change
+      fail(job, census, outcome.reason, outcome.message, t);
+    } else if (met != nullptr) {
+      const JobCondition outcome = *met;
+      succeed(job, census, outcome.reason, outcome.message, t);
+    } else if (census.failJobMessage) {
+      fail(job, census, "PodFailurePolicy", *census.failJobMessage, t);
     } else if (overBackoff) {
-      fail(job, census.active, "BackoffLimitExceeded",
-           "Job has reached the specified backoff limit", t);
+      fail(job, census, "BackoffLimitExceeded", "Job has reached the specified backoff limit", t);
     } else if (perIndex >= 0 && job.spec.maxFailedIndexes &&
                static_cast<int32_t>(failedIndexes.size()) > *job.spec.maxFailedIndexes) {
-      fail(job, census.active, "MaxFailedIndexesExceeded",
+      fail(job, census, "MaxFailedIndexesExceeded",
            "Job has exceeded the specified maximal number of failed indexes", t);
+    } else if (policyMatch) {
+      succeed(job, census, "SuccessPolicy", *policyMatch, t);
     } else if (allIndexesDone && !failedIndexes.empty()) {
-      fail(job, census.active, "FailedIndexes", "Job has failed indexes", t);
+      fail(job, census, "FailedIndexes", "Job has failed indexes", t);
     } else if (deadline && now() >= *deadline) {
-      fail(job, census.active, "DeadlineExceeded", "Job was active longer than specified deadline",
-           t);
+      fail(job, census, "DeadlineExceeded", "Job was active longer than specified deadline", t);
     } else if (complete) {
-      deletePods(key, census.active);
-      st.active = 0;
-      setCondition(job, "SuccessCriteriaMet", "True", "CompletionsReached",
-                   "Reached expected number of succeeded pods", t);
-      setCondition(job, "Complete", "True", "CompletionsReached",
-                   "Reached expected number of succeeded pods", t);
-      st.completionTime = t;
+      succeed(job, census, "CompletionsReached", "Reached expected number of succeeded pods", t);
     } else {
       int32_t want = parallelism;
       if (indexed) {
@@ -270,22 +264,37 @@ class JobController final : public WorkloadControllerBase {
       if (!completions && st.succeeded > 0) want = static_cast<int32_t>(census.active.size());
       if (suspended) {
         want = 0;
-        setCondition(job, "Suspended", "True", "JobSuspended", "Job suspended", t);
+        setJobCondition(job, "Suspended", "True", "JobSuspended", "Job suspended", t);
       } else if (api::findCondition(st.conditions, "Suspended") != nullptr) {
-        setCondition(job, "Suspended", "False", "JobResumed", "Job resumed", t);
+        setJobCondition(job, "Suspended", "False", "JobResumed", "Job resumed", t);
       }
       manage(key, job, census, completed, failedIndexes, std::max(want, 0));
       if (deadline) enqueueAfter(key, *deadline - now() + std::chrono::milliseconds(100));
     }
   }
 
-  void fail(Job& job, const std::vector<const Pod*>& active, const std::string& reason,
-            const std::string& message, api::Time t) {
-    deletePods(api::fullName(job.metadata), active);
-    job.status.active = 0;
+  void fail(Job& job, const Census& census, const std::string& reason, const std::string& message,
+            api::Time t) {
     job.status.ready = 0;
-    setCondition(job, "FailureTarget", "True", reason, message, t);
-    setCondition(job, "Failed", "True", reason, message, t);
+    setJobCondition(job, "FailureTarget", "True", reason, message, t);
+    terminate(job, census, "Failed", reason, message, t);
+  }
+  void succeed(Job& job, const Census& census, const std::string& reason,
+               const std::string& message, api::Time t) {
+    setJobCondition(job, "SuccessCriteriaMet", "True", reason, message, t);
+    terminate(job, census, "Complete", reason, message, t);
+  }
+  // The remaining pods are deleted; the terminal condition (Failed or Complete, with the
+  // interim condition's reason and message) once none is running or terminating, as upstream.
+  void terminate(Job& job, const Census& census, const std::string& type, const std::string& reason,
+                 const std::string& message, api::Time t) {
+    deletePods(api::fullName(job.metadata), census.active);
+    job.status.active = 0;
+    const auto going = census.terminating + static_cast<int32_t>(census.active.size());
+    job.status.terminating = going;
+    if (going > 0) return;  // the pods' deletion brings the Job back here
+    setJobCondition(job, type, "True", reason, message, t);
+    if (type == "Complete") job.status.completionTime = t;
   }
 
   void manage(const std::string& key, Job& job, const Census& census,
@@ -300,7 +309,9 @@ class JobController final : public WorkloadControllerBase {
       job.status.active = want;
       return;
     }
-    if (have == want) return;
+    // Under podReplacementPolicy Failed a terminating pod still holds its place.
+    const int32_t occupied = have + (onlyReplaceFailedPods(job) ? census.terminating : 0);
+    if (occupied >= want) return;
     if (const auto wait = backoffRemaining(key, job.status.failed); wait > wait.zero()) {
       enqueueAfter(key, wait);
       return;
@@ -308,7 +319,7 @@ class JobController final : public WorkloadControllerBase {
     // Indexed: the lowest indexes that are neither done nor running.
     std::vector<std::optional<int32_t>> indexes;
     if (job.spec.completionMode == "Indexed") {
-      for (int32_t i = 0; i < job.spec.completions.value_or(1) && have + ssize(indexes) < want;
+      for (int32_t i = 0; i < job.spec.completions.value_or(1) && occupied + ssize(indexes) < want;
            ++i) {
         if (!completed.contains(i) && !failedIndexes.contains(i) &&
             !census.activeIndexes.contains(i)) {
@@ -316,7 +327,7 @@ class JobController final : public WorkloadControllerBase {
         }
       }
     } else {
-      indexes.resize(want - have);
+      indexes.resize(want - occupied);
     }
     const int n = static_cast<int>(indexes.size());
     expectations_.expectCreations(key, n);

@@ -7,6 +7,7 @@
 
 #include "controller_history_sync.h"
 #include "kite/api/apps/v1/types.h"
+#include "kite/api/labels.h"
 #include "kite/api/meta.h"
 #include "workload_controller_base.h"
 #include "workload_pods.h"
@@ -52,19 +53,23 @@ class StatefulSetController final : public WorkloadControllerBase {
       const auto* ref = api::controllerOf(p.metadata);
       return ref != nullptr ? std::vector<std::string>{ref->uid} : std::vector<std::string>{};
     });
-    revisions_.addIndexer("controller", [](const ControllerRevision& r) {
-      const auto* ref = api::controllerOf(r.metadata);
-      return ref != nullptr ? std::vector<std::string>{ref->uid} : std::vector<std::string>{};
-    });
-    // A revision changed or deleted by someone else is put right by the next sync.
+    // A revision changed or deleted by someone else is put right by the next sync; an orphan
+    // goes to the sets whose selector it matches, to be adopted.
     const auto onRevision = [this](const ControllerRevision& r) {
       const auto* ref = api::controllerOf(r.metadata);
       if (ref != nullptr && ref->kind == "StatefulSet") {
         enqueue(api::fullName(r.metadata.namespace_, ref->name));
+      } else if (ref == nullptr) {
+        for (const auto& ss : sets_.cache().list(r.metadata.namespace_)) {
+          if (api::labels::matches(ss->spec.selector, r.metadata.labels)) {
+            enqueue(api::fullName(ss->metadata));
+          }
+        }
       }
     };
     revisions_.addEventHandler(
-        {.onUpdate = [=](const ControllerRevision&, const ControllerRevision& r) { onRevision(r); },
+        {.onAdd = onRevision,
+         .onUpdate = [=](const ControllerRevision&, const ControllerRevision& r) { onRevision(r); },
          .onDelete = onRevision});
     const auto onSet = [this](const StatefulSet& s) { enqueue(api::fullName(s.metadata)); };
     sets_.addEventHandler(
@@ -96,11 +101,15 @@ class StatefulSetController final : public WorkloadControllerBase {
       const int ord = ordinalOf(ss.metadata.name, p->metadata.name);
       if (ord >= 0) pods[ord] = p;
     }
-    std::vector<ControllerRevision> revisions;
-    for (const auto& r : revisions_.cache().byIndex("controller", ss.metadata.uid)) {
-      revisions.push_back(*r);
-    }
-    const auto update = syncHistory(ss, pods, revisions);
+    const RevisionOwner owner{.apiVersion = StatefulSet::kApiVersion,
+                              .kind = StatefulSet::kKind,
+                              .meta = ss.metadata,
+                              .tmpl = ss.spec.template_,
+                              .collisionCount = ss.status.collisionCount,
+                              .revisionHistoryLimit = ss.spec.revisionHistoryLimit};
+    const auto revisions = claimRevisions(client_, owner, ss.spec.selector,
+                                          revisions_.cache().list(ss.metadata.namespace_));
+    const auto update = syncHistory(owner, ss, pods, revisions);
     if (!update) return;
     // The current revision is the one the status names while it still exists; pods below
     // the partition are made from it.
@@ -148,19 +157,14 @@ class StatefulSetController final : public WorkloadControllerBase {
   // beyond revisionHistoryLimit deleted unless a pod or the status still names them. On a
   // hash collision the status's collisionCount goes up and nullopt is returned.
   std::optional<ControllerRevision> syncHistory(
-      const StatefulSet& ss, const std::map<int, std::shared_ptr<const Pod>>& pods,
+      const RevisionOwner& owner, const StatefulSet& ss,
+      const std::map<int, std::shared_ptr<const Pod>>& pods,
       const std::vector<ControllerRevision>& revisions) {
     std::set<std::string> live{ss.status.currentRevision, ss.status.updateRevision};
     for (const auto& [ord, p] : pods) {
       const auto it = p->metadata.labels.find(std::string(kRevisionLabel));
       if (it != p->metadata.labels.end()) live.insert(it->second);
     }
-    const RevisionOwner owner{.apiVersion = StatefulSet::kApiVersion,
-                              .kind = StatefulSet::kKind,
-                              .meta = ss.metadata,
-                              .tmpl = ss.spec.template_,
-                              .collisionCount = ss.status.collisionCount,
-                              .revisionHistoryLimit = ss.spec.revisionHistoryLimit};
     auto revision = syncRevisionHistory(client_, owner, revisions, live);
     if (!revision) {
       StatefulSet copy = ss;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "controller_history.h"
+#include "go_json.h"
 #include "kite/api/json.h"
 #include "kite/api/meta.h"
 
@@ -58,6 +59,27 @@ TEST_F(HistoryTest, DataIsTheTemplateReplacePatchKubectlApplies) {
   EXPECT_FALSE(revisionMatches(r, tmpl));
   r.data = {};
   EXPECT_THROW(templateOf(r), std::invalid_argument);
+}
+
+// What kubectl compares the data with: Go's encoding of the owner, keys sorted at every level.
+TEST_F(HistoryTest, DataIsWrittenAsGoWritesTheTemplate) {
+  auto tmpl = podTemplate("agent:1");
+  tmpl.spec.containers[0].command = {"sh", "-c", "a && b > c"};
+  tmpl.spec.nodeSelector = {{"zone", "a"}, {"arch", "x"}};
+  EXPECT_EQ(templatePatch(tmpl).text(),
+            R"({"spec":{"template":{"$patch":"replace","metadata":{"creationTimestamp":null,)"
+            R"("labels":{"app":"agent"}},"spec":{"containers":[{"command":["sh","-c",)"
+            R"("a \u0026\u0026 b \u003e c"],"image":"agent:1","name":"main","resources":{}}],)"
+            R"("nodeSelector":{"arch":"x","zone":"a"}}}}})");
+}
+
+TEST(GoJson, SortsKeysEscapesLikeGoAndKeepsNumbers) {
+  EXPECT_EQ(
+      goCanonicalJson(R"( {"b": [1, -2, 2.5, 1e-7, 1e21, true, null], "a": {"d": "x", "c": ""}} )"),
+      R"({"a":{"c":"","d":"x"},"b":[1,-2,2.5,1e-7,1e+21,true,null]})");
+  EXPECT_EQ(goCanonicalJson("\"<tab>\\t\\b\\u0001 \\u2028 & \\\" \\\\ /\""),
+            "\"\\u003ctab\\u003e\\t\\b\\u0001 \\u2028 \\u0026 \\\" \\\\ /\"");
+  EXPECT_THROW(goCanonicalJson("{"), std::invalid_argument);
 }
 
 TEST_F(HistoryTest, HashIsStableForEqualTemplatesAndDiffersOtherwise) {

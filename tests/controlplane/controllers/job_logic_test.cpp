@@ -1,11 +1,13 @@
-// The pure parts of the Job controller: completed-index strings, podFailurePolicy matching
-// and the pods an Indexed Job makes.
+// The pure parts of the Job controller: completed-index strings, podFailurePolicy and
+// successPolicy matching, podReplacementPolicy and the pods an Indexed Job makes.
 
 #include <gtest/gtest.h>
 
 #include "job_failure_policy.h"
 #include "job_indexes.h"
 #include "job_pods.h"
+#include "job_replacement.h"
+#include "job_success_policy.h"
 
 namespace kite::controlplane::controllers {
 namespace {
@@ -141,6 +143,55 @@ TEST(JobPods, FinalizerPatchTestsTheEntryItRemoves) {
       removeTrackingFinalizerPatch(p),
       R"([{"op":"test","path":"/metadata/finalizers/1","value":"batch.kubernetes.io/job-tracking"},)"
       R"({"op":"remove","path":"/metadata/finalizers/1"}])");
+}
+
+api::batch::v1::SuccessPolicyRule successRule(std::optional<std::string> indexes,
+                                              std::optional<int32_t> count) {
+  api::batch::v1::SuccessPolicyRule r;
+  r.succeededIndexes = std::move(indexes);
+  r.succeededCount = count;
+  return r;
+}
+
+TEST(JobSuccessPolicy, IndexesRuleNeedsAllOrTheCountOfThem) {
+  api::batch::v1::SuccessPolicy policy;
+  policy.rules = {successRule("0,2-3", std::nullopt)};
+  EXPECT_EQ(matchSuccessPolicy(policy, 10, {0, 2}), std::nullopt);
+  EXPECT_EQ(matchSuccessPolicy(policy, 10, {0, 2, 3}), "Matched rules at index 0");
+  policy.rules = {successRule("0,2-3", 1)};
+  EXPECT_EQ(matchSuccessPolicy(policy, 10, {1, 4}), std::nullopt);
+  EXPECT_EQ(matchSuccessPolicy(policy, 10, {3}), "Matched rules at index 0");
+}
+
+TEST(JobSuccessPolicy, CountRuleRulesInOrderAndUnusableRulesSkipped) {
+  api::batch::v1::SuccessPolicy policy;
+  // Index 7 is not below completions (5): the rule names no index and never matches.
+  policy.rules = {successRule("7", std::nullopt), successRule(std::nullopt, 2),
+                  successRule("1", std::nullopt)};
+  EXPECT_EQ(matchSuccessPolicy(policy, 5, {}), std::nullopt);
+  EXPECT_EQ(matchSuccessPolicy(policy, 5, {1}), "Matched rules at index 2");
+  EXPECT_EQ(matchSuccessPolicy(policy, 5, {1, 4}), "Matched rules at index 1");
+}
+
+TEST(JobPodReplacement, FailedPolicyOrFailurePolicyWaitsForBoundPodsToFail) {
+  api::batch::v1::Job job;
+  Pod p;
+  p.metadata.deletionTimestamp = api::Time();
+  p.spec.nodeName = "node-a";
+  EXPECT_TRUE(isPodTerminating(p));
+  EXPECT_FALSE(awaitingTerminalPhase(job, p));  // TerminatingOrFailed: replaced at once
+  job.spec.podReplacementPolicy = "Failed";
+  EXPECT_TRUE(awaitingTerminalPhase(job, p));
+  job.spec.podReplacementPolicy = "TerminatingOrFailed";
+  job.spec.podFailurePolicy.emplace();
+  EXPECT_TRUE(onlyReplaceFailedPods(job));
+  EXPECT_TRUE(awaitingTerminalPhase(job, p));
+  p.status.phase = "Failed";
+  EXPECT_FALSE(isPodTerminating(p));
+  EXPECT_FALSE(awaitingTerminalPhase(job, p));
+  p.status.phase = "Running";
+  p.spec.nodeName.clear();  // never bound: no kubelet will report a phase
+  EXPECT_FALSE(awaitingTerminalPhase(job, p));
 }
 
 }  // namespace

@@ -111,6 +111,21 @@ class JobServerTest : public ::testing::Test {
     client_->updateStatus(p);
   }
 
+  // What the scheduler does: the pod is bound to a node, so its deletion waits for a kubelet
+  // (there is none) instead of removing it at once.
+  void bind(const Pod& p, const std::string& node) {
+    client_->call("POST", "/api/v1/namespaces/" + ns_ + "/pods/" + p.metadata.name + "/binding",
+                  R"({"apiVersion":"v1","kind":"Binding","metadata":{"name":")" + p.metadata.name +
+                      R"("},"target":{"kind":"Node","name":")" + node + R"("}})");
+  }
+  std::vector<Pod> terminatingPods(const std::string& job) {
+    std::vector<Pod> out;
+    for (auto& p : podsOf(job)) {
+      if (p.metadata.deletionTimestamp) out.push_back(std::move(p));
+    }
+    return out;
+  }
+
   static bool hasFinalizer(const Pod& p) {
     const auto& f = p.metadata.finalizers;
     return std::find(f.begin(), f.end(), kFinalizer) != f.end();
@@ -268,6 +283,90 @@ TEST_F(JobServerTest, FailIndexAndBackoffLimitPerIndex) {
   EXPECT_EQ(s.completedIndexes, "1");
   EXPECT_EQ(s.failedIndexes.value_or(""), "0");
   EXPECT_EQ(s.failed, 2);
+}
+
+TEST_F(JobServerTest, TerminatingPodReplacedAtOnceByDefault) {
+  client_->create(makeJob("eager"));
+  ASSERT_TRUE(eventually([&] { return activePods("eager").size() == 1; }));
+  const auto first = activePods("eager").front();
+  bind(first, "node-a");
+  client_->remove<Pod>(ns_, first.metadata.name);
+  // TerminatingOrFailed: the deleted pod counts as failed and is replaced while it is still
+  // terminating (no kubelet finishes it here).
+  ASSERT_TRUE(eventually([&] {
+    const auto s = job("eager").status;
+    return activePods("eager").size() == 1 && s.failed == 1 && s.terminating == 1;
+  }));
+  EXPECT_EQ(terminatingPods("eager").size(), 1U);
+}
+
+TEST_F(JobServerTest, PodReplacementPolicyFailedWaitsForTheTerminalPhase) {
+  auto j = makeJob("patient");
+  j.spec.podReplacementPolicy = "Failed";
+  client_->create(j);
+  ASSERT_TRUE(eventually([&] { return activePods("patient").size() == 1; }));
+  const auto first = activePods("patient").front();
+  bind(first, "node-a");
+  client_->remove<Pod>(ns_, first.metadata.name);
+  ASSERT_TRUE(eventually([&] { return job("patient").status.terminating == 1; }));
+  // Not replaced, not counted, and it keeps its tracking finalizer while it terminates.
+  std::this_thread::sleep_for(1s);
+  EXPECT_TRUE(activePods("patient").empty());
+  EXPECT_EQ(job("patient").status.failed, 0);
+  EXPECT_EQ(job("patient").status.active, 0);
+  EXPECT_TRUE(hasFinalizer(client_->get<Pod>(ns_, first.metadata.name)));
+  // Failed at last (what its kubelet would report): counted, released, replaced.
+  finish(client_->get<Pod>(ns_, first.metadata.name), "Failed", 137);
+  ASSERT_TRUE(eventually([&] {
+    const auto s = job("patient").status;
+    return activePods("patient").size() == 1 && s.failed == 1 && s.terminating == 0;
+  }));
+  EXPECT_TRUE(eventually([&] { return podsOf("patient").size() == 1; }));
+}
+
+TEST_F(JobServerTest, SuccessPolicyCompletesIndexedJobEarly) {
+  auto j = makeJob("leader");
+  j.spec.completionMode = "Indexed";
+  j.spec.completions = 3;
+  j.spec.parallelism = 3;
+  auto& rule = j.spec.successPolicy.emplace().rules.emplace_back();
+  rule.succeededIndexes = "0";
+  client_->create(j);
+  ASSERT_TRUE(eventually([&] {
+    return activeIndex("leader", 0) && activeIndex("leader", 1) && activeIndex("leader", 2);
+  }));
+  const auto one = *activeIndex("leader", 1);
+  const auto two = *activeIndex("leader", 2);
+  bind(two, "node-a");  // index 2 lingers: deleted, it waits for a kubelet
+  finish(one, "Succeeded");
+  ASSERT_TRUE(eventually([&] { return job("leader").status.completedIndexes == "1"; }));
+  EXPECT_EQ(api::findCondition(job("leader").status.conditions, "SuccessCriteriaMet"), nullptr);
+  // The leader's index succeeds: the rule is met, the lingering pods are deleted, and the Job
+  // is Complete only once none is left terminating.
+  finish(*activeIndex("leader", 0), "Succeeded");
+  ASSERT_TRUE(eventually(
+      [&] { return hasCondition(job("leader"), "SuccessCriteriaMet", "SuccessPolicy"); }));
+  ASSERT_TRUE(eventually([&] { return job("leader").status.terminating == 1; }));
+  auto s = job("leader");
+  EXPECT_EQ(api::findCondition(s.status.conditions, "SuccessCriteriaMet")->message,
+            "Matched rules at index 0");
+  EXPECT_EQ(api::findCondition(s.status.conditions, "Complete"), nullptr);
+  EXPECT_EQ(s.status.active, 0);
+  EXPECT_TRUE(activePods("leader").empty());
+  // What the kubelet would do once the container stopped: the pod goes.
+  auto lingering = client_->get<Pod>(ns_, two.metadata.name);
+  api::meta::v1::DeleteOptions now;
+  now.gracePeriodSeconds = 0;
+  client_->remove<Pod>(ns_, lingering.metadata.name, now);
+  ASSERT_TRUE(eventually([&] { return hasCondition(job("leader"), "Complete", "SuccessPolicy"); }));
+  s = job("leader");
+  EXPECT_EQ(api::findCondition(s.status.conditions, "Complete")->message,
+            "Matched rules at index 0");
+  EXPECT_EQ(s.status.completedIndexes, "0-1");
+  EXPECT_EQ(s.status.succeeded, 2);
+  EXPECT_EQ(s.status.failed, 0);  // the pod deleted for the policy is not a failure
+  EXPECT_EQ(s.status.terminating.value_or(-1), 0);
+  EXPECT_TRUE(s.status.completionTime.has_value());
 }
 
 }  // namespace

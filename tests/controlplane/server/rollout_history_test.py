@@ -119,6 +119,15 @@ class RolloutHistoryTest(ServerTestCase):
             time.sleep(0.3)
         self.fail("timed out waiting for " + what)
 
+    def assert_skipped(self, ref, revision):
+        """`rollout undo` to the revision already running changes nothing, in kubectl's words."""
+        before = self.get(ref)["metadata"]["generation"]
+        r = self.kubectl("-n", self.ns, "rollout", "undo", ref, "--to-revision=%d" % revision)
+        self.assertEqual(r.stdout.strip(),
+                         "%s skipped rollback (current template already matches revision %d)"
+                         % (ref.replace("/", ".apps/", 1), revision))
+        self.assertEqual(self.get(ref)["metadata"]["generation"], before)
+
     def history_numbers(self, ref):
         r = self.kubectl("-n", self.ns, "rollout", "history", ref)
         return [int(m) for m in re.findall(r"^(\d+)\s", r.stdout, re.M)], r.stdout
@@ -158,6 +167,9 @@ class RolloutHistoryTest(ServerTestCase):
         self.wait_for("pods at " + IMAGE1, lambda: converged(IMAGE1))
         r = self.kubectl("-n", self.ns, "rollout", "status", "daemonset/agent", "--timeout=30s")
         self.assertIn("successfully rolled out", r.stdout)
+        # kubectl compares the revision's data with its own encoding of the DaemonSet byte for
+        # byte: an undo to the running revision is skipped.
+        self.assert_skipped("daemonset/agent", 1)
 
         self.kubectl("-n", self.ns, "set", "image", "daemonset/agent", "main=" + IMAGE2)
         self.wait_for("revision 2", lambda: 2 in self.revisions(uid))
@@ -180,6 +192,7 @@ class RolloutHistoryTest(ServerTestCase):
         self.wait_for("pods back at " + IMAGE1, lambda: converged(IMAGE1))
         numbers, text = self.history_numbers("daemonset/agent")
         self.assertEqual(numbers, [2, 3], text)
+        self.assert_skipped("daemonset/agent", 3)
         # Undo again without a revision: back to the previous one (2).
         r = self.kubectl("-n", self.ns, "rollout", "undo", "daemonset/agent")
         self.assertIn("rolled back", r.stdout)
@@ -220,6 +233,7 @@ class RolloutHistoryTest(ServerTestCase):
         self.assertIn("complete", r.stdout)
         numbers, text = self.history_numbers("statefulset/web")
         self.assertEqual(numbers, [1, 2], text)
+        self.assert_skipped("statefulset/web", 2)
         r = self.kubectl("-n", self.ns, "rollout", "history", "statefulset/web", "--revision=1")
         self.assertIn(IMAGE1, r.stdout)
 
@@ -232,6 +246,46 @@ class RolloutHistoryTest(ServerTestCase):
         self.wait_for("pods back at " + IMAGE1, lambda: converged(IMAGE1))
         numbers, text = self.history_numbers("statefulset/web")
         self.assertEqual(numbers, [2, 3], text)
+        self.assert_skipped("statefulset/web", 3)
+
+    def test_template_with_html_characters_undo_is_skipped(self):
+        # Go escapes <, > and & in strings (\u003c ...); the revision's data keeps kubectl's
+        # bytes, so the comparison still matches.
+        self.ns = self.make_namespace("sts-escapes")
+        tmpl = template("esc", IMAGE1)
+        tmpl["spec"]["containers"][0]["command"] = ["sh", "-c", "true && echo '<a>' > /tmp/x"]
+        self.apply_json({"apiVersion": "apps/v1", "kind": "StatefulSet",
+                         "metadata": {"name": "esc", "namespace": self.ns},
+                         "spec": {"replicas": 1, "serviceName": "esc",
+                                  "selector": {"matchLabels": {"app": "esc"}},
+                                  "template": tmpl}})
+        uid = self.get("statefulset", "esc")["metadata"]["uid"]
+        self.wait_for("revision 1", lambda: 1 in self.revisions(uid))
+        self.assert_skipped("statefulset/esc", 1)
+
+    def test_deployment_undo_to_running_revision_is_skipped(self):
+        """kubectl compares the ReplicaSet's template with the Deployment's itself."""
+        self.ns = self.make_namespace("deploy-history")
+        self.apply_json({"apiVersion": "apps/v1", "kind": "Deployment",
+                         "metadata": {"name": "app", "namespace": self.ns},
+                         "spec": {"replicas": 1,
+                                  "selector": {"matchLabels": {"app": "app"}},
+                                  "template": template("app", IMAGE1)}})
+
+        def revisions():
+            return sorted(int(rs["metadata"].get("annotations", {}).get(
+                "deployment.kubernetes.io/revision", "0"))
+                for rs in self.get("replicasets", "-l", "app=app")["items"])
+
+        self.wait_for("revision 1", lambda: revisions() == [1])
+        self.assert_skipped("deployment/app", 1)
+        self.kubectl("-n", self.ns, "set", "image", "deployment/app", "main=" + IMAGE2)
+        self.wait_for("revision 2", lambda: revisions() == [1, 2])
+        self.assert_skipped("deployment/app", 2)
+        r = self.kubectl("-n", self.ns, "rollout", "undo", "deployment/app", "--to-revision=1")
+        self.assertIn("rolled back", r.stdout)
+        self.wait_for("revision 1 renumbered 3", lambda: revisions() == [2, 3])
+        self.assert_skipped("deployment/app", 3)
 
 
 if __name__ == "__main__":
