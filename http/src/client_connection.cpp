@@ -4,7 +4,9 @@
 #include <openssl/ssl.h>
 
 #include <array>
+#include <atomic>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -16,10 +18,12 @@
 #include <boost/asio/write.hpp>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
 #include "kite/http/client.h"
+#include "tunnel_flow.h"
 
 namespace kite::http {
 namespace {
@@ -151,11 +155,40 @@ class ClientConnectionImpl final : public ClientConnection,
         return false;
       }
     }
+    flow_.queued(data.size());
     asio::post(io_, [this, data = std::move(data)]() mutable {
       out_.push_back(std::move(data));
       flush();
     });
     return true;
+  }
+
+  std::size_t queuedBytes() const override { return flow_.bytes(); }
+  void onDrained(std::size_t lowWater, std::function<void()> callback) override {
+    flow_.onDrained(lowWater, std::move(callback));
+  }
+  void setReading(bool reading) override {
+    {
+      // The io thread runs until its io_context has no work: with no read outstanding and
+      // nothing to write, a paused connection would end it. The guard is that work.
+      const std::lock_guard lock(mutex_);
+      if (ended_) {
+        return;
+      }
+      readPaused_ = !reading;
+      if (!reading && !pauseGuard_) {
+        pauseGuard_.emplace(io_.get_executor());
+      }
+    }
+    if (reading) {
+      asio::post(io_, [this] {
+        {
+          const std::lock_guard lock(mutex_);
+          pauseGuard_.reset();
+        }
+        readMore();
+      });
+    }
   }
 
   void close() override {
@@ -274,13 +307,20 @@ class ClientConnectionImpl final : public ClientConnection,
     }
   }
 
+  // On the io thread. One read at a time; none while paused (setReading), none once ended.
   void readMore() {
+    if (reading_ || readPaused_ || readEnded_) {
+      return;
+    }
+    reading_ = true;
     withStream([&](auto& s) {
       s.async_read_some(asio::buffer(chunk_), [this](const ErrorCode& error, std::size_t n) {
+        reading_ = false;
         if (n > 0) {
           deliver(std::string(chunk_.data(), n));
         }
         if (error) {
+          readEnded_ = true;
           end();
           return;
         }
@@ -309,6 +349,7 @@ class ClientConnectionImpl final : public ClientConnection,
           end();
           return;
         }
+        flow_.sent(inflight_.size());
         flush();
       });
     });
@@ -324,7 +365,10 @@ class ClientConnectionImpl final : public ClientConnection,
       ended_ = true;
       onClose.swap(onClose_);
       onData_ = nullptr;
+      pauseGuard_.reset();
     }
+    readEnded_ = true;
+    flow_.drop();
     ErrorCode ignored;
     stream_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);  // NOLINT
     stream_.next_layer().close(ignored);                                 // NOLINT
@@ -345,6 +389,12 @@ class ClientConnectionImpl final : public ClientConnection,
   std::string inflight_;
   bool writing_ = false;
   bool closeAfterWrites_ = false;
+  bool reading_ = false;                 // io thread only
+  bool readEnded_ = false;               // io thread only
+  std::atomic<bool> readPaused_{false};  // setReading, from any thread
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>>
+      pauseGuard_;  // under mutex_: while paused
+  detail::TunnelFlow flow_;
   std::mutex mutex_;
   DataCallback onData_;
   std::function<void()> onClose_;

@@ -9,6 +9,7 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <limits>
+#include <utility>
 
 #include "exchange_responder.h"
 #include "http2_connection.h"
@@ -315,8 +316,25 @@ void Connection::tunnelWrite(std::string data) {
     if (self->phase_ != Phase::Upgraded) {
       return;
     }
+    self->tunnelBytesQueued_ += data.size();
     self->queueOut(std::move(data));
     self->flush();
+  });
+}
+
+void Connection::tunnelSetReading(bool reading) {
+  asio::post(executor_, [self = shared_from_this(), reading] {
+    if (self->phase_ == Phase::Closed) {
+      return;
+    }
+    self->tunnelReadPaused_ = !reading;
+    if (reading) {
+      self->pausedHold_.reset();
+      self->startRead();
+    } else {
+      // With no read outstanding and nothing to write, no handler would hold the connection.
+      self->pausedHold_ = self;
+    }
   });
 }
 
@@ -429,6 +447,9 @@ void Connection::startRead() {
   if (readPending_ || closing_ || phase_ == Phase::Closed || phase_ == Phase::Handshake) {
     return;
   }
+  if (phase_ == Phase::Upgraded && tunnelReadPaused_) {
+    return;  // tunnelSetReading(true) reads on
+  }
   // While an answer is under way, read ahead only so far: enough to notice the client
   // leaving and to hold a pipelined request, not an unbounded upload.
   if (phase_ != Phase::Reading && buffer_.size() >= server_->options().maxHeaderBytes + kReadSize) {
@@ -498,6 +519,8 @@ void Connection::flush() {
   }
   streamBytesInflight_ = streamBytesQueued_;
   streamBytesQueued_ = 0;
+  tunnelBytesInflight_ = tunnelBytesQueued_;
+  tunnelBytesQueued_ = 0;
   writing_ = true;
   arm(writeTimer_, server_->options().idleTimeout);
   asio::async_write(tls_, buffers_,
@@ -520,6 +543,9 @@ void Connection::onWritten(const ErrorCode& error) {
   if (error) {
     closeNow();
     return;
+  }
+  if (tunnel_ && tunnelBytesInflight_ > 0) {
+    tunnel_->sent(std::exchange(tunnelBytesInflight_, 0));
   }
   flush();
 }
@@ -594,6 +620,11 @@ void Connection::closeNow() {
     return;
   }
   phase_ = Phase::Closed;
+  if (pausedHold_) {
+    // Let go from a later handler, not from inside this one.
+    asio::post(executor_, [hold = std::move(pausedHold_)] {});
+    pausedHold_.reset();
+  }
   ErrorCode ignored;
   tls_.next_layer().shutdown(tcp::socket::shutdown_both, ignored);  // NOLINT
   tls_.next_layer().close(ignored);                                 // NOLINT

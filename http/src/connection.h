@@ -63,6 +63,7 @@ class Connection final : public ExchangeSink,
   void tunnelWrite(std::string data) override;
   void tunnelClose() override;
   bool tunnelRun(std::function<void()> task) override;
+  void tunnelSetReading(bool reading) override;
 
  private:
   enum class Phase { Handshake, Reading, Handling, Streaming, Writing, Upgraded, Closed };
@@ -126,6 +127,10 @@ class Connection final : public ExchangeSink,
   std::shared_ptr<QueuedStream> stream_;         // open stream, until its end is queued
   std::shared_ptr<QueuedStream> accountStream_;  // whose bytes the queued output carries
   std::shared_ptr<UpgradedTunnel> tunnel_;       // after a 101
+  bool tunnelReadPaused_ = false;                // the tunnel's reader asked for a pause
+  std::shared_ptr<Connection> pausedHold_;       // keeps a paused tunnel's connection alive
+  std::size_t tunnelBytesQueued_ = 0;            // tunnel write()s in out_
+  std::size_t tunnelBytesInflight_ = 0;          // and in inflight_
 
   // Writing: out_ collects, inflight_ is on the wire.
   std::vector<std::string> out_;

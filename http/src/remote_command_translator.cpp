@@ -1,6 +1,9 @@
 #include "kite/http/remote_command_translator.h"
 
+#include <openssl/evp.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <utility>
 
 namespace kite::http {
@@ -38,7 +41,100 @@ std::string jsonString(std::string_view text) {
   return out;
 }
 
+std::string encodeBase64(std::string_view data) {
+  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+  const int size = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                   reinterpret_cast<const unsigned char*>(data.data()),
+                                   static_cast<int>(data.size()));
+  out.resize(static_cast<std::size_t>(size));
+  return out;
+}
+
+std::optional<std::string> decodeBase64(std::string_view text) {
+  if (text.size() % 4 != 0) return std::nullopt;
+  if (text.empty()) return std::string();
+  std::string out(3 * (text.size() / 4), '\0');
+  const int size = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                   reinterpret_cast<const unsigned char*>(text.data()),
+                                   static_cast<int>(text.size()));
+  if (size < 0) return std::nullopt;
+  // EVP_DecodeBlock counts the padding as zero bytes.
+  std::size_t padding = 0;
+  while (padding < 2 && text[text.size() - 1 - padding] == '=') ++padding;
+  out.resize(static_cast<std::size_t>(size) - padding);
+  return out;
+}
+
+// The text of a JSON string value starting at `at` (just past its opening quote); the common
+// escapes are decoded, \u only for ASCII.
+std::string jsonStringAt(std::string_view json, std::size_t at) {
+  std::string out;
+  for (std::size_t i = at; i < json.size(); ++i) {
+    const char c = json[i];
+    if (c == '"') break;
+    if (c != '\\' || i + 1 >= json.size()) {
+      out.push_back(c);
+      continue;
+    }
+    const char e = json[++i];
+    switch (e) {
+      case 'n':
+        out.push_back('\n');
+        break;
+      case 't':
+        out.push_back('\t');
+        break;
+      case 'r':
+        out.push_back('\r');
+        break;
+      case 'u':
+        if (i + 4 < json.size()) {
+          const unsigned long code =
+              std::strtoul(std::string(json.substr(i + 1, 4)).c_str(), nullptr, 16);
+          out.push_back(code < 0x80 ? static_cast<char>(code) : '?');
+          i += 4;
+        }
+        break;
+      default:
+        out.push_back(e);  // \" \\ \/
+        break;
+    }
+  }
+  return out;
+}
+
+// The value of a top-level string field of a metav1.Status ("status", "message"): the first
+// occurrence, which in the kubelet's (Go's) field order is the top-level one.
+std::string statusField(std::string_view json, std::string_view name) {
+  const std::string key = "\"" + std::string(name) + "\"";
+  std::size_t at = json.find(key);
+  if (at == std::string_view::npos) return "";
+  at += key.size();
+  while (at < json.size() && (json[at] == ' ' || json[at] == ':')) ++at;
+  if (at >= json.size() || json[at] != '"') return "";
+  return jsonStringAt(json, at + 1);
+}
+
 }  // namespace
+
+std::optional<ChannelProtocol> channelProtocolNamed(std::string_view name) {
+  if (name == "v5.channel.k8s.io") return ChannelProtocol::kV5;
+  if (name == "v4.channel.k8s.io") return ChannelProtocol::kV4;
+  if (name == "v4.base64.channel.k8s.io") return ChannelProtocol::kV4Base64;
+  if (name == "channel.k8s.io") return ChannelProtocol::kV1;
+  if (name == "base64.channel.k8s.io") return ChannelProtocol::kV1Base64;
+  return std::nullopt;
+}
+
+bool RemoteCommandTranslator::base64() const {
+  return streams_.protocol == ChannelProtocol::kV4Base64 ||
+         streams_.protocol == ChannelProtocol::kV1Base64;
+}
+
+bool RemoteCommandTranslator::plainStatus() const {
+  return streams_.protocol == ChannelProtocol::kV1 ||
+         streams_.protocol == ChannelProtocol::kV1Base64;
+}
 
 RemoteCommandTranslator::RemoteCommandTranslator(RemoteCommandStreams streams)
     : streams_(streams) {}
@@ -72,8 +168,11 @@ RemoteCommandTranslator::Output RemoteCommandTranslator::start() {
   if (streams_.output || (streams_.error && !streams_.tty)) {
     const auto first =
         streams_.output ? RemoteCommandChannel::kStdout : RemoteCommandChannel::kStderr;
-    out.toClient +=
-        encodeWebSocketFrame(WebSocketOpcode::kBinary, std::string(1, static_cast<char>(first)));
+    out.toClient += base64() ? encodeWebSocketFrame(
+                                   WebSocketOpcode::kText,
+                                   std::string(1, static_cast<char>('0' + static_cast<int>(first))))
+                             : encodeWebSocketFrame(WebSocketOpcode::kBinary,
+                                                    std::string(1, static_cast<char>(first)));
   }
   return out;
 }
@@ -122,8 +221,20 @@ RemoteCommandTranslator::Output RemoteCommandTranslator::fromClient(std::string_
 
 void RemoteCommandTranslator::clientMessage(Output& out, const WebSocketMessage& message) {
   if (message.payload.empty()) return;
-  const auto channel = static_cast<RemoteCommandChannel>(message.payload[0]);
-  const std::string_view data = std::string_view(message.payload).substr(1);
+  auto channel = static_cast<RemoteCommandChannel>(message.payload[0]);
+  std::string_view data = std::string_view(message.payload).substr(1);
+  std::optional<std::string> decoded;
+  if (base64()) {
+    // "<digit><base64>"; the kubelet's WebSocket server ends the session on anything else.
+    const char digit = message.payload[0];
+    decoded = decodeBase64(data);
+    if (digit < '0' || digit > '9' || !decoded) {
+      finish(out, kCloseProtocolError);
+      return;
+    }
+    channel = static_cast<RemoteCommandChannel>(digit - '0');
+    data = *decoded;
+  }
   switch (channel) {
     case RemoteCommandChannel::kStdin:
     case RemoteCommandChannel::kResize:
@@ -142,6 +253,12 @@ void RemoteCommandTranslator::clientMessage(Output& out, const WebSocketMessage&
     default:
       break;  // stdout, stderr and error flow the other way: nothing to forward
   }
+}
+
+std::size_t RemoteCommandTranslator::heldForRuntime() const {
+  std::size_t held = 0;
+  for (const auto& [id, stream] : byId_) held += stream.pending.size();
+  return held;
 }
 
 void RemoteCommandTranslator::sendToStream(Output& out, RemoteCommandChannel channel,
@@ -262,9 +379,11 @@ void RemoteCommandTranslator::runtimeData(Output& out, const SpdyFrame& frame) {
   switch (stream.channel) {
     case RemoteCommandChannel::kStdout:
     case RemoteCommandChannel::kStderr:
-    case RemoteCommandChannel::kError:
-      if (stream.channel == RemoteCommandChannel::kError && size > 0) errorSeen_ = true;
       toChannel(out, stream.channel, frame.payload);
+      break;
+    case RemoteCommandChannel::kError:
+      if (size > 0) errorSeen_ = true;
+      statusToClient(out, frame.payload);
       break;
     default:
       break;
@@ -278,18 +397,32 @@ void RemoteCommandTranslator::runtimeData(Output& out, const SpdyFrame& frame) {
 void RemoteCommandTranslator::toChannel(Output& out, RemoteCommandChannel channel,
                                         std::string_view data) {
   if (data.empty()) return;
+  if (base64()) {
+    std::string message(1, static_cast<char>('0' + static_cast<int>(channel)));
+    message.append(encodeBase64(data));
+    out.toClient += encodeWebSocketFrame(WebSocketOpcode::kText, message);
+    return;
+  }
   std::string message(1, static_cast<char>(channel));
   message.append(data);
   out.toClient += encodeWebSocketFrame(WebSocketOpcode::kBinary, message);
+}
+
+void RemoteCommandTranslator::statusToClient(Output& out, std::string_view data) {
+  if (plainStatus()) {
+    status_.append(data);  // sent as text by finish()
+    return;
+  }
+  toChannel(out, RemoteCommandChannel::kError, data);
 }
 
 void RemoteCommandTranslator::fail(Output& out, std::string_view message) {
   if (finished_) return;
   if (!errorSeen_) {
     errorSeen_ = true;
-    toChannel(out, RemoteCommandChannel::kError,
-              R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":)" +
-                  jsonString(message) + R"(,"reason":"InternalError","code":500})");
+    statusToClient(
+        out, R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":)" +
+                 jsonString(message) + R"(,"reason":"InternalError","code":500})");
   }
   finish(out, kCloseNormal);
 }
@@ -303,6 +436,9 @@ void RemoteCommandTranslator::finish(Output& out, std::uint16_t closeCode) {
     return;
   }
   finished_ = true;
+  if (plainStatus() && !status_.empty() && statusField(status_, "status") != "Success") {
+    toChannel(out, RemoteCommandChannel::kError, statusField(status_, "message"));
+  }
   out.toClient += encodeWebSocketFrame(WebSocketOpcode::kClose, closePayload(closeCode));
   SpdyFrame goAway;
   goAway.type = SpdyFrameType::kGoAway;

@@ -62,8 +62,15 @@ bool UpgradedTunnel::write(std::string data) {
   if (!port) {
     return false;
   }
+  flow_.queued(data.size());
   port->tunnelWrite(std::move(data));
   return true;
+}
+
+void UpgradedTunnel::setReading(bool reading) {
+  if (auto port = port_.lock()) {
+    port->tunnelSetReading(reading);
+  }
 }
 
 void UpgradedTunnel::close() {
@@ -113,6 +120,7 @@ void UpgradedTunnel::peerClosed() {
     onData.swap(onData_);  // dropped below with what it holds (often a pipe's other end)
     pending.swap(pending_);
   }
+  flow_.drop();
   if (!pending.empty() && onData) {
     onData(std::move(pending));
   }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "kite/http/server.h"
+#include "tunnel_flow.h"
 
 namespace kite::http::detail {
 
@@ -20,6 +21,8 @@ class TunnelPort {
   virtual void tunnelClose() = 0;
   // Runs `task` on the connection's strand; false when the connection is gone.
   virtual bool tunnelRun(std::function<void()> task) = 0;
+  // Stops or resumes reading the connection's bytes (flow control).
+  virtual void tunnelSetReading(bool reading) = 0;
 };
 
 class UpgradedTunnel final : public Tunnel, public std::enable_shared_from_this<UpgradedTunnel> {
@@ -29,10 +32,16 @@ class UpgradedTunnel final : public Tunnel, public std::enable_shared_from_this<
   void start(DataCallback onData, std::function<void()> onClose) override;
   bool write(std::string data) override;
   void close() override;
+  std::size_t queuedBytes() const override { return flow_.bytes(); }
+  void onDrained(std::size_t lowWater, std::function<void()> callback) override {
+    flow_.onDrained(lowWater, std::move(callback));
+  }
+  void setReading(bool reading) override;
 
   // From the connection's strand.
   void received(std::string data);
   void peerClosed();
+  void sent(std::size_t bytes) { flow_.sent(bytes); }  // bytes of write()s the socket took
 
  private:
   void deliverPending();  // on the strand, once started
@@ -45,6 +54,7 @@ class UpgradedTunnel final : public Tunnel, public std::enable_shared_from_this<
   bool started_ = false;
   bool peerEnded_ = false;
   bool closed_ = false;
+  TunnelFlow flow_;
 };
 
 }  // namespace kite::http::detail

@@ -1,5 +1,6 @@
 #include "kite/kubelet/pod_actions.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -94,23 +95,47 @@ PodActions computePodActions(const corev1::Pod& pod, const RuntimePod& runtime,
     }
     actions.createSandbox = true;
     actions.killPod = !runtime.sandboxes.empty();
-    actions.sandboxAttempt =
-        runtime.sandboxes.empty() ? 0 : runtime.sandboxes.front().metadata().attempt() + 1;
-    // A new sandbox starts with the first init container (or the containers).
-    for (std::size_t i = 0; i < initContainers.size(); ++i) {
-      if (isSidecar(initContainers[i])) {
-        actions.toStart.push_back({i, true, 0});
-        continue;
-      }
-      actions.toStart.push_back({i, true, 0});
-      return actions;
+    // The newest attempt + 1, counted over every sandbox: one whose creation failed half-way
+    // (the runtime could not clean it up and keeps its name reserved) has no creation time
+    // and is not the newest listed, yet its attempt is taken.
+    for (const auto& sandbox : runtime.sandboxes) {
+      actions.sandboxAttempt = std::max(actions.sandboxAttempt, sandbox.metadata().attempt() + 1);
     }
-    for (std::size_t i = 0; i < containers.size(); ++i) actions.toStart.push_back({i, false, 0});
+    const std::string keep =
+        runtime.containers.empty() ? "" : runtime.containers.front().podSandboxId;
+    for (const auto& sandbox : runtime.sandboxes) {
+      if (sandbox.state() != cri::v1::SANDBOX_READY && sandbox.id() != keep) {
+        actions.sandboxesToRemove.push_back(sandbox.id());
+      }
+    }
+    // A new sandbox starts with the first init container (or the containers). Restart counts
+    // go on from the old sandbox's instances, as upstream counts them (and so each instance
+    // keeps its own log file).
+    const auto countFrom = [&](const std::string& name) {
+      const auto* latest = runtime.latest(name);
+      return latest == nullptr ? 0 : latest->restartCount + 1;
+    };
+    for (std::size_t i = 0; i < initContainers.size(); ++i) {
+      actions.toStart.push_back({i, true, countFrom(initContainers[i].name)});
+      if (!isSidecar(initContainers[i])) return actions;
+    }
+    for (std::size_t i = 0; i < containers.size(); ++i) {
+      actions.toStart.push_back({i, false, countFrom(containers[i].name)});
+    }
     return actions;
   }
 
   const std::string sandboxId = runtime.sandboxes.front().id();
   actions.sandboxId = sandboxId;
+  // A not-ready sandbox without containers is of no more use: typically one whose creation
+  // failed and whose removal before the next attempt failed too.
+  for (const auto& sandbox : runtime.sandboxes) {
+    if (sandbox.state() == cri::v1::SANDBOX_READY) continue;
+    const bool empty =
+        std::none_of(runtime.containers.begin(), runtime.containers.end(),
+                     [&](const RuntimeContainer& c) { return c.podSandboxId == sandbox.id(); });
+    if (empty) actions.sandboxesToRemove.push_back(sandbox.id());
+  }
   auto restartCountOf = [&](const std::string& name) {
     const auto* latest = runtime.latest(name);
     return latest == nullptr ? 0 : latest->restartCount + 1;

@@ -136,6 +136,9 @@ SyncResult PodSyncer::sync(const corev1::Pod& pod, const std::set<std::string>& 
   if (actions.killPod) {
     kill(pod, gracePeriodOf(pod));
   }
+  if (!actions.createSandbox && !actions.sandboxesToRemove.empty()) {
+    retireSandboxes(pod, runtime, actions.sandboxesToRemove, false);
+  }
   if (actions.terminal ||
       (actions.toStart.empty() && actions.toKill.empty() && !actions.createSandbox)) {
     // Nothing to start, but ConfigMap, Secret, token and downward API files follow their
@@ -172,6 +175,11 @@ SyncResult PodSyncer::sync(const corev1::Pod& pod, const std::set<std::string>& 
   std::optional<cri::v1::PodSandboxConfig> created;  // the config a new sandbox was made with
   if (actions.createSandbox) {
     attempt = actions.sandboxAttempt;
+    if (!runtime.sandboxes.empty()) {
+      result.events.push_back(
+          {"Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created."});
+      retireSandboxes(pod, runtime, actions.sandboxesToRemove, true);
+    }
     cgroups_.create(pod.metadata.uid, qos);
     fs::create_directories(podLogDir(pod));
     try {
@@ -401,6 +409,25 @@ void PodSyncer::kill(const corev1::Pod& pod, int64_t gracePeriodSeconds) {
       runtime_.stopPodSandbox(sandbox.id());
     } catch (const cri::Error& e) {
       spdlog::warn("pod {}: stopping sandbox: {}", pod.metadata.name, e.what());
+    }
+  }
+}
+
+void PodSyncer::retireSandboxes(const corev1::Pod& pod, const RuntimePod& runtime,
+                                const std::vector<std::string>& toRemove, bool stopOthers) {
+  // Stopping a not-ready sandbox releases what its dead pause process still holds (the
+  // network); removing it releases its name. The one kept holds the newest containers.
+  for (const auto& sandbox : runtime.sandboxes) {
+    if (sandbox.state() == cri::v1::SANDBOX_READY) continue;
+    const bool remove = std::find(toRemove.begin(), toRemove.end(), sandbox.id()) != toRemove.end();
+    if (!remove && !stopOthers) continue;
+    try {
+      runtime_.stopPodSandbox(sandbox.id());
+      if (remove) runtime_.removePodSandbox(sandbox.id());
+    } catch (const cri::Error& e) {
+      // Retried with the next sandbox; the new one's attempt differs either way.
+      spdlog::warn("pod {}: {} sandbox {}: {}", pod.metadata.name, remove ? "removing" : "stopping",
+                   sandbox.id(), e.what());
     }
   }
 }

@@ -70,8 +70,12 @@ RuntimePod readRuntimePod(cri::Runtime& runtime, const std::string& podUid) {
       if (!e.isNotFound()) throw;
     }
   }
-  std::sort(pod.sandboxes.begin(), pod.sandboxes.end(),
-            [](const auto& a, const auto& b) { return a.created_at() > b.created_at(); });
+  // Newest first; a sandbox whose creation failed has no creation time (0): the attempt
+  // orders those.
+  std::sort(pod.sandboxes.begin(), pod.sandboxes.end(), [](const auto& a, const auto& b) {
+    if (a.created_at() != b.created_at()) return a.created_at() > b.created_at();
+    return a.metadata().attempt() > b.metadata().attempt();
+  });
 
   cri::v1::ContainerFilter containerFilter;
   (*containerFilter.mutable_label_selector())[labels::kPodUid] = podUid;

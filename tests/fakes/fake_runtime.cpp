@@ -58,6 +58,16 @@ void FakeRuntime::failNext(const std::string& method, cri::ErrorCode code,
   failures_[method] = {code, message};
 }
 
+void FakeRuntime::failNextSandboxKeepingName(const std::string& message) {
+  std::lock_guard lock(mutex_);
+  sandboxLeftBehind_ = message;
+}
+
+void FakeRuntime::killSandbox(const std::string& podSandboxId) {
+  std::lock_guard lock(mutex_);
+  sandbox("killSandbox", podSandboxId).info.set_state(v1::SANDBOX_NOTREADY);
+}
+
 void FakeRuntime::exitContainer(const std::string& containerId, int32_t exitCode,
                                 const std::string& reason) {
   std::lock_guard lock(mutex_);
@@ -167,12 +177,21 @@ std::string FakeRuntime::runPodSandbox(const v1::PodSandboxConfig& config,
   *sandbox.info.mutable_metadata() = config.metadata();
   sandbox.info.set_state(v1::SANDBOX_READY);
   sandbox.info.set_created_at(now());
+  if (sandboxLeftBehind_) {
+    sandbox.info.set_state(v1::SANDBOX_NOTREADY);
+    sandbox.info.set_created_at(0);
+  }
   *sandbox.info.mutable_labels() = config.labels();
   *sandbox.info.mutable_annotations() = config.annotations();
   sandbox.info.set_runtime_handler(runtimeHandler);
   sandbox.config = config;
   sandbox.ip = "10.88.0." + std::to_string(2 + sandboxes_.size() % 250);
   sandboxes_[id] = std::move(sandbox);
+  if (sandboxLeftBehind_) {
+    const std::string message = *sandboxLeftBehind_;
+    sandboxLeftBehind_.reset();
+    throw cri::Error("RunPodSandbox", kEndpoint, cri::ErrorCode::kUnknown, message);
+  }
   return id;
 }
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "kite/cri/error.h"
@@ -28,6 +29,12 @@ class FakeRuntime final : public cri::Runtime, public cri::Images {
   void addLocalImage(const std::string& reference);
   // The next call of `method` (e.g. "RunPodSandbox") throws this error once.
   void failNext(const std::string& method, cri::ErrorCode code, const std::string& message);
+  // The next RunPodSandbox fails half-way, as containerd's does when setting up the
+  // network fails and tearing it down fails too: the sandbox stays behind NOTREADY with
+  // no creation time (0), its name reserved until it is removed.
+  void failNextSandboxKeepingName(const std::string& message);
+  // The sandbox's pause process died (kill -9): NOTREADY, its containers untouched.
+  void killSandbox(const std::string& podSandboxId);
   // Makes a running container exit with this code, as its process would.
   void exitContainer(const std::string& containerId, int32_t exitCode,
                      const std::string& reason = "");
@@ -108,6 +115,7 @@ class FakeRuntime final : public cri::Runtime, public cri::Images {
   std::map<std::string, uint64_t> registry_;  // reference -> size
   std::map<std::string, std::pair<cri::ErrorCode, std::string>> failures_;
   std::map<std::string, cri::ExecResult> execResults_;
+  std::optional<std::string> sandboxLeftBehind_;  // failNextSandboxKeepingName's message
   std::vector<std::string> calls_;
   std::chrono::nanoseconds clock_{1'700'000'000'000'000'000};
   uint64_t counter_ = 0;

@@ -357,6 +357,108 @@ TEST(RemoteCommandTranslatorTest, BadWebSocketBytesCloseWithProtocolError) {
   EXPECT_TRUE(out.closeRuntime);
 }
 
+std::string base64Message(char digit, std::string_view base64) {
+  std::string payload(1, digit);
+  payload.append(base64);
+  return encodeWebSocketFrame(WebSocketOpcode::kText, payload, 0x11223344U);
+}
+
+TEST(RemoteCommandTranslatorTest, Base64ProtocolCarriesChannelsAsTextBothWays) {
+  EXPECT_EQ(channelProtocolNamed("base64.channel.k8s.io"), ChannelProtocol::kV1Base64);
+  EXPECT_EQ(channelProtocolNamed("v4.base64.channel.k8s.io"), ChannelProtocol::kV4Base64);
+  EXPECT_EQ(channelProtocolNamed("v5.channel.k8s.io"), ChannelProtocol::kV5);
+  EXPECT_FALSE(channelProtocolNamed("v6.channel.k8s.io").has_value());
+
+  RemoteCommandTranslator translator({true, true, true, false, ChannelProtocol::kV4Base64});
+  FakeRuntime runtime;
+  WebSocketDecoder client;
+  const auto started = translator.start();
+  runtime.read(started);
+  auto messages = toClient(client, started);
+  ASSERT_EQ(messages.size(), 1U);
+  EXPECT_EQ(messages[0].opcode, WebSocketOpcode::kText);
+  EXPECT_EQ(messages[0].payload, "1");  // the session is up
+  runtime.read(translator.fromRuntime(runtime.replyAll()));
+
+  // "0" + base64("hi\n"), and one byte short of a padding-free length: "a" is "YQ==".
+  auto frames =
+      runtime.read(translator.fromClient(base64Message('0', "aGkK") + base64Message('0', "YQ==")));
+  ASSERT_EQ(frames.size(), 2U);
+  EXPECT_EQ(frames[0].streamId, runtime.idOf("stdin"));
+  EXPECT_EQ(frames[0].payload, "hi\n");
+  EXPECT_EQ(frames[1].payload, "a");
+
+  const std::string binary("\x00\xff\x10ok", 5);
+  messages =
+      toClient(client, translator.fromRuntime(FakeRuntime::data(runtime.idOf("stdout"), binary) +
+                                              FakeRuntime::data(runtime.idOf("stderr"), "ab")));
+  ASSERT_EQ(messages.size(), 2U);
+  EXPECT_EQ(messages[0].opcode, WebSocketOpcode::kText);
+  EXPECT_EQ(messages[0].payload, "1AP8Qb2s=");
+  EXPECT_EQ(messages[1].payload, "2YWI=");
+
+  // v4: the status goes on as JSON, in base64.
+  messages =
+      toClient(client, translator.fromRuntime(FakeRuntime::data(runtime.idOf("error"), kSuccess) +
+                                              FakeRuntime::control(SpdyFrameType::kRstStream,
+                                                                   runtime.idOf("error"), 5)));
+  ASSERT_EQ(messages.size(), 2U);
+  EXPECT_EQ(messages[0].payload,
+            "3eyJtZXRhZGF0YSI6e30sInN0YXR1cyI6IlN1Y2Nlc3MifQ==");  // base64(kSuccess)
+  EXPECT_EQ(messages[1].opcode, WebSocketOpcode::kClose);
+}
+
+TEST(RemoteCommandTranslatorTest, Base64GarbageEndsTheSession) {
+  RemoteCommandTranslator translator({true, true, false, false, ChannelProtocol::kV1Base64});
+  FakeRuntime runtime;
+  WebSocketDecoder client;
+  runtime.read(translator.start());
+  translator.fromRuntime(runtime.replyAll());
+  const auto out = translator.fromClient(base64Message('0', "not base64!"));
+  const auto messages = toClient(client, out);
+  ASSERT_FALSE(messages.empty());
+  EXPECT_EQ(messages.back().opcode, WebSocketOpcode::kClose);
+  EXPECT_EQ(messages.back().payload, bin("\x03\xea"));  // 1002
+  EXPECT_TRUE(translator.finished());
+}
+
+TEST(RemoteCommandTranslatorTest, V1ProtocolsGetAFailuresMessageAsTextAndNothingOnSuccess) {
+  const std::string failure =
+      R"({"metadata":{},"status":"Failure","message":"command terminated with non-zero exit code: exit status 3","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"3"}]}})";
+  for (const auto protocol : {ChannelProtocol::kV1, ChannelProtocol::kV1Base64}) {
+    for (const bool success : {true, false}) {
+      RemoteCommandTranslator translator({false, true, false, false, protocol});
+      FakeRuntime runtime;
+      WebSocketDecoder client;
+      runtime.read(translator.start());
+      translator.fromRuntime(runtime.replyAll());
+      // The status in two pieces, as a runtime may send it.
+      const std::string status = success ? std::string(kSuccess) : failure;
+      auto messages = toClient(client, translator.fromRuntime(FakeRuntime::data(
+                                           runtime.idOf("error"), status.substr(0, 10))));
+      EXPECT_TRUE(messages.empty());  // kept until the session ends
+      messages = toClient(
+          client, translator.fromRuntime(
+                      FakeRuntime::data(runtime.idOf("error"), status.substr(10)) +
+                      FakeRuntime::control(SpdyFrameType::kRstStream, runtime.idOf("error"), 5)));
+      ASSERT_FALSE(messages.empty());
+      EXPECT_EQ(messages.back().opcode, WebSocketOpcode::kClose);
+      if (success) {
+        EXPECT_EQ(messages.size(), 1U);
+        continue;
+      }
+      ASSERT_EQ(messages.size(), 2U);
+      const std::string text = "command terminated with non-zero exit code: exit status 3";
+      if (protocol == ChannelProtocol::kV1) {
+        EXPECT_EQ(messages[0].payload, "\x03" + text);
+      } else {
+        EXPECT_EQ(messages[0].payload,
+                  "3Y29tbWFuZCB0ZXJtaW5hdGVkIHdpdGggbm9uLXplcm8gZXhpdCBjb2RlOiBleGl0IHN0YXR1cyAz");
+      }
+    }
+  }
+}
+
 TEST(RemoteCommandTranslatorFuzzTest, RandomInputFromEitherSideNeverCrashes) {
   std::mt19937 random(6);
   for (int round = 0; round < 2000; ++round) {

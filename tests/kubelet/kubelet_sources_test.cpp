@@ -11,36 +11,16 @@
 #include <mutex>
 #include <thread>
 
-#include "config_test_util.h"
-#include "fake_volume_deps.h"
-#include "fakes/fake_clock.h"
-#include "fakes/fake_runtime.h"
 #include "kite/kubelet/kubelet.h"
+#include "pod_syncer_rig.h"
 
 namespace kite::kubelet {
 namespace {
 
 namespace corev1 = api::core::v1;
 
-class KubeletSourcesTest : public ::testing::Test {
+class KubeletSourcesTest : public ::testing::Test, protected testing::PodSyncerRig {
  protected:
-  KubeletSourcesTest()
-      : volumes_(mounter_, dir_.path() / "root", config_, 1ULL << 30),
-        cgroups_(dir_.path() / "cgroup", "/"),
-        syncer_(runtime_, runtime_, volumes_, cgroups_, config_, clock_, nodeFacts()) {
-    runtime_.addLocalImage("nginx:1.22.1");
-  }
-
-  NodeFacts nodeFacts() const {
-    NodeFacts node;
-    node.nodeName = "node-a";
-    node.hostIP = "192.0.2.1";
-    node.podLogsRoot = dir_.path() / "logs";
-    node.seccompProfileRoot = dir_.path() / "seccomp";
-    node.resolvConf = dir_.write("resolv.conf", "nameserver 192.0.2.53\n");
-    return node;
-  }
-
   std::unique_ptr<Kubelet> makeKubelet(std::set<std::string> sources = {}) {
     KubeletOptions options;
     options.sources = std::move(sources);
@@ -77,14 +57,6 @@ class KubeletSourcesTest : public ::testing::Test {
     return n;
   }
 
-  testing::TempDir dir_;
-  kite::testing::FakeRuntime runtime_;
-  kite::testing::FakeClock clock_;
-  testing::NoMounts mounter_;
-  NoConfigSource config_;
-  VolumeManager volumes_;
-  PodCgroups cgroups_;
-  PodSyncer syncer_;
   std::mutex mutex_;
   std::vector<corev1::Pod> statuses_;
   std::vector<corev1::Pod> terminated_;

@@ -9,11 +9,8 @@
 #include <algorithm>
 #include <fstream>
 
-#include "config_test_util.h"
-#include "fake_volume_deps.h"
-#include "fakes/fake_clock.h"
-#include "fakes/fake_runtime.h"
 #include "kite/kubelet/kubelet.h"
+#include "pod_syncer_rig.h"
 
 namespace kite::kubelet {
 namespace {
@@ -27,25 +24,9 @@ int countCalls(const kite::testing::FakeRuntime& runtime, const std::string& met
   return n;
 }
 
-class KubeletTest : public ::testing::Test {
+class KubeletTest : public ::testing::Test, protected testing::PodSyncerRig {
  protected:
-  KubeletTest()
-      : volumes_(mounter_, dir_.path() / "root", config_, 1ULL << 30),
-        cgroups_(dir_.path() / "cgroup", "/"),
-        syncer_(runtime_, runtime_, volumes_, cgroups_, config_, clock_, nodeFacts()),
-        kubelet_(syncer_, clock_, KubeletOptions{}) {
-    runtime_.addLocalImage("nginx:1.22.1");
-  }
-
-  NodeFacts nodeFacts() const {
-    NodeFacts node;
-    node.nodeName = "node-a";
-    node.hostIP = "192.0.2.1";
-    node.podLogsRoot = dir_.path() / "logs";
-    node.seccompProfileRoot = dir_.path() / "seccomp";
-    node.resolvConf = dir_.write("resolv.conf", "nameserver 192.0.2.53\n");
-    return node;
-  }
+  KubeletTest() : kubelet_(syncer_, clock_, KubeletOptions{}) {}
 
   corev1::Pod podWithCache() const {
     corev1::Pod pod = testing::basicPod();
@@ -69,14 +50,6 @@ class KubeletTest : public ::testing::Test {
     return pods.front();
   }
 
-  testing::TempDir dir_;
-  kite::testing::FakeRuntime runtime_;
-  kite::testing::FakeClock clock_;
-  testing::NoMounts mounter_;
-  NoConfigSource config_;
-  VolumeManager volumes_;
-  PodCgroups cgroups_;
-  PodSyncer syncer_;
   Kubelet kubelet_;
 };
 

@@ -7,13 +7,13 @@
 // Upgrades (exec, attach, port-forward) are relayed byte for byte once the kubelet answers
 // 101: SPDY/3.1 passes through. kubectl's WebSocket port-forward ("SPDY/3.1+portforward.k8s.io":
 // SPDY carried in binary messages) is unwrapped here and goes on as SPDY. WebSocket exec and
-// attach (v5.channel.k8s.io, kubectl's default since 1.30, or v4) are translated here into the
-// SPDY remotecommand protocol v4.channel.k8s.io toward the kubelet, as the upstream API
-// server's stream translator does: here because kubelets and the runtimes' streaming servers
-// (containerd 1.6's included) speak SPDY for exec and attach, so any kubelet works behind it,
-// and v5's stdin close maps onto a SPDY half-close, which a WebSocket hop could not carry.
-// Other WebSocket upgrades are refused with 400 before any hop; kubectl then falls back to
-// SPDY on its own.
+// attach (v5.channel.k8s.io, kubectl's default since 1.30; v4; the base64 and v1 variants
+// client libraries use) are translated here into the SPDY remotecommand protocol
+// v4.channel.k8s.io toward the kubelet, as the upstream API server's stream translator does: here
+// because kubelets and the runtimes' streaming servers (containerd 1.6's included) speak SPDY for
+// exec and attach, so any kubelet works behind it, and v5's stdin close maps onto a SPDY
+// half-close, which a WebSocket hop could not carry. Other WebSocket upgrades are refused with 400
+// before any hop; kubectl then falls back to SPDY on its own.
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -35,9 +35,11 @@ namespace corev1 = api::core::v1;
 using namespace std::chrono_literals;
 
 constexpr std::string_view kPortForwardTunnel = "SPDY/3.1+portforward.k8s.io";
-// The WebSocket remotecommand protocols translated to SPDY, preferred first.
-constexpr std::array<std::string_view, 2> kChannelProtocols = {"v5.channel.k8s.io",
-                                                               "v4.channel.k8s.io"};
+// The WebSocket remotecommand protocols translated to SPDY, preferred first (the kubelet's
+// WebSocket server's set: client libraries other than kubectl offer the base64 ones).
+constexpr std::array<std::string_view, 5> kChannelProtocols = {
+    "v5.channel.k8s.io", "v4.channel.k8s.io", "v4.base64.channel.k8s.io", "base64.channel.k8s.io",
+    "channel.k8s.io"};
 // What the translator speaks toward the kubelet.
 constexpr std::string_view kSpdyRemoteCommand = "v4.channel.k8s.io";
 
@@ -154,7 +156,9 @@ void RestHandler::proxyToKubelet(RequestContext& ctx,
         throw ApiError::badRequest(
             "kite serves WebSocket " + sub + " with " +
             (sub == "portforward" ? std::string(kPortForwardTunnel)
-                                  : "v5.channel.k8s.io or v4.channel.k8s.io") +
+                                  : "v5.channel.k8s.io, v4.channel.k8s.io, "
+                                    "v4.base64.channel.k8s.io, base64.channel.k8s.io or "
+                                    "channel.k8s.io") +
             ", which the request does not offer; use SPDY (kubectl falls back to it on its own)");
       }
     }
@@ -304,7 +308,8 @@ void RestHandler::proxyToKubelet(RequestContext& ctx,
     }
     const http::RemoteCommandStreams streams{
         streamFlag(ctx.query, "stdin", "input"), streamFlag(ctx.query, "stdout", "output"),
-        streamFlag(ctx.query, "stderr", "error"), streamFlag(ctx.query, "tty", "tty")};
+        streamFlag(ctx.query, "stderr", "error"), streamFlag(ctx.query, "tty", "tty"),
+        http::channelProtocolNamed(channelProtocol).value_or(http::ChannelProtocol::kV5)};
     http::pipeRemoteCommand(tunnel, backend, streams);
     return;
   }

@@ -2,11 +2,13 @@
 and `kite kubelet --kubeconfig`, then real kubectl through the API server to the
 kubelet and on to containerd's streaming server: logs (also -f), exec and attach
 (over WebSocket v5.channel.k8s.io, which the API server translates to SPDY, and
-over SPDY itself), port-forward, and a request without credentials refused with
-401.
+over SPDY itself; also to a reader slower than the command, and over the
+base64.channel.k8s.io protocols client libraries use), port-forward, and a
+request without credentials refused with 401.
 
 Usage (through CTest): testbed.sh exec BED python3 bed_kubelet_server.py KITE"""
 
+import base64
 import fcntl
 import json
 import os
@@ -14,6 +16,7 @@ import pty
 import re
 import select
 import shutil
+import socket
 import signal
 import ssl
 import struct
@@ -522,6 +525,120 @@ class KubeletServerTest(unittest.TestCase):
                          check=False)
             self.kubectl("delete", "node", "impostor", check=False)
             impostor.stop()
+
+    def rss_kib(self):
+        with open(f"/proc/{self.server.proc.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def test_exec_output_waits_for_a_slow_reader(self):
+        # kubectl's output goes to a pipe nobody reads for a while: the API server stops reading
+        # the kubelet once 1 MiB waits for kubectl (it does not keep the rest in memory), and
+        # every byte and the exit code still arrive.
+        size = 48 * 1024 * 1024
+        env = dict(os.environ, KUBECTL_REMOTE_COMMAND_WEBSOCKETS="true")
+        before = self.rss_kib()
+        proc = subprocess.Popen(
+            ["bash", "-c", 'kubectl --kubeconfig "$1" exec streams -c web -- sh -c '
+             '"head -c $2 /dev/zero; exit 3" | (sleep 4; wc -c); '
+             'echo "exit ${PIPESTATUS[0]}"', "-", self.server.kubeconfig, str(size)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        peak = before
+        while proc.poll() is None:
+            peak = max(peak, self.rss_kib())
+            time.sleep(0.1)
+        out, err = proc.communicate(timeout=60)
+        self.assertEqual(out.split(), [str(size), "exit", "3"], err)
+        # Without the bound the API server held most of the 48 MiB.
+        self.assertLess(peak - before, 24 * 1024, f"RSS {before} KiB -> {peak} KiB")
+
+    def websocket_exec(self, protocol, command):
+        """Runs `command` in streams/web over a raw WebSocket offering only `protocol`; returns
+        the messages received (opcode, payload) up to the close."""
+        config = json.loads(self.kubectl("config", "view", "--raw", "--minify", "-o",
+                                         "json").stdout)
+        server = config["clusters"][0]["cluster"]["server"]
+        user = config["users"][0]["user"]
+        host, port = server.split("//")[1].rsplit(":", 1)
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        headers = ""
+        folder = tempfile.mkdtemp(dir=self.server.dir)
+        if "client-certificate-data" in user:
+            cert, key = os.path.join(folder, "c.crt"), os.path.join(folder, "c.key")
+            with open(cert, "wb") as f:
+                f.write(base64.b64decode(user["client-certificate-data"]))
+            with open(key, "wb") as f:
+                f.write(base64.b64decode(user["client-key-data"]))
+            context.load_cert_chain(cert, key)
+        else:
+            headers += f"Authorization: Bearer {user['token']}\r\n"
+        query = "&".join(["container=web", "stdout=true", "stderr=true"] +
+                         ["command=" + urllib.request.quote(c, safe="") for c in command])
+        sock = context.wrap_socket(socket.create_connection((host, int(port)), timeout=20))
+        try:
+            sock.sendall((f"GET /api/v1/namespaces/default/pods/streams/exec?{query} HTTP/1.1\r\n"
+                          f"Host: {host}:{port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                          "Sec-WebSocket-Version: 13\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                          f"Sec-WebSocket-Protocol: {protocol}\r\n{headers}\r\n").encode())
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = sock.recv(65536)
+                self.assertTrue(chunk, data)
+                data += chunk
+            head, data = data.split(b"\r\n\r\n", 1)
+            self.assertIn(b" 101 ", head.split(b"\r\n")[0], head)
+            self.assertIn(f"sec-websocket-protocol: {protocol}".encode(), head.lower())
+            messages = []
+            while True:
+                while len(data) < 2 or len(data) < self.frame_size(data):
+                    chunk = sock.recv(65536)
+                    self.assertTrue(chunk, messages)
+                    data += chunk
+                size = self.frame_size(data)
+                frame, data = data[:size], data[size:]
+                length = frame[1] & 0x7F
+                offset = 2 + (2 if length == 126 else 8 if length == 127 else 0)
+                messages.append((frame[0] & 0x0F, frame[offset:]))
+                if frame[0] & 0x0F == 8:
+                    return messages
+        finally:
+            sock.close()
+            shutil.rmtree(folder, ignore_errors=True)
+
+    @staticmethod
+    def frame_size(data):
+        length = data[1] & 0x7F
+        if length == 126:
+            return 4 + struct.unpack(">H", data[2:4])[0] if len(data) >= 4 else 1 << 62
+        if length == 127:
+            return 10 + struct.unpack(">Q", data[2:10])[0] if len(data) >= 10 else 1 << 62
+        return 2 + length
+
+    def test_exec_over_the_base64_channel_protocols(self):
+        command = ["sh", "-c", "echo out; echo err >&2; exit 3"]
+        for protocol in ("base64.channel.k8s.io", "v4.base64.channel.k8s.io"):
+            messages = self.websocket_exec(protocol, command)
+            self.assertEqual(messages[-1][0], 8, messages)  # close
+            text = [m for m in messages if m[0] == 1]  # text messages: "<digit><base64>"
+            self.assertEqual(len(text), len(messages) - 1, messages)
+            channels = {}
+            for _, payload in text:
+                channel = payload[:1].decode()
+                channels[channel] = channels.get(channel, b"") + base64.b64decode(payload[1:])
+            self.assertEqual(channels.get("1"), b"out\n", protocol)
+            self.assertEqual(channels.get("2"), b"err\n", protocol)
+            if protocol == "base64.channel.k8s.io":
+                # The first protocol version: the failure's message as text, no JSON status.
+                self.assertIn(b"exit code 3", channels.get("3", b""), protocol)
+                self.assertNotIn(b"{", channels.get("3", b""), protocol)
+            else:
+                status = json.loads(channels.get("3", b"{}"))
+                self.assertEqual(status.get("reason"), "NonZeroExitCode", status)
 
     def test_unauthenticated_request_is_refused(self):
         context = ssl.create_default_context()

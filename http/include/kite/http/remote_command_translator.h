@@ -7,15 +7,18 @@
 //
 // WebSocket side: every binary message starts with a channel byte: 0 stdin, 1 stdout,
 // 2 stderr, 3 error (a JSON metav1.Status), 4 resize (JSON {"Width","Height"}); in v5 a
-// message [255, N] says the client closed channel N (stdin's end of file).
+// message [255, N] says the client closed channel N (stdin's end of file). The base64 and v1
+// variants (ChannelProtocol) are spoken too, as the kubelet's WebSocket server speaks them.
 // SPDY side: one client-initiated stream per channel, named by its "streamtype" header
 // (error, stdin, stdout, stderr, resize); stdin's end is the stream's FIN.
 //
 // A state machine without I/O: each call returns the bytes to send each way and whether to
 // close. Not thread-safe: the caller serialises calls (remote_command_pipe.h does).
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +28,21 @@
 
 namespace kite::http {
 
+// The client's WebSocket subprotocol. The base64 ones carry each message as text: the
+// channel as an ASCII digit, then the data in base64. The v1 ones (channel.k8s.io and
+// base64.channel.k8s.io) predate the JSON status: the error channel carries a failure's
+// message as plain text and nothing on success.
+enum class ChannelProtocol : std::uint8_t {
+  kV5,        // v5.channel.k8s.io: v4 plus [255, N] closing channel N
+  kV4,        // v4.channel.k8s.io
+  kV4Base64,  // v4.base64.channel.k8s.io
+  kV1,        // channel.k8s.io
+  kV1Base64,  // base64.channel.k8s.io
+};
+
+// The protocol a Sec-WebSocket-Protocol name stands for; nullopt when it is none of them.
+std::optional<ChannelProtocol> channelProtocolNamed(std::string_view name);
+
 // What the client asked for (the request's stdin, stdout, stderr and tty parameters).
 // (Not named stdin/stdout/stderr: those are macros in <cstdio>.)
 struct RemoteCommandStreams {
@@ -32,6 +50,7 @@ struct RemoteCommandStreams {
   bool output = false;
   bool error = false;  // stderr; ignored with tty: a terminal has one output, as in the kubelet
   bool tty = false;
+  ChannelProtocol protocol = ChannelProtocol::kV5;
 };
 
 // The remotecommand channel numbers.
@@ -66,6 +85,8 @@ class RemoteCommandTranslator {
   Output runtimeClosed();
 
   bool finished() const { return finished_; }
+  // Client bytes held until their SPDY stream is replied to (counted toward the pipe's bound).
+  std::size_t heldForRuntime() const;
 
  private:
   struct Stream {
@@ -84,6 +105,11 @@ class RemoteCommandTranslator {
   void runtimeFrame(Output& out, SpdyFrame& frame);
   void runtimeData(Output& out, const SpdyFrame& frame);
   void toChannel(Output& out, RemoteCommandChannel channel, std::string_view data);
+  // The command's status (JSON) toward the client: as it is, or kept for the v1 protocols,
+  // which get it as text when the session ends.
+  void statusToClient(Output& out, std::string_view data);
+  bool base64() const;
+  bool plainStatus() const;
   // Sends a Failure status on the error channel (when the runtime side broke) and ends.
   void fail(Output& out, std::string_view message);
   // Closes both sides: a WebSocket close frame to the client, GOAWAY to the runtime.
@@ -95,6 +121,7 @@ class RemoteCommandTranslator {
   std::uint32_t nextId_ = 1;      // client-initiated SPDY streams are odd
   std::uint32_t nextPingId_ = 1;  // and so are client pings
   bool errorSeen_ = false;        // the runtime sent (part of) a status
+  std::string status_;            // the status so far, for the v1 protocols
   bool finished_ = false;
   WebSocketDecoder clientDecoder_;
   SpdyFrameDecoder runtimeDecoder_;

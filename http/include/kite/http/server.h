@@ -83,6 +83,17 @@ class Tunnel {
   virtual bool write(std::string data) = 0;
   // Sends what is queued, then closes. Idempotent; onClose runs if it has not yet.
   virtual void close() = 0;
+
+  // Flow control, for relays that must not buffer without bound (remote_command_pipe.h).
+  // Bytes written and not yet handed to the socket.
+  virtual std::size_t queuedBytes() const { return 0; }
+  // Runs `callback` on the io thread each time the queued bytes fall to `lowWater` or below
+  // from above it. Set once, before writing; dropped when the tunnel ends.
+  // NOLINTNEXTLINE(performance-unnecessary-value-param): overriders keep it
+  virtual void onDrained(std::size_t /*lowWater*/, std::function<void()> /*callback*/) {}
+  // Stops (false) or resumes (true) reading the peer's bytes, so that TCP holds the peer back;
+  // a read already under way is still delivered, and the peer's end is seen once resumed.
+  virtual void setReading(bool /*reading*/) {}
 };
 
 // One per request. Exactly one of respond(), startStream() or upgrade() is called, from any

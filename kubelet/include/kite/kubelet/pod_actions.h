@@ -37,7 +37,13 @@ struct ContainerToKill {
 struct PodActions {
   bool killPod = false;        // stop every container and the sandbox
   bool createSandbox = false;  // then start over in a new sandbox
+  // The new sandbox's metadata.attempt: one more than any sandbox of the pod has, so its
+  // name differs from every name the runtime may still hold reserved.
   uint32_t sandboxAttempt = 0;
+  // Not-ready sandboxes to stop and remove: before a new one is made, all but the one
+  // holding the pod's newest container (its restart counts and lastState live there);
+  // beside a ready one, those holding no containers.
+  std::vector<std::string> sandboxesToRemove;
   std::string sandboxId;  // the ready sandbox to use when not creating one
   std::vector<ContainerToStart> toStart;
   std::vector<ContainerToKill> toKill;

@@ -101,6 +101,10 @@ class PodSyncer {
   void stopContainer(const api::core::v1::Pod& pod, const RuntimeContainer& container,
                      const std::string& podIP, int64_t gracePeriodSeconds);
   cri::v1::PodSandboxConfig sandboxFor(const api::core::v1::Pod& pod, uint32_t attempt) const;
+  // Stops and removes the listed not-ready sandboxes; before a new sandbox (stopOthers) the
+  // pod's other not-ready ones are stopped too.
+  void retireSandboxes(const api::core::v1::Pod& pod, const RuntimePod& runtime,
+                       const std::vector<std::string>& toRemove, bool stopOthers);
   void fillTerminationMessages(const api::core::v1::Pod& pod, RuntimePod& runtime) const;
   PodRuntimeFacts factsFor(const RuntimePod& runtime) const;
   // The eviction message when a disk emptyDir is over its sizeLimit.
