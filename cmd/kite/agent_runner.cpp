@@ -67,6 +67,11 @@ void addAgentFlags(CLI::App& cmd, AgentFlags& flags, bool forServer) {
                  "ebpf (socket-level ClusterIPs), or userspace (kite relays the connections)")
       ->check(CLI::IsMember({"nftables", "ebpf", "userspace"}))
       ->capture_default_str();
+  cmd.add_option("--ebpf-lb-algorithm", flags.ebpfLbAlgorithm,
+                 "ebpf mode's backend choice: random per connect, or maglev (consistent "
+                 "hashing: a client keeps its backend while others change)")
+      ->check(CLI::IsMember({"random", "maglev"}))
+      ->capture_default_str();
   // k3s's name, and the shorter one kite's issue and users of other agents use.
   cmd.add_flag("--disable-kube-proxy,--disable-proxy", flags.disableProxy,
                "Run no Service proxy (the network plugin forwards Services)");
@@ -90,7 +95,8 @@ void addAgentFlags(CLI::App& cmd, AgentFlags& flags, bool forServer) {
       ->capture_default_str();
   if (!forServer) {
     cmd.add_option("--cluster-cidr", flags.clusterCidr,
-                   "Pod IP range: the proxy masquerades Service traffic from outside it")
+                   "Pod IP range (IPv4,IPv6 for dual-stack): the proxy masquerades Service "
+                   "traffic from outside it")
         ->capture_default_str();
   }
   addKubeletFlags(cmd, flags.kubelet);
@@ -153,6 +159,7 @@ void RunningAgent::startParts() {
     options.nodePortAddresses = flags_.nodeportAddresses;
     options.healthzBindAddress = flags_.proxyHealthzBindAddress;
     options.metricsBindAddress = flags_.proxyMetricsBindAddress;
+    options.ebpfLbAlgorithm = flags_.ebpfLbAlgorithm;
     proxy_ = std::make_unique<proxy::Proxy>(*proxyClient_, options);
     proxy_->start();
   }

@@ -31,6 +31,7 @@ struct AgentFlags {
   std::string tokenFile;  // --token-file, KITE_TOKEN_FILE
   std::string dataDir = "/var/lib/kite";
   std::string proxyMode = "nftables";
+  std::string ebpfLbAlgorithm = "random";      // --ebpf-lb-algorithm
   bool disableProxy = false;                   // --disable-kube-proxy, as k3s
   bool disableNetworkPolicy = false;           // --disable-network-policy, as k3s
   std::string clusterCidr = "10.42.0.0/16";    // the proxy masquerades traffic from outside it

@@ -8,10 +8,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "bench_ebpf.h"
+#include "bench_measure.h"
 #include "bench_netpol.h"
 #include "bench_netpol_report.h"
 #include "bench_netpol_workload.h"
@@ -27,6 +31,7 @@ namespace {
 struct ProxyBenchFlags {
   std::vector<int> services = {10, 100, 1000};
   bench::ProxyBenchOptions options;
+  std::string mode = "all";
   std::string plot;
 };
 
@@ -50,6 +55,9 @@ void checkFlags(const ProxyBenchFlags& flags) {
   }
   if (o.repetitions < 1) throw std::invalid_argument("--repetitions: must be at least 1");
   if (o.connections < 1) throw std::invalid_argument("--connections: must be at least 1");
+  if (o.iptablesUpTo < 0) throw std::invalid_argument("--iptables-up-to: must not be negative");
+  if (o.wrkSeconds < 0) throw std::invalid_argument("--wrk-seconds: must not be negative");
+  if (o.wrkConnections < 1) throw std::invalid_argument("--wrk-connections: must be at least 1");
   if (!flags.plot.empty()) bench::checkPlotFile(flags.plot);
 }
 
@@ -73,20 +81,31 @@ class ScratchDir {
   std::string path_;
 };
 
-void runProxyBench(const ProxyBenchFlags& flags) {
+void runProxyBench(ProxyBenchFlags flags) {
+  flags.options.nftables = flags.mode != "ebpf";
+  flags.options.ebpf = flags.mode != "nftables";
   checkFlags(flags);
   if (geteuid() != 0) {
     throw std::runtime_error(
         "kite bench proxy must run as root: it creates network namespaces and loads nftables "
-        "and iptables rules in them (never in the host's)");
+        "and iptables rules in them (never in the host's), and eBPF programs attached to a "
+        "cgroup of its own");
+  }
+  if (flags.options.wrkSeconds > 0 && !bench::haveWrk()) {
+    throw std::runtime_error(
+        "kite bench proxy: wrk is not installed (apt-get install wrk, or --wrk-seconds 0)");
   }
   const ScratchDir scratch;
   const bench::BenchNetwork network;
+  // The eBPF programs' cgroup and pins, removed before the network.
+  std::unique_ptr<bench::EbpfScratch> ebpf;
+  if (flags.options.ebpf) ebpf = std::make_unique<bench::EbpfScratch>();
   std::vector<bench::ProxyBenchPoint> points;
   for (const int services : flags.services) {
     std::cerr << "kite bench proxy: " << services << " Services × " << flags.options.endpoints
               << " endpoints...\n";
-    points.push_back(bench::measureProxyPoint(network, services, flags.options, scratch.path()));
+    points.push_back(
+        bench::measureProxyPoint(network, services, flags.options, scratch.path(), ebpf.get()));
   }
   bench::printProxyTable(std::cout, points, flags.options);
   if (!flags.plot.empty()) {
@@ -197,9 +216,10 @@ void addBenchCommand(CLI::App& root) {
   auto flags = std::make_shared<ProxyBenchFlags>();
   auto* proxyBench = bench->add_subcommand(
       "proxy",
-      "Full sync, one-endpoint change, rule memory and TCP connect latency through a ClusterIP "
-      "for kite's nftables backend and iptables-restore side by side, in private network "
-      "namespaces (root)");
+      "Full sync, one-endpoint change, rule memory, TCP connect latency and short-lived "
+      "requests/s (wrk) through a ClusterIP for kite's nftables and eBPF backends, "
+      "iptables-restore and the pod IP directly, side by side, in private network namespaces "
+      "and a cgroup of its own (root)");
   proxyBench->add_option("--services", flags->services, "Service counts to sweep, e.g. 10,1000")
       ->delimiter(',')
       ->capture_default_str();
@@ -218,6 +238,22 @@ void addBenchCommand(CLI::App& root) {
                    "The baseline's loader (iptables-restore, iptables-legacy-restore)")
       ->capture_default_str();
   proxyBench->add_option("--seed", flags->options.seed, "Seed of the random choices")
+      ->capture_default_str();
+  proxyBench
+      ->add_option("--mode", flags->mode,
+                   "Backends of kite to measure beside the iptables baseline: nftables, ebpf "
+                   "(with direct connects to the pod IP) or all")
+      ->check(CLI::IsMember({"nftables", "ebpf", "all"}))
+      ->capture_default_str();
+  proxyBench
+      ->add_option("--iptables-up-to", flags->options.iptablesUpTo,
+                   "Measure the iptables baseline only up to this many Services (0: always)")
+      ->capture_default_str();
+  proxyBench
+      ->add_option("--wrk-seconds", flags->options.wrkSeconds,
+                   "Seconds of wrk (Connection: close) a backend and N; 0: no wrk")
+      ->capture_default_str();
+  proxyBench->add_option("--wrk-connections", flags->options.wrkConnections, "wrk's -c")
       ->capture_default_str();
   proxyBench->add_option("--plot", flags->plot, "Draw the curves over N into FILE.png or FILE.svg");
   proxyBench->callback([flags] { runProxyBench(*flags); });

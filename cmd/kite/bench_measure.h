@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "bench_network.h"
+
 namespace kite::cmd::bench {
 
 struct ConnectLatency {
@@ -15,11 +17,45 @@ struct ConnectLatency {
   int attempted = 0;
 };
 
-// `count` TCP connects from the namespace at `clientNsPath` to the ClusterIPs of random
-// Services (0..services-1, the same sequence for the same seed), each timed from connect()
-// until established and then reset. Runs on a thread of its own (setns is per thread).
-ConnectLatency measureConnects(const std::string& clientNsPath, int services, int count,
-                               std::uint32_t seed);
+// Where measureConnects connects and from which process.
+struct ConnectOptions {
+  // false: the ClusterIP of the Service, port 80; true: the Service's first endpoint
+  // (index × endpoints), port 8080, with no Service in between (the baseline of the eBPF
+  // dataplane's translation).
+  bool direct = false;
+  int endpoints = 1;
+  // A cgroup v2 directory the connecting process joins first ("" none): the eBPF programs
+  // only see the sockets of processes inside the cgroup they are attached to.
+  std::string cgroup;
+};
+
+// `count` TCP connects from the network's client namespace to random Services
+// (0..services-1, the same sequence for the same seed), each timed from connect() until
+// established and then reset, after network.forgetConnections(). Runs in a forked child of its own
+// (setns is per thread, a cgroup holds whole processes), which never touches this process's
+// namespaces or cgroup.
+ConnectLatency measureConnects(const BenchNetwork& network, int services, int count,
+                               std::uint32_t seed, const ConnectOptions& options = {});
+
+// Short-lived HTTP requests (`wrk -H 'Connection: close'`, one connection a request) against
+// `url` from the namespace at `clientNsPath`, inside `cgroup` unless "".
+struct WrkResult {
+  double requestsPerSecond = 0;
+  long long requests = 0;
+  long long errors = 0;  // socket errors and non-2xx answers
+};
+WrkResult runWrk(const std::string& clientNsPath, const std::string& cgroup, const std::string& url,
+                 int seconds, int connections);
+// `runs` runs of runWrk from the network's client namespace, each after
+// network.forgetConnections(); the one with the median requests/s, with the errors of all.
+WrkResult runWrkMedian(const BenchNetwork& network, const std::string& cgroup,
+                       const std::string& url, int seconds, int connections, int runs);
+// True when `wrk` is on the PATH.
+bool haveWrk();
+
+// The memory the kernel charges for the BPF maps pinned in `pinDir` (the `memlock` of each
+// map's fdinfo, i.e. its full preallocated capacity), KiB.
+double bpfMapMemoryKiB(const std::string& pinDir);
 
 // Kernel memory in KiB where rules live: slab objects (/proc/slabinfo, root only), vmalloc
 // and per-CPU areas. It is the whole machine's, so other activity is noise; callers take

@@ -10,14 +10,19 @@
 #include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
+
+#include "kite/netlink/conntrack.h"
 
 extern char** environ;
 
@@ -37,8 +42,27 @@ std::string describe(const std::vector<std::string>& args) {
   return text;
 }
 
-// The server: accepts and closes, forever, in the backends namespace. Runs in a forked child
-// that dies with its parent.
+// One connection of the server: the request of a `wrk` (everything up to the blank line) is
+// answered with a tiny HTTP/1.1 response and the connection closed; a connect that sends
+// nothing (the latency probes reset at once) is closed as soon as it is reset, or after a
+// second of silence.
+void answer(int connection) {
+  const timeval timeout{.tv_sec = 1, .tv_usec = 0};
+  setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  std::string request;
+  std::array<char, 2048> buffer{};
+  while (request.find("\r\n\r\n") == std::string::npos) {
+    const ssize_t n = read(connection, buffer.data(), buffer.size());
+    if (n <= 0) return;
+    request.append(buffer.data(), static_cast<std::size_t>(n));
+  }
+  static constexpr std::string_view kResponse =
+      "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n";
+  if (send(connection, kResponse.data(), kResponse.size(), MSG_NOSIGNAL) < 0) return;
+}
+
+// The server: two worker processes accepting on one listener, forever, in the backends
+// namespace. Runs in a forked child that dies with its parent.
 [[noreturn]] void serve(const std::string& nsPath, int readyFd) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   const int ns = open(nsPath.c_str(), O_RDONLY | O_CLOEXEC);
@@ -54,12 +78,21 @@ std::string describe(const std::vector<std::string>& args) {
       listen(listener, 4096) != 0) {
     _exit(3);
   }
-  const char ready = 'r';
-  if (write(readyFd, &ready, 1) != 1) _exit(4);
+  // The second worker, dying with the first.
+  const pid_t parent = getpid();
+  if (fork() == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(0);
+  } else {
+    const char ready = 'r';
+    if (write(readyFd, &ready, 1) != 1) _exit(4);
+  }
   close(readyFd);
   for (;;) {
     const int connection = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-    if (connection >= 0) close(connection);
+    if (connection < 0) continue;
+    answer(connection);
+    close(connection);
   }
 }
 
@@ -166,6 +199,18 @@ void BenchNetwork::tearDown() noexcept {
       // Not created yet (setUp failed early): nothing to remove.
     }
   }
+}
+
+void BenchNetwork::forgetConnections() const {
+  for (const auto* ns : {&client_, &backends_}) {
+    // ss lists what it kills; a failure leaves only a slower next run.
+    const std::string command =
+        "ip netns exec " + *ns + " ss -K -t state time-wait >/dev/null 2>&1";
+    static_cast<void>(std::system(command.c_str()));
+  }
+  const NetnsScope inNode(nodePath());
+  netlink::Conntrack conntrack;
+  conntrack.removeIf(AF_INET, [](const netlink::ConntrackEntry&) { return true; });
 }
 
 NetnsScope::NetnsScope(const std::string& path)

@@ -11,38 +11,13 @@
 #include <stdexcept>
 #include <thread>
 
+#include "bench_ebpf.h"
 #include "bench_iptables.h"
 #include "kite/proxy/nftables_dataplane.h"
 
 namespace kite::cmd::bench {
 
 namespace {
-
-template <class Fn>
-double millisecondsOf(Fn&& fn) {
-  const auto start = std::chrono::steady_clock::now();
-  fn();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-      .count();
-}
-
-// Lets the kernel finish freeing a removed ruleset (nf_tables frees after an RCU grace period
-// on a worker) so that it does not count against the next measurement.
-void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(150)); }
-
-// `state` with one endpoint of one random Service replaced by a fresh address, as when a pod
-// is replaced. `fresh` numbers the new addresses (beyond those makeBenchState used).
-proxy::DesiredState withOneEndpointChanged(const proxy::DesiredState& state, int fresh,
-                                           std::mt19937& random) {
-  proxy::DesiredState next = state;
-  std::uniform_int_distribution<std::size_t> pick(0, next.services.size() - 1);
-  auto it = next.services.begin();
-  std::advance(it, static_cast<std::ptrdiff_t>(pick(random)));
-  auto& endpoints = it->second.endpoints;
-  endpoints.front().ip = endpointIPOf(fresh);
-  std::sort(endpoints.begin(), endpoints.end());
-  return next;
-}
 
 std::string captureOutput(const std::string& command) {
   FILE* pipe = popen(command.c_str(), "r");
@@ -76,15 +51,20 @@ BackendFigures measureNftables(const BenchNetwork& network, const proxy::Desired
   std::mt19937 random(options.seed);
   proxy::DesiredState applied = state;
   for (int r = 0; r < options.repetitions; ++r) {
-    auto next = withOneEndpointChanged(applied, services * endpoints + r, random);
-    change.push_back(millisecondsOf([&] { dataplane.syncChanges(applied, next); }));
+    std::string key;
+    auto next = withOneEndpointChanged(applied, services * endpoints + r, random, &key);
+    // As the Proxy syncs after one EndpointSlice event: the changed port's key handed over.
+    change.push_back(millisecondsOf([&] { dataplane.syncChangedKeys(applied, next, {key}); }));
     applied = std::move(next);
   }
   // Listed after the changes: libnftables keeps a listing's cache until the next command,
   // which would then pay for freeing the whole table (kite's proxy never lists).
   figures.rulesKiB = static_cast<double>(dataplane.listTable().size()) / 1024.0;
-  figures.latency =
-      measureConnects(network.clientPath(), services, options.connections, options.seed);
+  figures.latency = measureConnects(network, services, options.connections, options.seed);
+  if (options.wrkSeconds > 0) {
+    figures.wrk = runWrkMedian(network, "", wrkClusterUrl(services), options.wrkSeconds,
+                               options.wrkConnections, options.repetitions);
+  }
   dataplane.cleanup();
   figures.fullSyncMs = median(full);
   figures.endpointChangeMs = median(change);
@@ -125,9 +105,21 @@ BackendFigures measureIptables(const BenchNetwork& network, const proxy::Desired
         millisecondsOf([&] { restore(renderIptablesNat(next, kEndpointCidr), true); }));
     applied = std::move(next);
   }
-  figures.latency =
-      measureConnects(network.clientPath(), services, options.connections, options.seed);
+  figures.latency = measureConnects(network, services, options.connections, options.seed);
+  if (options.wrkSeconds > 0) {
+    figures.wrk = runWrkMedian(network, "", wrkClusterUrl(services), options.wrkSeconds,
+                               options.wrkConnections, options.repetitions);
+  }
   restore(renderIptablesEmpty(), false);
+  // iptables-nft leaves an empty `ip nat` table whose hooks would keep conntrack and NAT in
+  // the path of the next backends' packets; the legacy tables cannot be removed.
+  if (!options.iptablesRestore.ends_with("legacy-restore")) {
+    try {
+      runProgram({"nft", "delete", "table", "ip", "nat"});
+    } catch (const std::exception&) {
+      // Already gone.
+    }
+  }
   figures.fullSyncMs = median(full);
   figures.endpointChangeMs = median(change);
   figures.kernelKiB = median(kernel);
@@ -135,6 +127,21 @@ BackendFigures measureIptables(const BenchNetwork& network, const proxy::Desired
 }
 
 }  // namespace
+
+void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(150)); }
+
+proxy::DesiredState withOneEndpointChanged(const proxy::DesiredState& state, int fresh,
+                                           std::mt19937& random, std::string* changedKey) {
+  proxy::DesiredState next = state;
+  std::uniform_int_distribution<std::size_t> pick(0, next.services.size() - 1);
+  auto it = next.services.begin();
+  std::advance(it, static_cast<std::ptrdiff_t>(pick(random)));
+  if (changedKey != nullptr) *changedKey = it->first;
+  auto& endpoints = it->second.endpoints;
+  endpoints.front().ip = endpointIPOf(fresh);
+  std::sort(endpoints.begin(), endpoints.end());
+  return next;
+}
 
 proxy::DesiredState makeBenchState(int services, int endpoints) {
   proxy::DesiredState state;
@@ -159,17 +166,30 @@ proxy::DesiredState makeBenchState(int services, int endpoints) {
 }
 
 ProxyBenchPoint measureProxyPoint(const BenchNetwork& network, int services,
-                                  const ProxyBenchOptions& options, const std::string& scratchDir) {
+                                  const ProxyBenchOptions& options, const std::string& scratchDir,
+                                  const EbpfScratch* ebpf) {
   ProxyBenchPoint point;
   point.services = services;
   point.endpoints = options.endpoints;
   const auto state = makeBenchState(services, options.endpoints);
   // The rules go into the node namespace only: this thread (and the iptables-restore it
-  // starts) works there until the scope ends.
+  // starts) works there until the scope ends. The direct baseline and eBPF come first, while
+  // the node has no NAT table at all.
   const NetnsScope inNode(network.nodePath());
-  point.nftables = measureNftables(network, state, services, options.endpoints, options);
-  point.iptables =
-      measureIptables(network, state, services, options.endpoints, options, scratchDir);
+  if (options.ebpf) {
+    if (ebpf == nullptr) throw std::logic_error("measureProxyPoint: eBPF without its scratch");
+    point.direct = measureDirect(network, services, options.endpoints, options);
+    point.ebpf = measureEbpf(network, state, services, options.endpoints, options, *ebpf);
+    if (options.wrkSeconds > 0)
+      point.northSouth = measureNorthSouth(network, state, services, options, *ebpf);
+  }
+  if (options.nftables) {
+    point.nftables = measureNftables(network, state, services, options.endpoints, options);
+  }
+  if (options.iptablesUpTo == 0 || services <= options.iptablesUpTo) {
+    point.iptables =
+        measureIptables(network, state, services, options.endpoints, options, scratchDir);
+  }
   return point;
 }
 

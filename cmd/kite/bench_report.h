@@ -1,6 +1,8 @@
 #pragma once
-// The output of `kite bench proxy`: a Markdown table (rows nftables, iptables and their
-// ratio at each N) and a gnuplot plot of the curves over N.
+// The output of `kite bench proxy`: a Markdown table (at each N a row per backend measured,
+// direct connects to the pod IP, and the ratios nftables/iptables, ebpf/direct and
+// ebpf/nftables), a north-south table (NodePort against the pod IP), and a gnuplot plot of
+// the curves over N.
 
 #include <array>
 #include <ostream>
@@ -14,7 +16,8 @@ namespace kite::cmd::bench {
 void printProxyTable(std::ostream& out, const std::vector<ProxyBenchPoint>& points,
                      const ProxyBenchOptions& options);
 
-// Draws full sync, one-endpoint change and connect p50/p99 over N into `file` (.png or .svg,
+// Draws full sync, one-endpoint change, connect p50/p99 and wrk requests/s over N, a line per
+// backend, into `file` (.png or .svg,
 // chosen by its extension) with gnuplot; `scratchDir` holds the data and the script. Throws
 // when gnuplot is missing or fails.
 void plotProxyCurves(const std::vector<ProxyBenchPoint>& points, const std::string& file,
@@ -47,5 +50,24 @@ struct CurvePlot {
 // the script. Throws when gnuplot is missing or fails.
 void plotAgainstIptables(const CurvePlot& plot, const std::vector<CurvePoint>& points,
                          const std::string& file, const std::string& scratchDir);
+
+// Panels of any number of curves over a shared N (NaN: no figure at that N, the line breaks).
+struct Curve {
+  std::string title;
+  std::vector<double> values;  // one a point of `n`
+};
+struct Panel {
+  std::string title;
+  std::string yLabel;
+  bool logY = true;
+  std::vector<Curve> curves;
+};
+// One row of panels into `file` (.png or .svg); `name` is the data and script file stem in
+// `scratchDir`. Throws when gnuplot is missing or fails.
+void plotPanels(const std::string& name, const std::string& title, const std::string& xLabel,
+                const std::vector<double>& n, const std::vector<Panel>& panels,
+                const std::string& file, const std::string& scratchDir);
+// Runs gnuplot on `script`; throws with its output when it fails.
+void runGnuplot(const std::string& script);
 
 }  // namespace kite::cmd::bench

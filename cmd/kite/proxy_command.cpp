@@ -25,6 +25,7 @@ struct ProxyFlags {
   std::string kubeconfig;
   std::string hostnameOverride;
   std::string proxyMode = "nftables";
+  std::string ebpfLbAlgorithm = "random";
   std::string clusterCidr;
   std::vector<std::string> nodeportAddresses;
   std::string syncPeriod = "30s";
@@ -70,6 +71,7 @@ void runProxy(const ProxyFlags& flags) {
       .nodePortAddresses = flags.nodeportAddresses,
       .healthzBindAddress = flags.healthzBindAddress,
       .metricsBindAddress = flags.metricsBindAddress};
+  options.ebpfLbAlgorithm = flags.ebpfLbAlgorithm;
   if (flags.cleanup) {
     // Every mode's leftovers, whichever ran before (as kube-proxy's --cleanup), and the
     // NetworkPolicy table an agent on this node kept.
@@ -110,8 +112,14 @@ void addProxyCommand(CLI::App& root) {
                   "Dataplane: nftables (userspace when nftables is not usable), ebpf "
                   "(socket-level ClusterIPs), or userspace (kite relays the connections)")
       ->capture_default_str();
+  cmd->add_option("--ebpf-lb-algorithm", flags->ebpfLbAlgorithm,
+                  "ebpf mode's backend choice: random per connect, or maglev (consistent "
+                  "hashing: a client keeps its backend while others change)")
+      ->check(CLI::IsMember({"random", "maglev"}))
+      ->capture_default_str();
   cmd->add_option("--cluster-cidr", flags->clusterCidr,
-                  "Pod IP range; Service traffic from outside it is masqueraded");
+                  "Pod IP range (IPv4,IPv6 for dual-stack); Service traffic from outside it is "
+                  "masqueraded");
   cmd->add_option("--nodeport-addresses", flags->nodeportAddresses,
                   "CIDRs of the local addresses NodePorts answer on (default: all, 127.0.0.1 "
                   "included)")

@@ -1,5 +1,6 @@
 #include "kite/ebpf/bpffs.h"
 
+#include <bpf/bpf.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/mount.h>
@@ -7,11 +8,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
+#include <vector>
 
 namespace kite::ebpf {
 
@@ -75,10 +80,32 @@ std::string cgroup2Root() {
 bool removePinDir(const std::string& dir) {
   std::error_code ec;
   if (!std::filesystem::exists(dir, ec)) return false;
+  // The links' ids, to wait below for the kernel to release them: the last reference to a
+  // link goes in deferred work, so its program can still be attached when unlink returns.
+  std::vector<uint32_t> links;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().filename().string().rfind("link_", 0) != 0) continue;
+    const int fd = bpf_obj_get(entry.path().c_str());
+    if (fd < 0) continue;
+    bpf_link_info info{};
+    uint32_t length = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &length) == 0) links.push_back(info.id);
+    close(fd);
+  }
   std::filesystem::remove_all(dir, ec);
   if (ec)
     throw std::runtime_error("cannot remove the pinned BPF objects in " + dir + ": " +
                              ec.message());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (const uint32_t id : links) {
+    // Gone, or held by a descriptor someone else still has open (then not ours to wait for).
+    while (std::chrono::steady_clock::now() < deadline) {
+      const int fd = bpf_link_get_fd_by_id(id);
+      if (fd < 0) break;
+      close(fd);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
   return true;
 }
 

@@ -154,12 +154,17 @@ void SockLb::Impl::load(const SockLbOptions& options) {
     throw LoadError("eBPF proxy: cannot open the BPF object: " + errorText(errno));
   }
   pinMaps(options.pinDir);
+  // Pinned by an earlier run: libbpf refuses them with EINVAL when their layout differs.
+  const bool hadPins = std::filesystem::exists(options.pinDir + "/kite_services");
   if (const int err = sock_lb__load(skel.get()); err != 0) {
+    std::string hint;
+    if (err == -EINVAL) {
+      hint = hadPins ? " (maps pinned in " + options.pinDir +
+                           " by another version? `kite proxy --cleanup`)"
+                     : " (the verifier's log is in the log above)";
+    }
     throw LoadError("eBPF proxy: loading the socket load-balancing programs failed: " +
-                    errorText(err) + permissionHint(err) +
-                    (err == -EINVAL ? " (maps pinned in " + options.pinDir +
-                                          " by another version? `kite proxy --cleanup`)"
-                                    : std::string()));
+                    errorText(err) + permissionHint(err) + hint);
   }
   // All hooks or none: links this load pinned are unpinned again when a later one fails, so a
   // failed start leaves no half-translating dataplane behind.
@@ -193,6 +198,9 @@ Map<kite_backend_key, kite_backend> SockLb::backends() const {
 }
 Map<kite_member_key, __u32> SockLb::members() const {
   return {bpf_map__fd(impl_->skel->maps.kite_members), "kite_members"};
+}
+Map<__u32, kite_maglev_table> SockLb::maglev() const {
+  return {bpf_map__fd(impl_->skel->maps.kite_maglev), "kite_maglev"};
 }
 Map<kite_affinity_key, kite_affinity_value> SockLb::affinity() const {
   return {bpf_map__fd(impl_->skel->maps.kite_affinity), "kite_affinity"};

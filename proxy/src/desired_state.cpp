@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <set>
 
@@ -16,9 +17,21 @@ using api::core::v1::Service;
 using api::discovery::v1::Endpoint;
 using api::discovery::v1::EndpointSlice;
 
-bool isIPv4(const std::string& s) {
-  in_addr addr{};
-  return inet_pton(AF_INET, s.c_str(), &addr) == 1;
+enum class Family { kIPv4, kIPv6 };
+
+// `s` when it is an address of `family` (IPv6 in canonical form, so that it compares equal to
+// what the kernel reports), else nullopt.
+std::optional<std::string> addressIn(const std::string& s, Family family) {
+  if (family == Family::kIPv4) {
+    in_addr addr{};
+    if (inet_pton(AF_INET, s.c_str(), &addr) != 1) return std::nullopt;
+    return s;
+  }
+  in6_addr addr{};
+  if (inet_pton(AF_INET6, s.c_str(), &addr) != 1) return std::nullopt;
+  std::array<char, INET6_ADDRSTRLEN> text{};
+  if (inet_ntop(AF_INET6, &addr, text.data(), text.size()) == nullptr) return std::nullopt;
+  return std::string(text.data());
 }
 
 std::string lower(std::string s) {
@@ -40,19 +53,21 @@ bool isServingTerminating(const Endpoint& e) {
 // The endpoints of one Service port across the Service's slices.
 std::vector<EndpointTarget> endpointsFor(const std::vector<const EndpointSlice*>& slices,
                                          const std::string& portName, const std::string& protocol,
-                                         bool publishNotReady, const std::string& nodeName) {
+                                         bool publishNotReady, const std::string& nodeName,
+                                         Family family) {
   std::set<EndpointTarget> ready;
   std::set<EndpointTarget> terminating;
   for (const auto* slice : slices) {
-    if (slice->addressType != "IPv4") continue;
+    if (slice->addressType != (family == Family::kIPv4 ? "IPv4" : "IPv6")) continue;
     for (const auto& port : slice->ports) {
       if (port.name.value_or("") != portName || protocolOf(port.protocol) != protocol) continue;
       if (!port.port || *port.port <= 0) continue;
       for (const auto& endpoint : slice->endpoints) {
         for (const auto& address : endpoint.addresses) {
-          if (!isIPv4(address)) continue;
+          auto ip = addressIn(address, family);
+          if (!ip) continue;
           const bool local = !nodeName.empty() && endpoint.nodeName.value_or("") == nodeName;
-          const EndpointTarget target{address, *port.port, local};
+          const EndpointTarget target{std::move(*ip), *port.port, local};
           if (publishNotReady || isReady(endpoint)) {
             ready.insert(target);
           } else if (isServingTerminating(endpoint)) {
@@ -69,8 +84,12 @@ std::vector<EndpointTarget> endpointsFor(const std::vector<const EndpointSlice*>
 }  // namespace
 
 std::string ServicePortState::key() const {
-  return namespace_ + "/" + name + ":" + portName + "/" + protocol;
+  std::string key = namespace_ + "/" + name + ":" + portName + "/" + protocol;
+  if (isIPv6()) key += "/ipv6";
+  return key;
 }
+
+bool ServicePortState::isIPv6() const { return clusterIP.find(':') != std::string::npos; }
 
 std::vector<EndpointTarget> ServicePortState::localEndpoints() const {
   std::vector<EndpointTarget> out;
@@ -79,6 +98,67 @@ std::vector<EndpointTarget> ServicePortState::localEndpoints() const {
   }
   return out;
 }
+
+namespace {
+
+// The entries of one Service in one family, its ClusterIP of that family being `clusterIP`.
+void addService(DesiredState& state, const Service& svc, const std::string& clusterIP,
+                Family family, const std::vector<const EndpointSlice*>& serviceSlices,
+                const NodeInfo& node) {
+  const auto& spec = svc.spec;
+  for (const auto& port : spec.ports) {
+    ServicePortState s;
+    s.namespace_ = svc.metadata.namespace_;
+    s.name = svc.metadata.name;
+    s.portName = port.name;
+    s.protocol = protocolOf(port.protocol);
+    s.clusterIP = clusterIP;
+    s.port = port.port;
+    if (spec.type == "NodePort" || spec.type == "LoadBalancer") s.nodePort = port.nodePort;
+    std::set<std::string> external;
+    for (const auto& ip : spec.externalIPs) {
+      if (auto address = addressIn(ip, family)) external.insert(std::move(*address));
+    }
+    std::set<std::string> loadBalancer;
+    if (spec.type == "LoadBalancer") {
+      for (const auto& ingress : svc.status.loadBalancer.ingress) {
+        if (auto address = addressIn(ingress.ip, family)) loadBalancer.insert(std::move(*address));
+      }
+      for (const auto& range : spec.loadBalancerSourceRanges) {
+        // Upstream accepts surrounding blanks in a range; each family keeps its own ranges.
+        const auto first = range.find_first_not_of(' ');
+        const auto last = range.find_last_not_of(' ');
+        if (first == std::string::npos) continue;
+        const std::string trimmed = range.substr(first, last - first + 1);
+        if (addressIn(trimmed.substr(0, trimmed.find('/')), family)) {
+          s.loadBalancerSourceRanges.push_back(trimmed);
+        }
+      }
+    }
+    external.insert(loadBalancer.begin(), loadBalancer.end());
+    s.externalIPs.assign(external.begin(), external.end());
+    s.loadBalancerIPs.assign(loadBalancer.begin(), loadBalancer.end());
+    const bool reachedFromOutside = s.nodePort > 0 || !s.externalIPs.empty();
+    s.externalPolicyLocal = reachedFromOutside && spec.externalTrafficPolicy == "Local";
+    if (s.externalPolicyLocal && spec.type == "LoadBalancer") {
+      s.healthCheckNodePort = spec.healthCheckNodePort;
+    }
+    s.internalPolicyLocal = spec.internalTrafficPolicy.value_or("Cluster") == "Local";
+    if (spec.sessionAffinity == "ClientIP") {
+      int32_t timeout = 10800;  // upstream's default
+      if (spec.sessionAffinityConfig && spec.sessionAffinityConfig->clientIP &&
+          spec.sessionAffinityConfig->clientIP->timeoutSeconds) {
+        timeout = *spec.sessionAffinityConfig->clientIP->timeoutSeconds;
+      }
+      s.affinityTimeoutSeconds = timeout;
+    }
+    s.endpoints = endpointsFor(serviceSlices, s.portName, s.protocol, spec.publishNotReadyAddresses,
+                               node.name, family);
+    state.services.emplace(s.key(), std::move(s));
+  }
+}
+
+}  // namespace
 
 DesiredState computeDesiredState(const std::vector<Service>& services,
                                  const std::vector<EndpointSlice>& slices, const NodeInfo& node) {
@@ -91,58 +171,19 @@ DesiredState computeDesiredState(const std::vector<Service>& services,
 
   DesiredState state;
   for (const auto& svc : services) {
-    const auto& spec = svc.spec;
-    if (spec.type == "ExternalName" || !isIPv4(spec.clusterIP)) continue;
+    if (svc.spec.type == "ExternalName") continue;
     const auto& serviceSlices = slicesByService[svc.metadata.namespace_ + "/" + svc.metadata.name];
-    for (const auto& port : spec.ports) {
-      ServicePortState s;
-      s.namespace_ = svc.metadata.namespace_;
-      s.name = svc.metadata.name;
-      s.portName = port.name;
-      s.protocol = protocolOf(port.protocol);
-      s.clusterIP = spec.clusterIP;
-      s.port = port.port;
-      if (spec.type == "NodePort" || spec.type == "LoadBalancer") s.nodePort = port.nodePort;
-      std::set<std::string> external;
-      for (const auto& ip : spec.externalIPs) {
-        if (isIPv4(ip)) external.insert(ip);
-      }
-      std::set<std::string> loadBalancer;
-      if (spec.type == "LoadBalancer") {
-        for (const auto& ingress : svc.status.loadBalancer.ingress) {
-          if (isIPv4(ingress.ip)) loadBalancer.insert(ingress.ip);
-        }
-        for (const auto& range : spec.loadBalancerSourceRanges) {
-          // Upstream accepts surrounding blanks in a range; IPv6 ranges wait for IPv6.
-          const auto first = range.find_first_not_of(' ');
-          const auto last = range.find_last_not_of(' ');
-          if (first == std::string::npos) continue;
-          const std::string trimmed = range.substr(first, last - first + 1);
-          if (isIPv4(trimmed.substr(0, trimmed.find('/')))) {
-            s.loadBalancerSourceRanges.push_back(trimmed);
-          }
+    // One entry per family: spec.clusterIPs (the first is spec.clusterIP), or the older
+    // spec.clusterIP alone. "None" (headless) is neither family.
+    const auto& clusterIPs =
+        svc.spec.clusterIPs.empty() ? std::vector{svc.spec.clusterIP} : svc.spec.clusterIPs;
+    for (const Family family : {Family::kIPv4, Family::kIPv6}) {
+      for (const auto& candidate : clusterIPs) {
+        if (auto ip = addressIn(candidate, family)) {
+          addService(state, svc, *ip, family, serviceSlices, node);
+          break;
         }
       }
-      external.insert(loadBalancer.begin(), loadBalancer.end());
-      s.externalIPs.assign(external.begin(), external.end());
-      s.loadBalancerIPs.assign(loadBalancer.begin(), loadBalancer.end());
-      const bool reachedFromOutside = s.nodePort > 0 || !s.externalIPs.empty();
-      s.externalPolicyLocal = reachedFromOutside && spec.externalTrafficPolicy == "Local";
-      if (s.externalPolicyLocal && spec.type == "LoadBalancer") {
-        s.healthCheckNodePort = spec.healthCheckNodePort;
-      }
-      s.internalPolicyLocal = spec.internalTrafficPolicy.value_or("Cluster") == "Local";
-      if (spec.sessionAffinity == "ClientIP") {
-        int32_t timeout = 10800;  // upstream's default
-        if (spec.sessionAffinityConfig && spec.sessionAffinityConfig->clientIP &&
-            spec.sessionAffinityConfig->clientIP->timeoutSeconds) {
-          timeout = *spec.sessionAffinityConfig->clientIP->timeoutSeconds;
-        }
-        s.affinityTimeoutSeconds = timeout;
-      }
-      s.endpoints = endpointsFor(serviceSlices, s.portName, s.protocol,
-                                 spec.publishNotReadyAddresses, node.name);
-      state.services.emplace(s.key(), std::move(s));
     }
   }
   return state;

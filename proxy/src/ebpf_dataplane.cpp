@@ -1,14 +1,20 @@
 #include "kite/proxy/ebpf_dataplane.h"
 
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <memory>
 #include <set>
-#include <tuple>
+#include <stdexcept>
 #include <vector>
 
+#include "kite/ebpf/maglev.h"
 #include "kite/ebpf/sock_lb.h"
 #include "kite/proxy/nftables_dataplane.h"
 
@@ -22,45 +28,76 @@ std::optional<__u8> protocolNumber(const std::string& protocol) {
   return std::nullopt;  // SCTP: not translated at the socket (ebpf/README.md)
 }
 
-std::optional<__u32> ipv4(const std::string& address) {
-  in_addr parsed{};
-  if (inet_pton(AF_INET, address.c_str(), &parsed) != 1) return std::nullopt;
-  return parsed.s_addr;
+using Address = std::array<__u32, 4>;
+
+// An IPv4 or IPv6 address in maps.h's 16-byte form (IPv4 as ::ffff:a.b.c.d); the family is
+// told by the text, whatever the Service's key says.
+std::optional<Address> parseAddress(const std::string& text) {
+  Address address{};
+  in_addr v4{};
+  if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+    address = {0, 0, htonl(0x0000ffff), v4.s_addr};
+    return address;
+  }
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
+    std::memcpy(address.data(), &v6, sizeof(v6));
+    return address;
+  }
+  return std::nullopt;
 }
 
-kite_backend backendOf(const EndpointTarget& endpoint) {
-  kite_backend backend{};
-  const auto address = ipv4(endpoint.ip);
-  if (!address) {
-    throw std::invalid_argument("eBPF proxy: endpoint address \"" + endpoint.ip + "\" is not IPv4");
+bool isIPv4(const Address& address) {
+  return address[0] == 0 && address[1] == 0 && address[2] == htonl(0x0000ffff);
+}
+
+kite_backend backendOf(const EndpointTarget& endpoint, bool ipv4Service) {
+  const auto address = parseAddress(endpoint.ip);
+  if (!address || isIPv4(*address) != ipv4Service) {
+    throw std::invalid_argument("eBPF proxy: endpoint address \"" + endpoint.ip + "\" is not an " +
+                                (ipv4Service ? "IPv4" : "IPv6") + " address like its Service's");
   }
-  backend.addr = *address;
+  kite_backend backend{};
+  std::copy(address->begin(), address->end(), std::begin(backend.addr));
   backend.port = htons(static_cast<uint16_t>(endpoint.port));
   return backend;
 }
 
+// The endpoints a connect from a socket on this node may go to: all of them, or this node's
+// only (internalTrafficPolicy Local). Local sockets reaching an externalIP take the same path
+// in the nftables table (its external chains send node-local sources to the service chain).
+std::vector<EndpointTarget> reachableEndpoints(const ServicePortState& port) {
+  return port.internalPolicyLocal ? port.localEndpoints() : port.endpoints;
+}
+
 struct KeyLess {
   bool operator()(const kite_service_key& a, const kite_service_key& b) const {
-    return std::tie(a.addr, a.port, a.proto) < std::tie(b.addr, b.port, b.proto);
+    return std::memcmp(&a, &b, sizeof(a)) < 0;
   }
 };
 using KeySet = std::set<kite_service_key, KeyLess>;
 
-// The addresses a Service port is reached at from a socket: its ClusterIP and external IPs.
-KeySet virtualKeys(const ServicePortState& port) {
+// The addresses a Service port is reached at from a socket: its ClusterIP and external IPs at
+// its port, and the node addresses given in EbpfOptions at its NodePort; those of its family.
+KeySet virtualKeys(const ServicePortState& port, const std::vector<std::string>& nodeAddresses) {
   KeySet keys;
   const auto protocol = protocolNumber(port.protocol);
   if (!protocol) return keys;
-  std::vector<std::string> addresses = port.externalIPs;
-  addresses.push_back(port.clusterIP);
-  for (const auto& address : addresses) {
-    const auto parsed = ipv4(address);
-    if (!parsed) continue;  // IPv6: not served yet
+  const auto clusterIP = parseAddress(port.clusterIP);
+  if (!clusterIP) return keys;
+  const auto add = [&](const std::string& address, int32_t number) {
+    const auto parsed = parseAddress(address);
+    if (!parsed || isIPv4(*parsed) != isIPv4(*clusterIP)) return;  // not this entry's family
     kite_service_key key{};
-    key.addr = *parsed;
-    key.port = htons(static_cast<uint16_t>(port.port));
+    std::copy(parsed->begin(), parsed->end(), std::begin(key.addr));
+    key.port = htons(static_cast<uint16_t>(number));
     key.proto = *protocol;
     keys.insert(key);
+  };
+  add(port.clusterIP, port.port);
+  for (const auto& address : port.externalIPs) add(address, port.port);
+  if (port.nodePort > 0) {
+    for (const auto& address : nodeAddresses) add(address, port.nodePort);
   }
   return keys;
 }
@@ -73,20 +110,23 @@ KeySet virtualKeys(const ServicePortState& port) {
 // a half-written list and a removed endpoint gets no new connection once the sync returns.
 class EbpfDataplane::Maps {
  public:
-  explicit Maps(const ebpf::SockLbOptions& options)
-      : lb_(options),
+  Maps(const ebpf::SockLbOptions& options, std::vector<std::string> nodeAddresses, bool maglev)
+      : nodeAddresses_(std::move(nodeAddresses)),
+        maglev_(maglev),
+        lb_(options),
         services_(lb_.services()),
         backends_(lb_.backends()),
-        members_(lb_.members()) {
+        members_(lb_.members()),
+        maglevTables_(lb_.maglev()) {
     // Pinned maps of an earlier run: new generations must not reuse their ids.
     for (const auto& key : backends_.keys()) nextId_ = std::max(nextId_, key.id + 1);
   }
 
   // Writes `port` (new or changed; `previous` is what was there, if anything).
   void upsert(const ServicePortState& port, const ServicePortState* previous) {
-    const auto keys = virtualKeys(port);
+    const auto keys = virtualKeys(port, nodeAddresses_);
     KeySet stale;
-    if (previous != nullptr) stale = virtualKeys(*previous);
+    if (previous != nullptr) stale = virtualKeys(*previous, nodeAddresses_);
     std::vector<kite_service_value> old;
     for (const auto& key : keys) {
       if (auto value = services_.get(key)) old.push_back(*value);
@@ -97,10 +137,15 @@ class EbpfDataplane::Maps {
       }
     }
     if (!keys.empty()) {
+      const auto endpoints = reachableEndpoints(port);
       kite_service_value value{};
-      value.id = writeGeneration(port);
-      value.count = static_cast<__u32>(port.endpoints.size());
+      value.id = writeGeneration(port, endpoints);
+      value.count = static_cast<__u32>(endpoints.size());
       value.affinity_timeout = static_cast<__u32>(port.affinityTimeoutSeconds.value_or(0));
+      if (endpoints.empty() && !port.endpoints.empty()) {
+        value.flags = KITE_SERVICE_NO_LOCAL_ENDPOINTS;
+      }
+      if (maglev_ && !endpoints.empty()) value.flags |= KITE_SERVICE_MAGLEV;
       for (const auto& key : keys) services_.put(key, value);
     }
     for (const auto& key : stale) {
@@ -111,7 +156,7 @@ class EbpfDataplane::Maps {
 
   void remove(const ServicePortState& port) {
     std::vector<kite_service_value> old;
-    for (const auto& key : virtualKeys(port)) {
+    for (const auto& key : virtualKeys(port, nodeAddresses_)) {
       if (auto value = services_.get(key)) old.push_back(*value);
       services_.erase(key);
     }
@@ -122,7 +167,7 @@ class EbpfDataplane::Maps {
   // address points at, goes.
   void sweep(const DesiredState& state) {
     KeySet wanted;
-    for (const auto& [name, port] : state.services) wanted.merge(virtualKeys(port));
+    for (const auto& [name, port] : state.services) wanted.merge(virtualKeys(port, nodeAddresses_));
     std::set<__u32> live;
     for (const auto& key : services_.keys()) {
       if (wanted.count(key) == 0) {
@@ -137,13 +182,19 @@ class EbpfDataplane::Maps {
     for (const auto& key : members_.keys()) {
       if (live.count(key.id) == 0) members_.erase(key);
     }
+    for (const auto& id : maglevTables_.keys()) {
+      if (live.count(id) == 0) maglevTables_.erase(id);
+    }
   }
 
  private:
-  __u32 writeGeneration(const ServicePortState& port) {
+  __u32 writeGeneration(const ServicePortState& port,
+                        const std::vector<EndpointTarget>& endpoints) {
     const __u32 id = nextId_++;
-    for (std::size_t slot = 0; slot < port.endpoints.size(); ++slot) {
-      const kite_backend backend = backendOf(port.endpoints[slot]);
+    const auto clusterIP = parseAddress(port.clusterIP);
+    const bool ipv4Service = !clusterIP || isIPv4(*clusterIP);
+    for (std::size_t slot = 0; slot < endpoints.size(); ++slot) {
+      const kite_backend backend = backendOf(endpoints[slot], ipv4Service);
       backends_.put({.id = id, .slot = static_cast<__u32>(slot)}, backend);
       if (port.affinityTimeoutSeconds) {
         kite_member_key member{};
@@ -152,10 +203,21 @@ class EbpfDataplane::Maps {
         members_.put(member, static_cast<__u32>(slot));
       }
     }
+    if (maglev_ && !endpoints.empty()) {
+      // Places by "ip:port", so a backend keeps its entries whatever its slot in this list.
+      std::vector<std::string> names;
+      names.reserve(endpoints.size());
+      for (const auto& e : endpoints) names.push_back(e.ip + ":" + std::to_string(e.port));
+      const auto entries = ebpf::maglevTable(names, KITE_MAGLEV_SIZE);
+      auto table = std::make_unique<kite_maglev_table>();
+      std::copy(entries.begin(), entries.end(), std::begin(table->slot));
+      maglevTables_.put(id, *table);
+    }
     return id;
   }
 
   void dropGeneration(const kite_service_value& value) {
+    if ((value.flags & KITE_SERVICE_MAGLEV) != 0U) maglevTables_.erase(value.id);
     for (__u32 slot = 0; slot < value.count; ++slot) {
       const kite_backend_key key{.id = value.id, .slot = slot};
       if (const auto backend = backends_.get(key)) {
@@ -168,17 +230,21 @@ class EbpfDataplane::Maps {
     }
   }
 
+  std::vector<std::string> nodeAddresses_;
+  bool maglev_;
   ebpf::SockLb lb_;
   ebpf::Map<kite_service_key, kite_service_value> services_;
   ebpf::Map<kite_backend_key, kite_backend> backends_;
   ebpf::Map<kite_member_key, __u32> members_;
+  ebpf::Map<__u32, kite_maglev_table> maglevTables_;
   __u32 nextId_ = 1;
 };
 
 EbpfDataplane::EbpfDataplane(EbpfOptions options)
     : options_(std::move(options)),
       maps_(std::make_unique<Maps>(
-          ebpf::SockLbOptions{.pinDir = options_.pinDir, .cgroup = options_.cgroup})) {
+          ebpf::SockLbOptions{.pinDir = options_.pinDir, .cgroup = options_.cgroup},
+          options_.nodeAddresses, options_.maglev)) {
   if (options_.northSouth) northSouth_ = std::make_unique<NftablesDataplane>(*options_.northSouth);
 }
 
@@ -189,6 +255,9 @@ void EbpfDataplane::syncAll(const DesiredState& state) {
   for (const auto& [name, port] : state.services) maps_->upsert(port, nullptr);
   maps_->sweep(state);
   if (northSouth_) northSouth_->syncAll(state);
+  // The sweep's key sets and the map reads of a large state were freed again: give those
+  // pages back to the system instead of keeping the peak for the process's life.
+  malloc_trim(0);
 }
 
 void EbpfDataplane::syncChanges(const DesiredState& applied, const DesiredState& next) {
@@ -205,6 +274,24 @@ void EbpfDataplane::syncChanges(const DesiredState& applied, const DesiredState&
     }
   }
   if (northSouth_) northSouth_->syncChanges(applied, next);
+}
+
+void EbpfDataplane::syncChangedKeys(const DesiredState& applied, const DesiredState& next,
+                                    const std::vector<std::string>& keys) {
+  if (!maps_) throw std::logic_error("eBPF proxy: synced after cleanup()");
+  // Only the named ports may differ: each is looked up in both states, the others untouched.
+  for (const auto& name : keys) {
+    const auto previous = applied.services.find(name);
+    const auto current = next.services.find(name);
+    if (current == next.services.end()) {
+      if (previous != applied.services.end()) maps_->remove(previous->second);
+    } else if (previous == applied.services.end()) {
+      maps_->upsert(current->second, nullptr);
+    } else if (!(previous->second == current->second)) {
+      maps_->upsert(current->second, &previous->second);
+    }
+  }
+  if (northSouth_) northSouth_->syncChangedKeys(applied, next, keys);
 }
 
 void EbpfDataplane::cleanup() {

@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <set>
+#include <utility>
 
 #include "plain_http_server.h"
 
@@ -30,15 +32,20 @@ HealthCheckServers::~HealthCheckServers() {
 
 void HealthCheckServers::sync(const DesiredState& state) {
   std::map<int, Entry> wanted;
-  std::map<int, std::set<std::string>> localIPs;
+  // Per family: a dual-stack pod is one endpoint with an address in each (upstream counts a
+  // family's endpoints, not both together).
+  std::map<std::pair<int, bool>, std::set<std::string>> localIPs;
   for (const auto& [key, port] : state.services) {
     if (!port.externalPolicyLocal || port.healthCheckNodePort <= 0) continue;
     auto& entry = wanted[port.healthCheckNodePort];
     entry.namespace_ = port.namespace_;
     entry.name = port.name;
-    for (const auto& e : port.localEndpoints()) localIPs[port.healthCheckNodePort].insert(e.ip);
+    auto& ips = localIPs[{port.healthCheckNodePort, port.isIPv6()}];
+    for (const auto& e : port.localEndpoints()) ips.insert(e.ip);
   }
-  for (auto& [port, entry] : wanted) entry.localEndpoints = localIPs[port].size();
+  for (auto& [port, entry] : wanted) {
+    entry.localEndpoints = std::max(localIPs[{port, false}].size(), localIPs[{port, true}].size());
+  }
   {
     std::lock_guard lock(mutex_);
     entries_ = wanted;

@@ -25,7 +25,11 @@ using Clock = std::chrono::steady_clock;
 class NetworkPolicyController::Impl {
  public:
   Impl(client::Client& client, NetworkPolicyControllerOptions options)
-      : options_(std::move(options)), policies_(client), pods_(client), namespaces_(client) {
+      : options_(std::move(options)),
+        policies_(client),
+        pods_(client),
+        namespaces_(client),
+        desired_(options_.nodeName) {
     if (!options_.apply) {
       runner_ = std::make_unique<netpol::NftablesRunner>();
       options_.apply = [this](const std::string& commands) { runner_->run(commands); };
@@ -131,13 +135,13 @@ class NetworkPolicyController::Impl {
   }
 
   void syncOnce(bool full) {
-    std::vector<NetworkPolicy> policies;
-    for (const auto& p : policies_.cache().list()) policies.push_back(*p);
-    std::vector<Pod> pods;
-    for (const auto& p : pods_.cache().list()) pods.push_back(*p);
-    std::vector<Namespace> namespaces;
-    for (const auto& n : namespaces_.cache().list()) namespaces.push_back(*n);
-    auto next = netpol::computeState(policies, pods, namespaces, options_.nodeName);
+    // The caches' objects as they are (an unchanged object keeps its pointer), so only the
+    // policies a change concerns are computed again.
+    const auto policies = policies_.cache().list();
+    netpol::State next =
+        desired_.update(policies, pods_.cache().list(), namespaces_.cache().list());
+    spdlog::debug("network policy: {} of {} policies computed again", desired_.recomputed(),
+                  policies.size());
     for (const auto& e : next.errors) spdlog::warn("network policy: {}", e);
     try {
       if (full || !applied_) {
@@ -161,6 +165,7 @@ class NetworkPolicyController::Impl {
   client::Informer<NetworkPolicy> policies_;
   client::Informer<Pod> pods_;
   client::Informer<Namespace> namespaces_;
+  netpol::IncrementalState desired_;  // only the sync thread touches it
   std::optional<netpol::State> applied_;
 
   mutable std::mutex mutex_;

@@ -3,20 +3,22 @@
 #include "kite/proxy/network_policy_rules.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
+#include <cstdio>
 #include <initializer_list>
 #include <iterator>
 #include <set>
-#include <sstream>
 #include <string_view>
+#include <tuple>
 
 namespace kite::proxy::netpol::nft {
 
 namespace {
 
 constexpr const char* kAddressType = "ipv4_addr";
-constexpr const char* kPortType = "inet_proto . inet_service";
-constexpr const char* kPodPortType = "ipv4_addr . inet_proto . inet_service";
+constexpr const char* kAllowType = "ipv4_addr . inet_proto . inet_service";
+constexpr const char* kVerdictMapType = "ipv4_addr : verdict";
 
 // kFamily and kTable, as commands name the table.
 constexpr std::string_view kPrefix = "inet kite-netpol ";
@@ -30,15 +32,75 @@ std::string join(std::initializer_list<std::string_view> parts) {
 
 struct Direction {
   const char* name;         // "ingress" / "egress"
+  const char* prefix;       // of the per-pod chain and sets: "in" / "eg"
   const char* selfAddress;  // the isolated pod's address: daddr for ingress
   const char* peerAddress;  // the other side's address
 };
-constexpr Direction kIngress{"ingress", "ip daddr", "ip saddr"};
-constexpr Direction kEgress{"egress", "ip saddr", "ip daddr"};
+constexpr Direction kIngress{"ingress", "in", "ip daddr", "ip saddr"};
+constexpr Direction kEgress{"egress", "eg", "ip saddr", "ip daddr"};
 
 std::string range(const AddressRange& r) {
   return r.first == r.last ? formatAddress(r.first)
                            : formatAddress(r.first) + "-" + formatAddress(r.last);
+}
+
+std::string portText(int32_t first, int32_t last) {
+  return first == last ? std::to_string(first) : std::to_string(first) + "-" + std::to_string(last);
+}
+
+uint32_t addressOf(const std::string& ip) { return parseCidr(ip + "/32").first; }
+
+// What some rule allows to (ingress) or from (egress) one pod on some ports: peers x
+// protocol x port range.
+struct Box {
+  std::string protocol;
+  int32_t first = 0;
+  int32_t last = 0;
+  std::vector<AddressRange> peers;
+};
+
+// The union of the boxes as elements "PEERS . PROTO . PORTS" that do not overlap (the kernel
+// refuses overlapping elements in a set of concatenated ranges): per protocol, the port axis
+// is cut at every box's ends; each piece gets the union of the peers of the boxes covering
+// it, and neighbouring pieces with the same peers are joined again.
+std::vector<std::string> disjointElements(const std::vector<Box>& boxes) {
+  std::set<std::string> protocols;
+  for (const auto& b : boxes) protocols.insert(b.protocol);
+  std::vector<std::string> out;
+  for (const auto& protocol : protocols) {
+    std::vector<int32_t> cuts;
+    for (const auto& b : boxes) {
+      if (b.protocol != protocol) continue;
+      cuts.push_back(b.first);
+      cuts.push_back(b.last + 1);
+    }
+    std::sort(cuts.begin(), cuts.end());
+    cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+    std::vector<std::tuple<int32_t, int32_t, std::vector<AddressRange>>> pieces;
+    for (std::size_t i = 0; i + 1 < cuts.size(); ++i) {
+      const int32_t first = cuts[i];
+      const int32_t last = cuts[i + 1] - 1;
+      std::vector<AddressRange> peers;
+      for (const auto& b : boxes) {
+        if (b.protocol == protocol && b.first <= first && b.last >= last) {
+          peers.insert(peers.end(), b.peers.begin(), b.peers.end());
+        }
+      }
+      if (peers.empty()) continue;
+      peers = mergeRanges(std::move(peers));
+      if (!pieces.empty() && std::get<1>(pieces.back()) + 1 == first &&
+          std::get<2>(pieces.back()) == peers) {
+        std::get<1>(pieces.back()) = last;
+      } else {
+        pieces.emplace_back(first, last, std::move(peers));
+      }
+    }
+    for (const auto& [first, last, peers] : pieces) {
+      const std::string tail = join({" . ", protocol, " . ", portText(first, last)});
+      for (const auto& p : peers) out.push_back(range(p) + tail);
+    }
+  }
+  return out;
 }
 
 std::vector<std::string> sortedUnique(std::vector<std::string> v) {
@@ -47,62 +109,126 @@ std::vector<std::string> sortedUnique(std::vector<std::string> v) {
   return v;
 }
 
-// One policy's chain and sets for one direction.
-void renderPolicy(const PolicyState& policy, const Direction& dir,
-                  const std::vector<std::string>& targets, const std::vector<RuleState>& rules,
-                  Ruleset& out, std::vector<std::string>& dispatch) {
-  if (targets.empty()) return;
-  const std::string chain = policyId(policy.key()) + "-" + dir.name;
-  out.sets[chain + "-pods"] = {.type = kAddressType, .interval = false, .elements = targets};
-  dispatch.push_back(std::string(dir.selfAddress) + " @" + chain + "-pods jump " + chain +
-                     " comment \"" + policy.key() + "\"");
-  auto& body = out.chains[chain];
-  for (std::size_t i = 0; i < rules.size(); ++i) {
-    const auto& rule = rules[i];
-    const std::string base = chain + "-" + std::to_string(i);
-    std::string peer;
-    if (!rule.allPeers) {
-      auto& peers = out.sets[base + "-peers"];
-      peers = {.type = kAddressType, .interval = true, .elements = {}};
-      for (const auto& r : rule.peers) peers.elements.push_back(range(r));
-      peers.elements = sortedUnique(std::move(peers.elements));
-      peer = std::string(dir.peerAddress) + " @" + base + "-peers ";
-    }
-    if (rule.allPorts) {
-      body.push_back(peer + "accept");
+// What every rule of every policy isolating one pod in one direction allows it.
+struct PodAllowed {
+  std::vector<AddressRange> allPorts;  // peers allowed on every protocol and port
+  std::vector<Box> boxes;
+};
+
+void addRule(const RuleState& rule, const Direction& dir, uint32_t pod, PodAllowed& allowed) {
+  const std::vector<AddressRange> everyone{{0, UINT32_MAX}};
+  const auto& peers = rule.allPeers ? everyone : rule.peers;
+  if (rule.allPorts) {
+    allowed.allPorts.insert(allowed.allPorts.end(), peers.begin(), peers.end());
+    return;
+  }
+  for (const auto& p : rule.ports) allowed.boxes.push_back({p.protocol, p.first, p.last, peers});
+  for (const auto& p : rule.podPorts) {
+    const uint32_t address = addressOf(p.ip);
+    if (&dir == &kIngress) {
+      // Resolved on the destination: this pod's own entries only.
+      if (address == pod) allowed.boxes.push_back({p.protocol, p.port, p.port, peers});
       continue;
     }
-    if (!rule.ports.empty()) {
-      auto& ports = out.sets[base + "-ports"];
-      ports = {.type = kPortType, .interval = true, .elements = {}};
-      for (const auto& p : rule.ports) {
-        ports.elements.push_back(p.protocol + " . " + std::to_string(p.first) +
-                                 (p.first == p.last ? "" : "-" + std::to_string(p.last)));
-      }
-      ports.elements = sortedUnique(std::move(ports.elements));
-      body.push_back(join({peer, "meta l4proto . th dport @", base, "-ports accept"}));
-    }
-    if (!rule.podPorts.empty()) {
-      auto& named = out.sets[base + "-named"];
-      named = {.type = kPodPortType, .interval = false, .elements = {}};
-      for (const auto& p : rule.podPorts) {
-        named.elements.push_back(p.ip + " . " + p.protocol + " . " + std::to_string(p.port));
-      }
-      named.elements = sortedUnique(std::move(named.elements));
-      body.push_back(join({peer, "ip daddr . meta l4proto . th dport @", base, "-named accept"}));
-    }
+    // Resolved on the destination peer, which must be one of the rule's peers.
+    const bool inPeers = std::any_of(peers.begin(), peers.end(), [&](const AddressRange& r) {
+      return r.first <= address && address <= r.last;
+    });
+    if (inPeers) allowed.boxes.push_back({p.protocol, p.port, p.port, {{address, address}}});
   }
 }
 
-void finishDispatch(const Direction& dir, std::vector<std::string> rules, Ruleset& out) {
-  // Nothing allowed it: refuse at once rather than let the client wait for a timeout.
-  rules.emplace_back("meta l4proto tcp reject with tcp reset");
-  rules.emplace_back("reject with icmpx admin-prohibited");
-  out.chains[std::string(dir.name) + "-policies"] = std::move(rules);
+uint64_t fnv1a(std::string_view text) {
+  uint64_t hash = 14695981039346656037ULL;
+  for (const unsigned char c : text) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  return hash;
+}
+
+// The isolated pods of one direction that get the same answers: isolated by the same
+// policies and, for ingress, with the same numbers behind the named ports those policies'
+// rules use (they resolve on the pod itself). Named after a hash of that key, so the name
+// stays while only peers change (element updates) and changes with the policies selecting
+// a pod (a fresh chain and sets rather than rewriting most of a big set element by element:
+// the kernel removes concatenated-range elements one at a time, each at a cost that grows
+// with the set).
+struct PodClass {
+  std::vector<const PolicyState*> policies;
+  std::vector<uint32_t> pods;
+};
+
+std::string classKey(const std::vector<const PolicyState*>& policies, const Direction& dir,
+                     uint32_t pod) {
+  std::string key;
+  for (const auto* policy : policies) {
+    key += policy->key() + "\n";
+    if (&dir != &kIngress) continue;
+    for (std::size_t i = 0; i < policy->ingress.size(); ++i) {
+      for (const auto& p : policy->ingress[i].podPorts) {
+        if (addressOf(p.ip) != pod) continue;
+        key += join({std::to_string(i), " ", p.protocol, " ", std::to_string(p.port), "\n"});
+      }
+    }
+  }
+  return key;
+}
+
+// One direction: the verdict map from isolated pods to their class's chain, and per class
+// its chain and two sets.
+void renderDirection(const State& state, const Direction& dir, Ruleset& out) {
+  const bool ingress = &dir == &kIngress;
+  std::map<uint32_t, std::vector<const PolicyState*>> isolating;
+  for (const auto& [key, policy] : state.policies) {
+    for (const auto& target : ingress ? policy.ingressTargets : policy.egressTargets) {
+      isolating[addressOf(target)].push_back(&policy);
+    }
+  }
+  std::map<std::string, PodClass> classes;  // by key
+  for (auto& [pod, policies] : isolating) {
+    auto& c = classes[classKey(policies, dir, pod)];
+    if (c.pods.empty()) c.policies = std::move(policies);
+    c.pods.push_back(pod);
+  }
+  auto& vmap = out.sets[std::string(dir.name) + "-pods"];
+  vmap = {.type = kVerdictMapType, .interval = false, .map = true, .elements = {}};
+  for (const auto& [key, c] : classes) {
+    std::array<char, 24> hex{};
+    std::snprintf(hex.data(), hex.size(), "-%016llx", static_cast<unsigned long long>(fnv1a(key)));
+    std::string id = dir.prefix + std::string(hex.data());
+    if (out.chains.contains(id)) {  // a hash collision: told apart by a pod's address
+      std::snprintf(hex.data(), hex.size(), "-%08x", c.pods.front());
+      id += hex.data();
+    }
+    PodAllowed allowed;  // the same for every pod of the class: computed on the first
+    for (const auto* policy : c.policies) {
+      for (const auto& rule : ingress ? policy->ingress : policy->egress) {
+        addRule(rule, dir, c.pods.front(), allowed);
+      }
+    }
+    for (const uint32_t pod : c.pods) {
+      vmap.elements.push_back(join({formatAddress(pod), " : jump ", id}));
+    }
+    std::vector<std::string> all;
+    for (const auto& r : mergeRanges(std::move(allowed.allPorts))) all.push_back(range(r));
+    out.sets[id + "-all"] = {.type = kAddressType, .interval = true, .elements = std::move(all)};
+    out.sets[id + "-ports"] = {.type = kAllowType,
+                               .interval = true,
+                               .elements = sortedUnique(disjointElements(allowed.boxes))};
+    out.chains[id] = {
+        join({dir.peerAddress, " @", id, "-all accept"}),
+        join({dir.peerAddress, " . meta l4proto . th dport @", id, "-ports accept"}),
+        // Nothing allowed it: refuse at once rather than let the client wait for a timeout.
+        "meta l4proto tcp reject with tcp reset",
+        "reject with icmpx admin-prohibited",
+    };
+  }
+  vmap.elements = sortedUnique(std::move(vmap.elements));
 }
 
 std::string setDeclaration(const std::string& name, const SetDef& set) {
-  return join({"add set ", kPrefix, name, " { type ", set.type, ";",
+  return join({set.map ? "add map " : "add set ", kPrefix, name, " { type ", set.type, ";",
                set.interval ? " flags interval;" : "", " }\n"});
 }
 
@@ -129,41 +255,21 @@ std::vector<std::string> difference(const std::vector<std::string>& a,
 
 }  // namespace
 
-std::string policyId(const std::string& key) {
-  uint64_t hash = 14695981039346656037ULL;  // FNV-1a
-  for (const unsigned char c : key) {
-    hash ^= c;
-    hash *= 1099511628211ULL;
+std::string podChain(const Ruleset& ruleset, const std::string& direction,
+                     const std::string& podIP) {
+  const auto map = ruleset.sets.find(direction + "-pods");
+  if (map == ruleset.sets.end()) return "";
+  const std::string prefix = podIP + " : jump ";
+  for (const auto& e : map->second.elements) {
+    if (e.starts_with(prefix)) return e.substr(prefix.size());
   }
-  std::ostringstream out;
-  out << "np-" << std::hex;
-  out.width(16);
-  out.fill('0');
-  out << hash;
-  return out.str();
+  return "";
 }
 
 Ruleset render(const State& state) {
   Ruleset out;
-  std::vector<std::string> ingressIsolated;
-  std::vector<std::string> egressIsolated;
-  std::vector<std::string> ingressDispatch;
-  std::vector<std::string> egressDispatch;
-  for (const auto& [key, policy] : state.policies) {
-    renderPolicy(policy, kIngress, policy.ingressTargets, policy.ingress, out, ingressDispatch);
-    renderPolicy(policy, kEgress, policy.egressTargets, policy.egress, out, egressDispatch);
-    ingressIsolated.insert(ingressIsolated.end(), policy.ingressTargets.begin(),
-                           policy.ingressTargets.end());
-    egressIsolated.insert(egressIsolated.end(), policy.egressTargets.begin(),
-                          policy.egressTargets.end());
-  }
-  out.sets["ingress-isolated"] = {.type = kAddressType,
-                                  .interval = false,
-                                  .elements = sortedUnique(std::move(ingressIsolated))};
-  out.sets["egress-isolated"] = {
-      .type = kAddressType, .interval = false, .elements = sortedUnique(std::move(egressIsolated))};
-  finishDispatch(kIngress, std::move(ingressDispatch), out);
-  finishDispatch(kEgress, std::move(egressDispatch), out);
+  renderDirection(state, kIngress, out);
+  renderDirection(state, kEgress, out);
   return out;
 }
 
@@ -176,15 +282,16 @@ std::string renderFull(const State& state) {
   out +=
       join({"add chain ", kPrefix,
             "forward-ingress { type filter hook forward priority filter + 1; policy accept; }\n"});
+  // Chains first: the verdict maps' elements jump to them.
   for (const auto& [name, body] : ruleset.chains) out += join({"add chain ", kPrefix, name, "\n"});
   for (const auto& [name, set] : ruleset.sets) {
     out += setDeclaration(name, set) + elements("add", name, set.elements);
   }
   // Replies and related ICMP of allowed connections pass without another look.
-  out += rules("forward-egress", {"ct state established,related accept",
-                                  "ip saddr @egress-isolated jump egress-policies"});
-  out += rules("forward-ingress", {"ct state established,related accept",
-                                   "ip daddr @ingress-isolated jump ingress-policies"});
+  out += rules("forward-egress",
+               {"ct state established,related accept", "ip saddr vmap @egress-pods"});
+  out += rules("forward-ingress",
+               {"ct state established,related accept", "ip daddr vmap @ingress-pods"});
   for (const auto& [name, body] : ruleset.chains) out += rules(name, body);
   return out;
 }
@@ -193,14 +300,15 @@ std::string renderChanges(const State& applied, const State& next) {
   if (applied == next) return "";
   const auto before = render(applied);
   const auto after = render(next);
-  std::string added;    // new sets and chains, declared before any rule uses them
-  std::string updated;  // element changes, then rewritten chains
-  std::string removed;  // chains and sets that are gone, once nothing refers to them
+  std::string addedChains;  // declared before any map element jumps to them
+  std::string addedSets;    // new sets, declared before any rule uses them
+  std::string updated;      // element changes (deletes first), then rewritten chains
+  std::string removed;      // chains and sets that are gone, once nothing refers to them
   std::string rewritten;
   for (const auto& [name, set] : after.sets) {
     const auto old = before.sets.find(name);
     if (old == before.sets.end()) {
-      added += setDeclaration(name, set) + elements("add", name, set.elements);
+      addedSets += setDeclaration(name, set) + elements("add", name, set.elements);
       continue;
     }
     updated += elements("delete", name, difference(old->second.elements, set.elements));
@@ -209,7 +317,7 @@ std::string renderChanges(const State& applied, const State& next) {
   for (const auto& [name, body] : after.chains) {
     const auto old = before.chains.find(name);
     if (old == before.chains.end()) {
-      added += join({"add chain ", kPrefix, name, "\n"});
+      addedChains += join({"add chain ", kPrefix, name, "\n"});
     } else if (old->second == body) {
       continue;
     } else {
@@ -225,7 +333,7 @@ std::string renderChanges(const State& applied, const State& next) {
   for (const auto& [name, set] : before.sets) {
     if (!after.sets.contains(name)) removed += join({"delete set ", kPrefix, name, "\n"});
   }
-  return added + updated + rewritten + removed;
+  return addedChains + addedSets + updated + rewritten + removed;
 }
 
 std::string renderCleanup() {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "kite/api/labels.h"
 
@@ -28,6 +29,7 @@ constexpr const char* kNamespaceNameLabel = "kubernetes.io/metadata.name";
 struct PodView {
   const Pod* pod;
   std::string ip;
+  uint32_t address;
   bool local;
 };
 
@@ -39,40 +41,6 @@ std::optional<std::string> ipv4Of(const Pod& pod) {
     if (!ip.empty() && inet_pton(AF_INET, ip.c_str(), &addr) == 1) return ip;
   }
   return std::nullopt;
-}
-
-uint32_t addressOf(const std::string& ip) {
-  in_addr addr{};
-  if (inet_pton(AF_INET, ip.c_str(), &addr) != 1) throw std::invalid_argument("not IPv4: " + ip);
-  return ntohl(addr.s_addr);
-}
-
-// Sorts and merges overlapping or adjacent ranges.
-std::vector<AddressRange> merge(std::vector<AddressRange> ranges) {
-  std::sort(ranges.begin(), ranges.end());
-  std::vector<AddressRange> out;
-  for (const auto& r : ranges) {
-    if (!out.empty() && (out.back().last == UINT32_MAX || r.first <= out.back().last + 1)) {
-      out.back().last = std::max(out.back().last, r.last);
-    } else {
-      out.push_back(r);
-    }
-  }
-  return out;
-}
-
-// `from` minus `cut`.
-std::vector<AddressRange> subtract(const std::vector<AddressRange>& from, AddressRange cut) {
-  std::vector<AddressRange> out;
-  for (const auto& r : from) {
-    if (cut.last < r.first || cut.first > r.last) {
-      out.push_back(r);
-      continue;
-    }
-    if (cut.first > r.first) out.push_back({r.first, cut.first - 1});
-    if (cut.last < r.last) out.push_back({cut.last + 1, r.last});
-  }
-  return out;
 }
 
 std::string lower(std::string s) {
@@ -91,13 +59,106 @@ std::string protocolOf(const std::string& protocol) {
   return p;
 }
 
+// The pods by namespace, and what selectors matched, remembered for the whole computation:
+// policies share selectors (a namespace's policies mostly name the same few peer groups), so
+// each distinct selector scans the pods once, not once per policy and rule.
+class PodIndex {
+ public:
+  PodIndex(const std::vector<PodView>& pods, std::map<std::string, api::labels::Set> labels)
+      : pods_(pods), namespaceLabels_(std::move(labels)) {
+    for (const auto& pod : pods_) byNamespace_[pod.pod->metadata.namespace_].push_back(&pod);
+  }
+
+  const std::vector<PodView>& all() const { return pods_; }
+
+  const api::labels::Set& labelsOfNamespace(const std::string& ns) const {
+    static const api::labels::Set kNone;
+    const auto it = namespaceLabels_.find(ns);
+    return it != namespaceLabels_.end() ? it->second : kNone;
+  }
+
+  // This node's pods of `ns` that `selector` matches.
+  const std::vector<const PodView*>& localIn(const std::string& ns,
+                                             const api::labels::Selector& selector) {
+    auto [it, added] = memo_.try_emplace(key('t', ns, selector, nullptr));
+    if (added) {
+      for (const auto* pod : in(ns)) {
+        if (pod->local && selector.matches(pod->pod->metadata.labels)) it->second.push_back(pod);
+      }
+    }
+    return it->second;
+  }
+
+  // The pods `pods` matches in `ns`, or in every namespace `namespaces` matches when set.
+  const std::vector<const PodView*>& peers(const std::string& ns, const api::labels::Selector& pods,
+                                           const api::labels::Selector* namespaces) {
+    auto [it, added] = memo_.try_emplace(key('p', ns, pods, namespaces));
+    auto& out = it->second;
+    if (!added) return out;
+    auto scan = [&](const std::vector<const PodView*>& list) {
+      for (const auto* pod : list) {
+        if (pods.matches(pod->pod->metadata.labels)) out.push_back(pod);
+      }
+    };
+    if (namespaces == nullptr) {
+      scan(in(ns));
+    } else {
+      for (const auto& [name, list] : byNamespace_) {
+        if (namespaces->matches(labelsOfNamespace(name))) scan(list);
+      }
+    }
+    return out;
+  }
+
+  // The addresses of peers(...), sorted and merged.
+  const std::vector<AddressRange>& peerRanges(const std::string& ns,
+                                              const api::labels::Selector& pods,
+                                              const api::labels::Selector* namespaces) {
+    auto [it, added] = ranges_.try_emplace(key('r', ns, pods, namespaces));
+    auto& out = it->second;
+    if (added) {
+      const auto& list = peers(ns, pods, namespaces);
+      out.reserve(list.size());
+      for (const auto* pod : list) out.push_back({pod->address, pod->address});
+      out = mergeRanges(std::move(out));
+    }
+    return out;
+  }
+
+ private:
+  const std::vector<const PodView*>& in(const std::string& ns) const {
+    static const std::vector<const PodView*> kNone;
+    const auto it = byNamespace_.find(ns);
+    return it != byNamespace_.end() ? it->second : kNone;
+  }
+
+  // Selector strings hold no NUL, so the parts cannot run into each other.
+  static std::string key(char kind, const std::string& ns, const api::labels::Selector& pods,
+                         const api::labels::Selector* namespaces) {
+    std::string k(1, kind);
+    if (namespaces == nullptr) {
+      k += ns;
+    } else {
+      k += '\x01';
+      k += namespaces->toString();
+    }
+    k += '\0';
+    k += pods.toString();
+    return k;
+  }
+
+  const std::vector<PodView>& pods_;
+  std::map<std::string, api::labels::Set> namespaceLabels_;
+  std::map<std::string, std::vector<const PodView*>> byNamespace_;
+  std::map<std::string, std::vector<const PodView*>> memo_;
+  std::map<std::string, std::vector<AddressRange>> ranges_;
+};
+
 // One policy's computation, collecting errors instead of throwing.
 class PolicyBuilder {
  public:
-  PolicyBuilder(const NetworkPolicy& policy, const std::vector<PodView>& pods,
-                const std::map<std::string, api::labels::Set>& namespaceLabels,
-                std::vector<std::string>& errors)
-      : policy_(policy), pods_(pods), namespaceLabels_(namespaceLabels), errors_(errors) {}
+  PolicyBuilder(const NetworkPolicy& policy, PodIndex& index, std::vector<std::string>& errors)
+      : policy_(policy), index_(index), errors_(errors) {}
 
   std::optional<PolicyState> build() {
     const auto& spec = policy_.spec;
@@ -115,14 +176,9 @@ class PolicyBuilder {
     PolicyState state;
     state.namespace_ = policy_.metadata.namespace_;
     state.name = policy_.metadata.name;
-    std::vector<const PodView*> targets;
     const auto selector = selectorOf(spec.podSelector, "spec.podSelector");
-    for (const auto& pod : pods_) {
-      if (pod.local && pod.pod->metadata.namespace_ == state.namespace_ && selector &&
-          selector->matches(pod.pod->metadata.labels)) {
-        targets.push_back(&pod);
-      }
-    }
+    if (!selector) return std::nullopt;
+    const auto& targets = index_.localIn(state.namespace_, *selector);
     if (targets.empty()) return std::nullopt;
     std::vector<std::string> ips;
     ips.reserve(targets.size());
@@ -135,7 +191,7 @@ class PolicyBuilder {
         const auto& r = spec.ingress[i];
         const std::string field = "spec.ingress[" + std::to_string(i) + "]";
         // Named ports of ingress rules are the selected pods' own ports.
-        addRule(state.ingress, r.from, r.ports, field, ".from", targets);
+        addRule(state.ingress, r.from, r.ports, field, ".from", &targets);
       }
     }
     if (egress) {
@@ -143,7 +199,7 @@ class PolicyBuilder {
       for (std::size_t i = 0; i < spec.egress.size(); ++i) {
         const auto& r = spec.egress[i];
         const std::string field = "spec.egress[" + std::to_string(i) + "]";
-        addRule(state.egress, r.to, r.ports, field, ".to", std::nullopt);
+        addRule(state.egress, r.to, r.ports, field, ".to", nullptr);
       }
     }
     if (state.ingressTargets.empty() && state.egressTargets.empty()) return std::nullopt;
@@ -166,30 +222,19 @@ class PolicyBuilder {
     }
   }
 
-  const api::labels::Set& labelsOfNamespace(const std::string& ns) {
-    static const api::labels::Set kNone;
-    const auto it = namespaceLabels_.find(ns);
-    return it != namespaceLabels_.end() ? it->second : kNone;
-  }
-
-  // The pods a selector peer matches (not for ipBlock peers).
-  std::vector<const PodView*> podsOf(const NetworkPolicyPeer& peer, const std::string& field) {
+  // The addresses of the pods a selector peer matches (not for ipBlock peers), merged.
+  const std::vector<AddressRange>& podsOf(const NetworkPolicyPeer& peer, const std::string& field) {
+    static const std::vector<AddressRange> kNone;
     std::optional<api::labels::Selector> pods = api::labels::Selector::everything();
     std::optional<api::labels::Selector> namespaces;
     if (peer.podSelector) pods = selectorOf(*peer.podSelector, field + ".podSelector");
     if (peer.namespaceSelector) {
       namespaces = selectorOf(*peer.namespaceSelector, field + ".namespaceSelector");
-      if (!namespaces) return {};
+      if (!namespaces) return kNone;
     }
-    if (!pods) return {};
-    std::vector<const PodView*> out;
-    for (const auto& pod : pods_) {
-      const auto& ns = pod.pod->metadata.namespace_;
-      const bool nsMatches = peer.namespaceSelector ? namespaces->matches(labelsOfNamespace(ns))
-                                                    : ns == policy_.metadata.namespace_;
-      if (nsMatches && pods->matches(pod.pod->metadata.labels)) out.push_back(&pod);
-    }
-    return out;
+    if (!pods) return kNone;
+    return index_.peerRanges(policy_.metadata.namespace_, *pods,
+                             namespaces ? &*namespaces : nullptr);
   }
 
   std::vector<AddressRange> rangesOf(const NetworkPolicyPeer& peer, const std::string& field) {
@@ -202,14 +247,8 @@ class PolicyBuilder {
       error(field, "must specify a peer");
       return {};
     }
+    if (!peer.ipBlock) return podsOf(peer, field);
     std::vector<AddressRange> ranges;
-    if (!peer.ipBlock) {
-      for (const auto* pod : podsOf(peer, field)) {
-        const uint32_t a = addressOf(pod->ip);
-        ranges.push_back({a, a});
-      }
-      return ranges;
-    }
     const auto& block = *peer.ipBlock;
     if (block.cidr.find(':') != std::string::npos) return {};  // IPv6: not enforced yet
     try {
@@ -217,7 +256,7 @@ class PolicyBuilder {
       for (std::size_t i = 0; i < block.except.size(); ++i) {
         if (block.except[i].find(':') != std::string::npos) continue;
         try {
-          ranges = subtract(ranges, parseCidr(block.except[i]));
+          ranges = subtractRange(ranges, parseCidr(block.except[i]));
         } catch (const std::invalid_argument& e) {
           // A cut that cannot be made would allow too much: allow nothing instead.
           error(field + ".ipBlock.except[" + std::to_string(i) + "]", e.what());
@@ -239,15 +278,18 @@ class PolicyBuilder {
   // `destinations`: the pods named ports resolve on; nullopt: every pod in the peers.
   void addRule(std::vector<RuleState>& out, const std::vector<NetworkPolicyPeer>& peers,
                const std::vector<NetworkPolicyPort>& ports, const std::string& field,
-               const std::string& peersField,
-               const std::optional<std::vector<const PodView*>>& destinations) {
+               const std::string& peersField, const std::vector<const PodView*>* destinations) {
     RuleState rule;
     rule.allPeers = peers.empty();
     for (std::size_t i = 0; i < peers.size(); ++i) {
-      const auto r = rangesOf(peers[i], field + peersField + "[" + std::to_string(i) + "]");
-      rule.peers.insert(rule.peers.end(), r.begin(), r.end());
+      auto r = rangesOf(peers[i], field + peersField + "[" + std::to_string(i) + "]");
+      if (peers.size() == 1) {
+        rule.peers = std::move(r);  // already merged
+      } else {
+        rule.peers.insert(rule.peers.end(), r.begin(), r.end());
+      }
     }
-    rule.peers = merge(std::move(rule.peers));
+    if (peers.size() > 1) rule.peers = mergeRanges(std::move(rule.peers));
     if (!rule.allPeers && rule.peers.empty()) return;
     rule.allPorts = ports.empty();
     std::set<PortRange> numeric;
@@ -266,8 +308,7 @@ class PolicyBuilder {
     out.push_back(std::move(rule));
   }
 
-  void addPort(const NetworkPolicyPort& port,
-               const std::optional<std::vector<const PodView*>>& destinations,
+  void addPort(const NetworkPolicyPort& port, const std::vector<const PodView*>* destinations,
                const RuleState& rule, std::set<PortRange>& numeric, std::set<PodPort>& named) {
     const std::string protocol = protocolOf(port.protocol.value_or(""));
     if (!port.port) {
@@ -299,73 +340,298 @@ class PolicyBuilder {
         }
       }
     };
-    if (destinations) {
+    if (destinations != nullptr) {
       for (const auto* pod : *destinations) resolveOn(*pod);
       return;
     }
-    for (const auto& pod : pods_) {
-      if (rule.allPeers || within(rule.peers, addressOf(pod.ip))) resolveOn(pod);
+    for (const auto& pod : index_.all()) {
+      if (rule.allPeers || within(rule.peers, pod.address)) resolveOn(pod);
     }
   }
 
   const NetworkPolicy& policy_;
-  const std::vector<PodView>& pods_;
-  const std::map<std::string, api::labels::Set>& namespaceLabels_;
+  PodIndex& index_;
   std::vector<std::string>& errors_;
 };
 
 }  // namespace
 
-AddressRange parseCidr(const std::string& cidr) {
-  const auto slash = cidr.find('/');
-  const std::string address = cidr.substr(0, slash);
-  in_addr addr{};
-  if (inet_pton(AF_INET, address.c_str(), &addr) != 1) {
-    throw std::invalid_argument("invalid CIDR address: \"" + cidr + "\"");
-  }
-  int bits = 32;
-  if (slash != std::string::npos) {
-    const std::string len = cidr.substr(slash + 1);
-    if (len.empty() || len.size() > 2 || !std::all_of(len.begin(), len.end(), ::isdigit) ||
-        (bits = std::stoi(len)) > 32) {
-      throw std::invalid_argument("invalid CIDR address: \"" + cidr + "\"");
-    }
-  }
-  const uint32_t mask = bits == 0 ? 0 : UINT32_MAX << (32 - bits);
-  const uint32_t base = ntohl(addr.s_addr) & mask;
-  return {base, base | ~mask};
-}
+namespace {
 
-std::string formatAddress(uint32_t address) {
-  return std::to_string(address >> 24) + "." + std::to_string((address >> 16) & 0xff) + "." +
-         std::to_string((address >> 8) & 0xff) + "." + std::to_string(address & 0xff);
-}
-
-State computeState(const std::vector<NetworkPolicy>& policies, const std::vector<Pod>& pods,
-                   const std::vector<Namespace>& namespaces, const std::string& nodeName) {
-  std::map<std::string, api::labels::Set> namespaceLabels;
-  for (const auto& ns : namespaces) {
-    auto& labels = namespaceLabels[ns.metadata.name];
-    labels = ns.metadata.labels;
+std::map<std::string, api::labels::Set> namespaceLabelsOf(
+    const std::vector<const Namespace*>& namespaces) {
+  std::map<std::string, api::labels::Set> out;
+  for (const auto* ns : namespaces) {
+    auto& labels = out[ns->metadata.name];
+    labels = ns->metadata.labels;
     // The API server sets it on every namespace; older objects may lack it.
-    labels.emplace(kNamespaceNameLabel, ns.metadata.name);
+    labels.emplace(kNamespaceNameLabel, ns->metadata.name);
   }
+  return out;
+}
+
+// The pod as policies see it, or nothing when no policy applies to it or admits it.
+std::optional<PodView> viewOf(const Pod& pod, const std::string& nodeName) {
+  if (pod.spec.hostNetwork) return std::nullopt;
+  if (pod.status.phase == "Succeeded" || pod.status.phase == "Failed") return std::nullopt;
+  const auto ip = ipv4Of(pod);
+  if (!ip) return std::nullopt;
+  return PodView{&pod, *ip, parseCidr(*ip).first,
+                 !nodeName.empty() && pod.spec.nodeName == nodeName};
+}
+
+std::vector<PodView> viewsOf(const std::vector<const Pod*>& pods, const std::string& nodeName,
+                             std::map<std::string, api::labels::Set>& namespaceLabels) {
   std::vector<PodView> views;
-  for (const auto& pod : pods) {
-    if (pod.spec.hostNetwork) continue;
-    if (pod.status.phase == "Succeeded" || pod.status.phase == "Failed") continue;
-    const auto ip = ipv4Of(pod);
-    if (!ip) continue;
-    namespaceLabels.try_emplace(pod.metadata.namespace_,
-                                api::labels::Set{{kNamespaceNameLabel, pod.metadata.namespace_}});
-    views.push_back({&pod, *ip, !nodeName.empty() && pod.spec.nodeName == nodeName});
+  views.reserve(pods.size());
+  for (const auto* pod : pods) {
+    auto view = viewOf(*pod, nodeName);
+    if (!view) continue;
+    namespaceLabels.try_emplace(pod->metadata.namespace_,
+                                api::labels::Set{{kNamespaceNameLabel, pod->metadata.namespace_}});
+    views.push_back(std::move(*view));
   }
+  return views;
+}
+
+template <class T>
+std::vector<const T*> pointers(const std::vector<T>& objects) {
+  std::vector<const T*> out;
+  out.reserve(objects.size());
+  for (const auto& o : objects) out.push_back(&o);
+  return out;
+}
+
+template <class T>
+std::vector<const T*> pointers(const std::vector<std::shared_ptr<const T>>& objects) {
+  std::vector<const T*> out;
+  out.reserve(objects.size());
+  for (const auto& o : objects) out.push_back(o.get());
+  return out;
+}
+
+// What a policy's result depends on among the pods: a pod that none of these match (before
+// and after a change) cannot change the policy's state.
+struct PodMatcher {
+  static PodMatcher any() {
+    PodMatcher m;
+    m.always = true;
+    return m;
+  }
+  bool always = false;         // depends on every pod (or the policy is invalid: recompute it)
+  std::string namespace_;      // when !namespaces
+  api::labels::Selector pods;  // everything when the peer has none
+  std::optional<api::labels::Selector> namespaces;
+};
+
+std::vector<PodMatcher> matchersOf(const NetworkPolicy& policy) {
+  std::vector<PodMatcher> out;
+  const auto& ns = policy.metadata.namespace_;
+  try {
+    PodMatcher targets;
+    targets.namespace_ = ns;
+    targets.pods = api::labels::Selector::fromLabelSelector(policy.spec.podSelector);
+    out.push_back(std::move(targets));
+    auto addPeers = [&](const std::vector<NetworkPolicyPeer>& peers,
+                        const std::vector<NetworkPolicyPort>& ports, bool egress) {
+      bool named = false;
+      for (const auto& p : ports) named = named || (p.port && !p.port->isInt());
+      // Egress named ports resolve on every pod inside the peers' addresses: with no peers
+      // or an ipBlock, that is any pod.
+      if (egress && named && peers.empty()) out.push_back(PodMatcher::any());
+      for (const auto& peer : peers) {
+        if (peer.ipBlock) {
+          if (egress && named) out.push_back(PodMatcher::any());
+          continue;
+        }
+        PodMatcher m;
+        m.namespace_ = ns;
+        if (peer.podSelector) m.pods = api::labels::Selector::fromLabelSelector(*peer.podSelector);
+        if (peer.namespaceSelector) {
+          m.namespaces = api::labels::Selector::fromLabelSelector(*peer.namespaceSelector);
+        }
+        out.push_back(std::move(m));
+      }
+    };
+    for (const auto& r : policy.spec.ingress) addPeers(r.from, r.ports, false);
+    for (const auto& r : policy.spec.egress) addPeers(r.to, r.ports, true);
+  } catch (const std::exception&) {
+    return {PodMatcher::any()};
+  }
+  return out;
+}
+
+bool matches(const PodMatcher& m, const PodView& pod,
+             const std::map<std::string, api::labels::Set>& namespaceLabels) {
+  const auto& ns = pod.pod->metadata.namespace_;
+  if (m.namespaces) {
+    // A gone pod's namespace may have no other pod now: its labels were the name label.
+    const auto it = namespaceLabels.find(ns);
+    if (it == namespaceLabels.end()) {
+      if (!m.namespaces->matches(api::labels::Set{{kNamespaceNameLabel, ns}})) return false;
+    } else if (!m.namespaces->matches(it->second)) {
+      return false;
+    }
+  } else if (ns != m.namespace_) {
+    return false;
+  }
+  return m.pods.matches(pod.pod->metadata.labels);
+}
+
+// What a pod in a selection gives a policy: its address, whether it is local, its ports.
+bool sameContribution(const PodView& a, const PodView& b) {
+  return a.ip == b.ip && a.local == b.local && a.pod->spec.containers == b.pod->spec.containers &&
+         a.pod->spec.initContainers == b.pod->spec.initContainers;
+}
+
+// A pod's versions before and after a change (either absent: new, gone, or not a pod that
+// policies see).
+struct PodChange {
+  std::optional<PodView> before;
+  std::optional<PodView> after;
+};
+
+// Whether the change can alter the state of the policy these matchers describe: the pod
+// joins or leaves one of its selections, or stays in one with another address, node or ports.
+bool concerns(const std::vector<PodMatcher>& matchers, const PodChange& change,
+              const std::map<std::string, api::labels::Set>& namespaceLabels) {
+  for (const auto& m : matchers) {
+    if (m.always) return true;
+    const bool before = change.before && matches(m, *change.before, namespaceLabels);
+    const bool after = change.after && matches(m, *change.after, namespaceLabels);
+    if (before != after) return true;
+    if (before && !sameContribution(*change.before, *change.after)) return true;
+  }
+  return false;
+}
+
+State compute(const std::vector<const NetworkPolicy*>& policies,
+              const std::vector<const Pod*>& pods, const std::vector<const Namespace*>& namespaces,
+              const std::string& nodeName) {
+  auto namespaceLabels = namespaceLabelsOf(namespaces);
+  const auto views = viewsOf(pods, nodeName, namespaceLabels);
+  PodIndex index(views, std::move(namespaceLabels));
   State state;
-  for (const auto& policy : policies) {
-    auto built = PolicyBuilder(policy, views, namespaceLabels, state.errors).build();
+  for (const auto* policy : policies) {
+    auto built = PolicyBuilder(*policy, index, state.errors).build();
     if (built) state.policies.emplace(built->key(), std::move(*built));
   }
   return state;
 }
+
+std::string keyOf(const api::meta::v1::ObjectMeta& meta) {
+  return meta.namespace_ + "/" + meta.name;
+}
+
+}  // namespace
+
+State computeState(const std::vector<NetworkPolicy>& policies, const std::vector<Pod>& pods,
+                   const std::vector<Namespace>& namespaces, const std::string& nodeName) {
+  return compute(pointers(policies), pointers(pods), pointers(namespaces), nodeName);
+}
+
+class IncrementalState::Impl {
+ public:
+  explicit Impl(std::string nodeName) : nodeName_(std::move(nodeName)) {}
+
+  const State& update(const std::vector<std::shared_ptr<const NetworkPolicy>>& policies,
+                      const std::vector<std::shared_ptr<const Pod>>& pods,
+                      const std::vector<std::shared_ptr<const Namespace>>& namespaces) {
+    // Everything again at the start and when a namespace changed (its labels reach any
+    // policy).
+    std::map<std::string, std::shared_ptr<const Namespace>> nextNamespaces;
+    for (const auto& n : namespaces) nextNamespaces.emplace(n->metadata.name, n);
+    bool all = !started_ || nextNamespaces != namespaces_;
+    std::unordered_map<std::string, std::shared_ptr<const Pod>> nextPods;
+    nextPods.reserve(pods.size());
+    for (const auto& p : pods) nextPods.emplace(keyOf(p->metadata), p);
+    // The pods that changed, before and after (gone and new pods included).
+    std::vector<PodChange> changes;
+    auto viewIf = [&](const Pod* pod) {
+      return pod == nullptr ? std::nullopt : viewOf(*pod, nodeName_);
+    };
+    for (const auto& [key, pod] : nextPods) {
+      const auto it = pods_.find(key);
+      if (it != pods_.end() && it->second == pod) continue;
+      changes.push_back(
+          {viewIf(it == pods_.end() ? nullptr : it->second.get()), viewIf(pod.get())});
+    }
+    for (const auto& [key, pod] : pods_) {
+      if (!nextPods.contains(key)) changes.push_back({viewIf(pod.get()), std::nullopt});
+    }
+    if (changes.size() > 32) all = true;  // checking would cost about what computing does
+
+    auto namespaceLabels = namespaceLabelsOf(pointers(namespaces));
+    const auto views = viewsOf(pointers(pods), nodeName_, namespaceLabels);
+    const auto labels = namespaceLabels;  // for the checks (the index takes its own)
+    PodIndex index(views, std::move(namespaceLabels));
+
+    std::map<std::string, Entry> entries;
+    recomputed_ = 0;
+    for (const auto& policy : policies) {
+      const auto key = keyOf(policy->metadata);
+      auto old = entries_.find(key);
+      bool again = all || old == entries_.end() || old->second.policy != policy;
+      for (std::size_t i = 0; !again && i < changes.size(); ++i) {
+        again = concerns(old->second.matchers, changes[i], labels);
+      }
+      if (!again) {
+        entries.emplace(key, std::move(old->second));
+        continue;
+      }
+      ++recomputed_;
+      Entry entry{policy, matchersOf(*policy), {}};
+      state_.policies.erase(key);
+      auto built = PolicyBuilder(*policy, index, entry.errors).build();
+      if (built) state_.policies.emplace(key, std::move(*built));
+      entries.emplace(key, std::move(entry));
+    }
+    for (const auto& [key, entry] : entries_) {
+      if (!entries.contains(key)) state_.policies.erase(key);
+    }
+    entries_ = std::move(entries);
+    state_.errors.clear();
+    for (const auto& policy : policies) {
+      const auto& errors = entries_.at(keyOf(policy->metadata)).errors;
+      state_.errors.insert(state_.errors.end(), errors.begin(), errors.end());
+    }
+    pods_ = std::move(nextPods);
+    namespaces_ = std::move(nextNamespaces);
+    started_ = true;
+    return state_;
+  }
+
+  std::size_t recomputed() const { return recomputed_; }
+
+ private:
+  struct Entry {
+    std::shared_ptr<const NetworkPolicy> policy;
+    std::vector<PodMatcher> matchers;
+    std::vector<std::string> errors;
+  };
+
+  std::string nodeName_;
+  bool started_ = false;
+  // The objects of the last update, kept alive: pods are compared by pointer, and the old
+  // versions of changed ones looked at to find the policies the change concerns.
+  std::unordered_map<std::string, std::shared_ptr<const Pod>> pods_;
+  std::map<std::string, std::shared_ptr<const Namespace>> namespaces_;
+  std::map<std::string, Entry> entries_;  // by "namespace/name"
+  State state_;
+  std::size_t recomputed_ = 0;
+};
+
+IncrementalState::IncrementalState(std::string nodeName)
+    : impl_(std::make_unique<Impl>(std::move(nodeName))) {}
+IncrementalState::~IncrementalState() = default;
+
+const State& IncrementalState::update(
+    const std::vector<std::shared_ptr<const NetworkPolicy>>& policies,
+    const std::vector<std::shared_ptr<const Pod>>& pods,
+    const std::vector<std::shared_ptr<const Namespace>>& namespaces) {
+  return impl_->update(policies, pods, namespaces);
+}
+
+std::size_t IncrementalState::recomputed() const { return impl_->recomputed(); }
 
 }  // namespace kite::proxy::netpol

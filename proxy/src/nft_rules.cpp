@@ -10,7 +10,10 @@
 
 namespace kite::proxy::nft {
 
+using text::Family;
+using text::familyOf;
 using text::joined;
+using text::named;
 
 namespace {
 
@@ -46,8 +49,14 @@ std::string externalChain(const ServicePortState& p) {
 std::string firewallChain(const ServicePortState& p) {
   return "firewall-" + hashOf(p.key()) + "-" + readable(p);
 }
+// "10.42.1.2/8080", "fd00.42..2/8080": nft identifiers may not hold ':'.
+std::string endpointId(const EndpointTarget& e) {
+  std::string ip = e.ip;
+  std::replace(ip.begin(), ip.end(), ':', '.');
+  return ip + "/" + std::to_string(e.port);
+}
 std::string endpointSuffix(const ServicePortState& p, const EndpointTarget& e) {
-  const std::string id = e.ip + "/" + std::to_string(e.port);
+  const std::string id = endpointId(e);
   return hashOf(p.key() + "|" + id) + "-" + readable(p) + "__" + id;
 }
 std::string endpointChain(const ServicePortState& p, const EndpointTarget& e) {
@@ -56,18 +65,32 @@ std::string endpointChain(const ServicePortState& p, const EndpointTarget& e) {
 // The timeout is part of the name: a changed timeout is a new set, and the chains that use it
 // change with it (so the old one is never deleted while still referenced).
 std::string affinitySet(const ServicePortState& p, const EndpointTarget& e) {
-  const std::string id = e.ip + "/" + std::to_string(e.port);
+  const std::string id = endpointId(e);
   return "affinity-" +
          hashOf(p.key() + "|" + id + "|" + std::to_string(p.affinityTimeoutSeconds.value_or(0))) +
          "-" + readable(p) + "__" + id;
 }
 
-// Shared chains, one per kind and endpoint count.
-std::string clusterChain(std::size_t endpoints) { return "cluster-" + std::to_string(endpoints); }
-std::string externalSharedChain(std::size_t endpoints) {
-  return "external-" + std::to_string(endpoints);
+// Shared chains, one per kind, family and endpoint count ("cluster-2", "cluster6-2").
+std::string clusterChain(std::size_t endpoints, const Family& f) {
+  return named("cluster", f) + "-" + std::to_string(endpoints);
 }
-std::string nodePortChain(std::size_t endpoints) { return "nodeport-" + std::to_string(endpoints); }
+std::string externalSharedChain(std::size_t endpoints, const Family& f) {
+  return named("external", f) + "-" + std::to_string(endpoints);
+}
+std::string nodePortChain(std::size_t endpoints, const Family& f) {
+  return named("nodeport", f) + "-" + std::to_string(endpoints);
+}
+
+// The cluster CIDR of a family ("" when not given).
+const std::string& clusterCidrOf(const RulesOptions& options, const Family& f) {
+  return f.v6 ? options.clusterCidrIPv6 : options.clusterCidr;
+}
+
+// A DNAT target: "10.42.1.2:8080", "[fd00::2]:8080".
+std::string dnatTarget(const EndpointTarget& e) {
+  return (familyOf(e.ip).v6 ? "[" + e.ip + "]" : e.ip) + ":" + std::to_string(e.port);
+}
 
 template <class... Parts>
 std::string cat(const Parts&... parts) {
@@ -76,12 +99,17 @@ std::string cat(const Parts&... parts) {
   return s;
 }
 
-// The match that picks NodePort traffic: local addresses, within --nodeport-addresses.
-std::string nodePortMatch(const RulesOptions& options) {
-  std::string match = "fib daddr type local";
-  if (!options.nodePortAddresses.empty()) {
-    match += " ip daddr { " + joined(options.nodePortAddresses) + " }";
+// The match that picks NodePort traffic of a family: local addresses, within the family's
+// --nodeport-addresses (all when none of the family is given, as upstream). IPv6 has no
+// route_localnet: NodePorts never answer on ::1 (as upstream).
+std::string nodePortMatch(const RulesOptions& options, const Family& f) {
+  std::string match = cat("fib daddr type local meta nfproto ipv", f.v6 ? "6" : "4");
+  if (f.v6) match += " ip6 daddr != ::1";
+  std::vector<std::string> cidrs;
+  for (const auto& cidr : options.nodePortAddresses) {
+    if (familyOf(cidr).v6 == f.v6) cidrs.push_back(cidr);
   }
+  if (!cidrs.empty()) match += cat(" ", f.ip, " daddr { ", joined(cidrs), " }");
   return match;
 }
 
@@ -95,12 +123,13 @@ bool balancedByMaps(const ServicePortState& p) {
 
 // DNAT to the endpoint the map holds under `key . numgen random mod N`. In an inet table
 // nft 1.0.6 wants the l4 protocol before a DNAT that sets a port.
-std::string dnatThroughMap(const std::string& key, std::size_t endpoints, const std::string& map) {
-  return cat("meta l4proto { tcp, udp, sctp } dnat ip addr . port to ", key,
+std::string dnatThroughMap(const std::string& key, std::size_t endpoints, const std::string& map,
+                           const Family& f) {
+  return cat("meta l4proto { tcp, udp, sctp } dnat ", f.ip, " addr . port to ", key,
              " . numgen random mod ", std::to_string(endpoints), " map @", map);
 }
 
-constexpr const char* kAddressKey = "ip daddr . meta l4proto . th dport";
+std::string addressKey(const Family& f) { return cat(f.ip, " daddr . meta l4proto . th dport"); }
 constexpr const char* kNodePortKey = "meta l4proto . th dport";
 
 // Affinity lookups, then a random pick among `endpoints`: `numgen random mod k == 0` with k
@@ -113,8 +142,9 @@ void appendBalancing(std::vector<std::string>& rules, const ServicePortState& p,
     return;
   }
   if (p.affinityTimeoutSeconds) {
+    const char* ip = familyOf(p.clusterIP).ip;
     for (const auto& e : endpoints) {
-      rules.push_back(cat("ip saddr @", affinitySet(p, e), " goto ", endpointChain(p, e)));
+      rules.push_back(cat(ip, " saddr @", affinitySet(p, e), " goto ", endpointChain(p, e)));
     }
   }
   for (std::size_t i = 0; i < endpoints.size(); ++i) {
@@ -127,31 +157,32 @@ void appendBalancing(std::vector<std::string>& rules, const ServicePortState& p,
 
 // The per-port chains of a port with affinity or a Local policy.
 void renderOwnChains(ServicePortRender& r, const ServicePortState& p, const RulesOptions& options) {
+  const Family& f = familyOf(p.clusterIP);
+  const std::string& cidr = clusterCidrOf(options, f);
   const std::string proto = p.protocol;
   const std::string port = std::to_string(p.port);
   const std::string svc = serviceChain(p);
   auto& svcRules = r.chains[svc];
-  if (!options.clusterCidr.empty()) {
-    svcRules.push_back("ip daddr " + p.clusterIP + " meta l4proto " + proto + " th dport " + port +
-                       " ip saddr != " + options.clusterCidr + " jump mark-for-masquerade");
+  if (!cidr.empty()) {
+    svcRules.push_back(cat(f.ip, " daddr ", p.clusterIP, " meta l4proto ", proto, " th dport ",
+                           port, " ", f.ip, " saddr != ", cidr, " jump mark-for-masquerade"));
   }
   for (const auto& e : p.endpoints) {
     auto& epRules = r.chains[endpointChain(p, e)];
     if (p.affinityTimeoutSeconds) {
       const std::string set = affinitySet(p, e);
-      r.sets[set] = "{ type ipv4_addr ; flags dynamic,timeout ; timeout " +
-                    std::to_string(*p.affinityTimeoutSeconds) + "s ; }";
-      epRules.push_back("update @" + set + " { ip saddr }");
+      r.sets[set] = cat("{ type ", f.addressType, " ; flags dynamic,timeout ; timeout ",
+                        std::to_string(*p.affinityTimeoutSeconds), "s ; }");
+      epRules.push_back(cat("update @", set, " { ", f.ip, " saddr }"));
     }
-    epRules.push_back("meta l4proto " + proto + " dnat ip to " + e.ip + ":" +
-                      std::to_string(e.port));
+    epRules.push_back(cat("meta l4proto ", proto, " dnat ", f.ip, " to ", dnatTarget(e)));
   }
   // ClusterIP traffic: all endpoints, or only this node's (internalTrafficPolicy Local,
   // dropped when there is none here, as upstream does).
   const auto local = p.localEndpoints();
   appendBalancing(svcRules, p, p.internalPolicyLocal ? local : p.endpoints);
 
-  auto& ips = r.elements["service-ips"];
+  auto& ips = r.elements[named("service-ips", f)];
   ips.push_back(p.clusterIP + " . " + proto + " . " + port + " : goto " + svc);
   if (p.nodePort == 0 && p.externalIPs.empty()) return;
   const std::string ext = externalChain(p);
@@ -161,8 +192,7 @@ void renderOwnChains(ServicePortRender& r, const ServicePortState& p, const Rule
   } else {
     // externalTrafficPolicy Local: the client's address is kept, so only local endpoints
     // can answer. Pods and the node itself are not "external": they get the cluster path.
-    if (!options.clusterCidr.empty())
-      extRules.push_back("ip saddr " + options.clusterCidr + " goto " + svc);
+    if (!cidr.empty()) extRules.push_back(cat(f.ip, " saddr ", cidr, " goto ", svc));
     extRules.push_back("fib saddr type local jump mark-for-masquerade");
     extRules.push_back("fib saddr type local goto " + svc);
     appendBalancing(extRules, p, local);
@@ -171,13 +201,14 @@ void renderOwnChains(ServicePortRender& r, const ServicePortState& p, const Rule
     ips.push_back(cat(ip, " . ", proto, " . ", port, " : goto ", ext));
   }
   if (p.nodePort > 0) {
-    r.elements["service-nodeports"].push_back(proto + " . " + std::to_string(p.nodePort) +
-                                              " : goto " + ext);
+    r.elements[named("service-nodeports", f)].push_back(proto + " . " + std::to_string(p.nodePort) +
+                                                        " : goto " + ext);
   }
 }
 
 // A plain port: elements only, pointing at the shared chains for its endpoint count.
 void renderThroughMaps(ServicePortRender& r, const ServicePortState& p) {
+  const Family& f = familyOf(p.clusterIP);
   const std::string proto = p.protocol;
   const std::string port = std::to_string(p.port);
   const std::size_t count = p.endpoints.size();
@@ -190,24 +221,25 @@ void renderThroughMaps(ServicePortRender& r, const ServicePortState& p) {
     }
   };
 
-  auto& ips = r.elements["service-ips"];
+  auto& ips = r.elements[named("service-ips", f)];
+  const std::string endpointMap = named("service-endpoints", f);
   const std::string clusterKey = cat(p.clusterIP, " . ", proto, " . ", port);
-  ips.push_back(clusterKey + " : goto " + clusterChain(count));
-  addEndpoints("service-endpoints", clusterKey);
+  ips.push_back(clusterKey + " : goto " + clusterChain(count, f));
+  addEndpoints(endpointMap, clusterKey);
 
   if (!p.externalIPs.empty()) {
-    const std::string ext = externalSharedChain(count);
+    const std::string ext = externalSharedChain(count, f);
     for (const auto& ip : p.externalIPs) {
       const std::string key = cat(ip, " . ", proto, " . ", port);
       ips.push_back(cat(key, " : goto ", ext));
-      addEndpoints("service-endpoints", key);
+      addEndpoints(endpointMap, key);
     }
   }
   if (p.nodePort > 0) {
-    const std::string np = nodePortChain(count);
+    const std::string np = nodePortChain(count, f);
     const std::string key = cat(proto, " . ", std::to_string(p.nodePort));
-    r.elements["service-nodeports"].push_back(key + " : goto " + np);
-    addEndpoints("nodeport-endpoints", key);
+    r.elements[named("service-nodeports", f)].push_back(key + " : goto " + np);
+    addEndpoints(named("nodeport-endpoints", f), key);
   }
 }
 
@@ -217,19 +249,24 @@ namespace text {
 
 void renderBase(std::ostringstream& out, const RulesOptions& options) {
   const std::string t = prefix();
-  const char* ipKey = "{ type ipv4_addr . inet_proto . inet_service : verdict ; }";
+  const std::vector<const Family*> families{&kIPv4, &kIPv6};
   const char* portKey = "{ type inet_proto . inet_service : verdict ; }";
-  line(out, "add map ", t, " service-ips ", ipKey);
-  line(out, "add map ", t, " service-nodeports ", portKey);
-  line(out, "add map ", t, " no-endpoint-services ", ipKey);
-  line(out, "add map ", t, " no-endpoint-nodeports ", portKey);
-  line(out, "add map ", t, " firewall-ips ", ipKey);
-  // The endpoints of the plain ports, by address (or NodePort) and index.
-  line(out, "add map ", t, " service-endpoints { typeof ", kAddressKey,
-       " . numgen random mod 1 : ip daddr . th dport ; }");
-  line(out, "add map ", t, " nodeport-endpoints { typeof ", kNodePortKey,
-       " . numgen random mod 1 : ip daddr . th dport ; }");
-  line(out, "add set ", t, " ", kHairpinSet, " { type ipv4_addr . ipv4_addr ; }");
+  for (const Family* f : families) {
+    const std::string ipKey =
+        cat("{ type ", f->addressType, " . inet_proto . inet_service : verdict ; }");
+    line(out, "add map ", t, " ", named("service-ips", *f), " ", ipKey);
+    line(out, "add map ", t, " ", named("service-nodeports", *f), " ", portKey);
+    line(out, "add map ", t, " ", named("no-endpoint-services", *f), " ", ipKey);
+    line(out, "add map ", t, " ", named("no-endpoint-nodeports", *f), " ", portKey);
+    line(out, "add map ", t, " ", named("firewall-ips", *f), " ", ipKey);
+    // The endpoints of the plain ports, by address (or NodePort) and index.
+    line(out, "add map ", t, " ", named("service-endpoints", *f), " { typeof ", addressKey(*f),
+         " . numgen random mod 1 : ", f->ip, " daddr . th dport ; }");
+    line(out, "add map ", t, " ", named("nodeport-endpoints", *f), " { typeof ", kNodePortKey,
+         " . numgen random mod 1 : ", f->ip, " daddr . th dport ; }");
+    line(out, "add set ", t, " ", named(kHairpinSet, *f), " { type ", f->addressType, " . ",
+         f->addressType, " ; }");
+  }
 
   line(out, "add chain ", t, " mark-for-masquerade");
   line(out, "add rule ", t, " mark-for-masquerade meta mark set meta mark or ", kMasqueradeMark);
@@ -239,9 +276,11 @@ void renderBase(std::ostringstream& out, const RulesOptions& options) {
   line(out, "add rule ", t, " masquerading masquerade fully-random");
 
   line(out, "add chain ", t, " services");
-  line(out, "add rule ", t, " services ip daddr . meta l4proto . th dport vmap @service-ips");
-  line(out, "add rule ", t, " services ", nodePortMatch(options),
-       " meta l4proto . th dport vmap @service-nodeports");
+  for (const Family* f : families) {
+    line(out, "add rule ", t, " services ", addressKey(*f), " vmap @", named("service-ips", *f));
+    line(out, "add rule ", t, " services ", nodePortMatch(options, *f),
+         " meta l4proto . th dport vmap @", named("service-nodeports", *f));
+  }
   // nft 1.0.6 refuses the `dstnat` keyword on output; -100 is the same priority.
   line(out, "add chain ", t, " nat-prerouting { type nat hook prerouting priority -100 ; }");
   line(out, "add rule ", t, " nat-prerouting jump services");
@@ -249,32 +288,38 @@ void renderBase(std::ostringstream& out, const RulesOptions& options) {
   line(out, "add rule ", t, " nat-output jump services");
   line(out, "add chain ", t, " nat-postrouting { type nat hook postrouting priority 100 ; }");
   // Hairpin: a pod DNATed to itself must see the reply come back through the node.
-  line(out, "add rule ", t, " nat-postrouting ct status dnat ip saddr . ip daddr @", kHairpinSet,
-       " jump mark-for-masquerade");
+  for (const Family* f : families) {
+    line(out, "add rule ", t, " nat-postrouting ct status dnat ", f->ip, " saddr . ", f->ip,
+         " daddr @", named(kHairpinSet, *f), " jump mark-for-masquerade");
+  }
   line(out, "add rule ", t, " nat-postrouting jump masquerading");
 
   // The shared chains of the plain ports, for each endpoint count. They are made here, once:
   // nft 1.0.6 cannot add a rule that uses the endpoint maps in a later transaction (it
   // misreads the maps' `th dport` from the kernel: "conflicting protocols specified").
-  for (std::size_t n = 1; n <= kSharedChainEndpoints; ++n) {
-    const std::string cluster = clusterChain(n);
-    const std::string external = externalSharedChain(n);
-    const std::string nodePort = nodePortChain(n);
-    line(out, "add chain ", t, " ", cluster);
-    if (!options.clusterCidr.empty()) {
-      line(out, "add rule ", t, " ", cluster, " ip saddr != ", options.clusterCidr,
-           " jump mark-for-masquerade");
+  for (const Family* f : families) {
+    const std::string& cidr = clusterCidrOf(options, *f);
+    const std::string endpoints = named("service-endpoints", *f);
+    for (std::size_t n = 1; n <= kSharedChainEndpoints; ++n) {
+      const std::string cluster = clusterChain(n, *f);
+      const std::string external = externalSharedChain(n, *f);
+      const std::string nodePort = nodePortChain(n, *f);
+      line(out, "add chain ", t, " ", cluster);
+      if (!cidr.empty()) {
+        line(out, "add rule ", t, " ", cluster, " ", f->ip, " saddr != ", cidr,
+             " jump mark-for-masquerade");
+      }
+      line(out, "add rule ", t, " ", cluster, " ",
+           dnatThroughMap(addressKey(*f), n, endpoints, *f));
+      line(out, "add chain ", t, " ", external);
+      line(out, "add rule ", t, " ", external, " jump mark-for-masquerade");
+      line(out, "add rule ", t, " ", external, " ",
+           dnatThroughMap(addressKey(*f), n, endpoints, *f));
+      line(out, "add chain ", t, " ", nodePort);
+      line(out, "add rule ", t, " ", nodePort, " jump mark-for-masquerade");
+      line(out, "add rule ", t, " ", nodePort, " ",
+           dnatThroughMap(kNodePortKey, n, named("nodeport-endpoints", *f), *f));
     }
-    line(out, "add rule ", t, " ", cluster, " ",
-         dnatThroughMap(kAddressKey, n, "service-endpoints"));
-    line(out, "add chain ", t, " ", external);
-    line(out, "add rule ", t, " ", external, " jump mark-for-masquerade");
-    line(out, "add rule ", t, " ", external, " ",
-         dnatThroughMap(kAddressKey, n, "service-endpoints"));
-    line(out, "add chain ", t, " ", nodePort);
-    line(out, "add rule ", t, " ", nodePort, " jump mark-for-masquerade");
-    line(out, "add rule ", t, " ", nodePort, " ",
-         dnatThroughMap(kNodePortKey, n, "nodeport-endpoints"));
   }
 
   // Service ports without endpoints refuse at once instead of timing out.
@@ -282,10 +327,12 @@ void renderBase(std::ostringstream& out, const RulesOptions& options) {
   line(out, "add rule ", t, " reject-chain meta l4proto tcp reject with tcp reset");
   line(out, "add rule ", t, " reject-chain reject");
   line(out, "add chain ", t, " endpoints-check");
-  line(out, "add rule ", t,
-       " endpoints-check ip daddr . meta l4proto . th dport vmap @no-endpoint-services");
-  line(out, "add rule ", t, " endpoints-check ", nodePortMatch(options),
-       " meta l4proto . th dport vmap @no-endpoint-nodeports");
+  for (const Family* f : families) {
+    line(out, "add rule ", t, " endpoints-check ", addressKey(*f), " vmap @",
+         named("no-endpoint-services", *f));
+    line(out, "add rule ", t, " endpoints-check ", nodePortMatch(options, *f),
+         " meta l4proto . th dport vmap @", named("no-endpoint-nodeports", *f));
+  }
   for (const char* hook : {"input", "forward", "output"}) {
     const std::string chain = std::string("filter-") + hook;
     line(out, "add chain ", t, " ", chain, " { type filter hook ", hook, " priority -110 ; }");
@@ -294,8 +341,10 @@ void renderBase(std::ostringstream& out, const RulesOptions& options) {
 
   // loadBalancerSourceRanges, before DNAT (-110 runs ahead of the nat chains' -100).
   line(out, "add chain ", t, " firewall-check");
-  line(out, "add rule ", t,
-       " firewall-check ip daddr . meta l4proto . th dport vmap @firewall-ips");
+  for (const Family* f : families) {
+    line(out, "add rule ", t, " firewall-check ", addressKey(*f), " vmap @",
+         named("firewall-ips", *f));
+  }
   line(out, "add chain ", t, " filter-prerouting { type filter hook prerouting priority -110 ; }");
   line(out, "add rule ", t, " filter-prerouting jump firewall-check");
   line(out, "add rule ", t, " filter-output jump firewall-check");
@@ -318,22 +367,24 @@ ServicePortRender renderServicePort(const ServicePortState& p, const RulesOption
   ServicePortRender r;
   const std::string proto = p.protocol;
   const std::string port = std::to_string(p.port);
+  const Family& f = familyOf(p.clusterIP);
   if (!p.loadBalancerSourceRanges.empty() && !p.loadBalancerIPs.empty()) {
     const std::string fw = firewallChain(p);
-    r.chains[fw] = {"ip saddr != { " + joined(p.loadBalancerSourceRanges) + " } drop"};
+    r.chains[fw] = {cat(f.ip, " saddr != { ", joined(p.loadBalancerSourceRanges), " } drop")};
     for (const auto& ip : p.loadBalancerIPs) {
-      r.elements["firewall-ips"].push_back(cat(ip, " . ", proto, " . ", port, " : goto ", fw));
+      r.elements[named("firewall-ips", f)].push_back(
+          cat(ip, " . ", proto, " . ", port, " : goto ", fw));
     }
   }
 
   if (p.endpoints.empty()) {
     const std::string verdict = " : goto reject-chain";
-    auto& ips = r.elements["no-endpoint-services"];
+    auto& ips = r.elements[named("no-endpoint-services", f)];
     ips.push_back(p.clusterIP + " . " + proto + " . " + port + verdict);
     for (const auto& ip : p.externalIPs) ips.push_back(cat(ip, " . ", proto, " . ", port, verdict));
     if (p.nodePort > 0) {
-      r.elements["no-endpoint-nodeports"].push_back(proto + " . " + std::to_string(p.nodePort) +
-                                                    verdict);
+      r.elements[named("no-endpoint-nodeports", f)].push_back(proto + " . " +
+                                                              std::to_string(p.nodePort) + verdict);
     }
     return r;
   }

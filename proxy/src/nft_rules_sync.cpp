@@ -2,9 +2,17 @@
 // Service ports are rendered and compared, so an endpoint change of a plain port is a few
 // map element commands whatever the number of Services (nft_rules.h has the layout).
 
+#include <arpa/inet.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
 #include <set>
 #include <sstream>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "kite/proxy/nft_rules.h"
 #include "nft_text.h"
@@ -39,17 +47,20 @@ void renderElements(std::ostringstream& out, const std::string& verb, const std:
   line(out, verb, " element ", prefix(), " ", map, " { ", joined(elements), " }");
 }
 
-// "a . a" for each address: the hairpin set's elements.
-std::vector<std::string> hairpinElements(const std::set<std::string>& addresses) {
-  std::vector<std::string> out;
-  out.reserve(addresses.size());
-  for (const auto& ip : addresses) {
-    std::string element = ip;
-    element += " . ";
-    element += ip;
-    out.push_back(std::move(element));
+// "a . a" for each address, into the hairpin set of its family.
+void renderHairpin(std::ostringstream& out, const std::string& verb,
+                   const std::set<std::string>& addresses) {
+  for (const auto* family : {&text::kIPv4, &text::kIPv6}) {
+    std::vector<std::string> elements;
+    for (const auto& ip : addresses) {
+      if (&text::familyOf(ip) != family) continue;
+      std::string element = ip;
+      element += " . ";
+      element += ip;
+      elements.push_back(std::move(element));
+    }
+    renderElements(out, verb, text::named(text::kHairpinSet, *family), elements);
   }
-  return out;
 }
 
 void addRules(std::ostringstream& out, const std::string& chain,
@@ -85,7 +96,7 @@ std::string renderFull(const DesiredState& state, const RulesOptions& options) {
   for (const auto& [name, rules] : all.chains) line(out, "add chain ", t, " ", name);
   for (const auto& [name, rules] : all.chains) addRules(out, name, rules);
   for (const auto& [map, elements] : all.elements) renderElements(out, "add", map, elements);
-  renderElements(out, "add", text::kHairpinSet, hairpinElements(all.hairpin));
+  renderHairpin(out, "add", all.hairpin);
   return out.str();
 }
 
@@ -119,8 +130,73 @@ std::string renderChanges(const DesiredState& applied, const DesiredState& next,
   return renderChanges(changedPorts(applied, next), next, options);
 }
 
-std::string renderChanges(const ChangedPorts& changed, const DesiredState& next,
-                          const RulesOptions& options) {
+ChangedPorts changedPorts(const DesiredState& applied, const DesiredState& next,
+                          const std::vector<std::string>& keys) {
+  ChangedPorts changed;
+  for (const auto& key : keys) {
+    const auto a = applied.services.find(key);
+    const auto n = next.services.find(key);
+    const bool inApplied = a != applied.services.end();
+    const bool inNext = n != next.services.end();
+    if (inApplied && inNext && a->second == n->second) continue;
+    if (inApplied) changed.before.services.insert(*a);
+    if (inNext) changed.after.services.insert(*n);
+  }
+  return changed;
+}
+
+namespace {
+
+// `address` as a number when it is IPv4.
+std::optional<std::uint32_t> ipv4Of(const std::string& address) {
+  in_addr parsed{};
+  if (inet_pton(AF_INET, address.c_str(), &parsed) != 1) return std::nullopt;
+  return parsed.s_addr;
+}
+
+template <class Map, class Key>
+void count(Map& counts, const Key& key, bool add) {
+  if (add) {
+    ++counts[key];
+  } else if (const auto it = counts.find(key); it != counts.end() && --it->second == 0) {
+    counts.erase(it);
+  }
+}
+
+}  // namespace
+
+void HairpinCounts::adjust(const ServicePortState& port, bool add) {
+  // Endpoints are sorted by address: each address of the port counts once.
+  const std::string* previous = nullptr;
+  for (const auto& e : port.endpoints) {
+    if (previous != nullptr && *previous == e.ip) continue;
+    previous = &e.ip;
+    if (const auto v4 = ipv4Of(e.ip)) {
+      count(ipv4_, *v4, add);
+    } else {
+      count(other_, e.ip, add);
+    }
+  }
+}
+
+bool HairpinCounts::has(const std::string& address) const {
+  if (const auto v4 = ipv4Of(address)) return ipv4_.contains(*v4);
+  return other_.contains(address);
+}
+
+void HairpinCounts::add(const DesiredState& ports) {
+  for (const auto& [key, port] : ports.services) adjust(port, true);
+}
+
+void HairpinCounts::remove(const DesiredState& ports) {
+  for (const auto& [key, port] : ports.services) adjust(port, false);
+}
+
+namespace {
+
+template <class Unused>
+std::string renderChangesWith(const ChangedPorts& changed, const RulesOptions& options,
+                              const Unused& unused) {
   // Only the Service ports that changed are rendered and compared.
   const auto& before = changed.before;
   const auto& after = changed.after;
@@ -138,7 +214,7 @@ std::string renderChanges(const ChangedPorts& changed, const DesiredState& next,
   for (const auto& ip : now.hairpin) {
     if (!old.hairpin.contains(ip)) hairpinNew.insert(ip);
   }
-  hairpinGone = hairpinUnused(std::move(hairpinGone), next);
+  hairpinGone = unused(std::move(hairpinGone));
 
   // 1. Map elements that go away or change (nothing points at the old chains after this).
   for (const auto& [map, elements] : old.elements) {
@@ -153,7 +229,7 @@ std::string renderChanges(const ChangedPorts& changed, const DesiredState& next,
     }
     renderElements(out, "delete", map, gone);
   }
-  renderElements(out, "delete", text::kHairpinSet, hairpinElements(hairpinGone));
+  renderHairpin(out, "delete", hairpinGone);
   // 2. Flush chains that change or go away, then delete the ones that go, and their sets.
   for (const auto& [name, rules] : old.chains) {
     const auto it = now.chains.find(name);
@@ -193,8 +269,25 @@ std::string renderChanges(const ChangedPorts& changed, const DesiredState& next,
     }
     renderElements(out, "add", map, added);
   }
-  renderElements(out, "add", text::kHairpinSet, hairpinElements(hairpinNew));
+  renderHairpin(out, "add", hairpinNew);
   return out.str();
+}
+
+}  // namespace
+
+std::string renderChanges(const ChangedPorts& changed, const DesiredState& next,
+                          const RulesOptions& options) {
+  return renderChangesWith(changed, options, [&](std::set<std::string> gone) {
+    return hairpinUnused(std::move(gone), next);
+  });
+}
+
+std::string renderChanges(const ChangedPorts& changed, const HairpinCounts& next,
+                          const RulesOptions& options) {
+  return renderChangesWith(changed, options, [&](std::set<std::string> gone) {
+    std::erase_if(gone, [&](const std::string& ip) { return next.has(ip); });
+    return gone;
+  });
 }
 
 std::string renderCleanup() {

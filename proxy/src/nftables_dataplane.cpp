@@ -28,11 +28,14 @@ void deleteStaleConntrack(const StaleConntrack& stale) {
   if (stale.empty()) return;
   try {
     netlink::Conntrack conntrack;
-    const auto deleted = conntrack.removeIf(AF_INET, [&](const netlink::ConntrackEntry& e) {
+    const auto pick = [&](const netlink::ConntrackEntry& e) {
       return e.protocol == IPPROTO_UDP &&
              stale.matches(e.original.destination, e.original.destinationPort, e.reply.source,
                            e.reply.sourcePort);
-    });
+    };
+    std::size_t deleted = 0;
+    if (stale.ipv4()) deleted += conntrack.removeIf(AF_INET, pick);
+    if (stale.ipv6()) deleted += conntrack.removeIf(AF_INET6, pick);
     if (deleted > 0) spdlog::debug("proxy: deleted {} stale UDP conntrack entries", deleted);
   } catch (const std::exception& e) {
     spdlog::warn("proxy: cannot delete stale UDP conntrack entries: {}", e.what());
@@ -56,8 +59,10 @@ void NftablesDataplane::run(const std::string& commands) { nft_.run(commands); }
 std::string NftablesDataplane::listTable() { return nft_.listTable(nft::kFamily, nft::kTable); }
 
 void NftablesDataplane::syncAll(const DesiredState& state) {
+  hairpin_.reset();
   if (nft::localhostNodePorts(options_)) enableRouteLocalnet();
   run(nft::renderFull(state, options_));
+  hairpin_.emplace(state);
   // libnftables parsed the whole table (about 2 KiB a Service port) and freed it again; give
   // those pages back to the system instead of keeping the peak for the process's life.
   malloc_trim(0);
@@ -68,11 +73,32 @@ void NftablesDataplane::syncAll(const DesiredState& state) {
 void NftablesDataplane::syncChanges(const DesiredState& applied, const DesiredState& next) {
   // The states are compared once: the stale conntrack entries follow from the changed ports
   // alone (a changed port is in both halves, a removed one only in `before`).
-  const auto changed = nft::changedPorts(applied, next);
-  run(nft::renderChanges(changed, next, options_));
+  applyChanges(applied, nft::changedPorts(applied, next));
+}
+
+void NftablesDataplane::syncChangedKeys(const DesiredState& applied, const DesiredState& next,
+                                        const std::vector<std::string>& keys) {
+  applyChanges(applied, nft::changedPorts(applied, next, keys));
+}
+
+void NftablesDataplane::applyChanges(const DesiredState& applied,
+                                     const nft::ChangedPorts& changed) {
+  if (changed.before.services.empty() && changed.after.services.empty()) return;
+  if (!hairpin_) hairpin_.emplace(applied);
+  hairpin_->remove(changed.before);
+  hairpin_->add(changed.after);
+  try {
+    run(nft::renderChanges(changed, *hairpin_, options_));
+  } catch (...) {
+    hairpin_.reset();  // the table is as before; the next sync recounts
+    throw;
+  }
   deleteStaleConntrack(StaleConntrack(&changed.before, changed.after));
 }
 
-void NftablesDataplane::cleanup() { run(nft::renderCleanup()); }
+void NftablesDataplane::cleanup() {
+  hairpin_.reset();
+  run(nft::renderCleanup());
+}
 
 }  // namespace kite::proxy

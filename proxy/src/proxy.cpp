@@ -6,14 +6,15 @@
 #include <spdlog/spdlog.h>
 
 #include <optional>
+#include <set>
 #include <stdexcept>
 
-#include <arpa/inet.h>
-
 #include "kite/client/informer.h"
+#include "kite/proxy/cluster_cidr.h"
 #include "kite/proxy/ebpf_dataplane.h"
 #include "kite/proxy/health_check_servers.h"
 #include "kite/proxy/nftables_dataplane.h"
+#include "kite/proxy/node_addresses.h"
 #include "kite/proxy/packet_filter_probe.h"
 #include "kite/proxy/status_servers.h"
 #include "kite/proxy/sync_metrics.h"
@@ -31,33 +32,51 @@ namespace {
 
 void checkNodePortAddresses(const std::vector<std::string>& cidrs) {
   for (const auto& cidr : cidrs) {
-    const auto slash = cidr.find('/');
-    in_addr address{};
-    int length = -1;
-    if (slash != std::string::npos &&
-        inet_pton(AF_INET, cidr.substr(0, slash).c_str(), &address) == 1) {
-      try {
-        std::size_t end = 0;
-        length = std::stoi(cidr.substr(slash + 1), &end);
-        if (end != cidr.size() - slash - 1) length = -1;
-      } catch (const std::exception&) {
-        length = -1;
-      }
-    }
-    if (length < 0 || length > 32) {
+    if (!isCidr(cidr)) {
       throw std::invalid_argument("--nodeport-addresses: \"" + cidr +
-                                  "\" is not an IPv4 CIDR (e.g. 192.168.1.0/24)");
+                                  "\" is not a CIDR (e.g. 192.168.1.0/24 or fd00::/64)");
     }
   }
+}
+
+// The userspace dataplane relays IPv4 only: it gets the IPv4 ranges.
+std::vector<std::string> ipv4Only(const std::vector<std::string>& cidrs) {
+  std::vector<std::string> out;
+  for (const auto& cidr : cidrs) {
+    if (cidr.find(':') == std::string::npos) out.push_back(cidr);
+  }
+  return out;
+}
+
+// "namespace/name": the prefix of its ports' keys in DesiredState::services.
+std::string serviceKey(const std::string& ns, const std::string& name) { return ns + "/" + name; }
+
+// The Service an EndpointSlice belongs to, "" when it has no service-name label.
+std::string serviceOf(const EndpointSlice& slice) {
+  const auto it = slice.metadata.labels.find(kServiceNameLabel);
+  return it == slice.metadata.labels.end() ? "" : serviceKey(slice.metadata.namespace_, it->second);
+}
+
+constexpr const char* kByService = "service";
+
+nft::RulesOptions rulesOptions(const ProxyOptions& options) {
+  const ClusterCidrs cidrs = splitClusterCidrs(options.clusterCidr);
+  return nft::RulesOptions{.clusterCidr = cidrs.ipv4,
+                           .nodePortAddresses = options.nodePortAddresses,
+                           .clusterCidrIPv6 = cidrs.ipv6};
 }
 
 }  // namespace
 
 std::unique_ptr<Dataplane> makeDataplane(const ProxyOptions& options) {
   checkNodePortAddresses(options.nodePortAddresses);
+  if (options.ebpfLbAlgorithm != "random" && options.ebpfLbAlgorithm != "maglev") {
+    throw std::invalid_argument("--ebpf-lb-algorithm: unsupported algorithm \"" +
+                                options.ebpfLbAlgorithm + "\" (supported: random, maglev)");
+  }
   const auto userspace = [&] {
     return std::make_unique<UserspaceDataplane>(
-        UserspaceOptions{.nodePortAddresses = options.nodePortAddresses});
+        UserspaceOptions{.nodePortAddresses = ipv4Only(options.nodePortAddresses)});
   };
   if (options.proxyMode == "userspace") return userspace();
   if (options.proxyMode == "nftables") {
@@ -67,15 +86,17 @@ std::unique_ptr<Dataplane> makeDataplane(const ProxyOptions& options) {
                    probe.reason);
       return userspace();
     }
-    return std::make_unique<NftablesDataplane>(nft::RulesOptions{
-        .clusterCidr = options.clusterCidr, .nodePortAddresses = options.nodePortAddresses});
+    return std::make_unique<NftablesDataplane>(rulesOptions(options));
   }
   if (options.proxyMode == "ebpf") {
     // Socket-level translation for ClusterIPs; traffic from outside (NodePort, externalIPs,
     // LoadBalancer) keeps the nftables table (ebpf/README.md says why).
     EbpfOptions ebpf;
-    ebpf.northSouth = nft::RulesOptions{.clusterCidr = options.clusterCidr,
-                                        .nodePortAddresses = options.nodePortAddresses};
+    ebpf.northSouth = rulesOptions(options);
+    // NodePorts of local clients on the node's addresses are translated at the connect too
+    // (the addresses at start; one added later is served by the nftables table).
+    ebpf.nodeAddresses = localNodePortAddresses(options.nodePortAddresses);
+    ebpf.maglev = options.ebpfLbAlgorithm == "maglev";
     return std::make_unique<EbpfDataplane>(std::move(ebpf));
   }
   throw std::invalid_argument("--proxy-mode: unsupported mode \"" + options.proxyMode +
@@ -106,13 +127,27 @@ class Proxy::Impl {
                                    },
                                .onDelete = [this](const Node&) { markRoutesDirty(); }});
     }
-    services_.addEventHandler({.onAdd = [this](const Service&) { markDirty(); },
-                               .onUpdate = [this](const Service&, const Service&) { markDirty(); },
-                               .onDelete = [this](const Service&) { markDirty(); }});
+    // Each event names the Service it changes, so a sync recomputes and compares only those.
+    const auto ofService = [](const Service& s) {
+      return serviceKey(s.metadata.namespace_, s.metadata.name);
+    };
+    services_.addEventHandler(
+        {.onAdd = [this, ofService](const Service& s) { markDirty(ofService(s)); },
+         .onUpdate = [this, ofService](const Service&,
+                                       const Service& s) { markDirty(ofService(s)); },
+         .onDelete = [this, ofService](const Service& s) { markDirty(ofService(s)); }});
+    slices_.addIndexer(kByService, [](const EndpointSlice& slice) {
+      auto service = serviceOf(slice);
+      return service.empty() ? std::vector<std::string>{} : std::vector<std::string>{service};
+    });
     slices_.addEventHandler(
-        {.onAdd = [this](const EndpointSlice&) { markDirty(); },
-         .onUpdate = [this](const EndpointSlice&, const EndpointSlice&) { markDirty(); },
-         .onDelete = [this](const EndpointSlice&) { markDirty(); }});
+        {.onAdd = [this](const EndpointSlice& s) { markDirty(serviceOf(s)); },
+         .onUpdate =
+             [this](const EndpointSlice& before, const EndpointSlice& after) {
+               markDirty(serviceOf(before));  // the label may have moved it
+               markDirty(serviceOf(after));
+             },
+         .onDelete = [this](const EndpointSlice& s) { markDirty(serviceOf(s)); }});
   }
   ~Impl() { stop(); }
   Impl(const Impl&) = delete;
@@ -146,10 +181,11 @@ class Proxy::Impl {
   }
 
  private:
-  void markDirty() {
+  void markDirty(const std::string& service) {
     {
       std::lock_guard lock(mutex_);
       dirty_ = true;
+      if (!service.empty()) dirtyServices_.insert(service);
     }
     cv_.notify_all();
   }
@@ -189,8 +225,10 @@ class Proxy::Impl {
       dirty_ = false;
       const bool routes = routesDirty_ || full;
       routesDirty_ = false;
+      auto changed = std::move(dirtyServices_);
+      dirtyServices_.clear();
       lock.unlock();
-      syncOnce(full);
+      syncOnce(full, changed);
       if (routes_ && routes) syncNodeRoutes();
       lock.lock();
       lastSync = Clock::now();
@@ -198,17 +236,49 @@ class Proxy::Impl {
     }
   }
 
-  void syncOnce(bool full) {
+  // The whole desired state from the caches (the first and the periodic full sync).
+  void computeAll() {
     std::vector<Service> services;
     for (const auto& s : services_.cache().list()) services.push_back(*s);
     std::vector<EndpointSlice> slices;
     for (const auto& s : slices_.cache().list()) slices.push_back(*s);
-    const auto state = computeDesiredState(services, slices, {.name = options_.hostname});
+    state_ = computeDesiredState(services, slices, {.name = options_.hostname});
+  }
+
+  // The ports of `changed` Services recomputed in state_ (a Service's ports depend on it and
+  // its slices alone).
+  void computeChanged(const std::set<std::string>& changed) {
+    for (const auto& key : changed) {
+      for (const auto& port : portKeysOf(state_, key)) state_.services.erase(port);
+      const auto slash = key.find('/');
+      const auto service = services_.cache().get(key.substr(0, slash), key.substr(slash + 1));
+      if (!service) continue;
+      std::vector<EndpointSlice> slices;
+      for (const auto& s : slices_.cache().byIndex(kByService, key)) slices.push_back(*s);
+      auto ports = computeDesiredState({*service}, slices, {.name = options_.hostname});
+      state_.services.merge(ports.services);
+    }
+  }
+
+  void syncOnce(bool full, const std::set<std::string>& changed) {
+    // Incremental unless full: the caches' other Services are neither copied nor compared.
+    const bool incremental = !full && computedOnce_;
+    if (incremental) {
+      computeChanged(changed);
+    } else {
+      computeAll();
+      computedOnce_ = true;
+    }
+    const auto& state = state_;
     if (full) runner_.requestFullSync();
     try {
       const auto fullBefore = runner_.fullSyncs();
       const auto started = Clock::now();
-      runner_.sync(state);
+      if (incremental) {
+        runner_.syncServices(state, changed);
+      } else {
+        runner_.sync(state);
+      }
       metrics_.observe(runner_.fullSyncs() != fullBefore, Clock::now() - started);
       if (options_.serveHealthCheckNodePorts) healthChecks_.sync(state);
       std::lock_guard lock(mutex_);
@@ -235,6 +305,9 @@ class Proxy::Impl {
   ProxyOptions options_;
   std::unique_ptr<Dataplane> dataplane_;
   SyncRunner runner_;
+  // What the caches say, kept between syncs and recomputed per changed Service.
+  DesiredState state_;
+  bool computedOnce_ = false;
   SyncMetrics metrics_;
   HealthCheckServers healthChecks_;
   std::unique_ptr<StatusServers> status_;
@@ -248,6 +321,7 @@ class Proxy::Impl {
   bool stopping_ = false;
   bool dirty_ = false;
   bool routesDirty_ = true;
+  std::set<std::string> dirtyServices_;
   std::size_t syncs_ = 0;
   std::thread thread_;
 };

@@ -32,12 +32,15 @@ StaleConntrack::StaleConntrack(const DesiredState* applied, const DesiredState& 
 
 void StaleConntrack::watch(const ServicePortState& port, const Endpoints& current) {
   const auto servicePort = static_cast<std::uint16_t>(port.port);
+  const bool v6 = port.isIPv6();
+  (v6 ? ipv6_ : ipv4_) = true;
   byAddress_[{port.clusterIP, servicePort}].insert(current.begin(), current.end());
   for (const auto& ip : port.externalIPs) {
     byAddress_[{ip, servicePort}].insert(current.begin(), current.end());
   }
   if (port.nodePort > 0) {
-    byNodePort_[static_cast<std::uint16_t>(port.nodePort)].insert(current.begin(), current.end());
+    byNodePort_[{v6, static_cast<std::uint16_t>(port.nodePort)}].insert(current.begin(),
+                                                                        current.end());
   }
 }
 
@@ -47,7 +50,8 @@ bool StaleConntrack::matches(const std::string& originalDestination,
   const std::pair<std::string, std::uint16_t> endpoint{replySource, replySourcePort};
   const auto it = byAddress_.find({originalDestination, originalDestinationPort});
   if (it != byAddress_.end()) return !it->second.contains(endpoint);
-  const auto nodePort = byNodePort_.find(originalDestinationPort);
+  const bool v6 = originalDestination.find(':') != std::string::npos;
+  const auto nodePort = byNodePort_.find({v6, originalDestinationPort});
   return nodePort != byNodePort_.end() && !nodePort->second.contains(endpoint);
 }
 

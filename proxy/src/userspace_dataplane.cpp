@@ -157,6 +157,8 @@ class UserspaceDataplane::Impl {
   // listeners bind them and removing the old ones after.
   void applyPort(const std::string& key, const ServicePortState* next,
                  std::vector<std::string>& errors) {
+    if (next != nullptr && next->isIPv6())
+      return spdlog::warn("userspace proxy: {}: IPv6 is not relayed", key);
     auto it = ports_.find(key);
     if (next == nullptr) {
       if (it == ports_.end()) return;

@@ -54,7 +54,8 @@ class SockLbTest : public ::testing::Test {
 
   static kite_service_key serviceKey(const char* ip, uint16_t port) {
     kite_service_key key{};
-    inet_pton(AF_INET, ip, &key.addr);
+    key.addr[2] = htonl(0x0000ffff);  // IPv4-mapped, as maps.h keeps IPv4
+    inet_pton(AF_INET, ip, &key.addr[3]);
     key.port = htons(port);
     key.proto = IPPROTO_TCP;
     return key;
@@ -67,10 +68,11 @@ class SockLbTest : public ::testing::Test {
 TEST_F(SockLbTest, PinsMapsAndLinksAndAttachesToTheGivenCgroup) {
   const SockLb lb(options());
   EXPECT_EQ(pinned(), (std::set<std::string>{
-                          "kite_services", "kite_backends", "kite_members", "kite_affinity",
-                          "kite_revnat", "link_kite_connect4", "link_kite_sendmsg4",
-                          "link_kite_recvmsg4", "link_kite_getpeername4", "link_kite_connect6",
-                          "link_kite_sendmsg6", "link_kite_recvmsg6", "link_kite_getpeername6"}));
+                          "kite_services", "kite_backends", "kite_members", "kite_maglev",
+                          "kite_affinity", "kite_revnat", "kite_sock_revnat", "link_kite_connect4",
+                          "link_kite_sendmsg4", "link_kite_recvmsg4", "link_kite_getpeername4",
+                          "link_kite_connect6", "link_kite_sendmsg6", "link_kite_recvmsg6",
+                          "link_kite_getpeername6", "link_kite_sock_release"}));
   const std::string programs = attached();
   EXPECT_THAT(programs, HasSubstr("kite_connect4"));
   EXPECT_THAT(programs, HasSubstr("kite_sendmsg4"));
@@ -84,7 +86,7 @@ TEST_F(SockLbTest, TypedMapsWriteReadIterateAndDelete) {
   auto services = lb.services();
   const kite_service_key key = serviceKey("10.43.0.10", 80);
   EXPECT_FALSE(services.get(key).has_value());
-  services.put(key, {.id = 7, .count = 2, .affinity_timeout = 0, .pad = 0});
+  services.put(key, {.id = 7, .count = 2, .affinity_timeout = 0, .flags = 0});
   ASSERT_TRUE(services.get(key).has_value());
   EXPECT_EQ(services.get(key)->id, 7U);
   EXPECT_EQ(services.keys().size(), 1U);
@@ -97,7 +99,7 @@ TEST_F(SockLbTest, ProgramsAndMapsOutliveTheLoaderAndAreTakenOverByTheNext) {
   const kite_service_key key = serviceKey("10.43.0.10", 80);
   {
     const SockLb first(options());
-    first.services().put(key, {.id = 3, .count = 1, .affinity_timeout = 0, .pad = 0});
+    first.services().put(key, {.id = 3, .count = 1, .affinity_timeout = 0, .flags = 0});
   }
   // No loader now (an agent restarting): still attached, the element still there.
   EXPECT_THAT(attached(), HasSubstr("kite_connect4"));
@@ -168,12 +170,13 @@ TEST_F(SockLbTest, WithoutPrivilegeTheErrorSaysWhatIsNeeded) {
 TEST_F(SockLbTest, ConnectUnderProgTestRunWhereTheKernelAllowsIt) {
   const SockLb lb(options());
   const kite_service_key key = serviceKey("10.43.0.10", 80);
-  lb.backends().put({.id = 1, .slot = 0},
-                    {.addr = htonl(0x0a2a0102), .port = htons(8080), .pad = 0});
-  lb.services().put(key, {.id = 1, .count = 1, .affinity_timeout = 0, .pad = 0});
+  lb.backends().put(
+      {.id = 1, .slot = 0},
+      {.addr = {0, 0, htonl(0x0000ffff), htonl(0x0a2a0102)}, .port = htons(8080), .pad = 0});
+  lb.services().put(key, {.id = 1, .count = 1, .affinity_timeout = 0, .flags = 0});
   bpf_sock_addr ctx{};
   ctx.user_family = AF_INET;
-  ctx.user_ip4 = key.addr;
+  ctx.user_ip4 = key.addr[3];
   ctx.user_port = key.port;
   ctx.protocol = IPPROTO_TCP;
   LIBBPF_OPTS(bpf_test_run_opts, run);

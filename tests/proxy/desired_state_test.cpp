@@ -171,3 +171,90 @@ TEST(DesiredState, TrafficPoliciesLocalEndpointsAndSourceRanges) {
 
 }  // namespace
 }  // namespace kite::proxy
+
+namespace kite::proxy {
+namespace {
+
+EndpointSlice slice6(const std::string& service, std::vector<api::discovery::v1::Endpoint> eps) {
+  auto s = slice(service, std::move(eps));
+  s.metadata.name = service + "-v6";
+  s.addressType = "IPv6";
+  return s;
+}
+
+TEST(DesiredState, DualStackServiceIsOneEntryPerFamily) {
+  auto svc = service("web", "10.43.0.10");
+  svc.spec.clusterIPs = {"10.43.0.10", "FD00:43::A"};
+  svc.spec.ipFamilies = {"IPv4", "IPv6"};
+  svc.spec.type = "LoadBalancer";
+  svc.spec.ports[0].nodePort = 30080;
+  svc.spec.externalIPs = {"192.0.2.5", "fd00:99::5"};
+  svc.spec.loadBalancerSourceRanges = {"10.99.0.0/24", " fd00:99::/64 "};
+  api::core::v1::LoadBalancerIngress v4;
+  v4.ip = "192.0.2.1";
+  api::core::v1::LoadBalancerIngress v6;
+  v6.ip = "fd00:99:0:0::1";
+  svc.status.loadBalancer.ingress = {v4, v6};
+  svc.spec.sessionAffinity = "ClientIP";
+  const auto state = computeDesiredState(
+      {svc}, {slice("web", {endpoint("10.42.0.5", true)}),
+              slice6("web", {endpoint("fd00:42:0::5", true), endpoint("fd00:42::6", false)})});
+  ASSERT_EQ(state.services.size(), 2U);
+
+  const auto& p4 = state.services.at("default/web:http/tcp");
+  EXPECT_FALSE(p4.isIPv6());
+  EXPECT_EQ(p4.clusterIP, "10.43.0.10");
+  EXPECT_EQ(p4.externalIPs, (std::vector<std::string>{"192.0.2.1", "192.0.2.5"}));
+  EXPECT_EQ(p4.loadBalancerIPs, (std::vector<std::string>{"192.0.2.1"}));
+  EXPECT_EQ(p4.loadBalancerSourceRanges, (std::vector<std::string>{"10.99.0.0/24"}));
+  EXPECT_EQ(p4.endpoints, (std::vector<EndpointTarget>{{"10.42.0.5", 8080}}));
+
+  const auto& p6 = state.services.at("default/web:http/tcp/ipv6");
+  EXPECT_TRUE(p6.isIPv6());
+  EXPECT_EQ(p6.key(), "default/web:http/tcp/ipv6");
+  // Addresses in canonical form, as the kernel reports them (conntrack) and nft prints them.
+  EXPECT_EQ(p6.clusterIP, "fd00:43::a");
+  EXPECT_EQ(p6.port, 80);
+  EXPECT_EQ(p6.nodePort, 30080);
+  EXPECT_EQ(p6.affinityTimeoutSeconds, 10800);
+  EXPECT_EQ(p6.externalIPs, (std::vector<std::string>{"fd00:99::1", "fd00:99::5"}));
+  EXPECT_EQ(p6.loadBalancerIPs, (std::vector<std::string>{"fd00:99::1"}));
+  EXPECT_EQ(p6.loadBalancerSourceRanges, (std::vector<std::string>{"fd00:99::/64"}));
+  EXPECT_EQ(p6.endpoints, (std::vector<EndpointTarget>{{"fd00:42::5", 8080}}));
+}
+
+TEST(DesiredState, SingleStackIPv6Service) {
+  auto svc = service("web", "fd00:43::10");
+  svc.spec.clusterIPs = {"fd00:43::10"};
+  svc.spec.ipFamilies = {"IPv6"};
+  // An IPv4 slice (or an IPv4 address in an IPv6 slice) is not for the IPv6 entry.
+  const auto state = computeDesiredState(
+      {svc}, {slice("web", {endpoint("10.42.0.5", true)}),
+              slice6("web", {endpoint("fd00:42::5", true), endpoint("10.42.0.6", true)})});
+  ASSERT_EQ(state.services.size(), 1U);
+  const auto& p = state.services.at("default/web:http/tcp/ipv6");
+  EXPECT_EQ(p.clusterIP, "fd00:43::10");
+  EXPECT_EQ(p.endpoints, (std::vector<EndpointTarget>{{"fd00:42::5", 8080}}));
+
+  // Older objects without clusterIPs: spec.clusterIP alone decides the family.
+  svc.spec.clusterIPs.clear();
+  EXPECT_TRUE(computeDesiredState({svc}, {}).services.contains("default/web:http/tcp/ipv6"));
+  // Headless in both fields: nothing.
+  svc.spec.clusterIP = "None";
+  svc.spec.clusterIPs = {"None"};
+  EXPECT_TRUE(computeDesiredState({svc}, {}).services.empty());
+}
+
+TEST(DesiredState, IPv4KeysAreUnchangedBesideIPv6Ones) {
+  auto svc = service("dns", "10.43.0.53");
+  svc.spec.ports[0].name = "";
+  svc.spec.ports[0].protocol = "UDP";
+  svc.spec.clusterIPs = {"10.43.0.53", "fd00:43::35"};
+  const auto state = computeDesiredState({svc}, {});
+  std::vector<std::string> keys;
+  for (const auto& [key, port] : state.services) keys.push_back(key);
+  EXPECT_EQ(keys, (std::vector<std::string>{"default/dns:/udp", "default/dns:/udp/ipv6"}));
+}
+
+}  // namespace
+}  // namespace kite::proxy

@@ -47,19 +47,28 @@ while True:
 
 constexpr const char* kClient = R"(import socket, sys
 proto, ip, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-sport = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+sport, timeout, show_peer = int(sys.argv[5]), float(sys.argv[6]), sys.argv[7] == "1"
 for _ in range(n):
     try:
-        if proto == "tcp":
-            s = socket.create_connection((ip, port), timeout=2)
+        if proto == "tcp" or proto == "tcp6":
+            s = socket.create_connection(("::ffff:" + ip if proto == "tcp6" else ip, port), timeout=timeout)
+            peer = s.getpeername()
+            data = s.recv(100)
         else:
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("0.0.0.0", sport))
-            s.settimeout(2)
-            s.connect((ip, port))
-            s.send(b"x")
-        print(s.recv(100).decode().strip())
+            s.settimeout(timeout)
+            if proto == "udp":
+                s.connect((ip, port))
+                s.send(b"x")
+                peer = s.getpeername()
+                data = s.recv(100)
+            else:
+                s.sendto(b"x", (ip, port))
+                data, peer = s.recvfrom(100)
+        answer = data.decode().strip()
+        print(answer + " %s:%d" % (peer[0], peer[1]) if show_peer else answer)
         s.close()
     except ConnectionRefusedError:
         print("REFUSED")
@@ -69,6 +78,8 @@ for _ in range(n):
         print("ERR", e.errno)
     sys.stdout.flush()
 )";
+
+}  // namespace
 
 void sh(const std::string& command) {
   if (std::system(command.c_str()) != 0) throw std::runtime_error("failed: " + command);
@@ -101,7 +112,29 @@ pid_t spawn(const std::vector<std::string>& args) {
   return pid;
 }
 
-}  // namespace
+const char* const kDualStackEchoServer = R"(import socket, sys, threading
+name, port, ready = sys.argv[1].encode(), int(sys.argv[2]), sys.argv[3]
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+u.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+u.bind(("::", port))
+def udp():
+    while True:
+        data, addr = u.recvfrom(2048)
+        u.sendto(name, addr)
+threading.Thread(target=udp, daemon=True).start()
+t = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+t.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(("::", port))
+t.listen(128)
+open(ready, "w").close()
+while True:
+    c, _ = t.accept()
+    try:
+        c.sendall(name + b"\n")
+    finally:
+        c.close()
+)";
 
 TestNetwork::TestNetwork(int pods, int port) {
   try {
@@ -182,10 +215,14 @@ void TestNetwork::tearDown() {
 
 std::vector<std::string> TestNetwork::connect(const std::string& ns, const std::string& proto,
                                               const std::string& ip, int port, int count,
-                                              int sourcePort) const {
-  std::istringstream out(run(ns, "/usr/bin/python3 " + dir_ + "/client.py " + proto + " " + ip +
-                                     " " + std::to_string(port) + " " + std::to_string(count) +
-                                     " " + std::to_string(sourcePort)));
+                                              const ClientOptions& options) const {
+  std::ostringstream timeout;
+  timeout << options.timeout;
+  const std::string command = "ip netns exec " + ns + " /usr/bin/python3 " + dir_ + "/client.py " +
+                              proto + " " + ip + " " + std::to_string(port) + " " +
+                              std::to_string(count) + " " + std::to_string(options.sourcePort) +
+                              " " + timeout.str() + " " + (options.showPeer ? "1" : "0");
+  std::istringstream out(capture(options.wrap ? options.wrap(command) : command));
   std::vector<std::string> lines;
   for (std::string line; std::getline(out, line);) lines.push_back(line);
   return lines;

@@ -12,6 +12,33 @@
 
 namespace kite::proxy::testing {
 
+// How a client of TestNetwork::connect makes its attempts.
+struct ClientOptions {
+  // UDP: one source port for every datagram (the same conntrack entry for all); 0 picks a new
+  // one each time.
+  int sourcePort = 0;
+  // Seconds an attempt may take before it counts as TIMEOUT.
+  double timeout = 2.0;
+  // Appends " <ip>:<port>" to each answer: the peer as the client's socket tells it
+  // (getpeername, or recvfrom's source for unconnected UDP).
+  bool showPeer = false;
+  // Rewrites the client's command line before it runs (the eBPF tests move the process into
+  // their cgroup this way); empty: run as it is.
+  std::function<std::string(const std::string&)> wrap{};
+};
+
+// Shell helpers of the traffic tests: a command that must succeed; a command's stdout; a
+// program started in the background with its stdout on /dev/null (servers must not hold the
+// test's stdout open).
+void sh(const std::string& command);
+std::string capture(const std::string& command);
+pid_t spawn(const std::vector<std::string>& args);
+
+// A python3 echo server for dual-stack pods (argv: name, port, ready file): answers its name
+// on TCP and UDP, IPv6 and IPv4 alike (sockets with IPV6_V6ONLY off); touches the ready file
+// once listening.
+extern const char* const kDualStackEchoServer;
+
 class TestNetwork {
  public:
   // Pods are named a, b, c...: pod i has 10.42.<i+1>.2 and serves `port` (TCP and UDP).
@@ -26,13 +53,17 @@ class TestNetwork {
   const std::string& clientNs() const { return client_; }
   std::string podNs(int i) const { return pods_.at(static_cast<std::size_t>(i)); }
 
-  // `count` connections (tcp) or datagrams (udp) from namespace `ns`; one line each: the
-  // answering pod's name, REFUSED, TIMEOUT or ERR <errno>.
-  // A UDP client may keep one source port (the same conntrack entry for all its datagrams);
-  // 0 picks a new one each time.
+  // `count` attempts from namespace `ns`, each on a new socket; one line each: the answering
+  // pod's name, REFUSED, TIMEOUT or ERR <errno>. proto: tcp, tcp6 (an IPv6 socket to the
+  // IPv4-mapped address), udp (a connected socket) or udp-sendto (an unconnected one).
   std::vector<std::string> connect(const std::string& ns, const std::string& proto,
                                    const std::string& ip, int port, int count,
-                                   int sourcePort = 0) const;
+                                   const ClientOptions& options) const;
+  std::vector<std::string> connect(const std::string& ns, const std::string& proto,
+                                   const std::string& ip, int port, int count,
+                                   int sourcePort = 0) const {
+    return connect(ns, proto, ip, port, count, ClientOptions{.sourcePort = sourcePort});
+  }
   // Runs fn in a child process that entered the node's network namespace; throws with the
   // child's message when fn threw.
   void inNode(const std::function<void()>& fn) const;

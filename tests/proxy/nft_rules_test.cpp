@@ -304,6 +304,219 @@ TEST(NftRules, ChangedPortsHoldOnlyWhatDiffers) {
             renderChanges(stateOf({web(), db, keep}), stateOf({moved, cache, keep}), {}));
 }
 
+TEST(NftRules, ChangedPortsFromKeysLookAtTheNamedPortsOnly) {
+  auto db = web();
+  db.name = "db";
+  db.clusterIP = "10.43.0.20";
+  auto cache = web();
+  cache.name = "cache";
+  cache.clusterIP = "10.43.0.30";
+  auto moved = web();
+  moved.endpoints[1].ip = "10.42.3.3";
+  auto keep = web();
+  keep.name = "keep";
+  keep.clusterIP = "10.43.0.40";
+  auto keepMoved = keep;
+  keepMoved.endpoints[0].ip = "10.42.9.9";
+  const auto applied = stateOf({web(), db, keep});
+  const auto next = stateOf({moved, cache, keepMoved});
+  // keep changed too but is not named: the keys are trusted, not checked. An unchanged named
+  // port and a key in neither state add nothing.
+  const auto changed =
+      changedPorts(applied, next, {moved.key(), db.key(), cache.key(), "default/none:/tcp"});
+  EXPECT_EQ(changed.before, stateOf({web(), db}));
+  EXPECT_EQ(changed.after, stateOf({moved, cache}));
+  EXPECT_EQ(changedPorts(applied, applied, {web().key(), db.key()}).after, DesiredState{});
+}
+
+TEST(NftRules, HairpinCountsDecideLikeTheNextState) {
+  auto db = web();
+  db.name = "db";
+  db.clusterIP = "10.43.0.20";
+  auto moved = web();
+  moved.endpoints[1].ip = "10.42.3.3";
+  // 10.42.2.2 leaves web: db keeps it in the hairpin set; alone, web drops it.
+  for (const auto& [applied, next] : {std::pair{stateOf({web(), db}), stateOf({moved, db})},
+                                      std::pair{stateOf({web()}), stateOf({moved})}}) {
+    const auto changed = changedPorts(applied, next);
+    HairpinCounts counts(applied);
+    counts.remove(changed.before);
+    counts.add(changed.after);
+    EXPECT_EQ(renderChanges(changed, counts, {}), renderChanges(applied, next, {}));
+    EXPECT_EQ(counts.size(), HairpinCounts(next).size());
+  }
+  // An address twice in one port (two target ports) counts once for it.
+  auto twoPorts = web();
+  twoPorts.endpoints = {{"10.42.1.2", 8080}, {"10.42.1.2", 9090}};
+  HairpinCounts counts(stateOf({twoPorts}));
+  EXPECT_TRUE(counts.has("10.42.1.2"));
+  counts.remove(stateOf({twoPorts}));
+  EXPECT_FALSE(counts.has("10.42.1.2"));
+  EXPECT_EQ(counts.size(), 0U);
+  // IPv6 addresses are counted too (kept apart from the IPv4 ones).
+  auto six = web();
+  six.clusterIP = "fd00:43::10";
+  six.endpoints = {{"fd00:42:1::2", 8080}, {"fd00:42:2::2", 8080}};
+  counts.add(stateOf({six, twoPorts}));
+  EXPECT_TRUE(counts.has("fd00:42:2::2"));
+  EXPECT_FALSE(counts.has("fd00:42:3::2"));
+  EXPECT_EQ(counts.size(), 3U);
+}
+
+// The IPv6 twin of web(): the IPv6 entry of a dual-stack port.
+ServicePortState web6() {
+  auto p = web();
+  p.clusterIP = "fd00:43::10";
+  p.endpoints = {{"fd00:42:1::2", 8080}, {"fd00:42:2::2", 8080}};
+  return p;
+}
+
+TEST(NftRules, PlainIPv6PortIsElementsOfTheIPv6Maps) {
+  auto p = web6();
+  p.nodePort = 30080;
+  p.externalIPs = {"fd00:99::5"};
+  const auto r = renderServicePort(p, {});
+  EXPECT_TRUE(r.chains.empty());
+  EXPECT_FALSE(r.elements.contains("service-ips"));
+  EXPECT_FALSE(r.elements.contains("service-nodeports"));
+  EXPECT_EQ(r.elements.at("service-ips6"),
+            (std::vector<std::string>{"fd00:43::10 . tcp . 80 : goto cluster6-2",
+                                      "fd00:99::5 . tcp . 80 : goto external6-2"}));
+  EXPECT_EQ(r.elements.at("service-endpoints6")[1],
+            "fd00:43::10 . tcp . 80 . 1 : fd00:42:2::2 . 8080");
+  EXPECT_EQ(r.elements.at("service-nodeports6"),
+            (std::vector<std::string>{"tcp . 30080 : goto nodeport6-2"}));
+  EXPECT_EQ(r.elements.at("nodeport-endpoints6")[0], "tcp . 30080 . 0 : fd00:42:1::2 . 8080");
+  EXPECT_EQ(r.hairpin, (std::set<std::string>{"fd00:42:1::2", "fd00:42:2::2"}));
+}
+
+TEST(NftRules, TheTableHasAnIPv6HalfBesideTheIPv4One) {
+  const auto text = renderFull(DesiredState{},
+                               {.clusterCidr = "10.42.0.0/16", .clusterCidrIPv6 = "fd00:42::/48"});
+  EXPECT_THAT(text, HasSubstr("add map inet kite-proxy service-ips6 { type ipv6_addr . inet_proto "
+                              ". inet_service : verdict ; }\n"));
+  EXPECT_THAT(text, HasSubstr("add map inet kite-proxy service-endpoints6 { typeof ip6 daddr . "
+                              "meta l4proto . th dport . numgen random mod 1 : ip6 daddr . th "
+                              "dport ; }\n"));
+  EXPECT_THAT(text, HasSubstr("add set inet kite-proxy hairpin6 { type ipv6_addr . ipv6_addr ; }"));
+  EXPECT_THAT(text, HasSubstr("add rule inet kite-proxy cluster6-2 ip6 saddr != fd00:42::/48 jump "
+                              "mark-for-masquerade\n"
+                              "add rule inet kite-proxy cluster6-2 meta l4proto { tcp, udp, sctp } "
+                              "dnat ip6 addr . port to ip6 daddr . meta l4proto . th dport . "
+                              "numgen random mod 2 map @service-endpoints6\n"));
+  EXPECT_THAT(text, HasSubstr("add rule inet kite-proxy nodeport6-16 meta l4proto { tcp, udp, "
+                              "sctp } dnat ip6 addr . port to meta l4proto . th dport . numgen "
+                              "random mod 16 map @nodeport-endpoints6\n"));
+  EXPECT_THAT(text, HasSubstr("add rule inet kite-proxy services ip6 daddr . meta l4proto . th "
+                              "dport vmap @service-ips6\n"));
+  // Each family's NodePorts only in its own map; none on ::1 (no route_localnet for IPv6).
+  EXPECT_THAT(text, HasSubstr("add rule inet kite-proxy services fib daddr type local meta "
+                              "nfproto ipv4 meta l4proto . th dport vmap @service-nodeports\n"));
+  EXPECT_THAT(text, HasSubstr("add rule inet kite-proxy services fib daddr type local meta "
+                              "nfproto ipv6 ip6 daddr != ::1 meta l4proto . th dport vmap "
+                              "@service-nodeports6\n"));
+  EXPECT_THAT(text, HasSubstr("add rule inet kite-proxy endpoints-check ip6 daddr . meta l4proto "
+                              ". th dport vmap @no-endpoint-services6\n"));
+  EXPECT_THAT(text, HasSubstr("add rule inet kite-proxy firewall-check ip6 daddr . meta l4proto . "
+                              "th dport vmap @firewall-ips6\n"));
+  EXPECT_THAT(text, HasSubstr("add rule inet kite-proxy nat-postrouting ct status dnat ip6 saddr "
+                              ". ip6 daddr @hairpin6 jump mark-for-masquerade\n"));
+  // Without an IPv6 cluster CIDR the IPv6 ClusterIP path marks nothing.
+  EXPECT_THAT(renderFull(DesiredState{}, {.clusterCidr = "10.42.0.0/16"}),
+              HasSubstr("add chain inet kite-proxy cluster6-2\nadd rule inet kite-proxy "
+                        "cluster6-2 meta l4proto"));
+}
+
+TEST(NftRules, NodePortAddressesApplyPerFamily) {
+  const auto both =
+      renderFull(DesiredState{}, {.nodePortAddresses = {"10.99.0.0/24", "fd00:99::/64"}});
+  EXPECT_THAT(both, HasSubstr("meta nfproto ipv4 ip daddr { 10.99.0.0/24 } meta l4proto"));
+  EXPECT_THAT(both, HasSubstr("meta nfproto ipv6 ip6 daddr != ::1 ip6 daddr { fd00:99::/64 } meta "
+                              "l4proto"));
+  // No IPv6 CIDR given: IPv6 NodePorts answer on every local IPv6 address (as upstream).
+  const auto v4only = renderFull(DesiredState{}, {.nodePortAddresses = {"10.99.0.0/24"}});
+  EXPECT_THAT(v4only, HasSubstr("meta nfproto ipv6 ip6 daddr != ::1 meta l4proto . th dport vmap "
+                                "@service-nodeports6\n"));
+}
+
+TEST(NftRules, IPv6AffinityLocalPolicyAndSourceRanges) {
+  auto p = web6();
+  p.affinityTimeoutSeconds = 30;
+  p.nodePort = 30080;
+  p.externalPolicyLocal = true;
+  p.endpoints[0].local = true;
+  p.loadBalancerIPs = {"fd00:99::1"};
+  p.externalIPs = {"fd00:99::1"};
+  p.loadBalancerSourceRanges = {"fd00:98::/64"};
+  const auto r = renderServicePort(p, {.clusterCidrIPv6 = "fd00:42::/48"});
+  for (const auto& [name, rules] : r.chains) {
+    EXPECT_THAT(name, Not(HasSubstr(":"))) << "nft identifiers may not hold ':'";
+  }
+  for (const auto& [name, definition] : r.sets) {
+    EXPECT_THAT(name, Not(HasSubstr(":")));
+    EXPECT_EQ(definition, "{ type ipv6_addr ; flags dynamic,timeout ; timeout 30s ; }");
+  }
+  const auto svc = chainStarting(r, "service-");
+  ASSERT_FALSE(svc.empty());
+  const auto& svcRules = r.chains.at(svc);
+  EXPECT_EQ(svcRules[0],
+            "ip6 daddr fd00:43::10 meta l4proto tcp th dport 80 ip6 saddr != fd00:42::/48 jump "
+            "mark-for-masquerade");
+  EXPECT_THAT(svcRules[1], HasSubstr("ip6 saddr @affinity-"));
+  const auto ep = chainStarting(r, "endpoint-");
+  ASSERT_FALSE(ep.empty());
+  EXPECT_THAT(ep, HasSubstr("__fd00.42.1..2/8080"));
+  const auto& epRules = r.chains.at(ep);
+  EXPECT_THAT(epRules[0], HasSubstr("{ ip6 saddr }"));
+  EXPECT_EQ(epRules[1], "meta l4proto tcp dnat ip6 to [fd00:42:1::2]:8080");
+  const auto ext = chainStarting(r, "external-");
+  ASSERT_FALSE(ext.empty());
+  EXPECT_EQ(r.chains.at(ext)[0], "ip6 saddr fd00:42::/48 goto " + svc);
+  const auto fw = chainStarting(r, "firewall-");
+  ASSERT_FALSE(fw.empty());
+  EXPECT_EQ(r.chains.at(fw), (std::vector<std::string>{"ip6 saddr != { fd00:98::/64 } drop"}));
+  EXPECT_EQ(r.elements.at("firewall-ips6"),
+            (std::vector<std::string>{"fd00:99::1 . tcp . 80 : goto " + fw}));
+  EXPECT_EQ(r.elements.at("service-nodeports6"),
+            (std::vector<std::string>{"tcp . 30080 : goto " + ext}));
+}
+
+TEST(NftRules, IPv6PortWithoutEndpointsRejects) {
+  auto p = web6();
+  p.endpoints.clear();
+  p.nodePort = 30080;
+  const auto r = renderServicePort(p, {});
+  EXPECT_EQ(r.elements.at("no-endpoint-services6"),
+            (std::vector<std::string>{"fd00:43::10 . tcp . 80 : goto reject-chain"}));
+  EXPECT_EQ(r.elements.at("no-endpoint-nodeports6"),
+            (std::vector<std::string>{"tcp . 30080 : goto reject-chain"}));
+  EXPECT_FALSE(r.elements.contains("no-endpoint-services"));
+}
+
+TEST(NftRules, DualStackPortsCoexistAndChangeIncrementally) {
+  const auto text = renderFull(stateOf({web(), web6()}), {});
+  EXPECT_THAT(text, HasSubstr("add element inet kite-proxy hairpin { 10.42.1.2 . 10.42.1.2, "
+                              "10.42.2.2 . 10.42.2.2 }\n"));
+  EXPECT_THAT(text, HasSubstr("add element inet kite-proxy hairpin6 { fd00:42:1::2 . "
+                              "fd00:42:1::2, fd00:42:2::2 . fd00:42:2::2 }\n"));
+  EXPECT_THAT(text, HasSubstr("add element inet kite-proxy service-ips { 10.43.0.10 . tcp . 80 : "
+                              "goto cluster-2 }\n"));
+  EXPECT_THAT(text, HasSubstr("add element inet kite-proxy service-ips6 { fd00:43::10 . tcp . 80 : "
+                              "goto cluster6-2 }\n"));
+
+  // An IPv6 endpoint replaced: element commands of the IPv6 maps only.
+  auto moved = web6();
+  moved.endpoints[1].ip = "fd00:42:3::3";
+  const auto changes = renderChanges(stateOf({web(), web6()}), stateOf({web(), moved}), {});
+  EXPECT_THAT(nonElementLines(changes), ::testing::IsEmpty()) << changes;
+  EXPECT_EQ(changes,
+            "delete element inet kite-proxy service-endpoints6 { fd00:43::10 . tcp . 80 . 1 }\n"
+            "delete element inet kite-proxy hairpin6 { fd00:42:2::2 . fd00:42:2::2 }\n"
+            "add element inet kite-proxy service-endpoints6 { fd00:43::10 . tcp . 80 . 1 : "
+            "fd00:42:3::3 . 8080 }\n"
+            "add element inet kite-proxy hairpin6 { fd00:42:3::3 . fd00:42:3::3 }\n");
+}
+
 TEST(NftRules, Cleanup) {
   EXPECT_EQ(renderCleanup(), "add table inet kite-proxy\ndelete table inet kite-proxy\n");
 }

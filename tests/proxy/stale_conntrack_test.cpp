@@ -66,5 +66,26 @@ TEST(StaleConntrack, AFullSyncChecksEveryUdpPortAndARemovedPortLosesAllFlows) {
   EXPECT_TRUE(removed.matches("10.43.0.10", 53, "10.42.0.5", 5353));
 }
 
+TEST(StaleConntrack, IPv6PortsAreMatchedInTheirOwnFamily) {
+  auto v6 = udp({{"fd00:42::5", 5353}, {"fd00:42::6", 5353}});
+  v6.clusterIP = "fd00:43::10";
+  v6.externalIPs = {};
+  auto v6After = v6;
+  v6After.endpoints.pop_back();
+  // The IPv4 half of the same dual-stack port (same NodePort) does not change.
+  const auto v4 = udp({{"10.42.0.5", 5353}});
+  const auto before = stateOf({v4, v6});
+  const StaleConntrack stale(&before, stateOf({v4, v6After}));
+  EXPECT_FALSE(stale.ipv4());
+  EXPECT_TRUE(stale.ipv6());
+  EXPECT_TRUE(stale.matches("fd00:43::10", 53, "fd00:42::6", 5353));
+  EXPECT_FALSE(stale.matches("fd00:43::10", 53, "fd00:42::5", 5353));
+  EXPECT_TRUE(stale.matches("fd00:99::1", 30053, "fd00:42::6", 5353));  // IPv6 NodePort
+  // IPv4 flows to the same NodePort are the unchanged IPv4 port's: left alone.
+  EXPECT_FALSE(stale.matches("10.99.0.1", 30053, "10.42.0.5", 5353));
+  EXPECT_TRUE(StaleConntrack(nullptr, stateOf({v4})).ipv4());
+  EXPECT_FALSE(StaleConntrack(nullptr, stateOf({v4})).ipv6());
+}
+
 }  // namespace
 }  // namespace kite::proxy

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "kite/proxy/health_check_servers.h"
+
 namespace kite::proxy {
 namespace {
 
@@ -82,6 +84,41 @@ TEST(StatusServers, BadAddressesNameTheirFlag) {
   }
   EXPECT_THROW(StatusServers("", "127.0.0.1:99999", metrics, std::chrono::seconds(30)),
                std::invalid_argument);
+}
+
+// A dual-stack Service with externalTrafficPolicy Local has an entry per family; its pods are
+// counted once, not once per address.
+TEST(HealthCheckServers, DualStackPodsCountOnce) {
+  const int port = freePort();
+  ServicePortState v4;
+  v4.namespace_ = "default";
+  v4.name = "web";
+  v4.protocol = "tcp";
+  v4.clusterIP = "10.43.0.10";
+  v4.port = 80;
+  v4.nodePort = 30080;
+  v4.externalPolicyLocal = true;
+  v4.healthCheckNodePort = port;
+  v4.endpoints = {{.ip = "10.42.0.5", .port = 80, .local = true},
+                  {.ip = "10.42.0.6", .port = 80, .local = true},
+                  {.ip = "10.42.1.7", .port = 80, .local = false}};
+  ServicePortState v6 = v4;
+  v6.clusterIP = "fd00:43::10";
+  v6.endpoints = {{.ip = "fd00:42::5", .port = 80, .local = true},
+                  {.ip = "fd00:42::6", .port = 80, .local = true},
+                  {.ip = "fd00:42:1::7", .port = 80, .local = false}};
+  DesiredState state;
+  state.services[v4.key()] = v4;
+  state.services[v6.key()] = v6;
+  ASSERT_EQ(state.services.size(), 2U);
+  HealthCheckServers servers("127.0.0.1");
+  servers.sync(state);
+  ASSERT_EQ(servers.listening(), 1U);
+  httplib::Client client("127.0.0.1", port);
+  const auto answer = client.Get("/");
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_THAT(answer->body, HasSubstr("\"localEndpoints\":2}"));
 }
 
 }  // namespace

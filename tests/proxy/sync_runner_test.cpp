@@ -20,6 +20,14 @@ class FakeDataplane final : public Dataplane {
     calls.push_back("changes:" + std::to_string(applied.services.size()) + "->" +
                     std::to_string(next.services.size()));
   }
+  void syncChangedKeys(const DesiredState& applied, const DesiredState& next,
+                       const std::vector<std::string>& keys) override {
+    if (fail) throw std::runtime_error("boom");
+    std::string call = "keys:" + std::to_string(applied.services.size()) + "->" +
+                       std::to_string(next.services.size());
+    for (const auto& key : keys) call += " " + key;
+    calls.push_back(call);
+  }
   void cleanup() override { calls.push_back("cleanup"); }
 
   bool fail = false;
@@ -72,6 +80,45 @@ TEST(SyncRunner, RequestFullSync) {
   runner.sync(withPorts(1));
   const std::vector<std::string> want{"all:1", "all:1"};
   EXPECT_EQ(dp.calls, want);
+}
+
+TEST(SyncRunner, SyncServicesHandsOverTheChangedPortsOfTheNamedServices) {
+  FakeDataplane dp;
+  SyncRunner runner(dp);
+  runner.syncServices(withPorts(3), {"default/s1"});  // the first sync is full anyway
+  auto next = withPorts(3);
+  next.services.at("default/s1:/tcp").port = 81;
+  next.services.erase("default/s2:/tcp");
+  // s0 is named but unchanged, s10 does not exist, "default/s1" is no prefix of s10's keys.
+  runner.syncServices(next, {"default/s0", "default/s1", "default/s2", "default/s10"});
+  // Nothing left to do: the runner's copy followed the keys it handed over.
+  runner.sync(next);
+  runner.syncServices(next, {"default/s1"});
+  const std::vector<std::string> want{"all:3", "keys:3->2 default/s1:/tcp default/s2:/tcp"};
+  EXPECT_EQ(dp.calls, want);
+  EXPECT_EQ(runner.incrementalSyncs(), 1U);
+}
+
+TEST(SyncRunner, AFailedSyncServicesMakesTheNextOneFull) {
+  FakeDataplane dp;
+  SyncRunner runner(dp);
+  runner.sync(withPorts(1));
+  dp.fail = true;
+  EXPECT_THROW(runner.syncServices(withPorts(2), {"default/s1"}), std::runtime_error);
+  dp.fail = false;
+  runner.syncServices(withPorts(2), {"default/s1"});
+  const std::vector<std::string> want{"all:1", "all:2"};
+  EXPECT_EQ(dp.calls, want);
+}
+
+TEST(SyncRunner, PortKeysOfAServiceAreItsOwnOnly) {
+  auto state = withPorts(12);
+  ServicePortState v6 = state.services.at("default/s1:/tcp");
+  v6.clusterIP = "fd00::1";
+  state.services.emplace(v6.key(), v6);
+  const std::vector<std::string> want{"default/s1:/tcp", "default/s1:/tcp/ipv6"};
+  EXPECT_EQ(portKeysOf(state, "default/s1"), want);
+  EXPECT_TRUE(portKeysOf(state, "default/s").empty());
 }
 
 }  // namespace

@@ -3,11 +3,8 @@
 // of netns.h; a client outside the cluster connects to the ClusterIP the server assigned and
 // reaches the pods of the EndpointSlice, and follows the slice's changes. Root only.
 
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sched.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <set>
@@ -19,6 +16,7 @@
 #include "kite/proxy/userspace_dataplane.h"
 #include "netns.h"
 #include "test_server.h"
+#include "traffic.h"
 
 namespace kite::proxy {
 namespace {
@@ -28,23 +26,8 @@ constexpr int kPodPort = 8080;
 // The dataplane is made inside the node namespace, so its event loop stays there; the
 // Proxy's own threads (informers on the loopback server) stay in the test's namespace.
 std::unique_ptr<UserspaceDataplane> dataplaneIn(const std::string& ns) {
-  const int original = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  const int fd = open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
-  if (original < 0 || fd < 0 || setns(fd, CLONE_NEWNET) != 0) {
-    throw std::runtime_error("cannot enter " + ns);
-  }
-  close(fd);
-  std::unique_ptr<UserspaceDataplane> dataplane;
-  std::exception_ptr error;
-  try {
-    dataplane = std::make_unique<UserspaceDataplane>();
-  } catch (...) {
-    error = std::current_exception();
-  }
-  if (setns(original, CLONE_NEWNET) != 0) std::abort();
-  close(original);
-  if (error) std::rethrow_exception(error);
-  return dataplane;
+  const testing::InNamespace inNode(ns);
+  return std::make_unique<UserspaceDataplane>();
 }
 
 api::discovery::v1::EndpointSlice sliceOf(const std::vector<std::string>& ips) {

@@ -1,7 +1,9 @@
-// Real traffic through the userspace dataplane (no packet filter at all): the dataplane is
-// made while the test thread is inside the "node" namespace of netns.h, so its event loop,
-// listeners and dummy link live there; pods serve TCP and UDP echo, a client outside the
-// cluster connects. Root only (CI runs as root); the host's namespaces are never touched.
+// What only the userspace dataplane does (no packet filter at all), with real traffic: the
+// dataplane is made while the test thread is inside the "node" namespace of netns.h, so its
+// event loop, listeners and dummy link live there; pods serve TCP and UDP echo, a client
+// outside the cluster connects. The Service cases every backend runs are in
+// service_traffic_test.cpp. Root only (CI runs as root); the host's namespaces are never
+// touched.
 // Also: the nftables probe, in namespaces of its own, with and without CAP_NET_ADMIN.
 
 #include <arpa/inet.h>
@@ -33,39 +35,17 @@
 #include "kite/proxy/packet_filter_probe.h"
 #include "kite/proxy/userspace_dataplane.h"
 #include "netns.h"
+#include "traffic.h"
 
 namespace kite::proxy {
 namespace {
 
 using ::testing::Each;
 using ::testing::HasSubstr;
+using testing::InNamespace;
+using testing::kPodPort;
 using ::testing::Not;
-
-constexpr int kPodPort = 8080;
-
-// Moves the calling thread into a named network namespace and back.
-class InNamespace {
- public:
-  explicit InNamespace(const std::string& name)
-      : original_(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) {
-    const int fd = open(("/run/netns/" + name).c_str(), O_RDONLY | O_CLOEXEC);
-    const bool ok = original_ >= 0 && fd >= 0 && setns(fd, CLONE_NEWNET) == 0;
-    if (fd >= 0) close(fd);
-    if (!ok) {
-      if (original_ >= 0) close(original_);
-      throw std::runtime_error("cannot enter network namespace " + name);
-    }
-  }
-  ~InNamespace() {
-    if (setns(original_, CLONE_NEWNET) != 0) std::abort();  // nothing may run elsewhere
-    close(original_);
-  }
-  InNamespace(const InNamespace&) = delete;
-  InNamespace& operator=(const InNamespace&) = delete;
-
- private:
-  int original_;
-};
+using testing::stateOf;
 
 class UserspaceTraffic : public ::testing::Test {
  protected:
@@ -84,140 +64,23 @@ class UserspaceTraffic : public ::testing::Test {
   }
 
   ServicePortState service(const std::string& name, const std::string& ip, int port,
-                           std::vector<int> pods, const std::string& proto = "tcp") const {
-    ServicePortState p;
-    p.namespace_ = "default";
-    p.name = name;
-    p.protocol = proto;
-    p.clusterIP = ip;
-    p.port = port;
-    for (const int i : pods) p.endpoints.push_back({net_->podIP(i), kPodPort});
-    std::sort(p.endpoints.begin(), p.endpoints.end());
-    return p;
-  }
-
-  static DesiredState stateOf(const std::vector<ServicePortState>& ports) {
-    DesiredState s;
-    for (const auto& p : ports) s.services.emplace(p.key(), p);
-    return s;
+                           const std::vector<int>& pods, const std::string& proto = "tcp") const {
+    return testing::service(*net_, name, ip, port, pods, proto);
   }
 
   std::vector<std::string> fromClient(const std::string& proto, const std::string& ip, int port,
-                                      int count, int sourcePort = 0) const {
-    return net_->connect(net_->clientNs(), proto, ip, port, count, sourcePort);
+                                      int count) const {
+    return net_->connect(net_->clientNs(), proto, ip, port, count);
   }
 
   std::string inNode(const std::string& command) const {
     return net_->run(net_->nodeNs(), command);
   }
 
-  static std::set<std::string> distinct(const std::vector<std::string>& lines) {
-    return {lines.begin(), lines.end()};
-  }
-  static std::map<std::string, int> counts(const std::vector<std::string>& lines) {
-    std::map<std::string, int> out;
-    for (const auto& line : lines) ++out[line];
-    return out;
-  }
-
   // Declared first: the dataplane goes before the namespaces it lives in.
   std::unique_ptr<testing::TestNetwork> net_;
   std::unique_ptr<UserspaceDataplane> dataplane_;
 };
-
-TEST_F(UserspaceTraffic, ClusterIPSpreadsEvenlyOverAllEndpointsTcpAndUdp) {
-  dataplane().syncAll(stateOf({service("web", "10.43.0.10", 80, {0, 1, 2}),
-                               service("dns", "10.43.0.11", 53, {0, 1}, "udp")}));
-  // The addresses are on kite's dummy link in the node.
-  const auto addresses = inNode("ip -4 addr show dev kite-svc0");
-  EXPECT_THAT(addresses, HasSubstr("10.43.0.10/32"));
-  EXPECT_THAT(addresses, HasSubstr("10.43.0.11/32"));
-  // Round robin: every endpoint gets its share.
-  const auto tcp = fromClient("tcp", "10.43.0.10", 80, 30);
-  EXPECT_EQ(counts(tcp), (std::map<std::string, int>{{"a", 10}, {"b", 10}, {"c", 10}}));
-  // A new source port each time: a new flow each time.
-  const auto udp = fromClient("udp", "10.43.0.11", 53, 20);
-  EXPECT_EQ(counts(udp), (std::map<std::string, int>{{"a", 10}, {"b", 10}}));
-  // A pod reaching its own Service (hairpin) needs nothing special here.
-  EXPECT_EQ(distinct(net_->connect(net_->podNs(0), "tcp", "10.43.0.10", 80, 6)),
-            (std::set<std::string>{"a", "b", "c"}));
-  // Every relayed connection was closed when its client and pod were done.
-  EXPECT_EQ(dataplane().openConnections(), 0U);
-}
-
-TEST_F(UserspaceTraffic, ClientIPAffinityPinsAClient) {
-  auto sticky = service("sticky", "10.43.0.15", 80, {0, 1, 2});
-  sticky.affinityTimeoutSeconds = 60;
-  auto dns = service("dns", "10.43.0.16", 53, {0, 1, 2}, "udp");
-  dns.affinityTimeoutSeconds = 60;
-  dataplane().syncAll(stateOf({sticky, dns}));
-  const auto tcp = fromClient("tcp", "10.43.0.15", 80, 15);
-  ASSERT_EQ(tcp.size(), 15U);
-  EXPECT_EQ(distinct(tcp).size(), 1U) << ::testing::PrintToString(tcp);
-  EXPECT_THAT(std::set<std::string>({"a", "b", "c"}), ::testing::Contains(tcp[0]));
-  const auto udp = fromClient("udp", "10.43.0.16", 53, 10);
-  EXPECT_EQ(distinct(udp).size(), 1U) << ::testing::PrintToString(udp);
-  // Without affinity the same client is spread (the control for the above).
-  dataplane().syncAll(stateOf({service("sticky", "10.43.0.15", 80, {0, 1, 2})}));
-  EXPECT_EQ(distinct(fromClient("tcp", "10.43.0.15", 80, 15)).size(), 3U);
-}
-
-TEST_F(UserspaceTraffic, IncrementalSyncsRemoveEndpointsAndServices) {
-  const auto web = service("web", "10.43.0.10", 80, {0, 1, 2});
-  const auto db = service("db", "10.43.0.20", 5432, {2});
-  const auto first = stateOf({web, db});
-  dataplane().syncAll(first);
-  ASSERT_EQ(distinct(fromClient("tcp", "10.43.0.10", 80, 30)).size(), 3U);
-
-  // Endpoint c goes: no new connection reaches it; db still works.
-  const auto second = stateOf({service("web", "10.43.0.10", 80, {0, 1}), db});
-  dataplane().syncChanges(first, second);
-  EXPECT_EQ(distinct(fromClient("tcp", "10.43.0.10", 80, 30)), (std::set<std::string>{"a", "b"}));
-  EXPECT_THAT(fromClient("tcp", "10.43.0.20", 5432, 2), Each(std::string("c")));
-
-  // The last endpoints go: refused at once. Then the Service goes: its address too.
-  const auto third = stateOf({service("web", "10.43.0.10", 80, {}), db});
-  dataplane().syncChanges(second, third);
-  EXPECT_THAT(fromClient("tcp", "10.43.0.10", 80, 2), Each(std::string("REFUSED")));
-  const auto fourth = stateOf({db});
-  dataplane().syncChanges(third, fourth);
-  EXPECT_THAT(inNode("ip -4 addr show dev kite-svc0"), Not(HasSubstr("10.43.0.10/")));
-  EXPECT_THAT(inNode("ip -4 addr show dev kite-svc0"), HasSubstr("10.43.0.20/32"));
-  // And it comes back with endpoints.
-  dataplane().syncChanges(fourth, first);
-  EXPECT_EQ(distinct(fromClient("tcp", "10.43.0.10", 80, 30)).size(), 3U);
-}
-
-TEST_F(UserspaceTraffic, RemovedUdpEndpointLosesItsFlows) {
-  // A long idle timeout: only the endpoint's removal can end the flow within the test.
-  dataplane_ = makeDataplane({.udpIdleTimeout = std::chrono::seconds(60)});
-  const auto both = stateOf({service("dns", "10.43.0.11", 53, {0, 1}, "udp")});
-  dataplane().syncAll(both);
-  constexpr int kSourcePort = 40053;
-  const auto before = fromClient("udp", "10.43.0.11", 53, 3, kSourcePort);
-  ASSERT_EQ(before.size(), 3U);
-  ASSERT_EQ(distinct(before).size(), 1U) << ::testing::PrintToString(before);
-  const std::string pinned = before[0];
-  ASSERT_TRUE(pinned == "a" || pinned == "b") << pinned;
-  const int remaining = pinned == "a" ? 1 : 0;
-  const auto after = stateOf({service("dns", "10.43.0.11", 53, {remaining}, "udp")});
-  dataplane().syncChanges(both, after);
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a tick of the loop
-  EXPECT_THAT(fromClient("udp", "10.43.0.11", 53, 3, kSourcePort), Each(net_->podName(remaining)));
-}
-
-TEST_F(UserspaceTraffic, ServiceWithoutEndpointsRefusesAtOnce) {
-  auto empty = service("empty", "10.43.0.13", 80, {});
-  empty.nodePort = 30013;
-  auto dns = service("dns", "10.43.0.14", 53, {}, "udp");
-  dataplane().syncAll(stateOf({empty, dns}));
-  const auto start = std::chrono::steady_clock::now();
-  EXPECT_THAT(fromClient("tcp", "10.43.0.13", 80, 2), Each(std::string("REFUSED")));
-  EXPECT_THAT(fromClient("tcp", "10.99.0.1", 30013, 2), Each(std::string("REFUSED")));
-  EXPECT_THAT(fromClient("udp", "10.43.0.14", 53, 2), Each(std::string("REFUSED")));
-  // A timeout would take 2 s per attempt.
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
-}
 
 TEST_F(UserspaceTraffic, UnreachableEndpointIsSkippedForTheNextOne) {
   // 10.42.9.2 is routed nowhere that answers; 10.42.1.2 refuses on port 9 (nobody listens).
@@ -229,46 +92,8 @@ TEST_F(UserspaceTraffic, UnreachableEndpointIsSkippedForTheNextOne) {
   EXPECT_THAT(fromClient("tcp", "10.43.0.10", 80, 6), Each(std::string("b")));
 }
 
-TEST_F(UserspaceTraffic, NodePortFromOutsideTheCluster) {
-  auto web = service("web", "10.43.0.10", 80, {1});
-  web.nodePort = 30080;
-  auto dns = service("dns", "10.43.0.11", 53, {2}, "udp");
-  dns.nodePort = 30053;
-  dataplane().syncAll(stateOf({web, dns}));
-  EXPECT_THAT(fromClient("tcp", "10.99.0.1", 30080, 3), Each(std::string("b")));
-  EXPECT_THAT(fromClient("udp", "10.99.0.1", 30053, 3), Each(std::string("c")));
-  // Not a NodePort: nothing listens on the node.
-  EXPECT_THAT(fromClient("tcp", "10.99.0.1", 30081, 1), Each(std::string("REFUSED")));
-  // Local clients reach it on 127.0.0.1 as well.
-  EXPECT_THAT(net_->connect(net_->nodeNs(), "tcp", "127.0.0.1", 30080, 2), Each(std::string("b")));
-}
-
-TEST_F(UserspaceTraffic, NodePortAddressesLimitWhereNodePortsListen) {
-  dataplane_ = makeDataplane({.nodePortAddresses = {"10.42.0.0/16"}});
-  auto web = service("web", "10.43.0.10", 80, {1});
-  web.nodePort = 30080;
-  dataplane().syncAll(stateOf({web}));
-  // On the node's pod-side address (10.42.3.1, seen from pod c) but not on 10.99.0.1.
-  EXPECT_THAT(net_->connect(net_->podNs(2), "tcp", "10.42.3.1", 30080, 2), Each(std::string("b")));
-  EXPECT_THAT(fromClient("tcp", "10.99.0.1", 30080, 1), Each(std::string("REFUSED")));
+TEST_F(UserspaceTraffic, MalformedNodePortAddressesAreRefused) {
   EXPECT_THROW(makeDataplane({.nodePortAddresses = {"10.42.0.0/40"}}), std::invalid_argument);
-}
-
-TEST_F(UserspaceTraffic, ExternalAndLoadBalancerIPsWithSourceRanges) {
-  auto web = service("web", "10.43.0.10", 80, {2});
-  web.externalIPs = {"192.0.2.10", "192.0.2.11", "192.0.2.12"};
-  web.loadBalancerIPs = {"192.0.2.11", "192.0.2.12"};
-  web.loadBalancerSourceRanges = {"10.99.0.0/24"};
-  auto other = service("other", "10.43.0.11", 80, {0});
-  other.externalIPs = {"192.0.2.20"};
-  other.loadBalancerIPs = {"192.0.2.20"};
-  other.loadBalancerSourceRanges = {"10.200.0.0/16"};  // not the client's
-  dataplane().syncAll(stateOf({web, other}));
-  EXPECT_THAT(fromClient("tcp", "192.0.2.10", 80, 2), Each(std::string("c")));
-  EXPECT_THAT(fromClient("tcp", "192.0.2.11", 80, 2), Each(std::string("c")));
-  const auto denied = fromClient("tcp", "192.0.2.20", 80, 2);
-  ASSERT_EQ(denied.size(), 2U);
-  EXPECT_THAT(denied, Each(Not(std::string("a"))));
 }
 
 TEST_F(UserspaceTraffic, CleanupLeavesNoLinkOrAddressAndARestartTakesOver) {

@@ -43,6 +43,7 @@ class SockLb {
   Map<kite_service_key, kite_service_value> services() const;
   Map<kite_backend_key, kite_backend> backends() const;
   Map<kite_member_key, __u32> members() const;
+  Map<__u32, kite_maglev_table> maglev() const;
   Map<kite_affinity_key, kite_affinity_value> affinity() const;
   Map<kite_revnat_key, kite_revnat_value> revnat() const;
 

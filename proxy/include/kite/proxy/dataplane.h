@@ -3,6 +3,9 @@
 // packet path match a DesiredState. nftables now; eBPF and userspace forwarding may follow.
 // Tests use a fake that records the calls.
 
+#include <string>
+#include <vector>
+
 #include "kite/proxy/desired_state.h"
 
 namespace kite::proxy {
@@ -14,6 +17,14 @@ class Dataplane {
   virtual void syncAll(const DesiredState& state) = 0;
   // Writes only what differs between `applied` (what the last sync wrote) and `next`.
   virtual void syncChanges(const DesiredState& applied, const DesiredState& next) = 0;
+  // As syncChanges, told which Service ports may differ: `keys` (of DesiredState::services,
+  // in either state or both) name every port that may, so a backend need not compare the
+  // others. The default compares everything.
+  virtual void syncChangedKeys(const DesiredState& applied, const DesiredState& next,
+                               const std::vector<std::string>& keys) {
+    (void)keys;
+    syncChanges(applied, next);
+  }
   // Removes everything the proxy ever wrote (`kite proxy --cleanup`).
   virtual void cleanup() = 0;
 };

@@ -26,13 +26,15 @@ struct EndpointTarget {
   bool operator<(const EndpointTarget& o) const { return ip != o.ip ? ip < o.ip : port < o.port; }
 };
 
-// One port of one Service, everything the dataplane needs for it.
+// One port of one Service in one IP family, everything the dataplane needs for it. A
+// dual-stack Service port is two of these: the IPv4 one and the IPv6 one (clusterIP an IPv6
+// literal, and only IPv6 externalIPs, loadBalancerIPs, source ranges and endpoints).
 struct ServicePortState {
   std::string namespace_;
-  std::string name;      // the Service's name
-  std::string portName;  // ServicePort.name ("" for a single unnamed port)
-  std::string protocol;  // "tcp", "udp" or "sctp" (nft spelling)
-  std::string clusterIP;
+  std::string name;       // the Service's name
+  std::string portName;   // ServicePort.name ("" for a single unnamed port)
+  std::string protocol;   // "tcp", "udp" or "sctp" (nft spelling)
+  std::string clusterIP;  // IPv6 literals in canonical (inet_ntop) form
   int32_t port = 0;
   int32_t nodePort = 0;  // 0: none
   // spec.externalIPs and status.loadBalancer.ingress[].ip: reached like the ClusterIP, but
@@ -53,8 +55,11 @@ struct ServicePortState {
   // Sorted, unique.
   std::vector<EndpointTarget> endpoints;
 
-  // "namespace/name:portName/protocol", the key of DesiredState::services.
+  // "namespace/name:portName/protocol" for IPv4, with "/ipv6" appended for IPv6: the key of
+  // DesiredState::services (both families of a dual-stack port side by side).
   std::string key() const;
+  // The family of this entry (of its clusterIP, and so of all its addresses).
+  bool isIPv6() const;
   // The endpoints on this node.
   std::vector<EndpointTarget> localEndpoints() const;
   bool operator==(const ServicePortState&) const = default;
@@ -73,9 +78,12 @@ struct NodeInfo {
 // The label that ties an EndpointSlice to its Service.
 inline constexpr const char* kServiceNameLabel = "kubernetes.io/service-name";
 
-// Services without a ClusterIP (headless, ExternalName) and IPv6 addresses are left out (the
-// dataplane is IPv4 for now). Endpoints: the ready ones (a missing condition counts as ready);
-// when a port has none, the serving-and-terminating ones (upstream's terminating fallback).
+// Services without a ClusterIP (headless, ExternalName) are left out. Each address of
+// spec.clusterIPs (spec.clusterIP when that is empty) gives one entry per port in its family,
+// with the externalIPs, LoadBalancer ingress IPs, source ranges and EndpointSlices
+// (addressType IPv4 / IPv6) of that family. Endpoints: the ready ones (a missing condition
+// counts as ready); when a port has none, the serving-and-terminating ones (upstream's
+// terminating fallback).
 DesiredState computeDesiredState(const std::vector<api::core::v1::Service>& services,
                                  const std::vector<api::discovery::v1::EndpointSlice>& slices,
                                  const NodeInfo& node = {});

@@ -5,6 +5,10 @@
 // only (the programs are never reloaded); the programs stay pinned and serving across agent
 // restarts until cleanup().
 //
+// Both families: an entry whose clusterIP is an IPv6 literal is served by the IPv6 hooks (its
+// family is read from the address, never from the desired state's key). internalTrafficPolicy
+// Local limits connects to the local endpoints (none here: the connect fails, EHOSTUNREACH).
+//
 // Traffic arriving from outside the node (NodePort, externalIPs and LoadBalancer IPs, a
 // ClusterIP routed to the node) never passes a socket here: it is left to the nftables table,
 // which this backend keeps in sync as well unless `northSouth` is empty (ebpf/README.md).
@@ -12,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "kite/proxy/dataplane.h"
 #include "kite/proxy/nft_rules.h"
@@ -29,6 +34,15 @@ struct EbpfOptions {
   std::string cgroup;  // "" for the cgroup v2 root; tests attach to a child of their own
   // The nftables table for traffic from outside; std::nullopt: socket-level translation only.
   std::optional<nft::RulesOptions> northSouth = nft::RulesOptions{};
+  // The node's own addresses (either family) whose NodePorts local sockets (the host's and its
+  // pods') reach: translated at connect like a ClusterIP. Empty: such connects are left to the
+  // nftables table's output and prerouting chains. 127.0.0.1 and ::1 do not belong here (a
+  // pod's loopback is its own): NodePorts on localhost stay with nftables.
+  std::vector<std::string> nodeAddresses{};
+  // Backend choice: false picks one at random per connect; true by Maglev consistent hashing
+  // of the client (its network namespace), so a client keeps its backend while the others
+  // change (a table of KITE_MAGLEV_SIZE entries, 4 KiB, per Service port).
+  bool maglev = false;
 };
 
 class EbpfDataplane final : public Dataplane {
@@ -42,6 +56,10 @@ class EbpfDataplane final : public Dataplane {
 
   void syncAll(const DesiredState& state) override;
   void syncChanges(const DesiredState& applied, const DesiredState& next) override;
+  // Touches the map elements of the ports named in `keys` only (and hands them to the
+  // nftables table), so one endpoint change costs the same at any N.
+  void syncChangedKeys(const DesiredState& applied, const DesiredState& next,
+                       const std::vector<std::string>& keys) override;
   // Detaches the programs, removes every pinned map and the nftables table.
   void cleanup() override;
 

@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -109,9 +110,45 @@ State computeState(const std::vector<api::networking::v1::NetworkPolicy>& polici
                    const std::vector<api::core::v1::Namespace>& namespaces,
                    const std::string& nodeName);
 
-// "10.0.0.0/8" -> its range; throws std::invalid_argument for anything else (IPv6 too).
+// computeState kept up to date from informer caches, where an object that did not change keeps
+// its shared pointer: after a change of a few pods only the policies those pods can concern
+// are computed again: a pod that joins or leaves one of the policy's pod selections (in the
+// namespaces they look at), or stays in one with another address, node or container ports
+// (policies whose egress named ports resolve on any pod always count); a changed policy is
+// computed again; a namespace change or many pods at once compute everything. update()
+// returns what computeState returns for the same objects. Not thread-safe.
+//
+//   netpol::IncrementalState incremental("node1");
+//   const State& state = incremental.update(policyPtrs, podPtrs, namespacePtrs);
+class IncrementalState {
+ public:
+  explicit IncrementalState(std::string nodeName);
+  ~IncrementalState();
+  IncrementalState(const IncrementalState&) = delete;
+  IncrementalState& operator=(const IncrementalState&) = delete;
+
+  const State& update(
+      const std::vector<std::shared_ptr<const api::networking::v1::NetworkPolicy>>& policies,
+      const std::vector<std::shared_ptr<const api::core::v1::Pod>>& pods,
+      const std::vector<std::shared_ptr<const api::core::v1::Namespace>>& namespaces);
+  // Policies the last update() computed (the others' results were kept).
+  std::size_t recomputed() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// IPv4 address ranges, shared by the state and its nft rendering
+// (network_policy_ranges.cpp).
+// "10.0.0.0/8" -> its range, an address alone its /32; throws std::invalid_argument for
+// anything else (IPv6 too).
 AddressRange parseCidr(const std::string& cidr);
 // Dotted quad of a host-order address.
 std::string formatAddress(uint32_t address);
+// Sorted, with overlapping and adjacent ranges joined.
+std::vector<AddressRange> mergeRanges(std::vector<AddressRange> ranges);
+// `from` minus `cut`.
+std::vector<AddressRange> subtractRange(const std::vector<AddressRange>& from, AddressRange cut);
 
 }  // namespace kite::proxy::netpol

@@ -3,7 +3,9 @@
 // nft_run_cmd_from_buffer per sync, so every sync is one atomic transaction. It touches only
 // `table inet kite-proxy`. Needs CAP_NET_ADMIN in the network namespace it runs in.
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "kite/proxy/dataplane.h"
 #include "kite/proxy/nft_context.h"
@@ -20,6 +22,9 @@ class NftablesDataplane final : public Dataplane {
 
   void syncAll(const DesiredState& state) override;
   void syncChanges(const DesiredState& applied, const DesiredState& next) override;
+  // Looks up and renders only the ports of `keys`: an endpoint change costs the same at any N.
+  void syncChangedKeys(const DesiredState& applied, const DesiredState& next,
+                       const std::vector<std::string>& keys) override;
   void cleanup() override;
 
   // Runs nft commands as one transaction; throws std::runtime_error with nft's message.
@@ -28,8 +33,13 @@ class NftablesDataplane final : public Dataplane {
   std::string listTable();
 
  private:
+  void applyChanges(const DesiredState& applied, const nft::ChangedPorts& changed);
+
   nft::RulesOptions options_;
   NftContext nft_;
+  // Endpoint addresses of what the last sync wrote (built from `applied` when unknown: at the
+  // first incremental sync of a new object, after a failure).
+  std::optional<nft::HairpinCounts> hairpin_;
 };
 
 }  // namespace kite::proxy

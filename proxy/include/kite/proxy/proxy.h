@@ -26,7 +26,8 @@ namespace kite::proxy {
 struct ProxyOptions {
   std::string hostname;  // --hostname-override: this node's name
   std::string proxyMode = "nftables";
-  std::string clusterCidr;  // --cluster-cidr: traffic from outside is masqueraded
+  // --cluster-cidr: traffic from outside is masqueraded; "V4,V6" for dual-stack (cluster_cidr.h)
+  std::string clusterCidr;
   std::chrono::milliseconds syncPeriod{30'000};    // --sync-period
   std::chrono::milliseconds minSyncPeriod{1'000};  // --min-sync-period
   // --flannel-backend=host-gw: routes to the other nodes' pod CIDRs via their InternalIPs
@@ -41,6 +42,9 @@ struct ProxyOptions {
   std::string metricsBindAddress{};
   // Serve the healthCheckNodePorts of externalTrafficPolicy Local Services.
   bool serveHealthCheckNodePorts = true;
+  // --ebpf-lb-algorithm (ebpf mode): "random" backend per connect, or "maglev" consistent
+  // hashing of the client.
+  std::string ebpfLbAlgorithm = "random";
 };
 
 // The backend for options.proxyMode; throws std::invalid_argument for an unknown mode or a

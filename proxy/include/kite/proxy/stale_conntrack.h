@@ -6,8 +6,11 @@
 // port (ClusterIP, external/LoadBalancer IPs, or a NodePort on any address) and whose reply
 // source is not one of that Service port's current endpoints is deleted.
 //
+// IPv4 and IPv6 ports alike; a NodePort is matched on the addresses of its own family only.
+//
 //   StaleConntrack stale(&applied, next);   // nullptr for a full sync: every UDP port
-//   if (!stale.empty()) conntrack.removeIf(AF_INET, [&](auto& e) { return stale.matches(...); });
+//   if (stale.ipv4()) conntrack.removeIf(AF_INET, [&](auto& e) { return stale.matches(...); });
+//   if (stale.ipv6()) conntrack.removeIf(AF_INET6, ...);
 
 #include <cstdint>
 #include <map>
@@ -27,6 +30,9 @@ class StaleConntrack {
 
   // Nothing to look for: the conntrack table need not be read.
   bool empty() const { return byAddress_.empty() && byNodePort_.empty(); }
+  // Whether there is anything to look for in the conntrack table of a family.
+  bool ipv4() const { return ipv4_; }
+  bool ipv6() const { return ipv6_; }
 
   // A UDP entry, by its original destination and its reply source.
   bool matches(const std::string& originalDestination, std::uint16_t originalDestinationPort,
@@ -37,7 +43,10 @@ class StaleConntrack {
   void watch(const ServicePortState& port, const Endpoints& current);
 
   std::map<std::pair<std::string, std::uint16_t>, Endpoints> byAddress_;
-  std::map<std::uint16_t, Endpoints> byNodePort_;
+  // (IPv6?, NodePort) -> endpoints.
+  std::map<std::pair<bool, std::uint16_t>, Endpoints> byNodePort_;
+  bool ipv4_ = false;
+  bool ipv6_ = false;
 };
 
 }  // namespace kite::proxy
