@@ -75,6 +75,9 @@ nlmsghdr* addressMessage(char* buffer, std::uint16_t type, std::uint16_t flags, 
   ifa->ifa_prefixlen = static_cast<std::uint8_t>(prefix.length);
   ifa->ifa_scope = RT_SCOPE_UNIVERSE;
   ifa->ifa_index = static_cast<std::uint32_t>(index);
+  // An IPv6 address skips duplicate address detection: it is usable at once instead of
+  // "tentative" for a second or more (the addresses put here are the node's own).
+  if (type == RTM_NEWADDR && prefix.address.family == AF_INET6) ifa->ifa_flags = IFA_F_NODAD;
   // IPv4 names the local address IFA_LOCAL (IFA_ADDRESS is the peer's, the same here); IPv6
   // knows only IFA_ADDRESS.
   if (prefix.address.family == AF_INET) {

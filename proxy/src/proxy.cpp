@@ -39,15 +39,6 @@ void checkNodePortAddresses(const std::vector<std::string>& cidrs) {
   }
 }
 
-// The userspace dataplane relays IPv4 only: it gets the IPv4 ranges.
-std::vector<std::string> ipv4Only(const std::vector<std::string>& cidrs) {
-  std::vector<std::string> out;
-  for (const auto& cidr : cidrs) {
-    if (cidr.find(':') == std::string::npos) out.push_back(cidr);
-  }
-  return out;
-}
-
 // "namespace/name": the prefix of its ports' keys in DesiredState::services.
 std::string serviceKey(const std::string& ns, const std::string& name) { return ns + "/" + name; }
 
@@ -76,7 +67,7 @@ std::unique_ptr<Dataplane> makeDataplane(const ProxyOptions& options) {
   }
   const auto userspace = [&] {
     return std::make_unique<UserspaceDataplane>(
-        UserspaceOptions{.nodePortAddresses = ipv4Only(options.nodePortAddresses)});
+        UserspaceOptions{.nodePortAddresses = options.nodePortAddresses});
   };
   if (options.proxyMode == "userspace") return userspace();
   if (options.proxyMode == "nftables") {

@@ -18,7 +18,7 @@ void Balancer::update(const std::vector<EndpointTarget>& endpoints,
   });
 }
 
-std::optional<EndpointTarget> Balancer::pick(std::uint32_t clientIp,
+std::optional<EndpointTarget> Balancer::pick(const IpKey& clientIp,
                                              const std::vector<EndpointTarget>& tried,
                                              Clock::time_point now) {
   const auto untried = [&](const EndpointTarget& e) {

@@ -13,6 +13,7 @@
 
 #include "kite/proxy/desired_state.h"
 #include "userspace_event_loop.h"
+#include "userspace_socket.h"
 
 namespace kite::proxy::userspace {
 
@@ -24,9 +25,9 @@ class Balancer {
   bool empty() const { return endpoints_.empty(); }
   const std::vector<EndpointTarget>& endpoints() const { return endpoints_; }
 
-  // The endpoint for a new connection from `clientIp` (network order), not one of `tried`;
-  // std::nullopt when none is left.
-  std::optional<EndpointTarget> pick(std::uint32_t clientIp,
+  // The endpoint for a new connection from `clientIp`, not one of `tried`; std::nullopt when
+  // none is left.
+  std::optional<EndpointTarget> pick(const IpKey& clientIp,
                                      const std::vector<EndpointTarget>& tried,
                                      Clock::time_point now);
   // Forgets pins older than the affinity timeout.
@@ -40,7 +41,7 @@ class Balancer {
   std::vector<EndpointTarget> endpoints_;
   std::size_t next_ = 0;
   std::optional<std::chrono::seconds> affinity_;
-  std::unordered_map<std::uint32_t, Pin> pins_;
+  std::unordered_map<IpKey, Pin, BytesHash> pins_;
 };
 
 }  // namespace kite::proxy::userspace

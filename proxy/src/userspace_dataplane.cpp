@@ -37,7 +37,14 @@ userspace::ForwarderOptions forwarderOptions(const UserspaceOptions& options) {
   return out;
 }
 
-// The addresses a Service port puts on the link.
+// An address of either family as the prefix of itself alone. IPv6 ones are added without
+// duplicate address detection (netlink::Links), so listeners can bind them at once.
+std::string hostPrefix(const std::string& ip) {
+  return ip + (ip.find(':') != std::string::npos ? "/128" : "/32");
+}
+
+// The addresses a Service port puts on the link (IPv6 literals are canonical in the state,
+// as the link lists them).
 std::set<std::string> addressesOf(const ServicePortState& state) {
   std::set<std::string> out{state.clusterIP};
   out.insert(state.externalIPs.begin(), state.externalIPs.end());
@@ -84,13 +91,13 @@ class UserspaceDataplane::Impl {
       // The link as it is: addresses someone removed come back, an earlier run's go.
       std::set<std::string> present;
       for (const auto& cidr : links_->addresses(options_.link)) {
-        if (cidr.find(':') != std::string::npos) continue;  // IPv6 (the kernel's link-local)
+        if (cidr.starts_with("fe80:")) continue;  // the kernel's IPv6 link-local address
         const std::string ip = cidr.substr(0, cidr.find('/'));
         present.insert(ip);
         if (!addressUses_.contains(ip)) links_->removeAddress(options_.link, cidr);
       }
       for (const auto& [ip, uses] : addressUses_) {
-        if (!present.contains(ip)) links_->addAddress(options_.link, ip + "/32");
+        if (!present.contains(ip)) links_->addAddress(options_.link, hostPrefix(ip));
       }
       finish(errors);
     });
@@ -157,8 +164,6 @@ class UserspaceDataplane::Impl {
   // listeners bind them and removing the old ones after.
   void applyPort(const std::string& key, const ServicePortState* next,
                  std::vector<std::string>& errors) {
-    if (next != nullptr && next->isIPv6())
-      return spdlog::warn("userspace proxy: {}: IPv6 is not relayed", key);
     auto it = ports_.find(key);
     if (next == nullptr) {
       if (it == ports_.end()) return;
@@ -187,7 +192,7 @@ class UserspaceDataplane::Impl {
   void acquire(const std::string& ip) {
     if (addressUses_[ip]++ == 0) {
       try {
-        links_->addAddress(options_.link, ip + "/32");
+        links_->addAddress(options_.link, hostPrefix(ip));
       } catch (...) {
         addressUses_.erase(ip);
         throw;
@@ -201,7 +206,7 @@ class UserspaceDataplane::Impl {
       if (it == addressUses_.end() || --it->second > 0) continue;
       addressUses_.erase(it);
       try {
-        links_->removeAddress(options_.link, ip + "/32");
+        links_->removeAddress(options_.link, hostPrefix(ip));
       } catch (const std::exception& e) {
         errors.push_back(ip + ": " + e.what());
       }

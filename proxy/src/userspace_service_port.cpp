@@ -63,11 +63,14 @@ std::vector<std::string> ServicePortForwarder::apply(const ServicePortState& sta
                         balancer ? state.loadBalancerSourceRanges : std::vector<std::string>{}});
     }
     if (state.nodePort != 0) {
-      if (options_.nodePortAddresses.empty()) {
-        wanted.push_back({"0.0.0.0", state.nodePort, true, {}});
+      // --nodeport-addresses per family, as upstream: a family without CIDRs of its own
+      // listens on all its addresses.
+      const bool ipv6 = state.isIPv6();
+      if (!hasFamily(options_.nodePortAddresses, ipv6)) {
+        wanted.push_back({ipv6 ? "::" : "0.0.0.0", state.nodePort, true, {}});
       } else {
         try {
-          for (const auto& ip : localAddresses(options_.nodePortAddresses, options_.link)) {
+          for (const auto& ip : localAddresses(options_.nodePortAddresses, ipv6, options_.link)) {
             wanted.push_back({ip, state.nodePort, true, {}});
           }
         } catch (const std::exception& e) {
@@ -79,17 +82,24 @@ std::vector<std::string> ServicePortForwarder::apply(const ServicePortState& sta
 
   std::map<std::string, const ListenerSpec*> byKey;
   for (const auto& spec : wanted) byKey.emplace(spec.key(), &spec);
+  const auto now = Clock::now();
   for (auto it = listeners_.begin(); it != listeners_.end();) {
     if (byKey.contains(it->first)) {
+      // UDP flows to endpoints that left end now, not at the next tick.
+      it->second->onTick(now);
       ++it;
     } else {
-      loop_.retire(std::move(it->second));
+      // Closed at once, not retired: a listener that replaces it (other source ranges) needs
+      // the port now. Safe here: apply runs as a task of the loop, after its round of events,
+      // so no event of this round can still reach it.
       it = listeners_.erase(it);
     }
   }
   for (const auto& [key, spec] : byKey) {
     if (listeners_.contains(key)) continue;
-    const std::string what = state.key() + " on " + spec->ip + ":" + std::to_string(spec->port);
+    const bool v6 = spec->ip.find(':') != std::string::npos;
+    const std::string what = state.key() + " on " + (v6 ? "[" + spec->ip + "]" : spec->ip) + ":" +
+                             std::to_string(spec->port);
     try {
       std::vector<Cidr> ranges;
       for (const auto& r : spec->sourceRanges) {

@@ -19,8 +19,9 @@
 namespace kite::proxy::userspace {
 
 struct ForwarderOptions {
-  std::vector<Cidr> nodePortAddresses;  // empty: a wildcard listener
-  std::string link;                     // its addresses are never NodePort addresses
+  // --nodeport-addresses, both families; a family without CIDRs: a wildcard listener.
+  std::vector<Cidr> nodePortAddresses;
+  std::string link;  // its addresses are never NodePort addresses
   std::chrono::milliseconds udpIdleTimeout{250};
 };
 
@@ -32,7 +33,7 @@ class ServicePortForwarder {
   ServicePortForwarder& operator=(const ServicePortForwarder&) = delete;
 
   // Moves to `state` (addresses must be local already); returns one message per listener that
-  // could not be made (the others work).
+  // could not be made (the others work). Runs as a task of the loop (EventLoop::run).
   std::vector<std::string> apply(const ServicePortState& state);
   const ServicePortState& state() const { return state_; }
   // False when a listener of the state is missing.

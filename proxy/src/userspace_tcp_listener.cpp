@@ -29,11 +29,8 @@ TcpListener::~TcpListener() { loop_.unwatch(fd_.get()); }
 
 void TcpListener::onEvents(std::uint32_t /*events*/) {
   for (int i = 0; i < kAcceptBatch; ++i) {
-    sockaddr_in peer{};
-    socklen_t length = sizeof(peer);
-    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
-    UniqueFd client(accept4(fd_.get(), reinterpret_cast<sockaddr*>(&peer), &length,
-                            SOCK_NONBLOCK | SOCK_CLOEXEC));
+    SocketAddress peer;
+    UniqueFd client(accept4(fd_.get(), peer.raw(), &peer.length, SOCK_NONBLOCK | SOCK_CLOEXEC));
     if (!client) {
       // Out of descriptors: the pending connection stays readable, so waiting in epoll would
       // spin. Pause until the next tick; the backlog holds the clients meanwhile.
@@ -44,11 +41,11 @@ void TcpListener::onEvents(std::uint32_t /*events*/) {
       }
       return;  // EAGAIN, or a connection reset before it was accepted
     }
-    if (balancer_->empty() || !allowed(peer.sin_addr.s_addr, sourceRanges_)) {
+    if (balancer_->empty() || !allowed(peer, sourceRanges_)) {
       resetAndClose(client);
       continue;
     }
-    TcpRelay::start(loop_, std::move(client), peer.sin_addr.s_addr, balancer_);
+    TcpRelay::start(loop_, std::move(client), ipKey(peer), balancer_);
   }
 }
 

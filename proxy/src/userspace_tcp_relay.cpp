@@ -29,14 +29,14 @@ int socketError(int fd) {
 
 }  // namespace
 
-void TcpRelay::start(EventLoop& loop, UniqueFd client, std::uint32_t clientIp,
+void TcpRelay::start(EventLoop& loop, UniqueFd client, const IpKey& clientIp,
                      std::shared_ptr<Balancer> balancer) {
   auto* relay = static_cast<TcpRelay*>(loop.adopt(
       std::make_unique<TcpRelay>(loop, std::move(client), clientIp, std::move(balancer))));
   relay->connectNext();
 }
 
-TcpRelay::TcpRelay(EventLoop& loop, UniqueFd client, std::uint32_t clientIp,
+TcpRelay::TcpRelay(EventLoop& loop, UniqueFd client, const IpKey& clientIp,
                    std::shared_ptr<Balancer> balancer)
     : loop_(loop),
       client_(std::move(client)),
@@ -60,12 +60,10 @@ void TcpRelay::connectNext() {
       return;
     }
     tried_.push_back(*endpoint);
-    const sockaddr_in address = socketAddress(endpoint->ip, endpoint->port, "endpoint");
-    backend_ = UniqueFd(socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    const SocketAddress address = socketAddress(endpoint->ip, endpoint->port, "endpoint");
+    backend_ = UniqueFd(socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!backend_) continue;
-    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
-    const int rc =
-        connect(backend_.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address));
+    const int rc = connect(backend_.get(), address.raw(), address.length);
     if (rc == 0) {
       connected();
       return;

@@ -16,16 +16,17 @@
 #include "userspace_balancer.h"
 #include "userspace_event_loop.h"
 #include "userspace_fd.h"
+#include "userspace_socket.h"
 
 namespace kite::proxy::userspace {
 
 class TcpRelay final : public EventLoop::Handler {
  public:
   // Starts relaying `client` (adopted by `loop`).
-  static void start(EventLoop& loop, UniqueFd client, std::uint32_t clientIp,
+  static void start(EventLoop& loop, UniqueFd client, const IpKey& clientIp,
                     std::shared_ptr<Balancer> balancer);
 
-  TcpRelay(EventLoop& loop, UniqueFd client, std::uint32_t clientIp,
+  TcpRelay(EventLoop& loop, UniqueFd client, const IpKey& clientIp,
            std::shared_ptr<Balancer> balancer);
   ~TcpRelay() override;
   TcpRelay(const TcpRelay&) = delete;
@@ -57,7 +58,7 @@ class TcpRelay final : public EventLoop::Handler {
   EventLoop& loop_;
   UniqueFd client_;
   UniqueFd backend_;
-  std::uint32_t clientIp_;
+  IpKey clientIp_;
   std::shared_ptr<Balancer> balancer_;
   std::vector<EndpointTarget> tried_;
   Clock::time_point connectDeadline_{};

@@ -17,19 +17,18 @@ constexpr int kBatch = 64;
 
 }  // namespace
 
-UdpFlow::UdpFlow(EventLoop& loop, const sockaddr_in& client, const in_addr& local,
+UdpFlow::UdpFlow(EventLoop& loop, const SocketAddress& client, const SocketAddress& local,
                  const EndpointTarget& endpoint, Reply reply)
     : loop_(loop),
       client_(client),
       local_(local),
       endpoint_(endpoint),
       reply_(std::move(reply)),
-      fd_(socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)),
       lastActive_(Clock::now()) {
+  const SocketAddress address = socketAddress(endpoint.ip, endpoint.port, "endpoint");
+  fd_ = UniqueFd(socket(address.family(), SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!fd_) throw std::system_error(errno, std::generic_category(), "UDP flow socket");
-  const sockaddr_in address = socketAddress(endpoint.ip, endpoint.port, "endpoint");
-  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API
-  if (connect(fd_.get(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
+  if (connect(fd_.get(), address.raw(), address.length) != 0) {
     throw std::system_error(errno, std::generic_category(),
                             "UDP flow to " + endpoint.ip + ":" + std::to_string(endpoint.port));
   }

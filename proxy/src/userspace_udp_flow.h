@@ -5,14 +5,13 @@
 // `idleTimeout` without traffic (upstream's --udp-timeout) or when the endpoint is
 // unreachable, so the client's next datagram picks again.
 
-#include <netinet/in.h>
-
 #include <cstddef>
 #include <functional>
 
 #include "kite/proxy/desired_state.h"
 #include "userspace_event_loop.h"
 #include "userspace_fd.h"
+#include "userspace_socket.h"
 
 namespace kite::proxy::userspace {
 
@@ -23,7 +22,8 @@ class UdpFlow final : public EventLoop::Handler {
   using Reply = std::function<void(const UdpFlow& flow, const char* data, std::size_t size)>;
 
   // Throws std::system_error when the socket cannot be made.
-  UdpFlow(EventLoop& loop, const sockaddr_in& client, const in_addr& local,
+  // `local` is the address the client sent to (its port unused), of the client's family.
+  UdpFlow(EventLoop& loop, const SocketAddress& client, const SocketAddress& local,
           const EndpointTarget& endpoint, Reply reply);
   ~UdpFlow() override;
   UdpFlow(const UdpFlow&) = delete;
@@ -33,16 +33,16 @@ class UdpFlow final : public EventLoop::Handler {
   // Passes one client datagram on; false when the endpoint is known unreachable.
   bool send(const char* data, std::size_t size);
 
-  const sockaddr_in& client() const { return client_; }
-  const in_addr& local() const { return local_; }
+  const SocketAddress& client() const { return client_; }
+  const SocketAddress& local() const { return local_; }
   const EndpointTarget& endpoint() const { return endpoint_; }
   bool broken() const { return broken_; }
   Clock::time_point lastActive() const { return lastActive_; }
 
  private:
   EventLoop& loop_;
-  sockaddr_in client_;
-  in_addr local_;
+  SocketAddress client_;
+  SocketAddress local_;
   EndpointTarget endpoint_;
   Reply reply_;
   UniqueFd fd_;

@@ -41,7 +41,7 @@ class UdpListener final : public EventLoop::Handler {
   std::chrono::milliseconds idleTimeout_;
   std::vector<Cidr> sourceRanges_;
   // Keyed by the client's address and port.
-  std::unordered_map<std::uint64_t, std::unique_ptr<UdpFlow>> flows_;
+  std::unordered_map<EndpointKey, std::unique_ptr<UdpFlow>, BytesHash> flows_;
 };
 
 }  // namespace kite::proxy::userspace

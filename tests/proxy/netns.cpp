@@ -55,9 +55,10 @@ for _ in range(n):
             peer = s.getpeername()
             data = s.recv(100)
         else:
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            v6 = ":" in ip
+            s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("0.0.0.0", sport))
+            s.bind(("::" if v6 else "0.0.0.0", sport))
             s.settimeout(timeout)
             if proto == "udp":
                 s.connect((ip, port))
@@ -136,30 +137,37 @@ while True:
         c.close()
 )";
 
-TestNetwork::TestNetwork(int pods, int port) {
+TestNetwork::TestNetwork(int pods, int port, bool dualStack) {
   try {
-    setUp(pods, port);
+    setUp(pods, port, dualStack);
   } catch (...) {
     tearDown();
     throw;
   }
 }
 
-void TestNetwork::setUp(int pods, int port) {
+void TestNetwork::setUp(int pods, int port, bool dualStack) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "kite-proxy-XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
-  std::ofstream(dir_ + "/server.py") << kServer;
+  std::ofstream(dir_ + "/server.py") << (dualStack ? kDualStackEchoServer : kServer);
   std::ofstream(dir_ + "/client.py") << kClient;
 
   static int instances = 0;
   const std::string id = std::to_string(getpid()) + "-" + std::to_string(instances++);
   node_ = "kp-" + id + "-node";
   client_ = "kp-" + id + "-client";
-  sh("ip netns add " + node_);
-  sh("ip netns add " + client_);
-  sh("ip -n " + node_ + " link set lo up");
-  sh("ip -n " + client_ + " link set lo up");
+  // Dual-stack: no duplicate address detection on any link, link-local addresses included
+  // (set before the links are made, as they copy the defaults).
+  const auto addNamespace = [&](const std::string& ns) {
+    sh("ip netns add " + ns);
+    sh("ip -n " + ns + " link set lo up");
+    if (!dualStack) return;
+    sh("ip netns exec " + ns + " sysctl -qw net.ipv6.conf.all.accept_dad=0");
+    sh("ip netns exec " + ns + " sysctl -qw net.ipv6.conf.default.accept_dad=0");
+  };
+  addNamespace(node_);
+  addNamespace(client_);
   sh("ip netns exec " + node_ + " sysctl -qw net.ipv4.ip_forward=1");
   sh("ip -n " + node_ + " link add vcl type veth peer name eth0 netns " + client_);
   sh("ip -n " + node_ + " addr add 10.99.0.1/24 dev vcl");
@@ -178,16 +186,19 @@ void TestNetwork::setUp(int pods, int port) {
     const std::string veth = "vp" + podName(i);
     const std::string net = "10.42." + std::to_string(i + 1);
     pods_.push_back(ns);
-    sh("ip netns add " + ns);
-    sh("ip -n " + ns + " link set lo up");
+    addNamespace(ns);
     sh("ip -n " + node_ + " link add " + veth + " type veth peer name eth0 netns " + ns);
     sh("ip -n " + node_ + " addr add " + net + ".1/24 dev " + veth);
     sh("ip -n " + node_ + " link set " + veth + " up");
     sh("ip -n " + ns + " addr add " + net + ".2/24 dev eth0");
     sh("ip -n " + ns + " link set eth0 up");
     sh("ip -n " + ns + " route add default via " + net + ".1");
-    servers_.push_back(spawn({"ip", "netns", "exec", ns, "/usr/bin/python3", dir_ + "/server.py",
-                              podName(i), std::to_string(port), dir_ + "/ready-" + podName(i)}));
+  }
+  if (dualStack) addIPv6(pods);
+  for (int i = 0; i < pods; ++i) {
+    servers_.push_back(spawn({"ip", "netns", "exec", pods_.at(static_cast<std::size_t>(i)),
+                              "/usr/bin/python3", dir_ + "/server.py", podName(i),
+                              std::to_string(port), dir_ + "/ready-" + podName(i)}));
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   for (int i = 0; i < pods; ++i) {
@@ -195,6 +206,28 @@ void TestNetwork::setUp(int pods, int port) {
       if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("servers not up");
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+  }
+}
+
+// The IPv6 half of a dual-stack network, on the links setUp made (nodad: usable at once).
+void TestNetwork::addIPv6(int pods) {
+  sh("ip netns exec " + node_ + " sysctl -qw net.ipv6.conf.all.forwarding=1");
+  const auto address = [](const std::string& ns, const std::string& cidr, const std::string& dev) {
+    sh("ip -n " + ns + " -6 addr add " + cidr + " dev " + dev + " nodad");
+  };
+  const auto defaultRoute = [](const std::string& ns, const std::string& via) {
+    sh("ip -n " + ns + " -6 route add default " + via);
+  };
+  address(node_, "fd00:99::1/64", "vcl");
+  defaultRoute(node_, "dev up0");
+  address(client_, "fd00:99::2/64", "eth0");
+  defaultRoute(client_, "via fd00:99::1");
+  for (int i = 0; i < pods; ++i) {
+    const std::string net = "fd00:42:" + std::to_string(i + 1) + "::";
+    const std::string& ns = pods_.at(static_cast<std::size_t>(i));
+    address(node_, net + "1/64", "vp" + podName(i));
+    address(ns, net + "2/64", "eth0");
+    defaultRoute(ns, "via " + net + "1");
   }
 }
 

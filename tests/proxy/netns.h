@@ -42,12 +42,16 @@ extern const char* const kDualStackEchoServer;
 class TestNetwork {
  public:
   // Pods are named a, b, c...: pod i has 10.42.<i+1>.2 and serves `port` (TCP and UDP).
-  TestNetwork(int pods, int port);
+  // Dual-stack: the pods have fd00:42:<i+1>::2 too and serve on both families
+  // (kDualStackEchoServer), the node is fd00:99::1 towards the client fd00:99::2 (ULA
+  // addresses only, no duplicate address detection, so usable at once).
+  TestNetwork(int pods, int port, bool dualStack = false);
   ~TestNetwork();
   TestNetwork(const TestNetwork&) = delete;
   TestNetwork& operator=(const TestNetwork&) = delete;
 
   std::string podIP(int i) const { return "10.42." + std::to_string(i + 1) + ".2"; }
+  std::string podIPv6(int i) const { return "fd00:42:" + std::to_string(i + 1) + "::2"; }
   std::string podName(int i) const { return std::string(1, static_cast<char>('a' + i)); }
   const std::string& nodeNs() const { return node_; }
   const std::string& clientNs() const { return client_; }
@@ -55,7 +59,8 @@ class TestNetwork {
 
   // `count` attempts from namespace `ns`, each on a new socket; one line each: the answering
   // pod's name, REFUSED, TIMEOUT or ERR <errno>. proto: tcp, tcp6 (an IPv6 socket to the
-  // IPv4-mapped address), udp (a connected socket) or udp-sendto (an unconnected one).
+  // IPv4-mapped address), udp (a connected socket) or udp-sendto (an unconnected one); the
+  // socket's family follows `ip`.
   std::vector<std::string> connect(const std::string& ns, const std::string& proto,
                                    const std::string& ip, int port, int count,
                                    const ClientOptions& options) const;
@@ -71,7 +76,8 @@ class TestNetwork {
   std::string run(const std::string& ns, const std::string& command) const;
 
  private:
-  void setUp(int pods, int port);
+  void setUp(int pods, int port, bool dualStack);
+  void addIPv6(int pods);
   void tearDown();
 
   std::string dir_;

@@ -27,7 +27,8 @@ ServicePortState service(const TestNetwork& net, const std::string& name, const 
   p.protocol = proto;
   p.clusterIP = ip;
   p.port = port;
-  for (const int i : pods) p.endpoints.push_back({net.podIP(i), kPodPort});
+  const bool ipv6 = ip.find(':') != std::string::npos;
+  for (const int i : pods) p.endpoints.push_back({ipv6 ? net.podIPv6(i) : net.podIP(i), kPodPort});
   std::sort(p.endpoints.begin(), p.endpoints.end());
   return p;
 }

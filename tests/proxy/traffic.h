@@ -22,7 +22,8 @@ namespace kite::proxy::testing {
 
 inline constexpr int kPodPort = 8080;
 
-// A Service port `ip:port` whose endpoints are the given pods of `net` (on kPodPort).
+// A Service port `ip:port` whose endpoints are the given pods of `net` (on kPodPort), at
+// their addresses of the family of `ip` (IPv6 ones need a dual-stack TestNetwork).
 ServicePortState service(const TestNetwork& net, const std::string& name, const std::string& ip,
                          int port, const std::vector<int>& pods, const std::string& proto = "tcp");
 DesiredState stateOf(const std::vector<ServicePortState>& ports);

@@ -44,7 +44,8 @@ class Links {
   // Deletes the link (its addresses go with it); false when there was none.
   bool remove(const std::string& name);
 
-  // Adds "ADDRESS/LENGTH" (scope global) to the link; no error when it is there already.
+  // Adds "ADDRESS/LENGTH" (scope global) to the link; no error when it is there already. IPv6
+  // ones without duplicate address detection (nodad), so they can be bound at once.
   void addAddress(const std::string& link, const std::string& cidr);
   // Removes it; false when the link did not have it.
   bool removeAddress(const std::string& link, const std::string& cidr);

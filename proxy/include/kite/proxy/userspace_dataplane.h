@@ -13,8 +13,12 @@
 //
 // Unlike the packet-filter modes, endpoints see the node's address as the client's (so
 // externalTrafficPolicy Local keeps the choice of local endpoints but not the client IP),
-// and the connections live in kite's process: they end when it exits. IPv4 only, as the
-// desired state; SCTP is not relayed.
+// and the connections live in kite's process: they end when it exits. IPv4 and IPv6 alike:
+// each family's Service port (a dual-stack port is two, desired_state.h) gets its own
+// addresses on the link (IPv6 ones /128, without duplicate address detection so listeners
+// bind them at once) and listeners of its family, relaying to endpoints of that family; a
+// NodePort listens on "0.0.0.0" or "::" (IPv6-only sockets, so both families can have the
+// port). SCTP is not relayed.
 //
 // One event-loop thread serves every listener and connection. It stays in the network
 // namespace of the thread that made the dataplane, whoever calls sync later.
@@ -36,8 +40,9 @@ struct UserspaceOptions {
   // Its kind, the first one the kernel has: some VM kernels are built without dummy links,
   // and a bridge without ports carries local addresses just as well.
   std::vector<std::string> linkKinds{"dummy", "bridge"};
-  // --nodeport-addresses: IPv4 CIDRs of the local addresses NodePorts listen on; empty: all
-  // (one wildcard listener, 127.0.0.1 included).
+  // --nodeport-addresses: CIDRs of the local addresses NodePorts listen on, per family as
+  // upstream: a family without CIDRs of its own listens on all its addresses (one wildcard
+  // listener, 127.0.0.1 / ::1 included).
   std::vector<std::string> nodePortAddresses{};
   // How long a UDP flow without traffic keeps its endpoint (upstream's --udp-timeout).
   std::chrono::milliseconds udpIdleTimeout{250};
