@@ -68,6 +68,10 @@ class ResourceType {
   virtual void applyDefaults(ApiObject& object) const = 0;
   // Create-only preparation: status reset as upstream's PrepareForCreate does.
   virtual void prepareForCreate(ApiObject& object) const = 0;
+  // Update-only preparation against the stored object, as upstream's PrepareForUpdate: fields
+  // the server keeps for itself (e.g. a DaemonSet's template generation). Runs after
+  // defaulting and before validation, for updates and patches of the object and its status.
+  virtual void prepareForUpdate(ApiObject& next, const ApiObject& old) const = 0;
   // Validation of a new object, or of an update against the stored one.
   virtual std::vector<api::FieldError> validate(const ApiObject& object,
                                                 const ApiObject* old) const = 0;
@@ -100,6 +104,7 @@ template <class T>
 struct KindHooks {
   std::function<void(T&)> defaults;
   std::function<void(T&)> prepareForCreate;
+  std::function<void(T&, const T&)> prepareForUpdate;
   std::function<void(std::vector<api::FieldError>&, const T&)> validate;
   std::function<void(std::vector<api::FieldError>&, const T&, const T&)> validateUpdate;
   // Extra field selectors beyond metadata.name and metadata.namespace.
@@ -148,6 +153,9 @@ class TypedResource final : public ResourceType {
   }
   void prepareForCreate(ApiObject& object) const override {
     if (hooks_.prepareForCreate) hooks_.prepareForCreate(as<T>(object));
+  }
+  void prepareForUpdate(ApiObject& next, const ApiObject& old) const override {
+    if (hooks_.prepareForUpdate) hooks_.prepareForUpdate(as<T>(next), as<T>(old));
   }
   std::vector<api::FieldError> validate(const ApiObject& object,
                                         const ApiObject* old) const override {

@@ -245,6 +245,7 @@ std::unique_ptr<ApiObject> RestHandler::prepareUpdate(RequestContext& ctx,
   }
   admission_.admitUpdate(type, *next, current, ctx.user);
   type.applyDefaults(*next);
+  type.prepareForUpdate(*next, current);
   if (auto errors = type.validate(*next, &current); !errors.empty()) {
     throwInvalid(type, m.name, std::move(errors));
   }

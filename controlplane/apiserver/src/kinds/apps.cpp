@@ -1,6 +1,10 @@
 // apps/v1 workloads: defaults (replicas, strategies, the pod template's own defaults), the
 // selector-matches-template rule, and kubectl's columns.
+#include <charconv>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "../registry.h"
 #include "kite/api/apps/v1/types.h"
@@ -196,6 +200,39 @@ void addReplicaSets(Registry& r) {
       builtinInfo("apps", "v1", "replicasets"), std::move(h)));
 }
 
+// apps/v1 has no field for a DaemonSet's template generation: upstream's API server keeps it
+// in this annotation (the controller labels its pods with it), and clients cannot set it.
+constexpr std::string_view kTemplateGeneration = "deprecated.daemonset.template.generation";
+
+std::optional<std::int64_t> templateGenerationOf(const appsv1::DaemonSet& d) {
+  const auto it = d.metadata.annotations.find(std::string(kTemplateGeneration));
+  if (it == d.metadata.annotations.end()) return std::nullopt;
+  const std::string& text = it->second;
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+void setTemplateGeneration(appsv1::DaemonSet& d, std::int64_t generation) {
+  d.metadata.annotations[std::string(kTemplateGeneration)] = std::to_string(generation);
+}
+
+// Upstream's PrepareForCreate: a generation the client gave is kept when it is at least 1,
+// anything else starts at 1.
+void prepareTemplateGenerationForCreate(appsv1::DaemonSet& d) {
+  const auto given = templateGenerationOf(d);
+  setTemplateGeneration(d, given && *given >= 1 ? *given : 1);
+}
+
+// Upstream's PrepareForUpdate: the stored value, plus one when the pod template changed;
+// what the client sent is ignored. A DaemonSet stored before kite kept the annotation
+// continues from its metadata.generation, which is what its pods were labelled with.
+void prepareTemplateGenerationForUpdate(appsv1::DaemonSet& d, const appsv1::DaemonSet& old) {
+  const std::int64_t stored = templateGenerationOf(old).value_or(old.metadata.generation);
+  setTemplateGeneration(d, d.spec.template_ == old.spec.template_ ? stored : stored + 1);
+}
+
 void addDaemonAndStatefulSets(Registry& r) {
   KindHooks<appsv1::DaemonSet> ds;
   ds.defaults = [](appsv1::DaemonSet& d) {
@@ -203,7 +240,11 @@ void addDaemonAndStatefulSets(Registry& r) {
     if (!d.spec.revisionHistoryLimit) d.spec.revisionHistoryLimit = 10;
     defaultTemplate(d.spec.template_);
   };
-  ds.prepareForCreate = [](appsv1::DaemonSet& d) { d.status = {}; };
+  ds.prepareForCreate = [](appsv1::DaemonSet& d) {
+    d.status = {};
+    prepareTemplateGenerationForCreate(d);
+  };
+  ds.prepareForUpdate = prepareTemplateGenerationForUpdate;
   ds.validate = [](std::vector<FieldError>& errors, const appsv1::DaemonSet& d) {
     validateSelector(errors, d.spec.selector, d.spec.template_);
     api::appendErrors(errors, api::validateReplicatedPodTemplate(d.spec.template_, "spec.template",

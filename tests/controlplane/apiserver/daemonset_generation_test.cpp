@@ -1,0 +1,124 @@
+// A DaemonSet's template generation, kept by the API server in upstream's
+// deprecated.daemonset.template.generation annotation: 1 on create, one more for every change of
+// the pod template (on update and on patch), unchanged for other spec changes, and never taken
+// from the client.
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+
+#include "apiserver_test_util.h"
+
+namespace kite::testing {
+namespace {
+
+constexpr const char* kDaemonSets = "/apis/apps/v1/namespaces/default/daemonsets";
+constexpr const char* kAnnotation = "deprecated.daemonset.template.generation";
+
+std::string daemonSetJson(const std::string& image, const std::string& extraMetadata = {},
+                          const std::string& name = "agent") {
+  return R"({"apiVersion":"apps/v1","kind":"DaemonSet","metadata":{"name":")" + name + "\"" +
+         extraMetadata +
+         R"(},"spec":{"selector":{"matchLabels":{"app":"agent"}},)"
+         R"("template":{"metadata":{"labels":{"app":"agent"}},)"
+         R"("spec":{"containers":[{"name":"main","image":")" +
+         image + R"("}]}}}})";
+}
+
+// The annotation ("<none>" when missing) and metadata.generation of a DaemonSet answer.
+struct Generations {
+  std::string annotation;
+  std::int64_t generation = 0;
+};
+
+Generations generationsOf(const Reply& r) {
+  Generations out{"<none>", -1};
+  const auto d = r.json();
+  if (!d.IsObject() || !d.HasMember("metadata")) return out;
+  const auto& m = d["metadata"];
+  if (m.HasMember("generation") && m["generation"].IsInt64()) {
+    out.generation = m["generation"].GetInt64();
+  }
+  if (m.HasMember("annotations") && m["annotations"].HasMember(kAnnotation)) {
+    out.annotation = m["annotations"][kAnnotation].GetString();
+  }
+  return out;
+}
+
+class DaemonSetGenerationTest : public ::testing::Test {
+ protected:
+  Reply mergePatch(const std::string& body) {
+    return api.call("PATCH", std::string(kDaemonSets) + "/agent", body,
+                    "application/merge-patch+json");
+  }
+  ApiHarness api;
+};
+
+TEST_F(DaemonSetGenerationTest, TemplateGenerationFollowsTemplateChangesOnly) {
+  auto r = api.call("POST", kDaemonSets, daemonSetJson("agent:1"));
+  ASSERT_EQ(r.status, 201) << r.body;
+  auto g = generationsOf(r);
+  EXPECT_EQ(g.annotation, "1");
+  EXPECT_EQ(g.generation, 1);
+  // Stored, not only answered.
+  EXPECT_EQ(generationsOf(api.call("GET", std::string(kDaemonSets) + "/agent")).annotation, "1");
+
+  // A new image through a full update that does not carry the annotation: generation 2.
+  r = api.call("PUT", std::string(kDaemonSets) + "/agent", daemonSetJson("agent:2"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  g = generationsOf(r);
+  EXPECT_EQ(g.annotation, "2");
+  EXPECT_EQ(g.generation, 2);
+
+  // Another spec field: metadata.generation moves, the template generation does not.
+  r = mergePatch(R"({"spec":{"minReadySeconds":5}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  g = generationsOf(r);
+  EXPECT_EQ(g.annotation, "2");
+  EXPECT_EQ(g.generation, 3);
+
+  // A client's own value, with the template unchanged, is replaced by the stored one.
+  r = mergePatch(std::string(R"({"metadata":{"annotations":{")") + kAnnotation + R"(":"7"}}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  g = generationsOf(r);
+  EXPECT_EQ(g.annotation, "2");
+  EXPECT_EQ(g.generation, 3);
+  r = mergePatch(std::string(R"({"metadata":{"annotations":{")") + kAnnotation + R"(":null}}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(generationsOf(r).annotation, "2");
+
+  // A template change through a patch counts as one through an update does.
+  r = mergePatch(R"({"spec":{"template":{"metadata":{"labels":{"tier":"node"}}}}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  g = generationsOf(r);
+  EXPECT_EQ(g.annotation, "3");
+  EXPECT_EQ(g.generation, 4);
+
+  // Status writes leave it alone.
+  r = api.call(
+      "PUT", std::string(kDaemonSets) + "/agent/status",
+      daemonSetJson("agent:2", std::string(R"(,"annotations":{")") + kAnnotation + R"(":"9"})"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(generationsOf(r).annotation, "3");
+
+  EXPECT_EQ(api.call("DELETE", std::string(kDaemonSets) + "/agent").status, 200);
+}
+
+TEST_F(DaemonSetGenerationTest, CreateKeepsAPositiveGenerationAndReplacesOthers) {
+  // As upstream's PrepareForCreate: a given value of at least 1 stays, others become 1.
+  auto r = api.call(
+      "POST", kDaemonSets,
+      daemonSetJson("agent:1", std::string(R"(,"annotations":{")") + kAnnotation + R"(":"4"})"));
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(generationsOf(r).annotation, "4");
+  r = api.call(
+      "POST", kDaemonSets,
+      daemonSetJson("agent:1", std::string(R"(,"annotations":{")") + kAnnotation + R"(":"0"})",
+                    "other"));
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(generationsOf(r).annotation, "1");
+}
+
+}  // namespace
+}  // namespace kite::testing
