@@ -105,12 +105,10 @@ void checkDnsConfig(const corev1::PodSpec& spec, const std::string& prefix, Erro
 std::vector<FieldError> validatePodSpec(const corev1::PodSpec& spec, std::string_view fieldPrefix) {
   const std::string prefix(fieldPrefix);
   Errors errors;
-  const std::string tgp = child(prefix, "terminationGracePeriodSeconds");
+  // Required, and any value is accepted as upstream accepts it: a negative one is treated as 1
+  // when the pod is deleted, and an update may then set it to 1.
   if (!spec.terminationGracePeriodSeconds) {
-    errors.push_back(FieldError::required(tgp));
-  } else if (*spec.terminationGracePeriodSeconds < 0) {
-    errors.push_back(FieldError::invalid(tgp, *spec.terminationGracePeriodSeconds,
-                                         "must be greater than or equal to 0"));
+    errors.push_back(FieldError::required(child(prefix, "terminationGracePeriodSeconds")));
   }
   const auto volumes =
       podvalidation::validateVolumes(spec.volumes, child(prefix, "volumes"), errors);

@@ -71,9 +71,9 @@ TEST(PodValidationVolumes, AMountOfAnInvalidVolumeIsNotFound) {
 
 TEST(PodValidationVolumes, EmptyDirMedium) {
   auto v = volume("scratch");
+  // Upstream does not validate the medium (the kubelet refuses an unknown one at mount time).
   v.emptyDir = core::v1::EmptyDirVolumeSource{.medium = "Disk"};
-  EXPECT_TRUE(hasError(validate(withVolume(v)), "spec.volumes[1].emptyDir.medium",
-                       ErrorType::NotSupported, R"(supported values: "", "Memory")"));
+  EXPECT_TRUE(noErrors(validate(withVolume(v))));
   v.emptyDir->medium = "Memory";
   EXPECT_TRUE(noErrors(validate(withVolume(v))));
   v.emptyDir->sizeLimit = Quantity::parse("-1Mi");
@@ -93,9 +93,9 @@ TEST(PodValidationVolumes, HostPath) {
   v.hostPath = core::v1::HostPathVolumeSource{.path = ""};
   EXPECT_TRUE(
       hasError(validate(withVolume(v)), "spec.volumes[1].hostPath.path", ErrorType::Required));
-  v.hostPath = core::v1::HostPathVolumeSource{.path = "relative"};
-  EXPECT_TRUE(hasError(validate(withVolume(v)), "spec.volumes[1].hostPath.path", ErrorType::Invalid,
-                       "must be an absolute path"));
+  // Upstream asks for no absolute path, only for one without "..".
+  v.hostPath = core::v1::HostPathVolumeSource{.path = "relative/dir"};
+  EXPECT_TRUE(noErrors(validate(withVolume(v))));
 }
 
 TEST(PodValidationVolumes, ConfigMapAndSecretItems) {
@@ -279,8 +279,9 @@ TEST(PodValidationSpec, GracePeriodAndDeadline) {
   pod.spec.terminationGracePeriodSeconds = -1;
   pod.spec.activeDeadlineSeconds = 0;
   const auto errors = validate(pod);
-  EXPECT_TRUE(hasError(errors, "spec.terminationGracePeriodSeconds", ErrorType::Invalid,
-                       "must be greater than or equal to 0"));
+  // Upstream accepts a negative grace period (a delete treats it as 1): the deadline is the
+  // only error.
+  ASSERT_EQ(errors.size(), 1U) << testing::describe(errors);
   EXPECT_TRUE(hasError(errors, "spec.activeDeadlineSeconds", ErrorType::Invalid,
                        "must be between 1 and 2147483647, inclusive"));
   pod.spec.activeDeadlineSeconds = 60;

@@ -71,6 +71,7 @@ bool NamespaceFinalizer::emptyNamespace(const std::string& ns) {
         const bool terminal = pod.status.phase == "Succeeded" || pod.status.phase == "Failed";
         if (!pod.spec.nodeName.empty() && !terminal) {
           grace = pod.spec.terminationGracePeriodSeconds.value_or(30);
+          if (grace < 0) grace = 1;  // as a pod's own delete treats it
           graceful = graceful || grace > 0;
         }
       }

@@ -482,8 +482,10 @@ http::Response RestHandler::deleteObject(RequestContext& ctx, const std::string&
           const auto& pod = as<corev1::Pod>(*cur);
           grace = options.gracePeriodSeconds.value_or(
               pod.spec.terminationGracePeriodSeconds.value_or(30));
-          if (grace < 0) grace = 0;
           if (pod.spec.nodeName.empty() || terminalPod(*cur)) grace = 0;
+          // Upstream's CheckGracefulDelete: a negative period (which pod validation accepts)
+          // is treated as 1.
+          if (grace < 0) grace = 1;
         }
         const bool namespaceDeletion = isNamespaces(info);
         const std::string gcFinalizer = garbageCollectionFinalizer(info, options);
