@@ -414,11 +414,38 @@ std::shared_ptr<ClientConnection> ClientConnection::open(
   return connection;
 }
 
-void pipeTunnels(const std::shared_ptr<Tunnel>& a, const std::shared_ptr<Tunnel>& b) {
-  // Each side's callbacks hold the other side; they are dropped when that side ends, so the
-  // pair does not keep itself alive.
-  a->start([b](std::string data) { b->write(std::move(data)); }, [b] { b->close(); });
-  b->start([a](std::string data) { a->write(std::move(data)); }, [a] { a->close(); });
+void pipeTunnels(const std::shared_ptr<Tunnel>& a, const std::shared_ptr<Tunnel>& b,
+                 RelayBounds bounds) {
+  // Each side's callbacks hold the valves, and through them both sides; they are dropped
+  // when that side ends, so the pair does not keep itself alive. The drained callbacks hold
+  // them weakly.
+  struct Valves {
+    Valves(const std::shared_ptr<Tunnel>& a, const std::shared_ptr<Tunnel>& b, RelayBounds bounds)
+        : toA(b, a, bounds), toB(a, b, bounds) {}
+    detail::RelayValve toA;  // reads b unless a is behind
+    detail::RelayValve toB;  // reads a unless b is behind
+  };
+  auto valves = std::make_shared<Valves>(a, b, bounds);
+  const std::weak_ptr<Valves> weak = valves;
+  a->onDrained(bounds.lowWater, [weak] {
+    if (auto alive = weak.lock()) alive->toA.update();
+  });
+  b->onDrained(bounds.lowWater, [weak] {
+    if (auto alive = weak.lock()) alive->toB.update();
+  });
+  // A side's data callbacks run one at a time, so its bytes reach the other side in order.
+  a->start(
+      [b, valves](std::string data) {
+        b->write(std::move(data));
+        valves->toB.update();
+      },
+      [b] { b->close(); });
+  b->start(
+      [a, valves](std::string data) {
+        a->write(std::move(data));
+        valves->toA.update();
+      },
+      [a] { a->close(); });
 }
 
 std::optional<Url> parseUrl(const std::string& text) {

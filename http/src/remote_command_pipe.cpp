@@ -3,6 +3,8 @@
 #include <mutex>
 #include <utility>
 
+#include "tunnel_flow.h"
+
 namespace kite::http {
 namespace {
 
@@ -10,24 +12,22 @@ namespace {
 // (tunnels drop their callbacks then), so the pair does not keep itself alive; the drained
 // callbacks hold it weakly.
 struct Session {
-  Session(RemoteCommandStreams streams, RemoteCommandBounds limits)
-      : translator(streams), bounds(limits) {}
+  Session(const std::shared_ptr<Tunnel>& webSocket, const std::shared_ptr<Tunnel>& spdy,
+          RemoteCommandStreams streams, RemoteCommandBounds bounds)
+      : translator(streams),
+        client(webSocket),
+        runtime(spdy),
+        towardClient(spdy, webSocket, bounds),
+        towardRuntime(webSocket, spdy, bounds) {}
 
   // Writes under the lock, so bytes leave in the order the translator made them (the SPDY
   // header compression context depends on it); then pauses the side whose bytes pile up on
-  // the other; closes after the lock, since a close may run the other side's close callback
-  // on this thread.
+  // the other (stdin the translator holds for a SPDY window counts as piled up); closes after
+  // the lock, since a close may run the other side's close callback on this thread.
   void apply(RemoteCommandTranslator::Output out, std::unique_lock<std::mutex>& lock) {
     if (!out.toClient.empty()) client->write(std::move(out.toClient));
     if (!out.toRuntime.empty()) runtime->write(std::move(out.toRuntime));
-    if (!runtimePaused && client->queuedBytes() > bounds.highWater) {
-      runtimePaused = true;
-      runtime->setReading(false);
-    }
-    if (!clientPaused && runtime->queuedBytes() + translator.heldForRuntime() > bounds.highWater) {
-      clientPaused = true;
-      client->setReading(false);
-    }
+    updateValves();
     lock.unlock();
     if (out.closeClient) client->close();
     if (out.closeRuntime) runtime->close();
@@ -36,23 +36,20 @@ struct Session {
   // A side's queue went down to the low-water mark: read the other again.
   void drained() {
     const std::lock_guard lock(mutex);
-    if (runtimePaused && client->queuedBytes() <= bounds.lowWater) {
-      runtimePaused = false;
-      runtime->setReading(true);
-    }
-    if (clientPaused && runtime->queuedBytes() + translator.heldForRuntime() <= bounds.lowWater) {
-      clientPaused = false;
-      client->setReading(true);
-    }
+    updateValves();
+  }
+
+  void updateValves() {
+    towardClient.update();
+    towardRuntime.update(translator.heldForRuntime());
   }
 
   std::mutex mutex;
   RemoteCommandTranslator translator;
-  const RemoteCommandBounds bounds;
-  std::shared_ptr<Tunnel> client;
-  std::shared_ptr<Tunnel> runtime;
-  bool runtimePaused = false;  // not reading the kubelet: the client is behind
-  bool clientPaused = false;   // not reading the client: the kubelet is behind
+  const std::shared_ptr<Tunnel> client;
+  const std::shared_ptr<Tunnel> runtime;
+  detail::RelayValve towardClient;   // reads the kubelet unless the client is behind
+  detail::RelayValve towardRuntime;  // reads the client unless the kubelet is behind
 };
 
 }  // namespace
@@ -60,9 +57,7 @@ struct Session {
 void pipeRemoteCommand(const std::shared_ptr<Tunnel>& webSocket,
                        const std::shared_ptr<Tunnel>& spdy, RemoteCommandStreams streams,
                        RemoteCommandBounds bounds) {
-  auto session = std::make_shared<Session>(streams, bounds);
-  session->client = webSocket;
-  session->runtime = spdy;
+  auto session = std::make_shared<Session>(webSocket, spdy, streams, bounds);
   const std::weak_ptr<Session> weak = session;
   const auto drained = [weak] {
     if (auto alive = weak.lock()) alive->drained();

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "kite/http/server.h"
+#include "tunnel_flow.h"
 
 namespace kite::http {
 namespace {
@@ -135,15 +136,32 @@ std::vector<WebSocketMessage> WebSocketDecoder::feed(std::string_view bytes) {
 }
 
 void pipeWebSocketToRaw(const std::shared_ptr<Tunnel>& websocket,
-                        const std::shared_ptr<Tunnel>& raw) {
-  auto decoder = std::make_shared<WebSocketDecoder>();
-  // As in pipeTunnels, each side's callbacks hold the other side until that side ends.
+                        const std::shared_ptr<Tunnel>& raw, RelayBounds bounds) {
+  // As in pipeTunnels, each side's callbacks hold the relay, and through it the other side,
+  // until that side ends; the drained callbacks hold it weakly. Pongs and close frames count
+  // toward the WebSocket side's queue like the data they follow.
+  struct Relay {
+    Relay(const std::shared_ptr<Tunnel>& websocket, const std::shared_ptr<Tunnel>& raw,
+          RelayBounds bounds)
+        : toWebSocket(raw, websocket, bounds), toRaw(websocket, raw, bounds) {}
+    WebSocketDecoder decoder;        // the WebSocket side's data callback only
+    detail::RelayValve toWebSocket;  // reads raw unless the WebSocket client is behind
+    detail::RelayValve toRaw;        // reads the WebSocket client unless raw is behind
+  };
+  auto relay = std::make_shared<Relay>(websocket, raw, bounds);
+  const std::weak_ptr<Relay> weak = relay;
+  websocket->onDrained(bounds.lowWater, [weak] {
+    if (auto alive = weak.lock()) alive->toWebSocket.update();
+  });
+  raw->onDrained(bounds.lowWater, [weak] {
+    if (auto alive = weak.lock()) alive->toRaw.update();
+  });
   websocket->start(
-      [decoder, websocket = std::weak_ptr<Tunnel>(websocket), raw](const std::string& data) {
+      [relay, websocket = std::weak_ptr<Tunnel>(websocket), raw](const std::string& data) {
         const auto ws = websocket.lock();
         std::vector<WebSocketMessage> messages;
         try {
-          messages = decoder->feed(data);
+          messages = relay->decoder.feed(data);
         } catch (const WebSocketError&) {
           if (ws) {
             ws->write(encodeWebSocketFrame(WebSocketOpcode::kClose, std::string("\x03\xea", 2)));
@@ -173,11 +191,13 @@ void pipeWebSocketToRaw(const std::shared_ptr<Tunnel>& websocket,
               break;
           }
         }
+        relay->toRaw.update();
       },
       [raw] { raw->close(); });
   raw->start(
-      [websocket](const std::string& data) {
+      [relay, websocket](const std::string& data) {
         websocket->write(encodeWebSocketFrame(WebSocketOpcode::kBinary, data));
+        relay->toWebSocket.update();
       },
       [websocket] {
         websocket->write(encodeWebSocketFrame(WebSocketOpcode::kClose, std::string("\x03\xe8", 2)));

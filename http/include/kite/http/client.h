@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "kite/http/relay_bounds.h"
 #include "kite/http/server.h"
 
 namespace kite::http {
@@ -40,8 +41,11 @@ class ClientConnection : public Tunnel {
                                                 std::chrono::milliseconds timeout, Response& head);
 };
 
-// Pipes two tunnels into each other until either closes, then closes both.
-void pipeTunnels(const std::shared_ptr<Tunnel>& a, const std::shared_ptr<Tunnel>& b);
+// Pipes two tunnels into each other until either closes, then closes both. Bounded: while
+// more than bounds.highWater bytes wait to be sent to one side, the other is not read (until
+// they are down to bounds.lowWater), so a fast sender cannot pile bytes up here.
+void pipeTunnels(const std::shared_ptr<Tunnel>& a, const std::shared_ptr<Tunnel>& b,
+                 RelayBounds bounds = {});
 
 // Parses "scheme://host:port/path?query" (http or https). nullopt when malformed.
 struct Url {

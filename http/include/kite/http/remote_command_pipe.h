@@ -12,15 +12,13 @@
 #include <cstddef>
 #include <memory>
 
+#include "kite/http/relay_bounds.h"
 #include "kite/http/remote_command_translator.h"
 #include "kite/http/server.h"
 
 namespace kite::http {
 
-struct RemoteCommandBounds {
-  std::size_t highWater = std::size_t{1} << 20U;  // 1 MiB
-  std::size_t lowWater = std::size_t{256} << 10U;
-};
+using RemoteCommandBounds = RelayBounds;
 
 void pipeRemoteCommand(const std::shared_ptr<Tunnel>& webSocket,
                        const std::shared_ptr<Tunnel>& spdy, RemoteCommandStreams streams,

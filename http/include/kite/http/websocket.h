@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include "kite/http/relay_bounds.h"
+
 namespace kite::http {
 
 enum class WebSocketOpcode : std::uint8_t {
@@ -59,9 +61,12 @@ class WebSocketDecoder {
 class Tunnel;
 // Pipes a WebSocket connection (the server side of an upgraded tunnel) to a raw byte stream:
 // binary (and text) message payloads go to `raw` as they are, bytes from `raw` go back as
-// binary messages. Pings are answered; a close from either side closes both.
+// binary messages. Pings are answered; a close from either side closes both. Bounded as
+// pipeTunnels is (client.h): a side is not read while more than bounds.highWater bytes wait to
+// be sent to the other; a message being joined from fragments is held up to the decoder's
+// message limit besides.
 void pipeWebSocketToRaw(const std::shared_ptr<Tunnel>& websocket,
-                        const std::shared_ptr<Tunnel>& raw);
+                        const std::shared_ptr<Tunnel>& raw, RelayBounds bounds = {});
 
 // The protocols a client offers in Sec-WebSocket-Protocol (comma-separated, trimmed).
 std::vector<std::string> webSocketProtocols(std::string_view header);
