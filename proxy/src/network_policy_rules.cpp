@@ -16,9 +16,23 @@ namespace kite::proxy::netpol::nft {
 
 namespace {
 
-constexpr const char* kAddressType = "ipv4_addr";
-constexpr const char* kAllowType = "ipv4_addr . inet_proto . inet_service";
-constexpr const char* kVerdictMapType = "ipv4_addr : verdict";
+// What differs between the IPv4 and the IPv6 half of the table: the address match keyword,
+// the suffix of the family's maps and sets ("ingress-pods" / "ingress-pods6", "in-<hash>-all"
+// / "in-<hash>-all6") and their types.
+struct Family {
+  const char* ip;
+  const char* suffix;
+  const char* addressType;
+  const char* allowType;
+  const char* verdictMapType;
+};
+constexpr Family kIPv4{"ip", "", "ipv4_addr", "ipv4_addr . inet_proto . inet_service",
+                       "ipv4_addr : verdict"};
+constexpr Family kIPv6{"ip6", "6", "ipv6_addr", "ipv6_addr . inet_proto . inet_service",
+                       "ipv6_addr : verdict"};
+
+constexpr const char* kNeighbourDiscovery =
+    "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept";
 
 // kFamily and kTable, as commands name the table.
 constexpr std::string_view kPrefix = "inet kite-netpol ";
@@ -36,54 +50,62 @@ struct Direction {
   const char* selfAddress;  // the isolated pod's address: daddr for ingress
   const char* peerAddress;  // the other side's address
 };
-constexpr Direction kIngress{"ingress", "in", "ip daddr", "ip saddr"};
-constexpr Direction kEgress{"egress", "eg", "ip saddr", "ip daddr"};
+constexpr Direction kIngress{"ingress", "in", " daddr", " saddr"};
+constexpr Direction kEgress{"egress", "eg", " saddr", " daddr"};
 
 std::string range(const AddressRange& r) {
   return r.first == r.last ? formatAddress(r.first)
                            : formatAddress(r.first) + "-" + formatAddress(r.last);
+}
+std::string range(const Address6Range& r) {
+  return r.first == r.last ? formatAddress6(r.first)
+                           : formatAddress6(r.first) + "-" + formatAddress6(r.last);
 }
 
 std::string portText(int32_t first, int32_t last) {
   return first == last ? std::to_string(first) : std::to_string(first) + "-" + std::to_string(last);
 }
 
-uint32_t addressOf(const std::string& ip) { return parseCidr(ip + "/32").first; }
-
-// What some rule allows to (ingress) or from (egress) one pod on some ports: peers x
-// protocol x port range.
+// What some rule allows to (ingress) or from (egress) one pod on some ports: peers of each
+// family x protocol x port range.
 struct Box {
   std::string protocol;
   int32_t first = 0;
   int32_t last = 0;
   std::vector<AddressRange> peers;
+  std::vector<Address6Range> peers6;
 };
 
-// The union of the boxes as elements "PEERS . PROTO . PORTS" that do not overlap (the kernel
-// refuses overlapping elements in a set of concatenated ranges): per protocol, the port axis
-// is cut at every box's ends; each piece gets the union of the peers of the boxes covering
-// it, and neighbouring pieces with the same peers are joined again.
-std::vector<std::string> disjointElements(const std::vector<Box>& boxes) {
+// The union of the boxes' peers of one family (`peersOf`: Box::peers or Box::peers6) as
+// elements "PEERS . PROTO . PORTS" that do not overlap (the kernel refuses overlapping
+// elements in a set of concatenated ranges): per protocol, the port axis is cut at every
+// box's ends; each piece gets the union of the peers of the boxes covering it, and
+// neighbouring pieces with the same peers are joined again.
+template <class R>
+std::vector<std::string> disjointElements(const std::vector<Box>& boxes,
+                                          std::vector<R> Box::*peersOf) {
   std::set<std::string> protocols;
-  for (const auto& b : boxes) protocols.insert(b.protocol);
+  for (const auto& b : boxes) {
+    if (!(b.*peersOf).empty()) protocols.insert(b.protocol);
+  }
   std::vector<std::string> out;
   for (const auto& protocol : protocols) {
     std::vector<int32_t> cuts;
     for (const auto& b : boxes) {
-      if (b.protocol != protocol) continue;
+      if (b.protocol != protocol || (b.*peersOf).empty()) continue;
       cuts.push_back(b.first);
       cuts.push_back(b.last + 1);
     }
     std::sort(cuts.begin(), cuts.end());
     cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
-    std::vector<std::tuple<int32_t, int32_t, std::vector<AddressRange>>> pieces;
+    std::vector<std::tuple<int32_t, int32_t, std::vector<R>>> pieces;
     for (std::size_t i = 0; i + 1 < cuts.size(); ++i) {
       const int32_t first = cuts[i];
       const int32_t last = cuts[i + 1] - 1;
-      std::vector<AddressRange> peers;
+      std::vector<R> peers;
       for (const auto& b : boxes) {
         if (b.protocol == protocol && b.first <= first && b.last >= last) {
-          peers.insert(peers.end(), b.peers.begin(), b.peers.end());
+          peers.insert(peers.end(), (b.*peersOf).begin(), (b.*peersOf).end());
         }
       }
       if (peers.empty()) continue;
@@ -112,29 +134,51 @@ std::vector<std::string> sortedUnique(std::vector<std::string> v) {
 // What every rule of every policy isolating one pod in one direction allows it.
 struct PodAllowed {
   std::vector<AddressRange> allPorts;  // peers allowed on every protocol and port
+  std::vector<Address6Range> allPorts6;
   std::vector<Box> boxes;
 };
 
-void addRule(const RuleState& rule, const Direction& dir, uint32_t pod, PodAllowed& allowed) {
-  const std::vector<AddressRange> everyone{{0, UINT32_MAX}};
-  const auto& peers = rule.allPeers ? everyone : rule.peers;
+template <class R, class A>
+bool inRanges(const std::vector<R>& ranges, A address) {
+  return std::any_of(ranges.begin(), ranges.end(),
+                     [&](const R& r) { return r.first <= address && address <= r.last; });
+}
+
+// `pod`: one address of the pod (either family; a dual-stack pod's two give the same answer).
+void addRule(const RuleState& rule, const Direction& dir, const std::string& pod,
+             PodAllowed& allowed) {
+  static const std::vector<AddressRange> kEveryone{{0, UINT32_MAX}};
+  static const std::vector<Address6Range> kEveryone6{
+      {0, static_cast<Ipv6Address>(~Ipv6Address{0})}};
+  const auto& peers = rule.allPeers ? kEveryone : rule.peers;
+  const auto& peers6 = rule.allPeers ? kEveryone6 : rule.peers6;
   if (rule.allPorts) {
     allowed.allPorts.insert(allowed.allPorts.end(), peers.begin(), peers.end());
+    allowed.allPorts6.insert(allowed.allPorts6.end(), peers6.begin(), peers6.end());
     return;
   }
-  for (const auto& p : rule.ports) allowed.boxes.push_back({p.protocol, p.first, p.last, peers});
+  for (const auto& p : rule.ports) {
+    allowed.boxes.push_back({p.protocol, p.first, p.last, peers, peers6});
+  }
   for (const auto& p : rule.podPorts) {
-    const uint32_t address = addressOf(p.ip);
     if (&dir == &kIngress) {
       // Resolved on the destination: this pod's own entries only.
-      if (address == pod) allowed.boxes.push_back({p.protocol, p.port, p.port, peers});
+      if (p.ip == pod) allowed.boxes.push_back({p.protocol, p.port, p.port, peers, peers6});
       continue;
     }
-    // Resolved on the destination peer, which must be one of the rule's peers.
-    const bool inPeers = std::any_of(peers.begin(), peers.end(), [&](const AddressRange& r) {
-      return r.first <= address && address <= r.last;
-    });
-    if (inPeers) allowed.boxes.push_back({p.protocol, p.port, p.port, {{address, address}}});
+    // Resolved on the destination peer, which must be one of the rule's peers (of the
+    // address's family).
+    if (isIPv6(p.ip)) {
+      const Ipv6Address address = parseCidr6(p.ip).first;
+      if (inRanges(peers6, address)) {
+        allowed.boxes.push_back({p.protocol, p.port, p.port, {}, {{address, address}}});
+      }
+    } else {
+      const uint32_t address = parseCidr(p.ip).first;
+      if (inRanges(peers, address)) {
+        allowed.boxes.push_back({p.protocol, p.port, p.port, {{address, address}}, {}});
+      }
+    }
   }
 }
 
@@ -156,18 +200,18 @@ uint64_t fnv1a(std::string_view text) {
 // with the set).
 struct PodClass {
   std::vector<const PolicyState*> policies;
-  std::vector<uint32_t> pods;
+  std::vector<std::string> pods;  // addresses, both families
 };
 
 std::string classKey(const std::vector<const PolicyState*>& policies, const Direction& dir,
-                     uint32_t pod) {
+                     const std::string& pod) {
   std::string key;
   for (const auto* policy : policies) {
     key += policy->key() + "\n";
     if (&dir != &kIngress) continue;
     for (std::size_t i = 0; i < policy->ingress.size(); ++i) {
       for (const auto& p : policy->ingress[i].podPorts) {
-        if (addressOf(p.ip) != pod) continue;
+        if (p.ip != pod) continue;
         key += join({std::to_string(i), " ", p.protocol, " ", std::to_string(p.port), "\n"});
       }
     }
@@ -175,14 +219,33 @@ std::string classKey(const std::vector<const PolicyState*>& policies, const Dire
   return key;
 }
 
-// One direction: the verdict map from isolated pods to their class's chain, and per class
-// its chain and two sets.
+// One family's half of a class: its two sets and the two rules that look the peer up in them.
+template <class R>
+void renderFamily(const Family& f, const Direction& dir, const std::string& id,
+                  std::vector<R> allPorts, const std::vector<Box>& boxes,
+                  std::vector<R> Box::*peersOf, Ruleset& out, std::vector<std::string>& chain) {
+  std::vector<std::string> all;
+  for (const auto& r : mergeRanges(std::move(allPorts))) all.push_back(range(r));
+  const std::string sets = id + "-";
+  out.sets[join({sets, "all", f.suffix})] = {
+      .type = f.addressType, .interval = true, .elements = std::move(all)};
+  out.sets[join({sets, "ports", f.suffix})] = {
+      .type = f.allowType,
+      .interval = true,
+      .elements = sortedUnique(disjointElements(boxes, peersOf))};
+  chain.push_back(join({f.ip, dir.peerAddress, " @", id, "-all", f.suffix, " accept"}));
+  chain.push_back(join(
+      {f.ip, dir.peerAddress, " . meta l4proto . th dport @", id, "-ports", f.suffix, " accept"}));
+}
+
+// One direction: the verdict maps (one per family) from isolated pods' addresses to their
+// class's chain, and per class its chain and, per family its pods have, two sets.
 void renderDirection(const State& state, const Direction& dir, Ruleset& out) {
   const bool ingress = &dir == &kIngress;
-  std::map<uint32_t, std::vector<const PolicyState*>> isolating;
+  std::map<std::string, std::vector<const PolicyState*>> isolating;  // by address
   for (const auto& [key, policy] : state.policies) {
     for (const auto& target : ingress ? policy.ingressTargets : policy.egressTargets) {
-      isolating[addressOf(target)].push_back(&policy);
+      isolating[target].push_back(&policy);
     }
   }
   std::map<std::string, PodClass> classes;  // by key
@@ -192,13 +255,16 @@ void renderDirection(const State& state, const Direction& dir, Ruleset& out) {
     c.pods.push_back(pod);
   }
   auto& vmap = out.sets[std::string(dir.name) + "-pods"];
-  vmap = {.type = kVerdictMapType, .interval = false, .map = true, .elements = {}};
+  vmap = {.type = kIPv4.verdictMapType, .interval = false, .map = true, .elements = {}};
+  auto& vmap6 = out.sets[std::string(dir.name) + "-pods" + kIPv6.suffix];
+  vmap6 = {.type = kIPv6.verdictMapType, .interval = false, .map = true, .elements = {}};
   for (const auto& [key, c] : classes) {
     std::array<char, 24> hex{};
     std::snprintf(hex.data(), hex.size(), "-%016llx", static_cast<unsigned long long>(fnv1a(key)));
     std::string id = dir.prefix + std::string(hex.data());
     if (out.chains.contains(id)) {  // a hash collision: told apart by a pod's address
-      std::snprintf(hex.data(), hex.size(), "-%08x", c.pods.front());
+      std::snprintf(hex.data(), hex.size(), "-%08x",
+                    static_cast<unsigned>(fnv1a(c.pods.front()) & 0xffffffffU));
       id += hex.data();
     }
     PodAllowed allowed;  // the same for every pod of the class: computed on the first
@@ -207,24 +273,31 @@ void renderDirection(const State& state, const Direction& dir, Ruleset& out) {
         addRule(rule, dir, c.pods.front(), allowed);
       }
     }
-    for (const uint32_t pod : c.pods) {
-      vmap.elements.push_back(join({formatAddress(pod), " : jump ", id}));
+    bool v4 = false;
+    bool v6 = false;
+    for (const auto& pod : c.pods) {
+      const bool six = isIPv6(pod);
+      v4 = v4 || !six;
+      v6 = v6 || six;
+      (six ? vmap6 : vmap).elements.push_back(join({pod, " : jump ", id}));
     }
-    std::vector<std::string> all;
-    for (const auto& r : mergeRanges(std::move(allowed.allPorts))) all.push_back(range(r));
-    out.sets[id + "-all"] = {.type = kAddressType, .interval = true, .elements = std::move(all)};
-    out.sets[id + "-ports"] = {.type = kAllowType,
-                               .interval = true,
-                               .elements = sortedUnique(disjointElements(allowed.boxes))};
-    out.chains[id] = {
-        join({dir.peerAddress, " @", id, "-all accept"}),
-        join({dir.peerAddress, " . meta l4proto . th dport @", id, "-ports accept"}),
-        // Nothing allowed it: refuse at once rather than let the client wait for a timeout.
-        "meta l4proto tcp reject with tcp reset",
-        "reject with icmpx admin-prohibited",
-    };
+    // Only the families the class's pods have: an IPv4-only cluster gets no IPv6 sets.
+    std::vector<std::string> chain;
+    if (v4) {
+      renderFamily(kIPv4, dir, id, std::move(allowed.allPorts), allowed.boxes, &Box::peers, out,
+                   chain);
+    }
+    if (v6) {
+      renderFamily(kIPv6, dir, id, std::move(allowed.allPorts6), allowed.boxes, &Box::peers6, out,
+                   chain);
+    }
+    // Nothing allowed it: refuse at once rather than let the client wait for a timeout.
+    chain.emplace_back("meta l4proto tcp reject with tcp reset");
+    chain.emplace_back("reject with icmpx admin-prohibited");
+    out.chains[id] = std::move(chain);
   }
   vmap.elements = sortedUnique(std::move(vmap.elements));
+  vmap6.elements = sortedUnique(std::move(vmap6.elements));
 }
 
 std::string setDeclaration(const std::string& name, const SetDef& set) {
@@ -257,7 +330,7 @@ std::vector<std::string> difference(const std::vector<std::string>& a,
 
 std::string podChain(const Ruleset& ruleset, const std::string& direction,
                      const std::string& podIP) {
-  const auto map = ruleset.sets.find(direction + "-pods");
+  const auto map = ruleset.sets.find(direction + "-pods" + (isIPv6(podIP) ? kIPv6 : kIPv4).suffix);
   if (map == ruleset.sets.end()) return "";
   const std::string prefix = podIP + " : jump ";
   for (const auto& e : map->second.elements) {
@@ -287,11 +360,13 @@ std::string renderFull(const State& state) {
   for (const auto& [name, set] : ruleset.sets) {
     out += setDeclaration(name, set) + elements("add", name, set.elements);
   }
-  // Replies and related ICMP of allowed connections pass without another look.
-  out += rules("forward-egress",
-               {"ct state established,related accept", "ip saddr vmap @egress-pods"});
-  out += rules("forward-ingress",
-               {"ct state established,related accept", "ip daddr vmap @ingress-pods"});
+  // Replies and related ICMP of allowed connections pass without another look. IPv6
+  // neighbour discovery between pods on one bridge is not tracked (no connection to be
+  // part of) and must pass, or no IPv6 traffic between them could start.
+  out += rules("forward-egress", {"ct state established,related accept", kNeighbourDiscovery,
+                                  "ip saddr vmap @egress-pods", "ip6 saddr vmap @egress-pods6"});
+  out += rules("forward-ingress", {"ct state established,related accept", kNeighbourDiscovery,
+                                   "ip daddr vmap @ingress-pods", "ip6 daddr vmap @ingress-pods6"});
   for (const auto& [name, body] : ruleset.chains) out += rules(name, body);
   return out;
 }

@@ -2,8 +2,6 @@
 
 #include "kite/proxy/network_policy_state.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cctype>
 #include <optional>
@@ -25,22 +23,43 @@ using api::networking::v1::NetworkPolicyPort;
 
 constexpr const char* kNamespaceNameLabel = "kubernetes.io/metadata.name";
 
-// A pod as policies see it: where it is, its labels, its IPv4 address.
+// A pod as policies see it: where it is, its labels, its address of each family it has.
 struct PodView {
   const Pod* pod;
-  std::string ip;
-  uint32_t address;
-  bool local;
+  std::string ip;   // IPv4, "" when none
+  std::string ip6;  // IPv6 in canonical form, "" when none
+  uint32_t address = 0;
+  Ipv6Address address6 = 0;
+  bool local = false;
+
+  // The pod's addresses (one or two), IPv4 first.
+  std::vector<std::string> ips() const {
+    std::vector<std::string> out;
+    if (!ip.empty()) out.push_back(ip);
+    if (!ip6.empty()) out.push_back(ip6);
+    return out;
+  }
 };
 
-std::optional<std::string> ipv4Of(const Pod& pod) {
+// The first address of each family among status.podIP and status.podIPs, in canonical text
+// (the rule text and the lookups of a pod's entries compare addresses as text).
+void addressesOf(const Pod& pod, PodView& view) {
   std::vector<std::string> candidates{pod.status.podIP};
   for (const auto& ip : pod.status.podIPs) candidates.push_back(ip.ip);
   for (const auto& ip : candidates) {
-    in_addr addr{};
-    if (!ip.empty() && inet_pton(AF_INET, ip.c_str(), &addr) == 1) return ip;
+    if (ip.empty()) continue;
+    try {
+      if (!isIPv6(ip) && view.ip.empty()) {
+        view.address = parseCidr(ip).first;
+        view.ip = formatAddress(view.address);
+      } else if (isIPv6(ip) && view.ip6.empty()) {
+        view.address6 = parseCidr6(ip).first;
+        view.ip6 = formatAddress6(view.address6);
+      }
+    } catch (const std::invalid_argument&) {
+      // Not an address (a pod IP with a prefix or garbage): not one of the pod's addresses.
+    }
   }
-  return std::nullopt;
 }
 
 std::string lower(std::string s) {
@@ -58,6 +77,12 @@ std::string protocolOf(const std::string& protocol) {
   }
   return p;
 }
+
+// The addresses a peer allows, per family.
+struct PeerRanges {
+  std::vector<AddressRange> v4;
+  std::vector<Address6Range> v6;
+};
 
 // The pods by namespace, and what selectors matched, remembered for the whole computation:
 // policies share selectors (a namespace's policies mostly name the same few peer groups), so
@@ -110,17 +135,18 @@ class PodIndex {
     return out;
   }
 
-  // The addresses of peers(...), sorted and merged.
-  const std::vector<AddressRange>& peerRanges(const std::string& ns,
-                                              const api::labels::Selector& pods,
-                                              const api::labels::Selector* namespaces) {
+  // The addresses of peers(...) of each family, sorted and merged.
+  const PeerRanges& peerRanges(const std::string& ns, const api::labels::Selector& pods,
+                               const api::labels::Selector* namespaces) {
     auto [it, added] = ranges_.try_emplace(key('r', ns, pods, namespaces));
     auto& out = it->second;
     if (added) {
-      const auto& list = peers(ns, pods, namespaces);
-      out.reserve(list.size());
-      for (const auto* pod : list) out.push_back({pod->address, pod->address});
-      out = mergeRanges(std::move(out));
+      for (const auto* pod : peers(ns, pods, namespaces)) {
+        if (!pod->ip.empty()) out.v4.push_back({pod->address, pod->address});
+        if (!pod->ip6.empty()) out.v6.push_back({pod->address6, pod->address6});
+      }
+      out.v4 = mergeRanges(std::move(out.v4));
+      out.v6 = mergeRanges(std::move(out.v6));
     }
     return out;
   }
@@ -151,7 +177,7 @@ class PodIndex {
   std::map<std::string, api::labels::Set> namespaceLabels_;
   std::map<std::string, std::vector<const PodView*>> byNamespace_;
   std::map<std::string, std::vector<const PodView*>> memo_;
-  std::map<std::string, std::vector<AddressRange>> ranges_;
+  std::map<std::string, PeerRanges> ranges_;
 };
 
 // One policy's computation, collecting errors instead of throwing.
@@ -182,7 +208,9 @@ class PolicyBuilder {
     if (targets.empty()) return std::nullopt;
     std::vector<std::string> ips;
     ips.reserve(targets.size());
-    for (const auto* t : targets) ips.push_back(t->ip);
+    for (const auto* t : targets) {
+      for (auto& ip : t->ips()) ips.push_back(std::move(ip));
+    }
     std::sort(ips.begin(), ips.end());
     ips.erase(std::unique(ips.begin(), ips.end()), ips.end());
     if (ingress) {
@@ -223,8 +251,8 @@ class PolicyBuilder {
   }
 
   // The addresses of the pods a selector peer matches (not for ipBlock peers), merged.
-  const std::vector<AddressRange>& podsOf(const NetworkPolicyPeer& peer, const std::string& field) {
-    static const std::vector<AddressRange> kNone;
+  const PeerRanges& podsOf(const NetworkPolicyPeer& peer, const std::string& field) {
+    static const PeerRanges kNone;
     std::optional<api::labels::Selector> pods = api::labels::Selector::everything();
     std::optional<api::labels::Selector> namespaces;
     if (peer.podSelector) pods = selectorOf(*peer.podSelector, field + ".podSelector");
@@ -237,7 +265,7 @@ class PolicyBuilder {
                              namespaces ? &*namespaces : nullptr);
   }
 
-  std::vector<AddressRange> rangesOf(const NetworkPolicyPeer& peer, const std::string& field) {
+  PeerRanges rangesOf(const NetworkPolicyPeer& peer, const std::string& field) {
     const bool selectors = peer.podSelector || peer.namespaceSelector;
     if (peer.ipBlock && selectors) {
       error(field, "may not specify more than 1 peer type (ipBlock with a selector)");
@@ -248,30 +276,45 @@ class PolicyBuilder {
       return {};
     }
     if (!peer.ipBlock) return podsOf(peer, field);
-    std::vector<AddressRange> ranges;
+    PeerRanges out;
     const auto& block = *peer.ipBlock;
-    if (block.cidr.find(':') != std::string::npos) return {};  // IPv6: not enforced yet
+    if (isIPv6(block.cidr)) {
+      out.v6 = blockRanges(block, field, parseCidr6);
+    } else {
+      out.v4 = blockRanges(block, field, parseCidr);
+    }
+    return out;
+  }
+
+  // An ipBlock of one family (`parse`'s): its cidr minus the excepts of that family (one of
+  // the other family cuts nothing out of it).
+  template <class Parse>
+  auto blockRanges(const api::networking::v1::IPBlock& block, const std::string& field, Parse parse)
+      -> std::vector<decltype(parse(block.cidr))> {
+    std::vector<decltype(parse(block.cidr))> ranges;
     try {
-      ranges.push_back(parseCidr(block.cidr));
-      for (std::size_t i = 0; i < block.except.size(); ++i) {
-        if (block.except[i].find(':') != std::string::npos) continue;
-        try {
-          ranges = subtractRange(ranges, parseCidr(block.except[i]));
-        } catch (const std::invalid_argument& e) {
-          // A cut that cannot be made would allow too much: allow nothing instead.
-          error(field + ".ipBlock.except[" + std::to_string(i) + "]", e.what());
-          return {};
-        }
-      }
+      ranges.push_back(parse(block.cidr));
     } catch (const std::invalid_argument& e) {
       error(field + ".ipBlock.cidr", e.what());
       return {};
     }
+    for (std::size_t i = 0; i < block.except.size(); ++i) {
+      if (isIPv6(block.except[i]) != isIPv6(block.cidr)) continue;
+      try {
+        ranges = subtractRange(ranges, parse(block.except[i]));
+      } catch (const std::invalid_argument& e) {
+        // A cut that cannot be made would allow too much: allow nothing instead.
+        error(field + ".ipBlock.except[" + std::to_string(i) + "]", e.what());
+        return {};
+      }
+    }
     return ranges;
   }
 
-  static bool within(const std::vector<AddressRange>& ranges, uint32_t a) {
-    const auto it = std::upper_bound(ranges.begin(), ranges.end(), AddressRange{a, UINT32_MAX});
+  template <class A>
+  static bool within(const std::vector<Range<A>>& ranges, A a) {
+    const auto it =
+        std::upper_bound(ranges.begin(), ranges.end(), Range<A>{a, static_cast<A>(~A{0})});
     return it != ranges.begin() && std::prev(it)->last >= a;
   }
 
@@ -284,13 +327,18 @@ class PolicyBuilder {
     for (std::size_t i = 0; i < peers.size(); ++i) {
       auto r = rangesOf(peers[i], field + peersField + "[" + std::to_string(i) + "]");
       if (peers.size() == 1) {
-        rule.peers = std::move(r);  // already merged
+        rule.peers = std::move(r.v4);  // already merged
+        rule.peers6 = std::move(r.v6);
       } else {
-        rule.peers.insert(rule.peers.end(), r.begin(), r.end());
+        rule.peers.insert(rule.peers.end(), r.v4.begin(), r.v4.end());
+        rule.peers6.insert(rule.peers6.end(), r.v6.begin(), r.v6.end());
       }
     }
-    if (peers.size() > 1) rule.peers = mergeRanges(std::move(rule.peers));
-    if (!rule.allPeers && rule.peers.empty()) return;
+    if (peers.size() > 1) {
+      rule.peers = mergeRanges(std::move(rule.peers));
+      rule.peers6 = mergeRanges(std::move(rule.peers6));
+    }
+    if (!rule.allPeers && rule.peers.empty() && rule.peers6.empty()) return;
     rule.allPorts = ports.empty();
     std::set<PortRange> numeric;
     std::set<PodPort> named;
@@ -329,23 +377,27 @@ class PolicyBuilder {
     }
     if (port.endPort) throw std::invalid_argument("endPort: may not be set with a named port");
     const std::string& name = port.port->strValue();
-    auto resolveOn = [&](const PodView& pod) {
+    // An entry per address of the pod that is in scope (both for a destination pod).
+    auto resolveOn = [&](const PodView& pod, bool v4, bool v6) {
       for (const auto* list : {&pod.pod->spec.containers, &pod.pod->spec.initContainers}) {
         for (const auto& c : *list) {
           for (const auto& p : c.ports) {
-            if (p.name == name && protocolOf(p.protocol) == protocol) {
-              named.insert({pod.ip, protocol, p.containerPort});
-            }
+            if (p.name != name || protocolOf(p.protocol) != protocol) continue;
+            if (v4 && !pod.ip.empty()) named.insert({pod.ip, protocol, p.containerPort});
+            if (v6 && !pod.ip6.empty()) named.insert({pod.ip6, protocol, p.containerPort});
           }
         }
       }
     };
     if (destinations != nullptr) {
-      for (const auto* pod : *destinations) resolveOn(*pod);
+      for (const auto* pod : *destinations) resolveOn(*pod, true, true);
       return;
     }
+    // Egress: the peer pod's addresses that are among the rule's peers.
     for (const auto& pod : index_.all()) {
-      if (rule.allPeers || within(rule.peers, pod.address)) resolveOn(pod);
+      const bool v4 = !pod.ip.empty() && (rule.allPeers || within(rule.peers, pod.address));
+      const bool v6 = !pod.ip6.empty() && (rule.allPeers || within(rule.peers6, pod.address6));
+      if (v4 || v6) resolveOn(pod, v4, v6);
     }
   }
 
@@ -374,10 +426,13 @@ std::map<std::string, api::labels::Set> namespaceLabelsOf(
 std::optional<PodView> viewOf(const Pod& pod, const std::string& nodeName) {
   if (pod.spec.hostNetwork) return std::nullopt;
   if (pod.status.phase == "Succeeded" || pod.status.phase == "Failed") return std::nullopt;
-  const auto ip = ipv4Of(pod);
-  if (!ip) return std::nullopt;
-  return PodView{&pod, *ip, parseCidr(*ip).first,
-                 !nodeName.empty() && pod.spec.nodeName == nodeName};
+  PodView view{.pod = &pod,
+               .ip = {},
+               .ip6 = {},
+               .local = !nodeName.empty() && pod.spec.nodeName == nodeName};
+  addressesOf(pod, view);
+  if (view.ip.empty() && view.ip6.empty()) return std::nullopt;
+  return view;
 }
 
 std::vector<PodView> viewsOf(const std::vector<const Pod*>& pods, const std::string& nodeName,
@@ -480,7 +535,8 @@ bool matches(const PodMatcher& m, const PodView& pod,
 
 // What a pod in a selection gives a policy: its address, whether it is local, its ports.
 bool sameContribution(const PodView& a, const PodView& b) {
-  return a.ip == b.ip && a.local == b.local && a.pod->spec.containers == b.pod->spec.containers &&
+  return a.ip == b.ip && a.ip6 == b.ip6 && a.local == b.local &&
+         a.pod->spec.containers == b.pod->spec.containers &&
          a.pod->spec.initContainers == b.pod->spec.initContainers;
 }
 

@@ -18,12 +18,13 @@ using api::core::v1::Namespace;
 using api::core::v1::Pod;
 using api::networking::v1::NetworkPolicy;
 using testing::ns;
-using testing::pod;
+using testing::podWithIPs;
 using testing::policy;
 
 // IncrementalState against computeState over a random walk of changes (pods relabelled,
-// readdressed, renumbered, added, gone, finished, moved, on the host network; namespaces
-// relabelled; policies changed, added, deleted): the same state and errors after every step.
+// readdressed in either family, renumbered, added, gone, finished, moved, on the host
+// network; namespaces relabelled; policies changed, added, deleted): the same state and
+// errors after every step. Pods are IPv4-only, IPv6-only and dual-stack.
 class IncrementalStateTest : public ::testing::Test {
  protected:
   IncrementalStateTest() {
@@ -39,14 +40,46 @@ class IncrementalStateTest : public ::testing::Test {
     ++addresses_;
     return "10.42." + std::to_string(addresses_ / 200) + "." + std::to_string(addresses_ % 200 + 1);
   }
+  // Not in canonical form ("fd00:42::0:7"): the state keeps the canonical text.
+  std::string nextIp6() {
+    ++addresses6_;
+    return "fd00:42::" + std::to_string(addresses6_ / 200) + ":" +
+           std::to_string(addresses6_ % 200 + 1);
+  }
+  std::vector<std::string> ipsOf(int i) {
+    switch (i % 5) {
+      case 1:
+        return {nextIp6()};
+      case 2:
+        return {nextIp(), nextIp6()};
+      case 3:
+        return {nextIp6(), nextIp()};
+      default:
+        return {nextIp()};
+    }
+  }
   void addPod() {
     const int i = podCount_++;
     static const std::vector<std::string> kNs = {"a", "b", "c", "d"};  // d: no Namespace
     const std::string name = "p" + std::to_string(i);
     pods_[kNs[i % 4] + "/" + name] = std::make_shared<const Pod>(
-        pod(kNs[i % 4], name, nextIp(), "{app: " + apps_[(i / 4) % apps_.size()] + "}",
-            i % 3 == 0 ? "n2" : "n1",
-            "[{name: http, containerPort: " + std::to_string(8000 + i % 5) + "}]"));
+        podWithIPs(kNs[i % 4], name, ipsOf(i), "{app: " + apps_[(i / 4) % apps_.size()] + "}",
+                   i % 3 == 0 ? "n2" : "n1",
+                   "[{name: http, containerPort: " + std::to_string(8000 + i % 5) + "}]"));
+  }
+  // A new IPv6 address in status.podIPs (an IPv4-only pod becomes dual-stack).
+  void readdress6(Pod& p) {
+    auto& ips = p.status.podIPs;
+    const auto v6 =
+        std::find_if(ips.begin(), ips.end(), [](const auto& ip) { return isIPv6(ip.ip); });
+    if (v6 != ips.end()) {
+      const bool primary = p.status.podIP == v6->ip;
+      v6->ip = nextIp6();
+      if (primary) p.status.podIP = v6->ip;
+    } else {
+      if (ips.empty()) ips.push_back({.ip = p.status.podIP});
+      ips.push_back({.ip = nextIp6()});
+    }
   }
   void setPolicy(std::size_t slot, std::size_t spec) {
     static const std::vector<std::string> kNs = {"a", "b", "c", "d"};
@@ -108,9 +141,14 @@ class IncrementalStateTest : public ::testing::Test {
       "operator: Bogus}]}}]}]}",
       "{podSelector: {matchLabels: {app: web}}, ingress: [{from: [{namespaceSelector: "
       "{matchLabels: {team: blue}}}]}], egress: [{to: [{namespaceSelector: {}}]}]}",
+      "{podSelector: {matchLabels: {app: db}}, ingress: [{from: [{ipBlock: {cidr: "
+      "\"fd00:42::/112\", except: [\"fd00:42::0:40/122\"]}}]}]}",
+      "{podSelector: {matchLabels: {app: client}}, egress: [{to: [{ipBlock: {cidr: "
+      "\"fd00:42::/64\"}}], ports: [{port: http}]}]}",
   };
   int podCount_ = 0;
   int addresses_ = 0;
+  int addresses6_ = 0;
   std::map<std::string, std::shared_ptr<const Namespace>> namespaces_;
   std::map<std::string, std::shared_ptr<const Pod>> pods_;
   std::map<std::string, std::shared_ptr<const NetworkPolicy>> policies_;
@@ -121,7 +159,7 @@ TEST_F(IncrementalStateTest, EveryStepEqualsComputeState) {
   std::mt19937 random(7);
   expectSameAsComputeState("start");
   for (int step = 0; step < 400; ++step) {
-    const auto kind = random() % 12;
+    const auto kind = random() % 13;
     switch (kind) {
       case 0:
         changePod(random,
@@ -168,11 +206,14 @@ TEST_F(IncrementalStateTest, EveryStepEqualsComputeState) {
       case 10:
         changePod(random, [](Pod& p) { ++p.spec.containers.at(0).ports.at(0).containerPort; });
         break;
+      case 11:
+        changePod(random, [&](Pod& p) { readdress6(p); });
+        break;
       default:
         break;  // nothing changed
     }
     expectSameAsComputeState("step " + std::to_string(step) + " kind " + std::to_string(kind));
-    if (kind == 11) {
+    if (kind == 12) {
       EXPECT_EQ(incremental_.recomputed(), 0U) << step;
     }
   }
@@ -215,6 +256,43 @@ TEST_F(IncrementalStateTest, APodChangeRecomputesOnlyThePoliciesItConcerns) {
   EXPECT_EQ(incremental_.recomputed(), 50U);
   // Nothing changed: nothing computed.
   expectSameAsComputeState("again");
+  EXPECT_EQ(incremental_.recomputed(), 0U);
+}
+
+TEST_F(IncrementalStateTest, AnIpv6AddressChangeRecomputesThePoliciesItConcerns) {
+  policies_.clear();
+  for (int i = 0; i < 20; ++i) {
+    const std::string n = "np" + std::to_string(i);
+    policies_["a/" + n] = std::make_shared<const NetworkPolicy>(
+        policy("a", n,
+               "{podSelector: {matchLabels: {app: web}}, ingress: [{from: [{podSelector: "
+               "{matchLabels: {app: client}}}]}]}"));
+  }
+  expectSameAsComputeState("start");
+  // A client of a gets another IPv6 address: only the IPv6 peers of a's policies change.
+  auto it = std::find_if(pods_.begin(), pods_.end(), [](const auto& p) {
+    return p.first.starts_with("a/") && p.second->metadata.labels.at("app") == "client";
+  });
+  ASSERT_NE(it, pods_.end());
+  auto copy = std::make_shared<Pod>(*it->second);
+  readdress6(*copy);
+  const std::string address = formatAddress6(parseCidr6(copy->status.podIPs.back().ip).first);
+  it->second = copy;
+  const auto& state = update();
+  EXPECT_EQ(incremental_.recomputed(), 20U);
+  ASSERT_FALSE(state.policies.empty());
+  const auto& peers6 = state.policies.begin()->second.ingress.at(0).peers6;
+  EXPECT_TRUE(std::find(peers6.begin(), peers6.end(), parseCidr6(address)) != peers6.end())
+      << address;
+  expectSameAsComputeState("a client readdressed");
+  // The same for a pod none of them looks at (b's): nothing computed.
+  it = std::find_if(pods_.begin(), pods_.end(),
+                    [](const auto& p) { return p.first.starts_with("b/"); });
+  ASSERT_NE(it, pods_.end());
+  copy = std::make_shared<Pod>(*it->second);
+  readdress6(*copy);
+  it->second = copy;
+  expectSameAsComputeState("a pod of b readdressed");
   EXPECT_EQ(incremental_.recomputed(), 0U);
 }
 

@@ -322,7 +322,7 @@ TEST_F(NetworkPolicyState, PodsWithTheSamePoliciesShareAChain) {
   const std::string a = nft::podChain(ruleset, "ingress", "10.42.0.2");
   EXPECT_EQ(nft::podChain(ruleset, "ingress", "10.42.0.3"), a);
   EXPECT_EQ(ruleset.chains.size(), 1U);
-  EXPECT_EQ(ruleset.sets.size(), 4U);  // two maps, one class's two sets
+  EXPECT_EQ(ruleset.sets.size(), 6U);  // four maps (two per family), one class's two sets
 
   const auto named = policy("prod", "named",
                             "{podSelector: {}, ingress: [{ports: [{port: http}, {port: pg, "
@@ -339,7 +339,7 @@ TEST_F(NetworkPolicyState, PodsWithTheSamePoliciesShareAChain) {
 
 // The kernel finds a set by name with a walk of the table's list, so the number of named
 // sets must not grow with the policies: 300 policies over the same two pods are one class,
-// one chain and its two sets, beside the two maps.
+// one chain and its two sets, beside the four maps (IPv4-only pods: no IPv6 sets).
 TEST_F(NetworkPolicyState, NamedSetsDoNotGrowWithPolicies) {
   std::vector<NetworkPolicy> policies;
   for (int i = 0; i < 300; ++i) {
@@ -350,7 +350,7 @@ TEST_F(NetworkPolicyState, NamedSetsDoNotGrowWithPolicies) {
                                   "}]}]}"));
   }
   const auto ruleset = nft::render(compute(policies));
-  EXPECT_EQ(ruleset.sets.size(), 4U);
+  EXPECT_EQ(ruleset.sets.size(), 6U);
   ASSERT_EQ(ruleset.chains.size(), 1U);
   const std::string chain = ruleset.chains.begin()->first;
   EXPECT_EQ(nft::podChain(ruleset, "ingress", "10.42.0.2"), chain);

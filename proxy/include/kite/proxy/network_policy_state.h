@@ -8,8 +8,11 @@
 //
 // Semantics (networking.k8s.io/v1):
 // - A policy selects the pods of its namespace matched by spec.podSelector ({} selects all);
-//   only pods on this node with an IPv4 pod IP, not hostNetwork and not finished, are
-//   enforced here (traffic of the node itself to and from its pods is always allowed).
+//   only pods on this node with a pod IP, not hostNetwork and not finished, are enforced
+//   here (traffic of the node itself to and from its pods is always allowed).
+// - Dual-stack: a pod counts with its first IPv4 and its first IPv6 address of status.podIP
+//   and status.podIPs; it is isolated at both, and a selector peer matches both. An ipBlock
+//   is of its cidr's family: it never matches the other family's traffic.
 // - policyTypes: as given; when empty, Ingress, plus Egress when spec.egress is not empty.
 // - A pod selected by a policy for a direction is isolated in that direction: only what some
 //   rule of some policy selecting it allows gets through (nothing: default deny).
@@ -22,8 +25,6 @@
 //   ingress, the peer pod for egress), so it can mean different numbers on different pods.
 // - Invalid parts (a bad selector, cidr, protocol, endPort) allow nothing and are reported
 //   in State::errors; the pods the policy selects stay isolated (fail closed).
-//
-// IPv4 only for now: IPv6 cidrs and pod IPs are ignored.
 
 #include <cstdint>
 #include <map>
@@ -37,15 +38,21 @@
 
 namespace kite::proxy::netpol {
 
-// An inclusive range of IPv4 addresses, host byte order.
-struct AddressRange {
-  uint32_t first = 0;
-  uint32_t last = 0;
-  bool operator==(const AddressRange&) const = default;
-  bool operator<(const AddressRange& o) const {
-    return std::tie(first, last) < std::tie(o.first, o.last);
+// An IPv6 address as one number, host order: ranges of it need + 1, - 1 and <, as IPv4's do.
+__extension__ using Ipv6Address = unsigned __int128;
+
+// An inclusive range of addresses of one family, host byte order.
+template <class Address>
+struct Range {
+  Address first = 0;
+  Address last = 0;
+  bool operator==(const Range&) const = default;
+  bool operator<(const Range& o) const {
+    return first != o.first ? first < o.first : last < o.last;
   }
 };
+using AddressRange = Range<uint32_t>;      // IPv4
+using Address6Range = Range<Ipv6Address>;  // IPv6
 
 // A protocol and an inclusive port range ("tcp" 80-80; 0-65535 for the whole protocol).
 struct PortRange {
@@ -58,7 +65,8 @@ struct PortRange {
   }
 };
 
-// A named port resolved on one pod: that pod's address, protocol and number.
+// A named port resolved on one pod: one of that pod's addresses (a dual-stack pod has an entry
+// per family), protocol and number.
 struct PodPort {
   std::string ip;
   std::string protocol;
@@ -73,11 +81,12 @@ struct PodPort {
 // egress) is in `peers` and the destination port is in `ports` or (destination address,
 // protocol, port) is in `podPorts`.
 struct RuleState {
-  bool allPeers = false;            // `from`/`to` empty
-  std::vector<AddressRange> peers;  // sorted, merged; when !allPeers
-  bool allPorts = false;            // `ports` empty
-  std::vector<PortRange> ports;     // numeric ports and ranges, sorted, unique
-  std::vector<PodPort> podPorts;    // named ports resolved per pod, sorted, unique
+  bool allPeers = false;              // `from`/`to` empty (both families)
+  std::vector<AddressRange> peers;    // IPv4, sorted, merged; when !allPeers
+  std::vector<Address6Range> peers6;  // IPv6, sorted, merged; when !allPeers
+  bool allPorts = false;              // `ports` empty
+  std::vector<PortRange> ports;       // numeric ports and ranges, sorted, unique
+  std::vector<PodPort> podPorts;      // named ports resolved per pod, sorted, unique
   bool operator==(const RuleState&) const = default;
 };
 
@@ -85,8 +94,9 @@ struct RuleState {
 struct PolicyState {
   std::string namespace_;
   std::string name;
-  // This node's pods the policy isolates per direction (IPv4, sorted, unique); empty when the
-  // policy does not govern that direction or selects no pod here.
+  // The addresses of this node's pods the policy isolates per direction (both families, as
+  // text; IPv6 in canonical form; sorted, unique); empty when the policy does not govern that
+  // direction or selects no pod here.
   std::vector<std::string> ingressTargets;
   std::vector<std::string> egressTargets;
   // Rules that can allow something (rules that can match nothing are left out).
@@ -139,16 +149,25 @@ class IncrementalState {
   std::unique_ptr<Impl> impl_;
 };
 
-// IPv4 address ranges, shared by the state and its nft rendering
+// Address ranges of both families, shared by the state and its nft rendering
 // (network_policy_ranges.cpp).
+// Whether an address or cidr is IPv6 (has a ':').
+bool isIPv6(const std::string& address);
 // "10.0.0.0/8" -> its range, an address alone its /32; throws std::invalid_argument for
 // anything else (IPv6 too).
 AddressRange parseCidr(const std::string& cidr);
+// "fd00::/8" -> its range, an address alone its /128; throws std::invalid_argument for
+// anything else (IPv4 too).
+Address6Range parseCidr6(const std::string& cidr);
 // Dotted quad of a host-order address.
 std::string formatAddress(uint32_t address);
+// Canonical text of an IPv6 address (RFC 5952, as inet_ntop writes it).
+std::string formatAddress6(Ipv6Address address);
 // Sorted, with overlapping and adjacent ranges joined.
 std::vector<AddressRange> mergeRanges(std::vector<AddressRange> ranges);
+std::vector<Address6Range> mergeRanges(std::vector<Address6Range> ranges);
 // `from` minus `cut`.
 std::vector<AddressRange> subtractRange(const std::vector<AddressRange>& from, AddressRange cut);
+std::vector<Address6Range> subtractRange(const std::vector<Address6Range>& from, Address6Range cut);
 
 }  // namespace kite::proxy::netpol
