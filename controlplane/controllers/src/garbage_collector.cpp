@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -72,6 +73,8 @@ class MetadataInformer final : public client::InformerBase {
   MetadataInformer(client::Client& c, client::ResourceRef ref, GarbageCollector& gc)
       : InformerBase(c, ref, {}, {}), ref_(std::move(ref)), gc_(gc) {}
   ~MetadataInformer() override { stop(); }
+
+  const client::ResourceRef& resource() const { return ref_; }
 
  protected:
   void replace(const std::vector<std::string>& items) override;
@@ -263,7 +266,44 @@ class GarbageCollector final : public WorkloadControllerBase {
       if (!d.deleting) remove(d, blocks ? "Foreground" : "Background");
       blocked |= blocks;
     }
-    if (!blocked) removeFinalizer(owner, kForegroundFinalizer);
+    if (blocked) return;
+    // The graph's dependents come from other watches than the owner's, which can run behind
+    // it on a busy machine: one the graph has not seen yet would outlive its owner. The API
+    // server has the last word before the owner goes.
+    if (deleteLiveBlockingDependents(owner)) {
+      enqueueAfter(owner.uid, kForegroundRecheck);
+      return;
+    }
+    removeFinalizer(owner, kForegroundFinalizer);
+  }
+
+  // Lists every watched kind where the owner's dependents can live and deletes (foreground)
+  // those that block the owner's deletion; true if any still exists.
+  bool deleteLiveBlockingDependents(const Node& owner) {
+    const bool ownerNamespaced = !owner.ns.empty();
+    bool found = false;
+    for (const auto& informer : informers_) {
+      const auto& ref = informer->resource();
+      // A namespaced owner has dependents only in its namespace; a cluster-scoped one anywhere.
+      if (ownerNamespaced && !ref.namespaced) continue;
+      for (const auto& json : client_.listAllRaw(ref, owner.ns, {}).items) {
+        const auto meta = api::decodeJson<api::meta::v1::PartialObjectMetadata>(json).metadata;
+        const bool blocks = std::any_of(
+            meta.ownerReferences.begin(), meta.ownerReferences.end(), [&](const auto& o) {
+              return o.uid == owner.uid && o.blockOwnerDeletion.value_or(false);
+            });
+        if (!blocks) continue;
+        found = true;
+        if (meta.deletionTimestamp) continue;
+        Node dependent;
+        dependent.ref = ref;
+        dependent.ns = meta.namespace_;
+        dependent.name = meta.name;
+        dependent.uid = meta.uid;
+        remove(dependent, "Foreground");
+      }
+    }
+    return found;
   }
 
   void remove(const Node& n, std::string_view policy) {
@@ -305,6 +345,8 @@ class GarbageCollector final : public WorkloadControllerBase {
   }
 
   static constexpr std::chrono::milliseconds kOrphanSettle{1000};
+  // How soon an owner whose dependents the graph had missed is checked again.
+  static constexpr std::chrono::milliseconds kForegroundRecheck{200};
   std::set<std::string> orphanWaited_;  // owners whose orphaning waited once (worker thread)
   mutable std::mutex mutex_;
   std::map<std::string, Node> nodes_;                        // by uid

@@ -14,6 +14,13 @@ kite_add_unit_test(workload_controllers_server_test
 target_include_directories(workload_controllers_server_test PRIVATE ${PROJECT_SOURCE_DIR}/tests/client)
 target_compile_definitions(workload_controllers_server_test PRIVATE KITE_BINARY="$<TARGET_FILE:kite>")
 
+kite_add_unit_test(garbage_collector_server_test
+  SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/garbage_collector_server_test.cpp
+          ${PROJECT_SOURCE_DIR}/tests/client/test_server.cpp
+  LIBS kite_controllers kite_client)
+target_include_directories(garbage_collector_server_test PRIVATE ${PROJECT_SOURCE_DIR}/tests/client)
+target_compile_definitions(garbage_collector_server_test PRIVATE KITE_BINARY="$<TARGET_FILE:kite>")
+
 # The Job controller's and Deployment scaling's pure parts, and each controller against a
 # real `kite server`.
 kite_add_unit_test(workload_controllers_logic_test

@@ -1,0 +1,120 @@
+// The garbage collector against a real `kite server --disable-agent` (its own controllers off),
+// where the ordering of its watches matters. The cascading deletions of Deployments and
+// ReplicaSets are in workload_server_test.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "kite/api/core/v1/types.h"
+#include "kite/api/meta.h"
+#include "kite/client/client.h"
+#include "kite/controlplane/controllers/workloads.h"
+#include "test_server.h"
+
+namespace kite::controlplane::controllers {
+namespace {
+
+using namespace std::chrono_literals;
+using api::core::v1::ConfigMap;
+using api::core::v1::Pod;
+
+constexpr std::string_view kHold = "kite.test/hold";
+
+class GarbageCollectorServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = std::make_unique<client::testing::TestServer>();
+    server_->start();
+  }
+  static void TearDownTestSuite() { server_.reset(); }
+
+  void SetUp() override {
+    client_ = std::make_unique<client::Client>(server_->config());
+    controllers_ = makeWorkloadControllers(*client_, {});
+    for (auto& c : controllers_) c->start();
+    api::core::v1::Namespace n;
+    n.metadata.name = ns_;
+    client_->create(n);
+  }
+  void TearDown() override {
+    for (auto& c : controllers_) c->stop();
+  }
+
+  static bool eventually(const std::function<bool()>& pred,
+                         std::chrono::milliseconds timeout = 15s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return pred();
+  }
+
+  // A pod that blocks the deletion of owner and is held by a finalizer of the test's own.
+  Pod makeDependent(const std::string& name, const ConfigMap& owner) {
+    Pod p;
+    p.metadata.name = name;
+    p.metadata.namespace_ = ns_;
+    p.metadata.finalizers = {std::string(kHold)};
+    auto& ref = p.metadata.ownerReferences.emplace_back();
+    ref.apiVersion = "v1";
+    ref.kind = "ConfigMap";
+    ref.name = owner.metadata.name;
+    ref.uid = owner.metadata.uid;
+    ref.blockOwnerDeletion = true;
+    auto& c = p.spec.containers.emplace_back();
+    c.name = "main";
+    c.image = "busybox";
+    return p;
+  }
+
+  bool exists(const std::string& configMap) {
+    try {
+      client_->get<ConfigMap>(ns_, configMap);
+      return true;
+    } catch (const client::ApiError& e) {
+      if (e.isNotFound()) return false;
+      throw;
+    }
+  }
+
+  inline static std::unique_ptr<client::testing::TestServer> server_;
+  std::unique_ptr<client::Client> client_;
+  std::vector<std::unique_ptr<Controller>> controllers_;
+  std::string ns_ = "gc";
+};
+
+// A dependent created just before its owner is deleted in the foreground reaches the
+// collector's graph through the pods' watch, which can run behind the owner's watch. The owner
+// still waits for it: it goes only once the dependent is gone.
+TEST_F(GarbageCollectorServerTest, ForegroundOwnerWaitsForADependentItsWatchHasNotDelivered) {
+  for (int round = 0; round < 10; ++round) {
+    ConfigMap owner;
+    owner.metadata.name = "owner-" + std::to_string(round);
+    owner.metadata.namespace_ = ns_;
+    owner = client_->create(owner);
+    const std::string pod = "dependent-" + std::to_string(round);
+    client_->create(makeDependent(pod, owner));
+    api::meta::v1::DeleteOptions foreground;
+    foreground.propagationPolicy = "Foreground";
+    client_->remove<ConfigMap>(ns_, owner.metadata.name, foreground);
+
+    // The collector deletes the dependent; the test's finalizer keeps it, and the owner waits.
+    ASSERT_TRUE(eventually([&] {
+      return client_->get<Pod>(ns_, pod).metadata.deletionTimestamp.has_value();
+    })) << round;
+    std::this_thread::sleep_for(300ms);
+    ASSERT_TRUE(exists(owner.metadata.name))
+        << "the owner went before its dependent, round " << round;
+
+    client_->patch<Pod>(ns_, pod, client::PatchType::Merge, R"({"metadata":{"finalizers":null}})");
+    ASSERT_TRUE(eventually([&] { return !exists(owner.metadata.name); })) << round;
+  }
+}
+
+}  // namespace
+}  // namespace kite::controlplane::controllers
