@@ -1,5 +1,6 @@
 #include "controller_history_sync.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
@@ -17,6 +18,19 @@ ControllerRevision adopt(client::Client& client, const RevisionOwner& owner,
   revision.metadata.ownerReferences.push_back(
       controllerRef(owner.apiVersion, owner.kind, owner.meta));
   return client.update(revision);
+}
+
+// An orphan carrying the owner's template labels, which claimRevisions would adopt.
+bool adoptable(const ControllerRevision& revision, const RevisionOwner& owner) {
+  if (api::controllerOf(revision.metadata) != nullptr || revision.metadata.deletionTimestamp) {
+    return false;
+  }
+  const auto& labels = revision.metadata.labels;
+  return std::all_of(owner.tmpl.metadata.labels.begin(), owner.tmpl.metadata.labels.end(),
+                     [&](const auto& label) {
+                       const auto it = labels.find(label.first);
+                       return it != labels.end() && it->second == label.second;
+                     });
 }
 
 }  // namespace
@@ -93,11 +107,13 @@ std::optional<ControllerRevision> syncRevisionHistory(client::Client& client,
       current = client.create(plan.current);
     } catch (const client::ApiError& e) {
       if (!e.isAlreadyExists()) throw;
-      // Made by an earlier sync the cache has not shown yet, or a true collision.
+      // Made by an earlier sync the cache has not shown yet (and perhaps orphaned since), or a
+      // true collision: as upstream, the same data is the same revision.
       current = client.get<ControllerRevision>(owner.meta.namespace_, plan.current.metadata.name);
-      if (!isControlledBy(current.metadata, owner.meta.uid) ||
-          !revisionMatches(current, owner.tmpl)) {
-        return std::nullopt;
+      if (!revisionMatches(current, owner.tmpl)) return std::nullopt;
+      if (!isControlledBy(current.metadata, owner.meta.uid)) {
+        if (!adoptable(current, owner)) return std::nullopt;
+        current = adopt(client, owner, current);  // a conflict: the sync is retried
       }
     }
   } else if (plan.renumber) {

@@ -453,10 +453,11 @@ TEST_F(ControllerHistoryServerTest, OrphanedRevisionsAreAdoptedAndUnmatchedOnesR
     EXPECT_TRUE(adopted.metadata.ownerReferences[0].blockOwnerDeletion.value_or(false));
   }
   // Not adopted, the orphan would have been taken for a hash collision: a revision of a new
-  // name. (The status's collisionCount is not asserted: under ASan on a loaded machine the
-  // StatefulSet's once went to 1 while the orphan was still adopted and no new revision made;
-  // a spurious bump of a sync racing its own cache, left to investigate.)
+  // name and a collisionCount bump. (A bump once came from an adoption racing the informer's
+  // cache; claimRevisions re-reads such revisions now, ClaimRereadsStaleRevisions below.)
   for (const auto& uid : {ss.metadata.uid, ds.metadata.uid}) EXPECT_EQ(revisionsOf(uid).size(), 1U);
+  EXPECT_EQ(client_->get<StatefulSet>(ns_, "web").status.collisionCount.value_or(0), 0);
+  EXPECT_EQ(client_->get<DaemonSet>(ns_, ds.metadata.name).status.collisionCount.value_or(0), 0);
   EXPECT_TRUE(client_->get<ControllerRevision>(ns_, "stray").metadata.ownerReferences.empty());
 
   // An old revision relabelled out of the selector is released (its owner reference goes).
