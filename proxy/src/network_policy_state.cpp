@@ -47,7 +47,8 @@ void addressesOf(const Pod& pod, PodView& view) {
   std::vector<std::string> candidates{pod.status.podIP};
   for (const auto& ip : pod.status.podIPs) candidates.push_back(ip.ip);
   for (const auto& ip : candidates) {
-    if (ip.empty()) continue;
+    // parseCidr would take "10.42.0.7/24" for its network: a pod IP has no prefix.
+    if (ip.empty() || ip.find('/') != std::string::npos) continue;
     try {
       if (!isIPv6(ip) && view.ip.empty()) {
         view.address = parseCidr(ip).first;
@@ -57,7 +58,7 @@ void addressesOf(const Pod& pod, PodView& view) {
         view.ip6 = formatAddress6(view.address6);
       }
     } catch (const std::invalid_argument&) {
-      // Not an address (a pod IP with a prefix or garbage): not one of the pod's addresses.
+      // Not an address: not one of the pod's addresses.
     }
   }
 }

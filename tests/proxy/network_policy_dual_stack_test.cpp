@@ -77,6 +77,13 @@ TEST_F(NetworkPolicyDualStack, EveryAddressOfASelectedPodIsATarget) {
   EXPECT_EQ(p.egressTargets, p.ingressTargets);
 }
 
+TEST_F(NetworkPolicyDualStack, PodIPsThatAreNotAddressesAreIgnored) {
+  pods_ = {podWithIPs("prod", "bad", {"10.42.0.7/24", "fd00:42::7/64", "bogus"}, "{app: web}"),
+           podWithIPs("prod", "ok", {"fd00:42::8", "10.42.0.8/24"}, "{app: web}")};
+  const auto p = only(policy("prod", "deny", "{podSelector: {}}"));
+  EXPECT_THAT(p.ingressTargets, ElementsAre("fd00:42::8"));
+}
+
 TEST_F(NetworkPolicyDualStack, SelectorPeersMatchBothFamilies) {
   auto rule = ingressRule("{from: [{podSelector: {matchLabels: {app: web}}}]}");
   EXPECT_THAT(rule.peers, ElementsAre(single("10.42.0.2")));
