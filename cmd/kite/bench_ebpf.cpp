@@ -87,10 +87,11 @@ BackendFigures measureDirect(const BenchNetwork& network, int services, int endp
   return figures;
 }
 
-BackendFigures measureEbpf(const BenchNetwork& network, const proxy::DesiredState& state,
-                           int services, int endpoints, const ProxyBenchOptions& options,
-                           const EbpfScratch& scratch) {
-  BackendFigures figures;
+EbpfFigures measureEbpf(const BenchNetwork& network, const proxy::DesiredState& state, int services,
+                        int endpoints, const ProxyBenchOptions& options,
+                        const EbpfScratch& scratch) {
+  EbpfFigures result;
+  BackendFigures& figures = result.ebpf;
   std::vector<double> full;
   std::vector<double> change;
   std::vector<double> kernel;
@@ -123,11 +124,14 @@ BackendFigures measureEbpf(const BenchNetwork& network, const proxy::DesiredStat
     figures.wrk = runWrkMedian(network, scratch.cgroup.path(), wrkClusterUrl(services),
                                options.wrkSeconds, options.wrkConnections, options.repetitions);
   }
+  result.directAttached.latency =
+      measureConnects(network, services, options.connections, options.seed,
+                      {.direct = true, .endpoints = endpoints, .cgroup = scratch.cgroup.path()});
   dataplane->cleanup();
   figures.fullSyncMs = median(full);
   figures.endpointChangeMs = median(change);
   figures.kernelKiB = median(kernel);
-  return figures;
+  return result;
 }
 
 NorthSouthFigures measureNorthSouth(const BenchNetwork& network, const proxy::DesiredState& state,

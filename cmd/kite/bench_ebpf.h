@@ -60,10 +60,15 @@ BackendFigures measureDirect(const BenchNetwork& network, int services, int endp
 // EbpfDataplane with socket-level translation only (`northSouth` off): R full syncs onto
 // freshly loaded, empty maps (kernel KiB counts from before the load), R one-endpoint
 // changes, the pinned maps' memory (`rulesKiB`), this process's RSS, then connects and `wrk`
-// through the ClusterIP from processes inside `cgroup`. Call in the node namespace.
-BackendFigures measureEbpf(const BenchNetwork& network, const proxy::DesiredState& state,
-                           int services, int endpoints, const ProxyBenchOptions& options,
-                           const EbpfScratch& scratch);
+// through the ClusterIP from processes inside `cgroup`, and connects to the pod IP from there
+// with the programs still attached (`directAttached`). Call in the node namespace.
+struct EbpfFigures {
+  BackendFigures ebpf;
+  BackendFigures directAttached;
+};
+EbpfFigures measureEbpf(const BenchNetwork& network, const proxy::DesiredState& state, int services,
+                        int endpoints, const ProxyBenchOptions& options,
+                        const EbpfScratch& scratch);
 
 // EbpfDataplane with its nftables table (`northSouth`, as `--proxy-mode ebpf` runs) and the
 // wrk Service given NodePort kNodePort: `wrk` from the client namespace playing a host outside

@@ -110,8 +110,11 @@ ConnectLatency measureConnects(const BenchNetwork& network, int services, int co
     if (!enter(options.cgroup, clientNsPath)) _exit(2);
     std::mt19937 random(seed);
     std::uniform_int_distribution<int> pick(0, services - 1);
+    std::mt19937 spread(seed + 1);
+    std::uniform_int_distribution<int> endpoint(0, options.endpoints - 1);
     const auto target = [&](int service) {
-      return options.direct ? endpointIPOf(service * options.endpoints) : clusterIPOf(service);
+      return options.direct ? endpointIPOf(service * options.endpoints + endpoint(spread))
+                            : clusterIPOf(service);
     };
     const int port = options.direct ? kBackendPort : kServicePort;
     // Warm-up: neighbour entries and the first conntrack/NAT work are not what we time.

@@ -19,9 +19,9 @@ struct ConnectLatency {
 
 // Where measureConnects connects and from which process.
 struct ConnectOptions {
-  // false: the ClusterIP of the Service, port 80; true: the Service's first endpoint
-  // (index × endpoints), port 8080, with no Service in between (the baseline of the eBPF
-  // dataplane's translation).
+  // false: the ClusterIP of the Service, port 80; true: one of the Service's endpoints at
+  // random (index × endpoints + 0..endpoints-1, the addresses a translation picks from), port
+  // 8080, with no Service in between (the baseline of the eBPF dataplane's translation).
   bool direct = false;
   int endpoints = 1;
   // A cgroup v2 directory the connecting process joins first ("" none): the eBPF programs

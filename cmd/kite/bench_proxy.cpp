@@ -179,7 +179,9 @@ ProxyBenchPoint measureProxyPoint(const BenchNetwork& network, int services,
   if (options.ebpf) {
     if (ebpf == nullptr) throw std::logic_error("measureProxyPoint: eBPF without its scratch");
     point.direct = measureDirect(network, services, options.endpoints, options);
-    point.ebpf = measureEbpf(network, state, services, options.endpoints, options, *ebpf);
+    auto measured = measureEbpf(network, state, services, options.endpoints, options, *ebpf);
+    point.ebpf = std::move(measured.ebpf);
+    point.directAttached = std::move(measured.directAttached);
     if (options.wrkSeconds > 0)
       point.northSouth = measureNorthSouth(network, state, services, options, *ebpf);
   }

@@ -65,6 +65,9 @@ struct ProxyBenchPoint {
   std::optional<BackendFigures> iptables;
   std::optional<BackendFigures> ebpf;
   std::optional<BackendFigures> direct;  // connects and wrk to the pod IP, no Service
+  // Connects to the pod IP from the bench's cgroup with the eBPF programs attached: the path a
+  // pod's direct connect takes on a node running --proxy-mode ebpf (the Service lookup misses).
+  std::optional<BackendFigures> directAttached;
   std::optional<NorthSouthFigures> northSouth;
 };
 

@@ -84,7 +84,9 @@ void printProxyTable(std::ostream& out, const std::vector<ProxyBenchPoint>& poin
   if (options.ebpf) {
     out << "ebpf: socket programs only, connecting processes in the bench's cgroup; rules KiB: "
            "its BPF maps' memlock (preallocated capacity), kernel KiB: from before the load; "
-           "direct: to the Service's first pod IP, no Service\n";
+           "direct: to one of the Service's pod IPs at random, no Service; direct, programs "
+           "attached: the "
+           "same from the bench's cgroup while the programs are attached\n";
   }
   if (wrk) {
     out << "req/s: median of " << options.repetitions << " runs of wrk -t 2 -c "
@@ -110,11 +112,18 @@ void printProxyTable(std::ostream& out, const std::vector<ProxyBenchPoint>& poin
     if (p.iptables) printTableRow(out, figuresRow(p, "iptables", *p.iptables, true, wrk));
     if (p.ebpf) printTableRow(out, figuresRow(p, "ebpf", *p.ebpf, true, wrk));
     if (p.direct) printTableRow(out, figuresRow(p, "direct", *p.direct, false, wrk));
+    if (p.directAttached) {
+      printTableRow(out, figuresRow(p, "direct, programs attached", *p.directAttached, false, wrk));
+    }
     if (p.nftables && p.iptables) {
       printTableRow(out, ratioRow(p, "nftables/iptables", *p.nftables, *p.iptables, true, wrk));
     }
     if (p.ebpf && p.direct) {
       printTableRow(out, ratioRow(p, "ebpf/direct", *p.ebpf, *p.direct, false, wrk));
+    }
+    if (p.ebpf && p.directAttached) {
+      printTableRow(out,
+                    ratioRow(p, "ebpf/direct attached", *p.ebpf, *p.directAttached, false, wrk));
     }
     if (p.ebpf && p.nftables) {
       printTableRow(out, ratioRow(p, "ebpf/nftables", *p.ebpf, *p.nftables, true, wrk));

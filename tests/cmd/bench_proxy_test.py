@@ -109,19 +109,23 @@ def main():
         if not rows or rows[0] != WRK_COLUMNS:
             fail("the table's header is not as expected", out)
         data = {r[2]: r for r in rows[2:]}
-        expected = ["nftables", "iptables", "ebpf", "direct", "nftables/iptables",
-                    "ebpf/direct", "ebpf/nftables"]
+        expected = ["nftables", "iptables", "ebpf", "direct", "direct, programs attached",
+                    "nftables/iptables", "ebpf/direct", "ebpf/direct attached", "ebpf/nftables"]
         if [r[2] for r in rows[2:]] != expected or any(r[0] != "10" for r in rows[2:]):
             fail("expected the rows " + ", ".join(expected) + " at 10 Services", out)
         for name in ("nftables", "iptables", "ebpf", "direct"):
             check_backend_row(data[name], len(WRK_COLUMNS), out)
             if not re.fullmatch(NUMBER, data[name][11]) or float(data[name][11]) <= 0:
                 fail(f"{name}: no wrk requests/s without errors: {data[name][11]!r}", out)
+        # Direct connects from the bench's cgroup with the programs attached: connects only.
+        check_backend_row(data["direct, programs attached"], len(WRK_COLUMNS), out)
+        if data["direct, programs attached"][11] != "-":
+            fail("wrk is not run for the direct connects with the programs attached", out)
         ebpf = data["ebpf"]
         # The maps are preallocated: they take megabytes whatever N, and kite holds them.
         if float(ebpf[6]) < 1024 or ebpf[7] == "-":
             fail("the eBPF maps' memory or the RSS is missing", out)
-        for ratio in ("ebpf/direct", "ebpf/nftables"):
+        for ratio in ("ebpf/direct", "ebpf/direct attached", "ebpf/nftables"):
             if not re.fullmatch(NUMBER + "×", data[ratio][8]):
                 fail(f"{ratio}: no connect p50 ratio", out)
         # The direct baseline has no rules; sanity: a ClusterIP connect through the socket
@@ -161,11 +165,11 @@ def check_backend_row(r, width, out):
     if done != attempted:
         fail(f"{r[2]} at {r[0]} Services: connects failed: {r[10]}", out)
     for column, value in enumerate(r[3:10], start=3):
-        if value == "-" and (r[2] == "direct" or (column == 7 and r[2] == "iptables")):
+        if value == "-" and (r[2].startswith("direct") or (column == 7 and r[2] == "iptables")):
             continue  # no rules (direct), no process of its own (iptables)
         if not re.fullmatch(NUMBER, value):
             fail(f"not a number: {value!r}", out)
-    if r[2] != "direct" and (float(r[3]) <= 0 or float(r[4]) <= 0 or float(r[6]) <= 0):
+    if not r[2].startswith("direct") and (float(r[3]) <= 0 or float(r[4]) <= 0 or float(r[6]) <= 0):
         fail("a sync time or the rules' size is not positive", out)
     if float(r[8]) <= 0:
         fail("a connect time is not positive", out)
