@@ -179,9 +179,9 @@ ProxyBenchPoint measureProxyPoint(const BenchNetwork& network, int services,
   if (options.ebpf) {
     if (ebpf == nullptr) throw std::logic_error("measureProxyPoint: eBPF without its scratch");
     point.direct = measureDirect(network, services, options.endpoints, options);
-    auto measured = measureEbpf(network, state, services, options.endpoints, options, *ebpf);
-    point.ebpf = std::move(measured.ebpf);
-    point.directAttached = std::move(measured.directAttached);
+    const auto measured = measureEbpf(network, state, services, options.endpoints, options, *ebpf);
+    point.ebpf = measured.ebpf;
+    point.directAttached = measured.directAttached;
     if (options.wrkSeconds > 0)
       point.northSouth = measureNorthSouth(network, state, services, options, *ebpf);
   }
