@@ -33,8 +33,8 @@ struct ProxyOptions {
   // --flannel-backend=host-gw: routes to the other nodes' pod CIDRs via their InternalIPs
   // (node_routes.h), kept in step with the Nodes by an informer.
   bool hostGatewayRoutes = false;
-  // --nodeport-addresses: IPv4 CIDRs of the local addresses NodePorts answer on; empty: all
-  // (127.0.0.1 included).
+  // --nodeport-addresses: CIDRs (IPv4, IPv6 or both) of the local addresses NodePorts answer
+  // on, per family; a family with none answers on all its addresses (127.0.0.1 included).
   std::vector<std::string> nodePortAddresses{};
   // --healthz-bind-address / --metrics-bind-address ("HOST:PORT"); empty: not served. `kite
   // proxy` and the agent default them to kube-proxy's 0.0.0.0:10256 and 127.0.0.1:10249.
