@@ -2,182 +2,51 @@
 // getpeername6 translating IPv6 Services, internalTrafficPolicy Local for both families, and
 // cgroup/sock_release removing the reverse translations of closed sockets.
 //
-// The network is the test's own: a "node" namespace routing to pods a, b, c, each with
-// 10.42.<i>.2 and fd00:42:<i>::2 (ULA, DAD off so the addresses are usable at once) and a
-// dual-stack TCP+UDP echo server answering its name. The clients run in the node namespace, as
-// the node's own sockets, and inside a cgroup v2 child the programs attach to (never the
-// root), so the host's sockets are never rewritten. Root only (CI runs as root).
+// The network is a dual-stack TestNetwork (netns.h): a "node" namespace routing to pods a, b,
+// c, each with 10.42.<i>.2 and fd00:42:<i>::2 (ULA, DAD off so the addresses are usable at
+// once) and a dual-stack TCP+UDP echo server answering its name. The node has no default
+// route, so a connect the programs leave alone to an address of no Service fails at once. The
+// clients run in the node namespace, as the node's own sockets, and inside a cgroup v2 child
+// the programs attach to (never the root), so the host's sockets are never rewritten. Root
+// only (CI runs as root).
 
-#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <memory>
 #include <set>
-#include <sstream>
-#include <thread>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "kite/ebpf/maglev.h"
 #include "kite/ebpf/sock_lb.h"
 #include "kite/proxy/ebpf_dataplane.h"
 #include "netns.h"
 #include "scratch.h"
-
-extern char** environ;
+#include "traffic.h"
 
 namespace kite::proxy {
 namespace {
 
 using ::testing::Each;
-using testing::sh;
-using testing::spawn;
+using testing::kPodPort;
+using testing::peers;
+using testing::pods;
 using ::testing::StartsWith;
-
-constexpr int kPodPort = 8080;
-
-// One line per attempt: "<pod> [<peer ip>]:<peer port>" (the peer as getpeername or recvfrom
-// tell it), or REFUSED, TIMEOUT, ERR <errno>. The family follows the address. udp-reconnect:
-// as udp, then the socket connects again, to the loopback, before it is closed.
-constexpr const char* kClient = R"(import socket, sys
-mode, ip, port, n, timeout = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5])
-family = socket.AF_INET6 if ":" in ip else socket.AF_INET
-for _ in range(n):
-    try:
-        if mode == "tcp":
-            s = socket.socket(family, socket.SOCK_STREAM)
-            s.settimeout(timeout)
-            s.connect((ip, port))
-            peer = s.getpeername()
-            data = s.recv(100)
-        else:
-            s = socket.socket(family, socket.SOCK_DGRAM)
-            s.settimeout(timeout)
-            if mode in ("udp", "udp-reconnect"):
-                s.connect((ip, port))
-                s.send(b"x")
-                peer = s.getpeername()
-                data = s.recv(100)
-                if mode == "udp-reconnect":  # moves on to a peer that is no Service
-                    s.connect(("::1" if family == socket.AF_INET6 else "127.0.0.1", 9))
-            else:
-                s.sendto(b"x", (ip, port))
-                data, peer = s.recvfrom(100)
-        print(data.decode().strip(), "[%s]:%d" % (peer[0], peer[1]))
-        s.close()
-    except ConnectionRefusedError:
-        print("REFUSED")
-    except socket.timeout:
-        print("TIMEOUT")
-    except OSError as e:
-        print("ERR", e.errno)
-    sys.stdout.flush()
-)";
-
-// The node and its dual-stack pods; everything removed by the destructor.
-class DualStackNetwork {
- public:
-  explicit DualStackNetwork(int pods) {
-    try {
-      setUp(pods);
-    } catch (...) {
-      tearDown();
-      throw;
-    }
-  }
-  ~DualStackNetwork() { tearDown(); }
-  DualStackNetwork(const DualStackNetwork&) = delete;
-  DualStackNetwork& operator=(const DualStackNetwork&) = delete;
-
-  static std::string podName(int i) { return std::string(1, static_cast<char>('a' + i)); }
-  static std::string podIPv4(int i) { return "10.42." + std::to_string(i + 1) + ".2"; }
-  static std::string podIPv6(int i) { return "fd00:42:" + std::to_string(i + 1) + "::2"; }
-  const std::string& nodeNs() const { return node_; }
-  const std::string& podNs(int i) const { return pods_.at(static_cast<std::size_t>(i)); }
-  const std::string& dir() const { return dir_; }
-
- private:
-  void setUp(int pods) {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "kite-ebpf6-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = tmpl;
-    std::ofstream(dir_ + "/server.py") << testing::kDualStackEchoServer;
-    static int instances = 0;
-    const std::string id = std::to_string(getpid()) + "-" + std::to_string(instances++);
-    node_ = "kb6-" + id + "-node";
-    addNamespace(node_);
-    sh("ip netns exec " + node_ + " sysctl -qw net.ipv4.ip_forward=1");
-    sh("ip netns exec " + node_ + " sysctl -qw net.ipv6.conf.all.forwarding=1");
-    for (int i = 0; i < pods; ++i) {
-      const std::string ns = "kb6-" + id + "-pod-" + podName(i);
-      const std::string veth = "vp" + podName(i);
-      const std::string n = std::to_string(i + 1);
-      pods_.push_back(ns);
-      addNamespace(ns);
-      sh("ip -n " + node_ + " link add " + veth + " type veth peer name eth0 netns " + ns);
-      sh("ip -n " + node_ + " addr add 10.42." + n + ".1/24 dev " + veth);
-      sh("ip -n " + node_ + " -6 addr add fd00:42:" + n + "::1/64 dev " + veth + " nodad");
-      sh("ip -n " + node_ + " link set " + veth + " up");
-      sh("ip -n " + ns + " addr add " + podIPv4(i) + "/24 dev eth0");
-      sh("ip -n " + ns + " -6 addr add " + podIPv6(i) + "/64 dev eth0 nodad");
-      sh("ip -n " + ns + " link set eth0 up");
-      sh("ip -n " + ns + " route add default via 10.42." + n + ".1");
-      sh("ip -n " + ns + " -6 route add default via fd00:42:" + n + "::1");
-      servers_.push_back(
-          spawn({"ip", "netns", "exec", ns, "/usr/bin/python3", dir_ + "/server.py", podName(i),
-                 std::to_string(kPodPort), dir_ + "/ready-" + podName(i)}));
-    }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    for (int i = 0; i < pods; ++i) {
-      while (!std::filesystem::exists(dir_ + "/ready-" + podName(i))) {
-        if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("servers not up");
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-    }
-  }
-
-  // A namespace whose links get no duplicate address detection (addresses usable at once).
-  static void addNamespace(const std::string& ns) {
-    sh("ip netns add " + ns);
-    sh("ip -n " + ns + " link set lo up");
-    sh("ip netns exec " + ns + " sysctl -qw net.ipv6.conf.all.accept_dad=0");
-    sh("ip netns exec " + ns + " sysctl -qw net.ipv6.conf.default.accept_dad=0");
-  }
-
-  void tearDown() {
-    for (const pid_t pid : servers_) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-    }
-    for (const auto& ns : pods_) std::system(("ip netns del " + ns + " 2>/dev/null").c_str());
-    if (!node_.empty()) std::system(("ip netns del " + node_ + " 2>/dev/null").c_str());
-    std::error_code ec;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
-  }
-
-  std::string dir_;
-  std::string node_;
-  std::vector<std::string> pods_;
-  std::vector<pid_t> servers_;
-};
+using testing::stateOf;
 
 class EbpfDualStackTraffic : public ::testing::Test {
  protected:
   void SetUp() override {
     if (geteuid() != 0) GTEST_SKIP() << "needs root for BPF and network namespaces";
-    net_ = std::make_unique<DualStackNetwork>(3);
+    net_ = std::make_unique<testing::TestNetwork>(
+        3, kPodPort, testing::NetworkOptions{.dualStack = true, .defaultRoute = false});
     cgroup_ = std::make_unique<ebpf::testing::TestCgroup>();
     pins_ = std::make_unique<ebpf::testing::TestPinDir>();
-    script_ = net_->dir() + "/client.py";
-    std::ofstream(script_) << kClient;
     dataplane_ = std::make_unique<EbpfDataplane>(EbpfOptions{
         .pinDir = pins_->path(), .cgroup = cgroup_->path(), .northSouth = std::nullopt});
   }
@@ -189,55 +58,29 @@ class EbpfDualStackTraffic : public ::testing::Test {
 
   // A Service port of the pods' IPv6 (or, for an IPv4 ClusterIP, IPv4) addresses; `local`
   // lists the pods on this node.
-  static ServicePortState service(const std::string& name, const std::string& clusterIP, int port,
-                                  const std::vector<int>& pods, const std::string& proto = "tcp",
-                                  const std::vector<int>& local = {}) {
+  ServicePortState service(const std::string& name, const std::string& clusterIP, int port,
+                           const std::vector<int>& pods, const std::string& proto = "tcp",
+                           const std::vector<int>& local = {}) const {
+    auto p = testing::service(*net_, name, clusterIP, port, pods, proto);
     const bool ipv6 = clusterIP.find(':') != std::string::npos;
-    ServicePortState p;
-    p.namespace_ = "default";
-    p.name = name;
-    p.protocol = proto;
-    p.clusterIP = clusterIP;
-    p.port = port;
-    for (const int i : pods) {
-      const bool isLocal = std::find(local.begin(), local.end(), i) != local.end();
-      p.endpoints.push_back(
-          {ipv6 ? DualStackNetwork::podIPv6(i) : DualStackNetwork::podIPv4(i), kPodPort, isLocal});
+    for (const int i : local) {
+      const std::string ip = ipv6 ? net_->podIPv6(i) : net_->podIP(i);
+      for (auto& e : p.endpoints) e.local = e.local || e.ip == ip;
     }
-    std::sort(p.endpoints.begin(), p.endpoints.end());
     return p;
   }
 
-  static DesiredState stateOf(const std::vector<ServicePortState>& ports) {
-    DesiredState s;
-    for (const auto& p : ports) s.services.emplace(p.key(), p);
-    return s;
-  }
-
   // `count` attempts from a namespace (the node's unless given) by a process inside the test's
-  // cgroup. mode: tcp, udp (connected), udp-reconnect or udp-sendto (kClient).
+  // cgroup; each answer with the peer the client's socket saw ("<pod> <ip>:<port>"). mode:
+  // tcp, udp (connected), udp-reconnect or udp-sendto (TestNetwork::connect).
   std::vector<std::string> fromNode(const std::string& mode, const std::string& ip, int port,
                                     int count, double timeout = 2.0,
                                     const std::string& ns = "") const {
-    const std::string command = "ip netns exec " + (ns.empty() ? net_->nodeNs() : ns) +
-                                " /usr/bin/python3 " + script_ + " " + mode + " " + ip + " " +
-                                std::to_string(port) + " " + std::to_string(count) + " " +
-                                std::to_string(timeout);
-    std::istringstream out(ebpf::testing::capture(cgroup_->wrap(command)));
-    std::vector<std::string> lines;
-    for (std::string line; std::getline(out, line);) lines.push_back(line);
-    return lines;
-  }
-
-  static std::set<std::string> pods(const std::vector<std::string>& lines) {
-    std::set<std::string> names;
-    for (const auto& line : lines) names.insert(line.substr(0, line.find(' ')));
-    return names;
-  }
-  static std::set<std::string> peers(const std::vector<std::string>& lines) {
-    std::set<std::string> out;
-    for (const auto& line : lines) out.insert(line.substr(line.find(' ') + 1));
-    return out;
+    const testing::ClientOptions options{
+        .timeout = timeout, .showPeer = true, .wrap = [this](const std::string& c) {
+          return cgroup_->wrap(c);
+        }};
+    return net_->connect(ns.empty() ? net_->nodeNs() : ns, mode, ip, port, count, options);
   }
 
   // Reverse translations in the pinned map now (a second loader on the same pins looks).
@@ -248,10 +91,9 @@ class EbpfDualStackTraffic : public ::testing::Test {
         .size();
   }
 
-  std::unique_ptr<DualStackNetwork> net_;
+  std::unique_ptr<testing::TestNetwork> net_;
   std::unique_ptr<ebpf::testing::TestCgroup> cgroup_;
   std::unique_ptr<ebpf::testing::TestPinDir> pins_;
-  std::string script_;
   std::unique_ptr<EbpfDataplane> dataplane_;
 };
 
@@ -260,7 +102,7 @@ TEST_F(EbpfDualStackTraffic, Ipv6TcpSpreadsOverEndpointsAndThePeerIsTheService) 
   const auto lines = fromNode("tcp", "fd00:43::10", 80, 30);
   ASSERT_EQ(lines.size(), 30U);
   EXPECT_EQ(pods(lines), (std::set<std::string>{"a", "b", "c"}));
-  EXPECT_EQ(peers(lines), (std::set<std::string>{"[fd00:43::10]:80"}));
+  EXPECT_EQ(peers(lines), (std::set<std::string>{"fd00:43::10:80"}));
 }
 
 TEST_F(EbpfDualStackTraffic, Ipv6UdpRepliesComeFromTheService) {
@@ -268,12 +110,12 @@ TEST_F(EbpfDualStackTraffic, Ipv6UdpRepliesComeFromTheService) {
   const auto connected = fromNode("udp", "fd00:43::53", 53, 20);
   ASSERT_EQ(connected.size(), 20U);
   EXPECT_EQ(pods(connected), (std::set<std::string>{"a", "b", "c"}));
-  EXPECT_EQ(peers(connected), (std::set<std::string>{"[fd00:43::53]:53"}));
+  EXPECT_EQ(peers(connected), (std::set<std::string>{"fd00:43::53:53"}));
   // Unconnected: sendmsg6 translates each datagram, recvmsg6 shows the reply from the Service.
   const auto sent = fromNode("udp-sendto", "fd00:43::53", 53, 20);
   ASSERT_EQ(sent.size(), 20U);
   EXPECT_EQ(pods(sent), (std::set<std::string>{"a", "b", "c"}));
-  EXPECT_EQ(peers(sent), (std::set<std::string>{"[fd00:43::53]:53"}));
+  EXPECT_EQ(peers(sent), (std::set<std::string>{"fd00:43::53:53"}));
 }
 
 TEST_F(EbpfDualStackTraffic, Ipv6ExternalIPsAndBothFamiliesSideBySide) {
@@ -310,8 +152,7 @@ TEST_F(EbpfDualStackTraffic, Ipv6AffinityPinsAClientAndIncrementalSyncsApply) {
   auto without = sticky;
   without.endpoints.erase(std::remove_if(without.endpoints.begin(), without.endpoints.end(),
                                          [&](const EndpointTarget& e) {
-                                           return e.ip ==
-                                                  DualStackNetwork::podIPv6(pinned[0] - 'a');
+                                           return e.ip == net_->podIPv6(pinned[0] - 'a');
                                          }),
                           without.endpoints.end());
   dataplane_->syncChanges(stateOf({sticky}), stateOf({without}));
@@ -400,7 +241,7 @@ TEST_F(EbpfDualStackTraffic, NodePortsOfTheGivenNodeAddressesAreTranslatedAtConn
   dataplane_->syncAll(both);
   const auto v4Lines = fromNode("tcp", "10.42.1.1", 30080, 20);
   EXPECT_EQ(pods(v4Lines), (std::set<std::string>{"a", "b"}));
-  EXPECT_EQ(peers(v4Lines), (std::set<std::string>{"[10.42.1.1]:30080"}));
+  EXPECT_EQ(peers(v4Lines), (std::set<std::string>{"10.42.1.1:30080"}));
   EXPECT_EQ(pods(fromNode("tcp", "fd00:42:1::1", 30080, 20)), (std::set<std::string>{"b", "c"}));
   // A socket in pod c's namespace reaching the node's address.
   EXPECT_EQ(pods(fromNode("tcp", "10.42.1.1", 30080, 20, 2.0, net_->podNs(2))),
@@ -437,7 +278,7 @@ TEST_F(EbpfDualStackTraffic, MaglevChoosesTheClientsEndpointByConsistentHashing)
     const auto slot = table.at(kite_maglev_entry(std::stoull(cookie)));
     const auto& ip = port.endpoints.at(slot).ip;
     for (int i = 0; i < 3; ++i) {
-      if (DualStackNetwork::podIPv6(i) == ip) return DualStackNetwork::podName(i);
+      if (net_->podIPv6(i) == ip) return net_->podName(i);
     }
     return std::string("?");
   };
@@ -464,7 +305,7 @@ TEST_F(EbpfDualStackTraffic, MaglevChoosesTheClientsEndpointByConsistentHashing)
 
 TEST_F(EbpfDualStackTraffic, AnEndpointOfTheOtherFamilyIsRefusedBySync) {
   auto mixed = service("mixed", "fd00:43::50", 80, {0});
-  mixed.endpoints.push_back({DualStackNetwork::podIPv4(1), kPodPort, false});
+  mixed.endpoints.push_back({net_->podIP(1), kPodPort, false});
   EXPECT_THROW(dataplane_->syncAll(stateOf({mixed})), std::invalid_argument);
 }
 

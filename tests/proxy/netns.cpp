@@ -60,11 +60,13 @@ for _ in range(n):
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("::" if v6 else "0.0.0.0", sport))
             s.settimeout(timeout)
-            if proto == "udp":
+            if proto in ("udp", "udp-reconnect"):
                 s.connect((ip, port))
                 s.send(b"x")
                 peer = s.getpeername()
                 data = s.recv(100)
+                if proto == "udp-reconnect":  # moves on to a peer that is no Service
+                    s.connect(("::1" if v6 else "127.0.0.1", 9))
             else:
                 s.sendto(b"x", (ip, port))
                 data, peer = s.recvfrom(100)
@@ -137,16 +139,17 @@ while True:
         c.close()
 )";
 
-TestNetwork::TestNetwork(int pods, int port, bool dualStack) {
+TestNetwork::TestNetwork(int pods, int port, const NetworkOptions& options) {
   try {
-    setUp(pods, port, dualStack);
+    setUp(pods, port, options);
   } catch (...) {
     tearDown();
     throw;
   }
 }
 
-void TestNetwork::setUp(int pods, int port, bool dualStack) {
+void TestNetwork::setUp(int pods, int port, const NetworkOptions& options) {
+  const bool dualStack = options.dualStack;
   std::string tmpl = (std::filesystem::temp_directory_path() / "kite-proxy-XXXXXX").string();
   if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
@@ -174,10 +177,12 @@ void TestNetwork::setUp(int pods, int port, bool dualStack) {
   sh("ip -n " + node_ + " link set vcl up");
   // A real node has a default route: traffic to an unknown address leaves through it (here
   // into a veth nobody answers on) instead of failing in the routing lookup.
-  sh("ip -n " + node_ + " link add up0 type veth peer name up1");
-  sh("ip -n " + node_ + " link set up1 up");
-  sh("ip -n " + node_ + " link set up0 up");
-  sh("ip -n " + node_ + " route add default dev up0");
+  if (options.defaultRoute) {
+    sh("ip -n " + node_ + " link add up0 type veth peer name up1");
+    sh("ip -n " + node_ + " link set up1 up");
+    sh("ip -n " + node_ + " link set up0 up");
+    sh("ip -n " + node_ + " route add default dev up0");
+  }
   sh("ip -n " + client_ + " addr add 10.99.0.2/24 dev eth0");
   sh("ip -n " + client_ + " link set eth0 up");
   sh("ip -n " + client_ + " route add default via 10.99.0.1");
@@ -194,7 +199,7 @@ void TestNetwork::setUp(int pods, int port, bool dualStack) {
     sh("ip -n " + ns + " link set eth0 up");
     sh("ip -n " + ns + " route add default via " + net + ".1");
   }
-  if (dualStack) addIPv6(pods);
+  if (dualStack) addIPv6(pods, options.defaultRoute);
   for (int i = 0; i < pods; ++i) {
     servers_.push_back(spawn({"ip", "netns", "exec", pods_.at(static_cast<std::size_t>(i)),
                               "/usr/bin/python3", dir_ + "/server.py", podName(i),
@@ -210,24 +215,24 @@ void TestNetwork::setUp(int pods, int port, bool dualStack) {
 }
 
 // The IPv6 half of a dual-stack network, on the links setUp made (nodad: usable at once).
-void TestNetwork::addIPv6(int pods) {
+void TestNetwork::addIPv6(int pods, bool defaultRoute) {
   sh("ip netns exec " + node_ + " sysctl -qw net.ipv6.conf.all.forwarding=1");
   const auto address = [](const std::string& ns, const std::string& cidr, const std::string& dev) {
     sh("ip -n " + ns + " -6 addr add " + cidr + " dev " + dev + " nodad");
   };
-  const auto defaultRoute = [](const std::string& ns, const std::string& via) {
+  const auto route = [](const std::string& ns, const std::string& via) {
     sh("ip -n " + ns + " -6 route add default " + via);
   };
   address(node_, "fd00:99::1/64", "vcl");
-  defaultRoute(node_, "dev up0");
+  if (defaultRoute) route(node_, "dev up0");
   address(client_, "fd00:99::2/64", "eth0");
-  defaultRoute(client_, "via fd00:99::1");
+  route(client_, "via fd00:99::1");
   for (int i = 0; i < pods; ++i) {
     const std::string net = "fd00:42:" + std::to_string(i + 1) + "::";
     const std::string& ns = pods_.at(static_cast<std::size_t>(i));
     address(node_, net + "1/64", "vp" + podName(i));
     address(ns, net + "2/64", "eth0");
-    defaultRoute(ns, "via " + net + "1");
+    route(ns, "via " + net + "1");
   }
 }
 

@@ -39,13 +39,24 @@ pid_t spawn(const std::vector<std::string>& args);
 // once listening.
 extern const char* const kDualStackEchoServer;
 
+// How a TestNetwork is built.
+struct NetworkOptions {
+  // The pods have fd00:42:<i+1>::2 too and serve on both families (kDualStackEchoServer), the
+  // node is fd00:99::1 towards the client fd00:99::2 (ULA addresses only, no duplicate address
+  // detection, so usable at once).
+  bool dualStack = false;
+  // The node has a default route (per family) into a veth nobody answers on, as a real node
+  // has one: traffic to an unknown address leaves and times out. Without it such a connect
+  // fails in the routing lookup at once (ERR <errno>), which a test may want to tell apart.
+  bool defaultRoute = true;
+};
+
 class TestNetwork {
  public:
   // Pods are named a, b, c...: pod i has 10.42.<i+1>.2 and serves `port` (TCP and UDP).
-  // Dual-stack: the pods have fd00:42:<i+1>::2 too and serve on both families
-  // (kDualStackEchoServer), the node is fd00:99::1 towards the client fd00:99::2 (ULA
-  // addresses only, no duplicate address detection, so usable at once).
-  TestNetwork(int pods, int port, bool dualStack = false);
+  TestNetwork(int pods, int port, const NetworkOptions& options);
+  TestNetwork(int pods, int port, bool dualStack = false)
+      : TestNetwork(pods, port, NetworkOptions{.dualStack = dualStack}) {}
   ~TestNetwork();
   TestNetwork(const TestNetwork&) = delete;
   TestNetwork& operator=(const TestNetwork&) = delete;
@@ -59,8 +70,9 @@ class TestNetwork {
 
   // `count` attempts from namespace `ns`, each on a new socket; one line each: the answering
   // pod's name, REFUSED, TIMEOUT or ERR <errno>. proto: tcp, tcp6 (an IPv6 socket to the
-  // IPv4-mapped address), udp (a connected socket) or udp-sendto (an unconnected one); the
-  // socket's family follows `ip`.
+  // IPv4-mapped address), udp (a connected socket), udp-reconnect (as udp, then the socket
+  // connects again, to the loopback, before it is closed) or udp-sendto (an unconnected one);
+  // the socket's family follows `ip`.
   std::vector<std::string> connect(const std::string& ns, const std::string& proto,
                                    const std::string& ip, int port, int count,
                                    const ClientOptions& options) const;
@@ -76,8 +88,8 @@ class TestNetwork {
   std::string run(const std::string& ns, const std::string& command) const;
 
  private:
-  void setUp(int pods, int port, bool dualStack);
-  void addIPv6(int pods);
+  void setUp(int pods, int port, const NetworkOptions& options);
+  void addIPv6(int pods, bool defaultRoute);
   void tearDown();
 
   std::string dir_;
