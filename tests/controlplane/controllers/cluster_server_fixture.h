@@ -10,7 +10,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "kite/api/coordination/v1/types.h"
@@ -20,6 +19,7 @@
 #include "kite/api/storage/v1/types.h"
 #include "kite/client/client.h"
 #include "kite/controlplane/controllers/cluster.h"
+#include "server_test_polling.h"
 #include "test_server.h"
 
 namespace kite::controlplane::controllers::cluster_test {
@@ -35,24 +35,16 @@ inline constexpr const char* kCaPem =
 // Polls check until it returns true or the timeout passes; failures inside count as false.
 inline bool eventually(const std::function<bool()>& check,
                        std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    try {
-      if (check()) return true;
-    } catch (const std::exception&) {
-      // not there yet
-    }
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  return server_test::pollUntil(
+      check, timeout, {.interval = std::chrono::milliseconds(100), .throwsMeanNotYet = true});
 }
 
 class ClusterControllersTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    server_ = new client::testing::TestServer();
+    server_ = std::make_unique<client::testing::TestServer>();
     server_->start();
-    client_ = new client::Client(server_->config());
+    client_ = std::make_unique<client::Client>(server_->config());
     ClusterControllerOptions o;
     o.rootCaPem = kCaPem;
     o.serviceCidr = "10.43.0.0/16";
@@ -61,15 +53,15 @@ class ClusterControllersTest : public ::testing::Test {
     o.nodeMonitorGracePeriod = std::chrono::seconds(3);
     o.nodeMonitorPeriod = std::chrono::milliseconds(500);
     o.localPathDir = "/var/lib/kite-test/storage";
-    controllers_ =
-        new std::vector<std::unique_ptr<Controller>>(makeClusterControllers(*client_, o));
+    controllers_ = std::make_unique<std::vector<std::unique_ptr<Controller>>>(
+        makeClusterControllers(*client_, o));
     for (auto& c : *controllers_) c->start();
   }
   static void TearDownTestSuite() {
     for (auto& c : *controllers_) c->stop();
-    delete controllers_;
-    delete client_;
-    delete server_;
+    controllers_.reset();
+    client_.reset();
+    server_.reset();
   }
 
   static void createNamespace(const std::string& name) {
@@ -78,9 +70,9 @@ class ClusterControllersTest : public ::testing::Test {
     client_->create(ns);
   }
 
-  static inline client::testing::TestServer* server_ = nullptr;
-  static inline client::Client* client_ = nullptr;
-  static inline std::vector<std::unique_ptr<Controller>>* controllers_ = nullptr;
+  static inline std::unique_ptr<client::testing::TestServer> server_;
+  static inline std::unique_ptr<client::Client> client_;
+  static inline std::unique_ptr<std::vector<std::unique_ptr<Controller>>> controllers_;
 };
 
 // A Ready node labelled with its hostname, with an InternalIP.

@@ -18,9 +18,8 @@
 #include "kite/api/core/v1/types.h"
 #include "kite/api/meta.h"
 #include "kite/client/client.h"
-#include "kite/controlplane/controllers/workloads.h"
-#include "test_server.h"
 #include "workload_pods.h"
+#include "workload_server_fixture.h"
 
 namespace kite::controlplane::controllers {
 namespace {
@@ -33,37 +32,17 @@ using api::core::v1::Pod;
 
 constexpr const char* kHashLabel = "controller-revision-hash";
 
-class ControllerHistoryServerTest : public ::testing::Test {
+// Waits 20 s by default (the other suites: 15 s): its rollouts and rollbacks go pod by pod.
+struct ControllerHistorySuite : WorkloadServerSuite {
+  static constexpr std::string_view kNamespacePrefix = "h";
+  static constexpr std::chrono::milliseconds kTimeout = 20s;
+};
+
+class ControllerHistoryServerTest : public WorkloadServerFixture<ControllerHistorySuite> {
  protected:
-  static void SetUpTestSuite() {
-    server_ = std::make_unique<client::testing::TestServer>();
-    server_->start();
-  }
-  static void TearDownTestSuite() { server_.reset(); }
-
-  void SetUp() override {
-    client_ = std::make_unique<client::Client>(server_->config());
-    controllers_ = makeWorkloadControllers(*client_, {});
-    for (auto& c : controllers_) c->start();
-    ns_ = std::string("h-") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    for (auto& ch : ns_) ch = static_cast<char>(std::tolower(ch));
-    api::core::v1::Namespace n;
-    n.metadata.name = ns_;
-    client_->create(n);
-  }
   void TearDown() override {
-    for (auto& c : controllers_) c->stop();
+    WorkloadServerFixture::TearDown();
     for (const auto& node : nodes_) client_->remove<api::core::v1::Node>("", node);
-  }
-
-  static bool eventually(const std::function<bool()>& pred,
-                         std::chrono::milliseconds timeout = 20s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return pred();
   }
 
   void makeNode(const std::string& name) {
@@ -140,14 +119,8 @@ class ControllerHistoryServerTest : public ::testing::Test {
     return t;
   }
 
-  static std::unique_ptr<client::testing::TestServer> server_;
-  std::unique_ptr<client::Client> client_;
-  std::vector<std::unique_ptr<Controller>> controllers_;
   std::vector<std::string> nodes_;
-  std::string ns_;
 };
-
-std::unique_ptr<client::testing::TestServer> ControllerHistoryServerTest::server_;
 
 TEST_F(ControllerHistoryServerTest, DaemonSetRevisionsRolloutAndRollback) {
   makeNode(ns_ + "-a");

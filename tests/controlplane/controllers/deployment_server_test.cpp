@@ -13,8 +13,7 @@
 #include "kite/api/core/v1/types.h"
 #include "kite/api/meta.h"
 #include "kite/client/client.h"
-#include "kite/controlplane/controllers/workloads.h"
-#include "test_server.h"
+#include "workload_server_fixture.h"
 
 namespace kite::controlplane::controllers {
 namespace {
@@ -24,38 +23,12 @@ using api::apps::v1::Deployment;
 using api::apps::v1::ReplicaSet;
 using api::core::v1::Pod;
 
-class DeploymentServerTest : public ::testing::Test {
+struct DeploymentSuite : WorkloadServerSuite {
+  static constexpr std::string_view kNamespacePrefix = "d";
+};
+
+class DeploymentServerTest : public WorkloadServerFixture<DeploymentSuite> {
  protected:
-  static void SetUpTestSuite() {
-    server_ = std::make_unique<client::testing::TestServer>();
-    server_->start();
-  }
-  static void TearDownTestSuite() { server_.reset(); }
-
-  void SetUp() override {
-    client_ = std::make_unique<client::Client>(server_->config());
-    controllers_ = makeWorkloadControllers(*client_, WorkloadControllerOptions{});
-    for (auto& c : controllers_) c->start();
-    ns_ = std::string("d-") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    for (auto& ch : ns_) ch = static_cast<char>(std::tolower(ch));
-    api::core::v1::Namespace n;
-    n.metadata.name = ns_;
-    client_->create(n);
-  }
-  void TearDown() override {
-    for (auto& c : controllers_) c->stop();
-  }
-
-  static bool eventually(const std::function<bool()>& pred,
-                         std::chrono::milliseconds timeout = 15s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return pred();
-  }
-
   // Marks the pods of one ReplicaSet Running and Ready.
   void markReady(const std::string& rsName) {
     for (auto& p : client_->list<Pod>(ns_).items) {
@@ -93,14 +66,7 @@ class DeploymentServerTest : public ::testing::Test {
     const auto* c = api::findCondition(d.status.conditions, "Progressing");
     return c != nullptr ? c->reason : "";
   }
-
-  static std::unique_ptr<client::testing::TestServer> server_;
-  std::unique_ptr<client::Client> client_;
-  std::vector<std::unique_ptr<Controller>> controllers_;
-  std::string ns_;
 };
-
-std::unique_ptr<client::testing::TestServer> DeploymentServerTest::server_;
 
 TEST_F(DeploymentServerTest, ScalingMidRolloutIsProportionalWithEvents) {
   Deployment d;
@@ -174,7 +140,8 @@ TEST_F(DeploymentServerTest, ScalingMidRolloutIsProportionalWithEvents) {
         for (const auto& m : eventMessages("ScalingReplicaSet")) all += m + "; ";
         for (const auto& rs : client_->list<ReplicaSet>(ns_).items) {
           all += rs.metadata.name + " " + std::to_string(rs.spec.replicas.value_or(-1));
-          for (const auto& [k, v] : rs.metadata.annotations) all += " " + k + "=" + v;
+          for (const auto& [k, v] : rs.metadata.annotations)
+            all.append(" ").append(k).append("=").append(v);
           all += "\n";
         }
         return all;

@@ -12,8 +12,7 @@
 #include "kite/api/core/v1/types.h"
 #include "kite/api/meta.h"
 #include "kite/client/client.h"
-#include "kite/controlplane/controllers/workloads.h"
-#include "test_server.h"
+#include "workload_server_fixture.h"
 
 namespace kite::controlplane::controllers {
 namespace {
@@ -25,40 +24,18 @@ using api::core::v1::Pod;
 constexpr std::string_view kFinalizer = "batch.kubernetes.io/job-tracking";
 constexpr std::string_view kIndexKey = "batch.kubernetes.io/job-completion-index";
 
-class JobServerTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = std::make_unique<client::testing::TestServer>();
-    server_->start();
-  }
-  static void TearDownTestSuite() { server_.reset(); }
-
-  void SetUp() override {
-    client_ = std::make_unique<client::Client>(server_->config());
+// A short backoff, so that replaced pods come within the tests' waits.
+struct JobSuite : WorkloadServerSuite {
+  static constexpr std::string_view kNamespacePrefix = "j";
+  static WorkloadControllerOptions options() {
     WorkloadControllerOptions options;
     options.jobBackoffBase = 200ms;
-    controllers_ = makeWorkloadControllers(*client_, options);
-    for (auto& c : controllers_) c->start();
-    ns_ = std::string("j-") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    for (auto& ch : ns_) ch = static_cast<char>(std::tolower(ch));
-    api::core::v1::Namespace n;
-    n.metadata.name = ns_;
-    client_->create(n);
+    return options;
   }
-  void TearDown() override {
-    for (auto& c : controllers_) c->stop();
-  }
+};
 
-  static bool eventually(const std::function<bool()>& pred,
-                         std::chrono::milliseconds timeout = 15s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return pred();
-  }
-
+class JobServerTest : public WorkloadServerFixture<JobSuite> {
+ protected:
   Job makeJob(const std::string& name) {
     Job j;
     j.metadata.name = name;
@@ -134,14 +111,7 @@ class JobServerTest : public ::testing::Test {
     const auto* c = api::findCondition(j.status.conditions, type);
     return c != nullptr && c->status == "True" && c->reason == reason;
   }
-
-  static std::unique_ptr<client::testing::TestServer> server_;
-  std::unique_ptr<client::Client> client_;
-  std::vector<std::unique_ptr<Controller>> controllers_;
-  std::string ns_;
 };
-
-std::unique_ptr<client::testing::TestServer> JobServerTest::server_;
 
 TEST_F(JobServerTest, TrackingFinalizerHoldsPodsUntilCounted) {
   auto j = makeJob("track");

@@ -21,8 +21,7 @@
 #include "kite/api/core/v1/types.h"
 #include "kite/api/meta.h"
 #include "kite/client/client.h"
-#include "kite/controlplane/controllers/workloads.h"
-#include "test_server.h"
+#include "workload_server_fixture.h"
 
 namespace kite::controlplane::controllers {
 namespace {
@@ -32,42 +31,18 @@ using api::apps::v1::Deployment;
 using api::apps::v1::ReplicaSet;
 using api::core::v1::Pod;
 
-class WorkloadServerTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = std::make_unique<client::testing::TestServer>();
-    server_->start();
-  }
-  static void TearDownTestSuite() { server_.reset(); }
-
-  void SetUp() override {
-    client_ = std::make_unique<client::Client>(server_->config());
+// A short backoff, so that a failing Job reaches its backoffLimit within the tests' waits.
+struct WorkloadSuite : WorkloadServerSuite {
+  static constexpr std::string_view kNamespacePrefix = "t";
+  static WorkloadControllerOptions options() {
     WorkloadControllerOptions options;
     options.jobBackoffBase = 500ms;
-    controllers_ = makeWorkloadControllers(*client_, options);
-    for (auto& c : controllers_) c->start();
-    // A namespace per test keeps the tests apart.
-    ns_ = std::string("t-") + ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    for (auto& ch : ns_) ch = static_cast<char>(std::tolower(ch));
-    api::core::v1::Namespace n;
-    n.metadata.name = ns_;
-    client_->create(n);
+    return options;
   }
-  void TearDown() override {
-    for (auto& c : controllers_) c->stop();
-  }
+};
 
-  // Polls until pred holds (true) or the timeout passes (false).
-  static bool eventually(const std::function<bool()>& pred,
-                         std::chrono::milliseconds timeout = 15s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return pred();
-  }
-
+class WorkloadServerTest : public WorkloadServerFixture<WorkloadSuite> {
+ protected:
   std::vector<Pod> activePods(const std::string& selector = {}) {
     std::vector<Pod> out;
     for (auto& p : client_->list<Pod>(ns_, {.labelSelector = selector}).items) {
@@ -153,14 +128,7 @@ class WorkloadServerTest : public ::testing::Test {
            d.status.updatedReplicas == replicas && d.status.replicas == replicas &&
            d.status.availableReplicas == replicas;
   }
-
-  static std::unique_ptr<client::testing::TestServer> server_;
-  std::unique_ptr<client::Client> client_;
-  std::vector<std::unique_ptr<Controller>> controllers_;
-  std::string ns_;
 };
-
-std::unique_ptr<client::testing::TestServer> WorkloadServerTest::server_;
 
 TEST_F(WorkloadServerTest, ReplicaSetCreatesAdoptsAndDeletesPods) {
   // An orphan that matches is adopted instead of a new pod being made.
