@@ -132,8 +132,9 @@ TEST_F(ClusterControllersTest, WaitForFirstConsumerBindsAfterSelectedNode) {
     client_->create(v);
   }
   createReadyNode(*client_, "wffc-b");
-  EXPECT_TRUE(eventually(
-      [] { return client_->get<storagev1::StorageClass>("", "local-storage").provisioner != ""; }));
+  EXPECT_TRUE(eventually([] {
+    return !client_->get<storagev1::StorageClass>("", "local-storage").provisioner.empty();
+  }));
   client_->create(claimFor(ns, "data", "1Gi", "local-storage"));
   EXPECT_TRUE(eventually([&] {
     return client_->get<corev1::PersistentVolumeClaim>(ns, "data").status.phase == "Pending";
