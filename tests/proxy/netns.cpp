@@ -45,20 +45,24 @@ while True:
         c.close()
 )";
 
-constexpr const char* kClient = R"(import socket, sys
+}  // namespace
+
+const char* const kEchoClient = R"(import socket, sys
 proto, ip, port, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 sport, timeout, show_peer = int(sys.argv[5]), float(sys.argv[6]), sys.argv[7] == "1"
+source = sys.argv[8] if len(sys.argv) > 8 else ""
 for _ in range(n):
     try:
         if proto == "tcp" or proto == "tcp6":
-            s = socket.create_connection(("::ffff:" + ip if proto == "tcp6" else ip, port), timeout=timeout)
+            s = socket.create_connection(("::ffff:" + ip if proto == "tcp6" else ip, port), timeout=timeout,
+                                         source_address=(source, 0) if source else None)
             peer = s.getpeername()
             data = s.recv(100)
         else:
             v6 = ":" in ip
             s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(("::" if v6 else "0.0.0.0", sport))
+            s.bind((source or ("::" if v6 else "0.0.0.0"), sport))
             s.settimeout(timeout)
             if proto in ("udp", "udp-reconnect"):
                 s.connect((ip, port))
@@ -82,8 +86,6 @@ for _ in range(n):
     sys.stdout.flush()
 )";
 
-}  // namespace
-
 void sh(const std::string& command) {
   if (std::system(command.c_str()) != 0) throw std::runtime_error("failed: " + command);
 }
@@ -100,6 +102,7 @@ std::string capture(const std::string& command) {
 
 pid_t spawn(const std::vector<std::string>& args) {
   std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   // The servers' output goes nowhere: they must not hold the test's stdout open.
@@ -113,6 +116,16 @@ pid_t spawn(const std::vector<std::string>& args) {
     throw std::runtime_error("cannot start " + args[0]);
   }
   return pid;
+}
+
+void addNamespace(const std::string& ns, bool dualStack) {
+  sh("ip netns add " + ns);
+  sh("ip -n " + ns + " link set lo up");
+  if (!dualStack) return;
+  // No duplicate address detection on any link, link-local addresses included (set before the
+  // links are made, as they copy the defaults).
+  sh("ip netns exec " + ns + " sysctl -qw net.ipv6.conf.all.accept_dad=0");
+  sh("ip netns exec " + ns + " sysctl -qw net.ipv6.conf.default.accept_dad=0");
 }
 
 const char* const kDualStackEchoServer = R"(import socket, sys, threading
@@ -154,23 +167,14 @@ void TestNetwork::setUp(int pods, int port, const NetworkOptions& options) {
   if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
   std::ofstream(dir_ + "/server.py") << (dualStack ? kDualStackEchoServer : kServer);
-  std::ofstream(dir_ + "/client.py") << kClient;
+  std::ofstream(dir_ + "/client.py") << kEchoClient;
 
   static int instances = 0;
   const std::string id = std::to_string(getpid()) + "-" + std::to_string(instances++);
   node_ = "kp-" + id + "-node";
   client_ = "kp-" + id + "-client";
-  // Dual-stack: no duplicate address detection on any link, link-local addresses included
-  // (set before the links are made, as they copy the defaults).
-  const auto addNamespace = [&](const std::string& ns) {
-    sh("ip netns add " + ns);
-    sh("ip -n " + ns + " link set lo up");
-    if (!dualStack) return;
-    sh("ip netns exec " + ns + " sysctl -qw net.ipv6.conf.all.accept_dad=0");
-    sh("ip netns exec " + ns + " sysctl -qw net.ipv6.conf.default.accept_dad=0");
-  };
-  addNamespace(node_);
-  addNamespace(client_);
+  addNamespace(node_, dualStack);
+  addNamespace(client_, dualStack);
   sh("ip netns exec " + node_ + " sysctl -qw net.ipv4.ip_forward=1");
   sh("ip -n " + node_ + " link add vcl type veth peer name eth0 netns " + client_);
   sh("ip -n " + node_ + " addr add 10.99.0.1/24 dev vcl");
@@ -186,19 +190,20 @@ void TestNetwork::setUp(int pods, int port, const NetworkOptions& options) {
   sh("ip -n " + client_ + " addr add 10.99.0.2/24 dev eth0");
   sh("ip -n " + client_ + " link set eth0 up");
   sh("ip -n " + client_ + " route add default via 10.99.0.1");
-  for (int i = 0; i < pods; ++i) {
+  const auto addPod = [&](int i) {
     const std::string ns = "kp-" + id + "-pod-" + podName(i);
     const std::string veth = "vp" + podName(i);
     const std::string net = "10.42." + std::to_string(i + 1);
     pods_.push_back(ns);
-    addNamespace(ns);
+    addNamespace(ns, dualStack);
     sh("ip -n " + node_ + " link add " + veth + " type veth peer name eth0 netns " + ns);
     sh("ip -n " + node_ + " addr add " + net + ".1/24 dev " + veth);
     sh("ip -n " + node_ + " link set " + veth + " up");
     sh("ip -n " + ns + " addr add " + net + ".2/24 dev eth0");
     sh("ip -n " + ns + " link set eth0 up");
     sh("ip -n " + ns + " route add default via " + net + ".1");
-  }
+  };
+  for (int i = 0; i < pods; ++i) addPod(i);
   if (dualStack) addIPv6(pods, options.defaultRoute);
   for (int i = 0; i < pods; ++i) {
     servers_.push_back(spawn({"ip", "netns", "exec", pods_.at(static_cast<std::size_t>(i)),
@@ -251,19 +256,26 @@ void TestNetwork::tearDown() {
   std::filesystem::remove_all(dir_, ec);
 }
 
-std::vector<std::string> TestNetwork::connect(const std::string& ns, const std::string& proto,
-                                              const std::string& ip, int port, int count,
-                                              const ClientOptions& options) const {
+std::vector<std::string> runClient(const std::string& script, const std::string& ns,
+                                   const std::string& proto, const std::string& ip, int port,
+                                   int count, const ClientOptions& options) {
   std::ostringstream timeout;
   timeout << options.timeout;
-  const std::string command = "ip netns exec " + ns + " /usr/bin/python3 " + dir_ + "/client.py " +
-                              proto + " " + ip + " " + std::to_string(port) + " " +
-                              std::to_string(count) + " " + std::to_string(options.sourcePort) +
-                              " " + timeout.str() + " " + (options.showPeer ? "1" : "0");
+  std::string command = "ip netns exec " + ns + " /usr/bin/python3 " + script + " " + proto + " " +
+                        ip + " " + std::to_string(port) + " " + std::to_string(count) + " " +
+                        std::to_string(options.sourcePort) + " " + timeout.str() + " " +
+                        (options.showPeer ? "1" : "0");
+  if (!options.sourceAddress.empty()) command += " " + options.sourceAddress;
   std::istringstream out(capture(options.wrap ? options.wrap(command) : command));
   std::vector<std::string> lines;
   for (std::string line; std::getline(out, line);) lines.push_back(line);
   return lines;
+}
+
+std::vector<std::string> TestNetwork::connect(const std::string& ns, const std::string& proto,
+                                              const std::string& ip, int port, int count,
+                                              const ClientOptions& options) const {
+  return runClient(dir_ + "/client.py", ns, proto, ip, port, count, options);
 }
 
 std::string TestNetwork::run(const std::string& ns, const std::string& command) const {

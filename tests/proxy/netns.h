@@ -25,6 +25,9 @@ struct ClientOptions {
   // Rewrites the client's command line before it runs (the eBPF tests move the process into
   // their cgroup this way); empty: run as it is.
   std::function<std::string(const std::string&)> wrap{};
+  // Binds the client's socket to this address first (a namespace with several, as a test
+  // of its own may make); empty: the kernel picks.
+  std::string sourceAddress{};
 };
 
 // Shell helpers of the traffic tests: a command that must succeed; a command's stdout; a
@@ -33,6 +36,18 @@ struct ClientOptions {
 void sh(const std::string& command);
 std::string capture(const std::string& command);
 pid_t spawn(const std::vector<std::string>& args);
+
+// A network namespace with its loopback up; dualStack: addresses need no duplicate address
+// detection there (usable at once).
+void addNamespace(const std::string& ns, bool dualStack);
+
+// The client behind TestNetwork::connect (python3), for tests with namespaces of their own:
+// written to a file `script`, runClient makes `count` attempts from namespace `ns`, with the
+// same protocols, options and answers as TestNetwork::connect.
+extern const char* const kEchoClient;
+std::vector<std::string> runClient(const std::string& script, const std::string& ns,
+                                   const std::string& proto, const std::string& ip, int port,
+                                   int count, const ClientOptions& options);
 
 // A python3 echo server for dual-stack pods (argv: name, port, ready file): answers its name
 // on TCP and UDP, IPv6 and IPv4 alike (sockets with IPV6_V6ONLY off); touches the ready file

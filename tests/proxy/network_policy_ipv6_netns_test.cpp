@@ -40,7 +40,6 @@ namespace {
 using api::core::v1::Namespace;
 using api::core::v1::Pod;
 using api::networking::v1::NetworkPolicy;
-using testing::capture;
 using testing::sh;
 using testing::spawn;
 using Clock = std::chrono::steady_clock;
@@ -48,28 +47,6 @@ using Clock = std::chrono::steady_clock;
 // Every pod serves both; policies allow one and not the other.
 constexpr int kPort = 8080;
 constexpr int kOtherPort = 9090;
-
-// One exchange: the server's name, REFUSED, TIMEOUT or ERR <errno>. argv: proto, ip, port,
-// source address ("-": any).
-constexpr const char* kClient = R"(import socket, sys
-proto, ip, port, source = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
-family = socket.AF_INET6 if ":" in ip else socket.AF_INET
-try:
-    s = socket.socket(family, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
-    s.settimeout(2)
-    if source != "-":
-        s.bind((source, 0))
-    s.connect((ip, port))
-    if proto == "udp":
-        s.send(b"x")
-    print(s.recv(100).decode().strip())
-except ConnectionRefusedError:
-    print("REFUSED")
-except socket.timeout:
-    print("TIMEOUT")
-except OSError as e:
-    print("ERR", e.errno)
-)";
 
 // The cluster the policies see; the namespaces below play its pods. One pod lists IPv6
 // first, as an IPv6-primary dual-stack cluster does.
@@ -249,13 +226,11 @@ class NetworkPolicyIPv6Traffic : public ::testing::Test {
 
   static std::string nsOf(const std::string& name) { return prefix_ + name; }
 
+  // Addresses usable at once (no duplicate address detection). Listed first, so that the
+  // teardown removes it even when its setup fails half-way.
   static void addNamespace(const std::string& name) {
-    sh("ip netns add " + nsOf(name));
     namespaces_.push_back(nsOf(name));
-    sh("ip -n " + nsOf(name) + " link set lo up");
-    // Addresses usable at once: no duplicate address detection.
-    sh("ip netns exec " + nsOf(name) + " sysctl -qw net.ipv6.conf.default.accept_dad=0");
-    sh("ip netns exec " + nsOf(name) + " sysctl -qw net.ipv6.conf.all.accept_dad=0");
+    testing::addNamespace(nsOf(name), /*dualStack=*/true);
   }
 
   static void serve(const std::string& ns, const std::string& name, int port) {
@@ -270,7 +245,7 @@ class NetworkPolicyIPv6Traffic : public ::testing::Test {
     if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
     std::ofstream(dir_ + "/server.py") << testing::kDualStackEchoServer;
-    std::ofstream(dir_ + "/client.py") << kClient;
+    std::ofstream(dir_ + "/client.py") << testing::kEchoClient;
 
     addNamespace("node");
     const std::string node = "ip -n " + nsOf("node") + " ";
@@ -367,15 +342,14 @@ class NetworkPolicyIPv6Traffic : public ::testing::Test {
     throw std::invalid_argument("no such pod " + who);
   }
 
-  // What the destination answered, or why it did not.
+  // What the destination answered, or why it did not (one exchange, a connected socket; the
+  // outside host from the address the probe names).
   static std::string check(const Probe& p) {
     const bool outside = p.from[0] == 'x';
-    const std::string source = outside ? addressOf(p.from, p.family) : "-";
-    const std::string out =
-        capture("ip netns exec " + nsOf(outside ? "x" : p.from) + " /usr/bin/python3 " + dir_ +
-                "/client.py " + p.proto + " " + addressOf(p.to, p.family) + " " +
-                std::to_string(p.port) + " " + source);
-    return out.substr(0, out.find('\n'));
+    const auto lines = testing::runClient(
+        dir_ + "/client.py", nsOf(outside ? "x" : p.from), p.proto, addressOf(p.to, p.family),
+        p.port, 1, {.sourceAddress = outside ? addressOf(p.from, p.family) : ""});
+    return lines.empty() ? "" : lines.front();
   }
 
   static void apply(const State& next, bool full) {
