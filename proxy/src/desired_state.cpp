@@ -9,6 +9,8 @@
 #include <cctype>
 #include <set>
 
+#include "kite/proxy/topology_hints.h"
+
 namespace kite::proxy {
 
 namespace {
@@ -54,7 +56,7 @@ bool isServingTerminating(const Endpoint& e) {
 std::vector<EndpointTarget> endpointsFor(const std::vector<const EndpointSlice*>& slices,
                                          const std::string& portName, const std::string& protocol,
                                          bool publishNotReady, const std::string& nodeName,
-                                         Family family) {
+                                         Family family, TopologyFilter topology) {
   std::set<EndpointTarget> ready;
   std::set<EndpointTarget> terminating;
   for (const auto* slice : slices) {
@@ -69,6 +71,7 @@ std::vector<EndpointTarget> endpointsFor(const std::vector<const EndpointSlice*>
           const bool local = !nodeName.empty() && endpoint.nodeName.value_or("") == nodeName;
           const EndpointTarget target{std::move(*ip), *port.port, local};
           if (publishNotReady || isReady(endpoint)) {
+            topology.addReady(target, endpoint);
             ready.insert(target);
           } else if (isServingTerminating(endpoint)) {
             terminating.insert(target);
@@ -77,7 +80,9 @@ std::vector<EndpointTarget> endpointsFor(const std::vector<const EndpointSlice*>
       }
     }
   }
-  const auto& chosen = ready.empty() ? terminating : ready;
+  // Hints are judged on the ready endpoints alone; without any, the terminating fallback
+  // ignores them (as upstream).
+  const auto chosen = ready.empty() ? terminating : topology.apply(ready);
   return {chosen.begin(), chosen.end()};
 }
 
@@ -152,8 +157,12 @@ void addService(DesiredState& state, const Service& svc, const std::string& clus
       }
       s.affinityTimeoutSeconds = timeout;
     }
+    // Hints only narrow Cluster-policy traffic. With one policy Local the port's endpoint list
+    // serves both paths, so hints are left out for it entirely.
+    const bool clusterPolicyOnly = !s.externalPolicyLocal && !s.internalPolicyLocal;
+    const TopologyFilter topology(clusterPolicyOnly && topologyHintsRequested(svc), node.zone);
     s.endpoints = endpointsFor(serviceSlices, s.portName, s.protocol, spec.publishNotReadyAddresses,
-                               node.name, family);
+                               node.name, family, topology);
     state.services.emplace(s.key(), std::move(s));
   }
 }

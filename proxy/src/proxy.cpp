@@ -19,6 +19,7 @@
 #include "kite/proxy/status_servers.h"
 #include "kite/proxy/sync_metrics.h"
 #include "kite/proxy/sync_runner.h"
+#include "kite/proxy/topology_hints.h"
 #include "kite/proxy/userspace_dataplane.h"
 
 namespace kite::proxy {
@@ -106,17 +107,36 @@ class Proxy::Impl {
     if (options_.hostGatewayRoutes) {
       routes_ = routes ? std::move(routes) : makeNetlinkRouteTable();
       nodes_.emplace(client);
-      // Only what routes depend on: status heartbeats must not cost a route sync each.
-      nodes_->addEventHandler({.onAdd = [this](const Node&) { markRoutesDirty(); },
-                               .onUpdate =
-                                   [this](const Node& before, const Node& after) {
-                                     if (before.spec.podCIDRs != after.spec.podCIDRs ||
-                                         before.spec.podCIDR != after.spec.podCIDR ||
-                                         before.status.addresses != after.status.addresses) {
-                                       markRoutesDirty();
-                                     }
-                                   },
-                               .onDelete = [this](const Node&) { markRoutesDirty(); }});
+    } else if (!options_.hostname.empty()) {
+      // Only this node's zone is needed then: watch its own Node alone.
+      nodes_.emplace(
+          client, "",
+          client::InformerOptions{.fieldSelector = "metadata.name=" + options_.hostname});
+    }
+    if (nodes_) {
+      // Only what routes and the zone depend on: status heartbeats must not cost a sync each.
+      nodes_->addEventHandler(
+          {.onAdd =
+               [this](const Node& n) {
+                 if (routes_) markRoutesDirty();
+                 if (n.metadata.name == options_.hostname) markZoneDirty();
+               },
+           .onUpdate =
+               [this](const Node& before, const Node& after) {
+                 if (routes_ && (before.spec.podCIDRs != after.spec.podCIDRs ||
+                                 before.spec.podCIDR != after.spec.podCIDR ||
+                                 before.status.addresses != after.status.addresses)) {
+                   markRoutesDirty();
+                 }
+                 if (after.metadata.name == options_.hostname && zoneOf(before) != zoneOf(after)) {
+                   markZoneDirty();
+                 }
+               },
+           .onDelete =
+               [this](const Node& n) {
+                 if (routes_) markRoutesDirty();
+                 if (n.metadata.name == options_.hostname) markZoneDirty();
+               }});
     }
     // Each event names the Service it changes, so a sync recomputes and compares only those.
     const auto ofService = [](const Service& s) {
@@ -181,6 +201,30 @@ class Proxy::Impl {
     cv_.notify_all();
   }
 
+  // This node's zone changed: every Service's hinted endpoints may differ.
+  void markZoneDirty() {
+    {
+      std::lock_guard lock(mutex_);
+      zoneDirty_ = true;
+      dirty_ = true;
+    }
+    cv_.notify_all();
+  }
+
+  static std::string zoneOf(const Node& node) {
+    const auto it = node.metadata.labels.find(kZoneLabel);
+    return it == node.metadata.labels.end() ? std::string() : it->second;
+  }
+
+  // This node's zone from the Node cache ("" without one).
+  NodeInfo nodeInfo() const {
+    NodeInfo node{.name = options_.hostname};
+    if (nodes_ && !options_.hostname.empty()) {
+      if (const auto self = nodes_->cache().get("", options_.hostname)) node.zone = zoneOf(*self);
+    }
+    return node;
+  }
+
   void markRoutesDirty() {
     {
       std::lock_guard lock(mutex_);
@@ -218,8 +262,10 @@ class Proxy::Impl {
       routesDirty_ = false;
       auto changed = std::move(dirtyServices_);
       dirtyServices_.clear();
+      const bool zoneChanged = zoneDirty_;
+      zoneDirty_ = false;
       lock.unlock();
-      syncOnce(full, changed);
+      syncOnce(full, changed, zoneChanged);
       if (routes_ && routes) syncNodeRoutes();
       lock.lock();
       lastSync = Clock::now();
@@ -233,12 +279,13 @@ class Proxy::Impl {
     for (const auto& s : services_.cache().list()) services.push_back(*s);
     std::vector<EndpointSlice> slices;
     for (const auto& s : slices_.cache().list()) slices.push_back(*s);
-    state_ = computeDesiredState(services, slices, {.name = options_.hostname});
+    state_ = computeDesiredState(services, slices, nodeInfo());
   }
 
-  // The ports of `changed` Services recomputed in state_ (a Service's ports depend on it and
-  // its slices alone).
+  // The ports of `changed` Services recomputed in state_ (a Service's ports depend on it, its
+  // slices and the node's zone, whose change recomputes them all).
   void computeChanged(const std::set<std::string>& changed) {
+    const auto node = nodeInfo();
     for (const auto& key : changed) {
       for (const auto& port : portKeysOf(state_, key)) state_.services.erase(port);
       const auto slash = key.find('/');
@@ -246,14 +293,16 @@ class Proxy::Impl {
       if (!service) continue;
       std::vector<EndpointSlice> slices;
       for (const auto& s : slices_.cache().byIndex(kByService, key)) slices.push_back(*s);
-      auto ports = computeDesiredState({*service}, slices, {.name = options_.hostname});
+      auto ports = computeDesiredState({*service}, slices, node);
       state_.services.merge(ports.services);
     }
   }
 
-  void syncOnce(bool full, const std::set<std::string>& changed) {
+  // `recomputeAll`: every Service's state is recomputed (the node's zone changed) and compared
+  // with what was applied, without forcing a full rewrite.
+  void syncOnce(bool full, const std::set<std::string>& changed, bool recomputeAll) {
     // Incremental unless full: the caches' other Services are neither copied nor compared.
-    const bool incremental = !full && computedOnce_;
+    const bool incremental = !full && !recomputeAll && computedOnce_;
     if (incremental) {
       computeChanged(changed);
     } else {
@@ -312,6 +361,7 @@ class Proxy::Impl {
   bool stopping_ = false;
   bool dirty_ = false;
   bool routesDirty_ = true;
+  bool zoneDirty_ = false;
   std::set<std::string> dirtyServices_;
   std::size_t syncs_ = 0;
   std::thread thread_;

@@ -1,6 +1,6 @@
 // The Proxy against a real `kite server`: after the first full sync, an EndpointSlice or
 // Service event hands the dataplane the keys of that Service's ports alone, and the state it
-// gets is the one computed from everything.
+// gets is the one computed from everything; the Node's zone label picks hinted endpoints.
 
 #include <gtest/gtest.h>
 
@@ -140,6 +140,56 @@ TEST(ProxyChangedKeys, AnEventHandsOverTheKeysOfItsServiceOnly) {
                std::vector<EndpointTarget>{{"10.42.0.1", 8080}};
   }));
   EXPECT_EQ(dp->fulls(), 1);
+  proxy.stop();
+}
+
+// Topology aware routing end to end: the Proxy reads its own Node's zone label, hands the
+// dataplane only the endpoints hinted for that zone, and recomputes when the label changes.
+TEST(ProxyChangedKeys, TopologyHintsFollowTheNodesZoneLabel) {
+  client::testing::TestServer server;
+  server.start();
+  client::Client c(server.config());
+  api::core::v1::Node node;
+  node.metadata.name = "n1";
+  node.metadata.labels["topology.kubernetes.io/zone"] = "zone-a";
+  c.create(node);
+  auto svc = serviceNamed("web");
+  svc.metadata.annotations["service.kubernetes.io/topology-mode"] = "Auto";
+  c.create(svc);
+  auto slice = sliceOf("web", "10.42.0.1");
+  auto other = slice.endpoints[0];
+  other.addresses = {"10.42.1.1"};
+  slice.endpoints.push_back(other);
+  slice.endpoints[0].hints = api::discovery::v1::EndpointHints{.forZones = {{.name = "zone-a"}}};
+  slice.endpoints[1].hints = api::discovery::v1::EndpointHints{.forZones = {{.name = "zone-b"}}};
+  c.create(slice);
+
+  auto dataplane = std::make_unique<KeyRecordingDataplane>();
+  auto* dp = dataplane.get();
+  ProxyOptions options;
+  options.hostname = "n1";
+  options.minSyncPeriod = std::chrono::milliseconds(100);
+  Proxy proxy(c, options, std::move(dataplane));
+  proxy.start();
+  const std::vector<EndpointTarget> zoneA{{"10.42.0.1", 8080}};
+  EXPECT_TRUE(dp->waitFor(
+      [&](const DesiredState& s) { return endpointsOf(s, "default/web:http/tcp") == zoneA; }));
+
+  // The node moves to zone-b: the other endpoint, without any Service or slice event.
+  node = c.get<api::core::v1::Node>("", "n1");
+  node.metadata.labels["topology.kubernetes.io/zone"] = "zone-b";
+  c.update(node);
+  const std::vector<EndpointTarget> zoneB{{"10.42.1.1", 8080}};
+  EXPECT_TRUE(dp->waitFor(
+      [&](const DesiredState& s) { return endpointsOf(s, "default/web:http/tcp") == zoneB; }));
+
+  // Label gone: the zone is unknown, so hints are ignored and both endpoints are used.
+  node = c.get<api::core::v1::Node>("", "n1");
+  node.metadata.labels.erase("topology.kubernetes.io/zone");
+  c.update(node);
+  const std::vector<EndpointTarget> both{{"10.42.0.1", 8080}, {"10.42.1.1", 8080}};
+  EXPECT_TRUE(dp->waitFor(
+      [&](const DesiredState& s) { return endpointsOf(s, "default/web:http/tcp") == both; }));
   proxy.stop();
 }
 

@@ -73,6 +73,9 @@ struct DesiredState {
 // Node-level inputs.
 struct NodeInfo {
   std::string name;
+  // The Node's topology.kubernetes.io/zone label ("" unknown): picks the zone-hinted
+  // endpoints of Services that opted in to topology aware routing.
+  std::string zone{};
 };
 
 // The label that ties an EndpointSlice to its Service.
@@ -83,7 +86,9 @@ inline constexpr const char* kServiceNameLabel = "kubernetes.io/service-name";
 // with the externalIPs, LoadBalancer ingress IPs, source ranges and EndpointSlices
 // (addressType IPv4 / IPv6) of that family. Endpoints: the ready ones (a missing condition
 // counts as ready); when a port has none, the serving-and-terminating ones (upstream's
-// terminating fallback).
+// terminating fallback). Topology aware routing (topology_hints.h): for a Service that opted
+// in, with both traffic policies Cluster, every ready endpoint of the port hinted and at least
+// one hinted for `node.zone`, the port keeps only the endpoints hinted for that zone.
 DesiredState computeDesiredState(const std::vector<api::core::v1::Service>& services,
                                  const std::vector<api::discovery::v1::EndpointSlice>& slices,
                                  const NodeInfo& node = {});
