@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -88,6 +89,24 @@ for _ in range(n):
 
 void sh(const std::string& command) {
   if (std::system(command.c_str()) != 0) throw std::runtime_error("failed: " + command);
+}
+
+void inNamespace(const std::string& ns, const std::function<void()>& fn) {
+  std::exception_ptr error;
+  std::thread t([&] {
+    try {
+      const int fd = open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) throw std::runtime_error("open netns " + ns);
+      const int rc = setns(fd, CLONE_NEWNET);
+      close(fd);
+      if (rc != 0) throw std::runtime_error("setns " + ns);
+      fn();
+    } catch (...) {
+      error = std::current_exception();
+    }
+  });
+  t.join();
+  if (error) std::rethrow_exception(error);
 }
 
 std::string capture(const std::string& command) {

@@ -37,6 +37,10 @@ void sh(const std::string& command);
 std::string capture(const std::string& command);
 pid_t spawn(const std::vector<std::string>& args);
 
+// Runs fn on a thread that entered network namespace `ns` (setns acts on the calling thread
+// only, so the test's own thread stays where it is). Rethrows fn's exception.
+void inNamespace(const std::string& ns, const std::function<void()>& fn);
+
 // A network namespace with its loopback up; dualStack: addresses need no duplicate address
 // detection there (usable at once).
 void addNamespace(const std::string& ns, bool dualStack);

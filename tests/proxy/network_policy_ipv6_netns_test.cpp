@@ -40,6 +40,7 @@ namespace {
 using api::core::v1::Namespace;
 using api::core::v1::Pod;
 using api::networking::v1::NetworkPolicy;
+using testing::inNamespace;
 using testing::sh;
 using testing::spawn;
 using Clock = std::chrono::steady_clock;
@@ -171,26 +172,6 @@ const std::vector<Case>& cases() {
         {"x3", "a", 6, "udp", kPort, true}}},
   };
   return kCases;
-}
-
-// Runs fn on a thread that entered network namespace `ns` (setns acts on the calling thread
-// only, so the test's own thread stays where it is). Rethrows fn's exception.
-void inNamespace(const std::string& ns, const std::function<void()>& fn) {
-  std::exception_ptr error;
-  std::thread t([&] {
-    try {
-      const int fd = open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) throw std::runtime_error("open netns " + ns);
-      const int rc = setns(fd, CLONE_NEWNET);
-      close(fd);
-      if (rc != 0) throw std::runtime_error("setns " + ns);
-      fn();
-    } catch (...) {
-      error = std::current_exception();
-    }
-  });
-  t.join();
-  if (error) std::rethrow_exception(error);
 }
 
 class NetworkPolicyIPv6Traffic : public ::testing::Test {

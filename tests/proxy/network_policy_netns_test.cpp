@@ -32,6 +32,7 @@
 #include "kite/proxy/network_policy_dataplane.h"
 #include "kite/proxy/network_policy_rules.h"
 #include "kite/proxy/network_policy_state.h"
+#include "netns.h"
 
 namespace kite::proxy::netpol {
 namespace {
@@ -40,33 +41,11 @@ using api::core::v1::Namespace;
 using api::core::v1::Pod;
 using api::networking::v1::NetworkPolicy;
 using Clock = std::chrono::steady_clock;
+using testing::inNamespace;
+using testing::sh;
 
 const std::vector<int> kTcpPorts = {80, 81, 5000, 5001, 5002, 5432, 8080};
 const std::vector<int> kUdpPorts = {53, 5353};
-
-void sh(const std::string& command) {
-  if (std::system(command.c_str()) != 0) throw std::runtime_error("failed: " + command);
-}
-
-// Runs fn on a thread that entered network namespace `ns` (setns acts on the calling thread
-// only, so the test's own thread stays where it is). Rethrows fn's exception.
-void inNamespace(const std::string& ns, const std::function<void()>& fn) {
-  std::exception_ptr error;
-  std::thread t([&] {
-    try {
-      const int fd = open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) throw std::runtime_error("open netns " + ns);
-      const int rc = setns(fd, CLONE_NEWNET);
-      close(fd);
-      if (rc != 0) throw std::runtime_error("setns " + ns);
-      fn();
-    } catch (...) {
-      error = std::current_exception();
-    }
-  });
-  t.join();
-  if (error) std::rethrow_exception(error);
-}
 
 struct Fd {
   int fd = -1;
