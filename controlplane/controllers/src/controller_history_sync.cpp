@@ -20,17 +20,25 @@ ControllerRevision adopt(client::Client& client, const RevisionOwner& owner,
   return client.update(revision);
 }
 
-// An orphan carrying the owner's template labels, which claimRevisions would adopt.
-bool adoptable(const ControllerRevision& revision, const RevisionOwner& owner) {
-  if (api::controllerOf(revision.metadata) != nullptr || revision.metadata.deletionTimestamp) {
-    return false;
+// The selector a set adopts and releases revisions with; nullopt when it is empty or invalid
+// (then the set neither adopts nor releases).
+std::optional<api::labels::Selector> adoptionSelector(
+    const std::optional<api::meta::v1::LabelSelector>& selector) {
+  if (!selector || (selector->matchLabels.empty() && selector->matchExpressions.empty())) {
+    return std::nullopt;
   }
-  const auto& labels = revision.metadata.labels;
-  return std::all_of(owner.tmpl.metadata.labels.begin(), owner.tmpl.metadata.labels.end(),
-                     [&](const auto& label) {
-                       const auto it = labels.find(label.first);
-                       return it != labels.end() && it->second == label.second;
-                     });
+  try {
+    return api::labels::Selector::fromLabelSelector(*selector);
+  } catch (const std::invalid_argument&) {
+    return std::nullopt;
+  }
+}
+
+// An orphan the selector takes: what claimRevisions adopts, and what a create that found its
+// name taken may adopt.
+bool adoptable(const ControllerRevision& revision, const api::labels::Selector& selector) {
+  return selector.matches(revision.metadata.labels) &&
+         api::controllerOf(revision.metadata) == nullptr && !revision.metadata.deletionTimestamp;
 }
 
 }  // namespace
@@ -39,14 +47,7 @@ std::vector<ControllerRevision> claimRevisions(
     client::Client& client, const RevisionOwner& owner,
     const std::optional<api::meta::v1::LabelSelector>& selector,
     const std::vector<std::shared_ptr<const ControllerRevision>>& candidates) {
-  std::optional<api::labels::Selector> sel;
-  if (selector && (!selector->matchLabels.empty() || !selector->matchExpressions.empty())) {
-    try {
-      sel = api::labels::Selector::fromLabelSelector(*selector);
-    } catch (const std::invalid_argument&) {
-      // Invalid: neither adopts nor releases.
-    }
-  }
+  const auto sel = adoptionSelector(selector);
   const bool adopting = sel.has_value();
   std::vector<ControllerRevision> out;
   for (const auto& r : candidates) {
@@ -68,9 +69,7 @@ std::vector<ControllerRevision> claimRevisions(
       }
       continue;
     }
-    if (!matches || api::controllerOf(r->metadata) != nullptr || r->metadata.deletionTimestamp) {
-      continue;
-    }
+    if (!matches || !adoptable(*r, *sel)) continue;
     try {
       out.push_back(adopt(client, owner, *r));
     } catch (const client::ApiError& e) {
@@ -82,9 +81,7 @@ std::vector<ControllerRevision> claimRevisions(
         const auto fresh = client.get<ControllerRevision>(r->metadata.namespace_, r->metadata.name);
         if (isControlledBy(fresh.metadata, owner.meta.uid)) {
           out.push_back(fresh);
-        } else if (sel->matches(fresh.metadata.labels) &&
-                   api::controllerOf(fresh.metadata) == nullptr &&
-                   !fresh.metadata.deletionTimestamp) {
+        } else if (adoptable(fresh, *sel)) {
           out.push_back(adopt(client, owner, fresh));
         }
       } catch (const client::ApiError& again) {
@@ -95,10 +92,10 @@ std::vector<ControllerRevision> claimRevisions(
   return out;
 }
 
-std::optional<ControllerRevision> syncRevisionHistory(client::Client& client,
-                                                      const RevisionOwner& owner,
-                                                      std::vector<ControllerRevision> revisions,
-                                                      const std::set<std::string>& live) {
+std::optional<ControllerRevision> syncRevisionHistory(
+    client::Client& client, const RevisionOwner& owner,
+    const std::optional<api::meta::v1::LabelSelector>& selector,
+    std::vector<ControllerRevision> revisions, const std::set<std::string>& live) {
   HistoryPlan plan = planHistory(owner, std::move(revisions), live);
   if (plan.collision) return std::nullopt;
   ControllerRevision current = plan.current;
@@ -112,7 +109,8 @@ std::optional<ControllerRevision> syncRevisionHistory(client::Client& client,
       current = client.get<ControllerRevision>(owner.meta.namespace_, plan.current.metadata.name);
       if (!revisionMatches(current, owner.tmpl)) return std::nullopt;
       if (!isControlledBy(current.metadata, owner.meta.uid)) {
-        if (!adoptable(current, owner)) return std::nullopt;
+        const auto sel = adoptionSelector(selector);
+        if (!sel || !adoptable(current, *sel)) return std::nullopt;
         current = adopt(client, owner, current);  // a conflict: the sync is retried
       }
     }

@@ -30,11 +30,13 @@ std::vector<ControllerRevision> claimRevisions(
 
 // Makes the history match the owner's current template and returns its current revision;
 // nullopt on a hash collision (the caller bumps status.collisionCount, which changes the
-// hash). `revisions` are those the owner controls, as its informer cache has them. Throws
-// client::ApiError (e.g. a conflict with a stale cache) for the caller to retry.
-std::optional<ControllerRevision> syncRevisionHistory(client::Client& client,
-                                                      const RevisionOwner& owner,
-                                                      std::vector<ControllerRevision> revisions,
-                                                      const std::set<std::string>& live);
+// hash). `revisions` are those the owner controls, as its informer cache has them; a revision
+// of the current template that exists without them (the cache ran behind) is the owner's, and
+// adopted when `selector` takes it as claimRevisions would. Throws client::ApiError (e.g. a
+// conflict with a stale cache) for the caller to retry.
+std::optional<ControllerRevision> syncRevisionHistory(
+    client::Client& client, const RevisionOwner& owner,
+    const std::optional<api::meta::v1::LabelSelector>& selector,
+    std::vector<ControllerRevision> revisions, const std::set<std::string>& live);
 
 }  // namespace kite::controlplane::controllers

@@ -242,7 +242,8 @@ class DaemonSetController final : public WorkloadControllerBase {
                               .revisionHistoryLimit = ds.spec.revisionHistoryLimit};
     auto revisions = claimRevisions(client_, owner, ds.spec.selector,
                                     revisions_.cache().list(ds.metadata.namespace_));
-    auto current = syncRevisionHistory(client_, owner, std::move(revisions), live);
+    auto current =
+        syncRevisionHistory(client_, owner, ds.spec.selector, std::move(revisions), live);
     if (!current) {
       DaemonSet copy = ds;
       copy.status.collisionCount = ds.status.collisionCount.value_or(0) + 1;

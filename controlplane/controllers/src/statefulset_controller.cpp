@@ -165,7 +165,7 @@ class StatefulSetController final : public WorkloadControllerBase {
       const auto it = p->metadata.labels.find(std::string(kRevisionLabel));
       if (it != p->metadata.labels.end()) live.insert(it->second);
     }
-    auto revision = syncRevisionHistory(client_, owner, revisions, live);
+    auto revision = syncRevisionHistory(client_, owner, ss.spec.selector, revisions, live);
     if (!revision) {
       StatefulSet copy = ss;
       copy.status.collisionCount = ss.status.collisionCount.value_or(0) + 1;
