@@ -85,8 +85,7 @@ void printProxyTable(std::ostream& out, const std::vector<ProxyBenchPoint>& poin
     out << "ebpf: socket programs only, connecting processes in the bench's cgroup; rules KiB: "
            "its BPF maps' memlock (preallocated capacity), kernel KiB: from before the load; "
            "direct: to one of the Service's pod IPs at random, no Service; direct, programs "
-           "attached: the "
-           "same from the bench's cgroup while the programs are attached\n";
+           "attached: the same from the bench's cgroup while the programs are attached\n";
   }
   if (wrk) {
     out << "req/s: median of " << options.repetitions << " runs of wrk -t 2 -c "
