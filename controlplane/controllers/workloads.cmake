@@ -1,5 +1,5 @@
-# The workload controllers (replicaset, deployment, garbagecollector, job, cronjob, daemonset,
-# statefulset and the DaemonSet/StatefulSet revision history).
+# The workload controllers (replicaset, deployment, garbagecollector, podgc, job, cronjob,
+# daemonset, statefulset and the DaemonSet/StatefulSet revision history).
 list(APPEND KITE_CONTROLLER_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/workload_controller_base.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/workload_pods.cpp
@@ -13,6 +13,7 @@ list(APPEND KITE_CONTROLLER_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/deployment_scaling.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/deployment_controller.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/garbage_collector.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/pod_gc_controller.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/job_conditions.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/job_indexes.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/job_failure_policy.cpp

@@ -13,7 +13,7 @@ bool isPodTerminating(const api::core::v1::Pod& pod) {
 }
 
 bool awaitingTerminalPhase(const api::batch::v1::Job& job, const api::core::v1::Pod& pod) {
-  return isPodTerminating(pod) && onlyReplaceFailedPods(job) && !pod.spec.nodeName.empty();
+  return isPodTerminating(pod) && onlyReplaceFailedPods(job);
 }
 
 }  // namespace kite::controlplane::controllers

@@ -13,9 +13,9 @@ namespace kite::controlplane::controllers {
 bool onlyReplaceFailedPods(const api::batch::v1::Job& job);
 // Deleted but not Succeeded or Failed (upstream's count of terminating pods).
 bool isPodTerminating(const api::core::v1::Pod& pod);
-// A terminating pod that still holds its place under onlyReplaceFailedPods: one bound to a
-// node, whose kubelet will report how it ended. A pod never bound has no kubelet to finish it
-// (upstream's pod GC marks it Failed), so it counts as failed at once.
+// A terminating pod that still holds its place under onlyReplaceFailedPods, bound or not (as
+// upstream's isPodFailed: only phase Failed counts). A pod deleted before it was bound gets
+// that phase from the pod GC (pod_gc_controller.h), there being no kubelet to report one.
 bool awaitingTerminalPhase(const api::batch::v1::Job& job, const api::core::v1::Pod& pod);
 
 }  // namespace kite::controlplane::controllers

@@ -5,6 +5,7 @@
 #include "deployment_controller.h"
 #include "garbage_collector.h"
 #include "job_controller.h"
+#include "pod_gc_controller.h"
 #include "replicaset_controller.h"
 #include "statefulset_controller.h"
 
@@ -16,6 +17,7 @@ std::vector<std::unique_ptr<Controller>> makeWorkloadControllers(
   out.push_back(makeReplicaSetController(client, options));
   out.push_back(makeDeploymentController(client, options));
   out.push_back(makeGarbageCollector(client, options));
+  out.push_back(makePodGcController(client, options));
   out.push_back(makeJobController(client, options));
   out.push_back(makeCronJobController(client, options));
   out.push_back(makeDaemonSetController(client, options));

@@ -8,6 +8,7 @@
 #include "job_pods.h"
 #include "job_replacement.h"
 #include "job_success_policy.h"
+#include "pod_gc_controller.h"
 
 namespace kite::controlplane::controllers {
 namespace {
@@ -173,7 +174,7 @@ TEST(JobSuccessPolicy, CountRuleRulesInOrderAndUnusableRulesSkipped) {
   EXPECT_EQ(matchSuccessPolicy(policy, 5, {1, 4}), "Matched rules at index 1");
 }
 
-TEST(JobPodReplacement, FailedPolicyOrFailurePolicyWaitsForBoundPodsToFail) {
+TEST(JobPodReplacement, FailedPolicyOrFailurePolicyWaitsForTerminatingPodsToFail) {
   api::batch::v1::Job job;
   Pod p;
   p.metadata.deletionTimestamp = api::Time();
@@ -189,9 +190,22 @@ TEST(JobPodReplacement, FailedPolicyOrFailurePolicyWaitsForBoundPodsToFail) {
   p.status.phase = "Failed";
   EXPECT_FALSE(isPodTerminating(p));
   EXPECT_FALSE(awaitingTerminalPhase(job, p));
-  p.status.phase = "Running";
-  p.spec.nodeName.clear();  // never bound: no kubelet will report a phase
-  EXPECT_FALSE(awaitingTerminalPhase(job, p));
+  // Never bound: it still waits for phase Failed (upstream's isPodFailed), which the pod GC
+  // gives it, no kubelet being there to report one.
+  p.status.phase = "Pending";
+  p.spec.nodeName.clear();
+  EXPECT_TRUE(awaitingTerminalPhase(job, p));
+  job.spec.podFailurePolicy.reset();
+  EXPECT_FALSE(awaitingTerminalPhase(job, p));  // TerminatingOrFailed: counted at once
+}
+
+TEST(PodGc, OnlyUnboundPodsBeingDeleted) {
+  Pod p;
+  EXPECT_FALSE(isUnscheduledTerminating(p));
+  p.metadata.deletionTimestamp = api::Time();
+  EXPECT_TRUE(isUnscheduledTerminating(p));
+  p.spec.nodeName = "node-a";  // its kubelet finishes it
+  EXPECT_FALSE(isUnscheduledTerminating(p));
 }
 
 }  // namespace

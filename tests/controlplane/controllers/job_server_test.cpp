@@ -103,6 +103,22 @@ class JobServerTest : public WorkloadServerFixture<JobSuite> {
     return out;
   }
 
+  static constexpr std::string_view kHold = "kite.test/hold";
+  Pod deleteUnboundHeld(const std::string& jobName);
+  // The held pods go, whatever the test's outcome.
+  void TearDown() override {
+    for (const auto& name : held_) {
+      try {
+        dropHold(name);
+      } catch (const client::ApiError&) {
+        ADD_FAILURE() << "pod " << name << " kept " << kHold;
+      }
+    }
+    WorkloadServerFixture::TearDown();
+  }
+  void dropHold(const std::string& name);
+  std::vector<std::string> held_;
+
   static bool hasFinalizer(const Pod& p) {
     const auto& f = p.metadata.finalizers;
     return std::find(f.begin(), f.end(), kFinalizer) != f.end();
@@ -292,6 +308,56 @@ TEST_F(JobServerTest, PodReplacementPolicyFailedWaitsForTheTerminalPhase) {
     return activePods("patient").size() == 1 && s.failed == 1 && s.terminating == 0;
   }));
   EXPECT_TRUE(eventually([&] { return podsOf("patient").size() == 1; }));
+}
+
+// A Job's pod held by a second finalizer (as another controller's might), deleted before any
+// scheduler bound it. Returns it once deleted; TearDown lets it go.
+Pod JobServerTest::deleteUnboundHeld(const std::string& jobName) {
+  EXPECT_TRUE(eventually([&] { return activePods(jobName).size() == 1; }));
+  auto p = activePods(jobName).front();
+  p.metadata.finalizers.emplace_back(kHold);
+  p = client_->update(p);
+  held_.push_back(p.metadata.name);
+  client_->remove<Pod>(ns_, p.metadata.name);
+  return p;
+}
+
+void JobServerTest::dropHold(const std::string& name) {
+  auto p = client_->get<Pod>(ns_, name);
+  std::erase(p.metadata.finalizers, std::string(kHold));
+  client_->update(p);
+}
+
+TEST_F(JobServerTest, PodReplacementPolicyFailedUnboundPodFailsThroughPodGc) {
+  auto j = makeJob("unbound");
+  j.spec.podReplacementPolicy = "Failed";
+  client_->create(j);
+  const auto first = deleteUnboundHeld("unbound");
+  // Upstream: no kubelet will finish it, so the pod GC marks it Failed; only then is it
+  // counted and replaced, and it is no longer terminating (though its other finalizer keeps
+  // it). The job-tracking finalizer goes once counted.
+  ASSERT_TRUE(eventually([&] {
+    const auto s = job("unbound").status;
+    return activePods("unbound").size() == 1 && s.failed == 1 && s.terminating == 0;
+  }));
+  const auto held = client_->get<Pod>(ns_, first.metadata.name);
+  EXPECT_EQ(held.status.phase, "Failed");
+  EXPECT_TRUE(held.metadata.deletionTimestamp.has_value());
+  EXPECT_TRUE(
+      eventually([&] { return !hasFinalizer(client_->get<Pod>(ns_, first.metadata.name)); }));
+  EXPECT_EQ(job("unbound").status.active, 1);
+}
+
+TEST_F(JobServerTest, UnboundPodDeletedIsReplacedAtOnceByDefaultAndMarkedFailed) {
+  client_->create(makeJob("unbound-eager"));
+  const auto first = deleteUnboundHeld("unbound-eager");
+  // TerminatingOrFailed: counted and replaced as soon as it is deleted; the pod GC still marks
+  // the pod itself Failed, as upstream's does.
+  ASSERT_TRUE(eventually([&] {
+    const auto s = job("unbound-eager").status;
+    return activePods("unbound-eager").size() == 1 && s.failed == 1 && s.terminating == 0 &&
+           client_->get<Pod>(ns_, first.metadata.name).status.phase == "Failed";
+  }));
 }
 
 TEST_F(JobServerTest, SuccessPolicyCompletesIndexedJobEarly) {

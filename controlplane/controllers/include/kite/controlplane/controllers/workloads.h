@@ -1,6 +1,7 @@
 #pragma once
 // The workload controllers of `kite server` (kube-controller-manager's part for apps/v1 and
-// batch/v1): replicaset, deployment, garbagecollector, job and cronjob, each a Controller.
+// batch/v1): replicaset, deployment, garbagecollector, podgc (unbound pods being deleted), job,
+// cronjob, daemonset and statefulset, each a Controller.
 //
 //   auto controllers = makeWorkloadControllers(client, {});
 //   for (auto& c : controllers) c->start();
