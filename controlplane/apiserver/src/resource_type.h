@@ -63,6 +63,12 @@ class ResourceType {
   // Throws api::ParseError / api::FieldErrors as the decoder does.
   virtual std::unique_ptr<ApiObject> decode(std::string_view json,
                                             const api::DecodeOptions& options) const = 0;
+  // Upstream converts a request's object to its internal version, and a few conversions fail
+  // (a DaemonSet's non-integer template generation annotation): the error, which the server
+  // answers as it does a body it cannot decode. Not applied to stored objects.
+  virtual std::optional<std::string> conversionError(const ApiObject& /*object*/) const {
+    return std::nullopt;
+  }
   // Upstream's defaulting (e.g. a container's terminationMessagePath, a Service's
   // sessionAffinity); runs on every write.
   virtual void applyDefaults(ApiObject& object) const = 0;
@@ -75,6 +81,12 @@ class ResourceType {
   // Validation of a new object, or of an update against the stored one.
   virtual std::vector<api::FieldError> validate(const ApiObject& object,
                                                 const ApiObject* old) const = 0;
+  // Upstream's WarningsOnCreate/WarningsOnUpdate (old set): accepted values the client is
+  // told about in Warning headers, e.g. a negative terminationGracePeriodSeconds.
+  virtual std::vector<std::string> warnings(const ApiObject& /*object*/,
+                                            const ApiObject* /*old*/) const {
+    return {};
+  }
   // Field selector support: the value of a field label ("spec.nodeName"), or nullopt when
   // the field is not supported for this kind.
   virtual std::optional<std::string> fieldValue(const ApiObject& object,
@@ -107,6 +119,10 @@ struct KindHooks {
   std::function<void(T&, const T&)> prepareForUpdate;
   std::function<void(std::vector<api::FieldError>&, const T&)> validate;
   std::function<void(std::vector<api::FieldError>&, const T&, const T&)> validateUpdate;
+  // An error of upstream's conversion of a request's object (see ResourceType).
+  std::function<std::optional<std::string>(const T&)> conversionError;
+  // Warnings for a create (old null) or an update.
+  std::function<std::vector<std::string>(const T&, const T*)> warnings;
   // Extra field selectors beyond metadata.name and metadata.namespace.
   std::vector<std::pair<std::string, std::function<std::string(const T&)>>> fields;
   // Columns after Name (added first, always); Age is not added: list it where upstream has it.
@@ -148,6 +164,10 @@ class TypedResource final : public ResourceType {
                                     const api::DecodeOptions& options) const override {
     return std::make_unique<TypedObject<T>>(api::decodeJson<T>(json, options));
   }
+  std::optional<std::string> conversionError(const ApiObject& object) const override {
+    if (!hooks_.conversionError) return std::nullopt;
+    return hooks_.conversionError(as<T>(object));
+  }
   void applyDefaults(ApiObject& object) const override {
     if (hooks_.defaults) hooks_.defaults(as<T>(object));
   }
@@ -166,6 +186,10 @@ class TypedResource final : public ResourceType {
     if (hooks_.validate) hooks_.validate(errors, value);
     if (old != nullptr && hooks_.validateUpdate) hooks_.validateUpdate(errors, value, as<T>(*old));
     return errors;
+  }
+  std::vector<std::string> warnings(const ApiObject& object, const ApiObject* old) const override {
+    if (!hooks_.warnings) return {};
+    return hooks_.warnings(as<T>(object), old == nullptr ? nullptr : &as<T>(*old));
   }
   std::optional<std::string> fieldValue(const ApiObject& object,
                                         std::string_view field) const override {

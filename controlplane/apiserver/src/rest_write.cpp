@@ -4,6 +4,10 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "api_error.h"
 #include "field_manager.h"
 #include "kite/api/core/v1/types.h"
@@ -68,6 +72,16 @@ bool readyToRemove(const ResourceInfo& info, const ApiObject& o) {
            as<corev1::Pod>(o).spec.nodeName.empty();
   }
   return true;
+}
+
+// The kind's warnings for this write, each once: an update whose write conflicted runs
+// prepareUpdate again.
+void addWarnings(RequestContext& ctx, std::vector<std::string> warnings) {
+  for (auto& w : warnings) {
+    if (std::find(ctx.warnings.begin(), ctx.warnings.end(), w) == ctx.warnings.end()) {
+      ctx.warnings.push_back(std::move(w));
+    }
+  }
 }
 
 }  // namespace
@@ -152,6 +166,10 @@ std::unique_ptr<ApiObject> RestHandler::decodeBody(RequestContext& ctx, std::str
   }
   try {
     auto object = ctx.type->decode(json, options);
+    if (auto error = ctx.type->conversionError(*object)) {
+      throw ApiError::badRequest(info.kind + " in version \"" + info.version +
+                                 "\" cannot be handled as a " + info.kind + ": " + *error);
+    }
     auto& m = object->meta();
     if (info.namespaced) {
       if (m.namespace_.empty()) {
@@ -186,6 +204,7 @@ void RestHandler::prepareNew(RequestContext& ctx, ApiObject& object) {
   if (auto errors = type.validate(object, nullptr); !errors.empty()) {
     throwInvalid(type, m.name, std::move(errors));
   }
+  addWarnings(ctx, type.warnings(object, nullptr));
   m.uid = newUid();
   m.creationTimestamp = api::Time(
       std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
@@ -249,6 +268,7 @@ std::unique_ptr<ApiObject> RestHandler::prepareUpdate(RequestContext& ctx,
   if (auto errors = type.validate(*next, &current); !errors.empty()) {
     throwInvalid(type, m.name, std::move(errors));
   }
+  addWarnings(ctx, type.warnings(*next, &current));
   if (next->hasSpec() && next->specDiffers(current)) m.generation = old.generation + 1;
   return next;
 }

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "apiserver_test_util.h"
 
@@ -118,6 +119,53 @@ TEST_F(DaemonSetGenerationTest, CreateKeepsAPositiveGenerationAndReplacesOthers)
                     "other"));
   ASSERT_EQ(r.status, 201) << r.body;
   EXPECT_EQ(generationsOf(r).annotation, "1");
+}
+
+TEST_F(DaemonSetGenerationTest, CreateTakesASignedIntegerAsUpstreamParsesIt) {
+  // Go's ParseInt takes a leading '+'; a negative value is below 1 and starts at 1.
+  auto r = api.call(
+      "POST", kDaemonSets,
+      daemonSetJson("agent:1", std::string(R"(,"annotations":{")") + kAnnotation + R"(":"+4"})"));
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(generationsOf(r).annotation, "4");
+  r = api.call(
+      "POST", kDaemonSets,
+      daemonSetJson("agent:1", std::string(R"(,"annotations":{")") + kAnnotation + R"(":"-3"})",
+                    "other"));
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(generationsOf(r).annotation, "1");
+}
+
+TEST_F(DaemonSetGenerationTest, AValueThatIsNotAnInt64IsRefusedAsUpstreamsConversionDoes) {
+  // Upstream's conversion to the internal version parses the annotation and fails the request
+  // (400, as a body it cannot decode) instead of replacing the value.
+  const std::string prefix = R"(DaemonSet in version "v1" cannot be handled as a DaemonSet: )";
+  for (const auto& [value, reason] : {std::pair<std::string, std::string>{"abc", "invalid syntax"},
+                                      {"", "invalid syntax"},
+                                      {"1.5", "invalid syntax"},
+                                      {"99999999999999999999", "value out of range"}}) {
+    const auto r = api.call("POST", kDaemonSets,
+                            daemonSetJson("agent:1", std::string(R"(,"annotations":{")") +
+                                                         kAnnotation + R"(":")" + value + R"("})"));
+    EXPECT_EQ(r.status, 400) << value << ": " << r.body;
+    EXPECT_EQ(r.reason(), "BadRequest");
+    std::string expected = prefix;
+    expected.append("strconv.ParseInt: parsing \"").append(value).append("\": ").append(reason);
+    EXPECT_EQ(r.message(), expected);
+  }
+  EXPECT_EQ(api.call("GET", std::string(kDaemonSets) + "/agent").status, 404);
+
+  // The same for an update of a stored DaemonSet, which keeps its value.
+  ASSERT_EQ(api.call("POST", kDaemonSets, daemonSetJson("agent:1")).status, 201);
+  auto r = api.call(
+      "PUT", std::string(kDaemonSets) + "/agent",
+      daemonSetJson("agent:2", std::string(R"(,"annotations":{")") + kAnnotation + R"(":"x"})"));
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(r.message(), prefix + R"(strconv.ParseInt: parsing "x": invalid syntax)");
+  r = mergePatch(std::string(R"({"metadata":{"annotations":{")") + kAnnotation + R"(":"x"}}})");
+  EXPECT_GE(r.status, 400) << r.body;
+  EXPECT_EQ(generationsOf(api.call("GET", std::string(kDaemonSets) + "/agent")).annotation, "1");
+  EXPECT_EQ(api.call("DELETE", std::string(kDaemonSets) + "/agent").status, 200);
 }
 
 }  // namespace

@@ -85,6 +85,37 @@ spec:
           - name: scratch
 """
 
+NEGATIVE_GRACE_POD = """apiVersion: v1
+kind: Pod
+metadata:
+  name: neg-grace
+spec:
+  terminationGracePeriodSeconds: -5
+  containers:
+  - name: web
+    image: nginx:1.25
+"""
+
+NEGATIVE_GRACE_DEPLOY = """apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: neg-grace
+spec:
+  replicas: 0
+  selector:
+    matchLabels:
+      app: neg-grace
+  template:
+    metadata:
+      labels:
+        app: neg-grace
+    spec:
+      terminationGracePeriodSeconds: -1
+      containers:
+      - name: web
+        image: nginx:1.25
+"""
+
 
 class PodValidationTest(ServerTestCase):
     def refused(self, manifest, kind, name):
@@ -122,6 +153,29 @@ class PodValidationTest(ServerTestCase):
         self.assertIn('The CronJob "bad-volume" is invalid: '
                       'spec.jobTemplate.spec.template.spec.volumes[0]: Required value: '
                       'must specify a volume type', err)
+
+    def test_negative_grace_period_warns(self):
+        """Accepted, with upstream's warning printed by kubectl; a pod update may then only set
+        it to 1."""
+        ns = self.make_namespace("v-neg-grace")
+        r = self.kubectl("create", "-n", ns, "-f", "-", input=NEGATIVE_GRACE_POD)
+        self.assertIn('Warning: spec.terminationGracePeriodSeconds: must be >= 0; negative '
+                      'values are invalid and will be treated as 1', r.stderr)
+        r = self.kubectl("create", "-n", ns, "-f", "-", input=NEGATIVE_GRACE_DEPLOY)
+        self.assertIn('Warning: spec.template.spec.terminationGracePeriodSeconds: must be >= 0; '
+                      'negative values are invalid and will be treated as 1', r.stderr)
+
+        r = self.kubectl("patch", "pod", "neg-grace", "-n", ns, "--type=merge", "-p",
+                         '{"spec":{"terminationGracePeriodSeconds":10}}', check=False)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn('spec: Forbidden: pod updates may not change fields other than', r.stderr)
+        r = self.kubectl("patch", "pod", "neg-grace", "-n", ns, "--type=merge", "-p",
+                         '{"spec":{"terminationGracePeriodSeconds":1}}')
+        self.assertNotIn("Warning:", r.stderr)
+        got = self.kubectl("get", "pod", "neg-grace", "-n", ns, "-o",
+                           "jsonpath={.spec.terminationGracePeriodSeconds}").stdout
+        self.assertEqual(got, "1")
+        self.kubectl("delete", "namespace", ns, "--wait=false")
 
     def test_status_causes(self):
         """The Status body itself, as python clients and kubectl -o json see it."""

@@ -5,12 +5,15 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "../registry.h"
 #include "kite/api/apps/v1/types.h"
 #include "kite/api/labels.h"
 #include "kite/api/pod_defaults.h"
 #include "kite/api/pod_validation.h"
+#include "kite/api/pod_warnings.h"
+#include "pod_template_warnings.h"
 
 namespace kite::controlplane::apiserver {
 
@@ -143,6 +146,7 @@ void addDeployments(Registry& r) {
                                              "'Recreate'"));
     }
   };
+  h.warnings = templateWarnings<appsv1::Deployment>;
   h.validateUpdate = [](std::vector<FieldError>& errors, const appsv1::Deployment& d,
                         const appsv1::Deployment& old) {
     validateSelectorImmutable(errors, d.spec.selector, old.spec.selector);
@@ -181,6 +185,7 @@ void addReplicaSets(Registry& r) {
     api::appendErrors(errors, api::validateReplicatedPodTemplate(rs.spec.template_, "spec.template",
                                                                  api::ReplicatedOwner::ReplicaSet));
   };
+  h.warnings = templateWarnings<appsv1::ReplicaSet>;
   h.validateUpdate = [](std::vector<FieldError>& errors, const appsv1::ReplicaSet& rs,
                         const appsv1::ReplicaSet& old) {
     validateSelectorImmutable(errors, rs.spec.selector, old.spec.selector);
@@ -204,14 +209,53 @@ void addReplicaSets(Registry& r) {
 // in this annotation (the controller labels its pods with it), and clients cannot set it.
 constexpr std::string_view kTemplateGeneration = "deprecated.daemonset.template.generation";
 
+// A decimal int64 as upstream parses this annotation (Go's strconv.ParseInt, base 10: an
+// optional sign, then digits): the value, or the error text upstream answers with.
+struct ParsedInt {
+  std::optional<std::int64_t> value;
+  std::string error;
+};
+
+ParsedInt parseDecimalInt64(const std::string& text) {
+  auto fail = [&text](std::string_view reason) {
+    std::string quoted = "\"";
+    for (const char c : text) {
+      if (c == '"' || c == '\\') quoted.push_back('\\');
+      quoted.push_back(c);
+    }
+    return ParsedInt{std::nullopt,
+                     "strconv.ParseInt: parsing " + quoted + "\": " + std::string(reason)};
+  };
+  std::string_view digits = text;
+  const bool negative = !digits.empty() && digits.front() == '-';
+  if (!digits.empty() && (digits.front() == '+' || digits.front() == '-')) digits.remove_prefix(1);
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos) {
+    return fail("invalid syntax");
+  }
+  // from_chars takes the '-' but not a '+'; the range check is its own.
+  const std::string_view number = negative ? std::string_view(text) : digits;
+  std::int64_t value = 0;
+  const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+  if (ec != std::errc{} || end != number.data() + number.size()) {
+    return fail("value out of range");
+  }
+  return {value, {}};
+}
+
 std::optional<std::int64_t> templateGenerationOf(const appsv1::DaemonSet& d) {
   const auto it = d.metadata.annotations.find(std::string(kTemplateGeneration));
   if (it == d.metadata.annotations.end()) return std::nullopt;
-  const std::string& text = it->second;
-  std::int64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return value;
+  return parseDecimalInt64(it->second).value;
+}
+
+// Upstream's conversion of a request's DaemonSet moves the annotation into the internal
+// TemplateGeneration and fails for a value that is not an int64.
+std::optional<std::string> templateGenerationConversionError(const appsv1::DaemonSet& d) {
+  const auto it = d.metadata.annotations.find(std::string(kTemplateGeneration));
+  if (it == d.metadata.annotations.end()) return std::nullopt;
+  auto parsed = parseDecimalInt64(it->second);
+  if (parsed.value) return std::nullopt;
+  return std::move(parsed.error);
 }
 
 void setTemplateGeneration(appsv1::DaemonSet& d, std::int64_t generation) {
@@ -219,7 +263,7 @@ void setTemplateGeneration(appsv1::DaemonSet& d, std::int64_t generation) {
 }
 
 // Upstream's PrepareForCreate: a generation the client gave is kept when it is at least 1,
-// anything else starts at 1.
+// a smaller one or none starts at 1 (one that is not an integer was refused while decoding).
 void prepareTemplateGenerationForCreate(appsv1::DaemonSet& d) {
   const auto given = templateGenerationOf(d);
   setTemplateGeneration(d, given && *given >= 1 ? *given : 1);
@@ -245,6 +289,13 @@ void addDaemonAndStatefulSets(Registry& r) {
     prepareTemplateGenerationForCreate(d);
   };
   ds.prepareForUpdate = prepareTemplateGenerationForUpdate;
+  ds.conversionError = templateGenerationConversionError;
+  // Upstream warns on an update that moves the template generation, i.e. changes the template.
+  ds.warnings = [](const appsv1::DaemonSet& d, const appsv1::DaemonSet* old) {
+    if (old != nullptr && d.spec.template_ == old->spec.template_)
+      return std::vector<std::string>{};
+    return api::podSpecWarnings(d.spec.template_.spec, "spec.template.spec");
+  };
   ds.validate = [](std::vector<FieldError>& errors, const appsv1::DaemonSet& d) {
     validateSelector(errors, d.spec.selector, d.spec.template_);
     api::appendErrors(errors, api::validateReplicatedPodTemplate(d.spec.template_, "spec.template",
@@ -288,6 +339,7 @@ void addDaemonAndStatefulSets(Registry& r) {
                       api::validateReplicatedPodTemplate(s.spec.template_, "spec.template",
                                                          api::ReplicatedOwner::StatefulSet));
   };
+  ss.warnings = templateWarnings<appsv1::StatefulSet>;
   ss.columns = {{"Ready", "string", "", "Number of the pod with ready state", 0},
                 ageColumn(),
                 {"Containers", "string", "", "", 1},

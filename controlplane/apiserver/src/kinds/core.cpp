@@ -4,6 +4,7 @@
 #include "../registry.h"
 #include "kite/api/core/v1/types.h"
 #include "kite/api/meta.h"
+#include "kite/api/pod_warnings.h"
 
 namespace kite::controlplane::apiserver {
 
@@ -395,8 +396,14 @@ void addSimpleCoreKinds(Registry& r) {
                                                             KindHooks<corev1::LimitRange>{}));
   r.add(std::make_unique<TypedResource<corev1::ResourceQuota>>(
       builtinInfo("", "v1", "resourcequotas"), KindHooks<corev1::ResourceQuota>{}));
+  KindHooks<corev1::PodTemplate> pt;
+  // Upstream: on create, and on an update that changes the template (and so the generation).
+  pt.warnings = [](const corev1::PodTemplate& t, const corev1::PodTemplate* old) {
+    if (old != nullptr && t.template_ == old->template_) return std::vector<std::string>{};
+    return api::podSpecWarnings(t.template_.spec, "template.spec");
+  };
   r.add(std::make_unique<TypedResource<corev1::PodTemplate>>(builtinInfo("", "v1", "podtemplates"),
-                                                             KindHooks<corev1::PodTemplate>{}));
+                                                             std::move(pt)));
 }
 
 }  // namespace

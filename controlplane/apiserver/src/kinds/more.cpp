@@ -11,8 +11,10 @@
 #include "kite/api/networking/v1/types.h"
 #include "kite/api/pod_defaults.h"
 #include "kite/api/pod_validation.h"
+#include "kite/api/pod_warnings.h"
 #include "kite/api/policy/v1/types.h"
 #include "kite/api/storage/v1/types.h"
+#include "pod_template_warnings.h"
 
 namespace kite::controlplane::apiserver {
 
@@ -113,6 +115,7 @@ void addJobs(Registry& r) {
       errors.push_back(FieldError::invalid("spec.template", "", "field is immutable"));
     }
   };
+  h.warnings = templateWarnings<batchv1::Job>;
   h.columns = {{"Status", "string", "", "Status of the job.", 0},
                {"Completions", "string", "", "The completion status of the job.", 0},
                {"Duration", "string", "", "Time required to complete the job.", 0},
@@ -167,6 +170,11 @@ void addJobs(Registry& r) {
       errors.push_back(
           FieldError::notSupported("spec.concurrencyPolicy", c.spec.concurrencyPolicy, kPolicies));
     }
+  };
+  cj.warnings = [](const batchv1::CronJob& c, const batchv1::CronJob* old) {
+    if (old != nullptr && c.spec == old->spec) return std::vector<std::string>{};
+    return api::podSpecWarnings(c.spec.jobTemplate.spec.template_.spec,
+                                "spec.jobTemplate.spec.template.spec");
   };
   cj.columns = {{"Schedule", "string", "", "", 0},      {"Timezone", "string", "", "", 0},
                 {"Suspend", "boolean", "", "", 0},      {"Active", "integer", "", "", 0},

@@ -6,6 +6,7 @@
 #include "kite/api/core/v1/types.h"
 #include "kite/api/meta.h"
 #include "kite/api/pod_defaults.h"
+#include "kite/api/pod_warnings.h"
 
 namespace kite::controlplane::apiserver {
 
@@ -126,8 +127,8 @@ void addPodKind(Registry& registry) {
   };
   h.validateUpdate = [](std::vector<api::FieldError>& errors, const corev1::Pod& pod,
                         const corev1::Pod& old) {
-    // Upstream allows only image, activeDeadlineSeconds, tolerations (additions) and
-    // terminationGracePeriodSeconds to change; compare the rest.
+    // Upstream allows only image, activeDeadlineSeconds, tolerations (additions) and a
+    // negative terminationGracePeriodSeconds set to 1 to change; compare the rest.
     corev1::PodSpec a = pod.spec;
     // The stored pod defaulted as upstream defaults on read: a pod stored before a default
     // was added must not look changed for it.
@@ -142,7 +143,12 @@ void addPodKind(Registry& registry) {
     }
     a.activeDeadlineSeconds = b.activeDeadlineSeconds;
     a.tolerations = b.tolerations;
-    a.terminationGracePeriodSeconds = b.terminationGracePeriodSeconds;
+    // The one change allowed: a negative period (accepted for compatibility) set to the 1
+    // second the server uses for it anyway.
+    if (b.terminationGracePeriodSeconds && *b.terminationGracePeriodSeconds < 0 &&
+        a.terminationGracePeriodSeconds == 1) {
+      a.terminationGracePeriodSeconds = b.terminationGracePeriodSeconds;
+    }
     if (b.nodeName.empty()) a.nodeName = b.nodeName;  // set through pods/binding
     if (!(a == b)) {
       errors.push_back(api::FieldError::forbidden(
@@ -153,6 +159,10 @@ void addPodKind(Registry& registry) {
           "`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was "
           "previously negative)"));
     }
+  };
+  // Create only: upstream skips warnings on pod updates (a frequent path nobody reads them on).
+  h.warnings = [](const corev1::Pod& pod, const corev1::Pod* old) {
+    return old == nullptr ? api::podSpecWarnings(pod.spec, "spec") : std::vector<std::string>{};
   };
   h.fields = {
       {"spec.nodeName", [](const corev1::Pod& p) { return p.spec.nodeName; }},
