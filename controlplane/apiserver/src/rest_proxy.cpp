@@ -12,8 +12,11 @@
 // v4.channel.k8s.io toward the kubelet, as the upstream API server's stream translator does: here
 // because kubelets and the runtimes' streaming servers (containerd 1.6's included) speak SPDY for
 // exec and attach, so any kubelet works behind it, and v5's stdin close maps onto a SPDY
-// half-close, which a WebSocket hop could not carry. Other WebSocket upgrades are refused with 400
-// before any hop; kubectl then falls back to SPDY on its own.
+// half-close, which a WebSocket hop could not carry. The same goes for the kubelet's own
+// streaming routes reached through nodes/NAME/proxy/ (exec/NS/POD[/UID]/CONTAINER, attach/...,
+// portForward/NS/POD[/UID]): a WebSocket upgrade there is translated or unwrapped the same way.
+// Other WebSocket upgrades are refused with 400 before any hop, naming what is served; kubectl
+// then falls back to SPDY on its own.
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -118,6 +121,24 @@ std::string readShortBody(const std::shared_ptr<http::ClientConnection>& backend
   return body;
 }
 
+// The streaming kind a kubelet path names when it arrives through nodes/NAME/proxy/...: "exec"
+// or "attach" for /exec|attach/NS/POD[/UID]/CONTAINER, "portforward" for
+// /portForward/NS/POD[/UID] (the kubelet's own routes, so the same upgrades and translations
+// as pods/exec, pods/attach and pods/portforward apply); empty for any other path.
+std::string nodeProxyStreamKind(const std::vector<std::string>& parts) {
+  // parts: nodes, NAME, proxy, then the kubelet path's segments.
+  constexpr std::size_t kFirst = 3;
+  if (parts.size() <= kFirst) return {};
+  const std::size_t rest = parts.size() - kFirst - 1;  // segments after the route's name
+  const bool named = std::all_of(parts.begin() + kFirst + 1, parts.end(),
+                                 [](const std::string& part) { return !part.empty(); });
+  if (!named) return {};
+  const std::string& route = parts[kFirst];
+  if ((route == "exec" || route == "attach") && (rest == 3 || rest == 4)) return route;
+  if (route == "portForward" && (rest == 2 || rest == 3)) return "portforward";
+  return {};
+}
+
 }  // namespace
 
 bool isKubeletProxySubresource(const RequestContext& ctx) {
@@ -131,9 +152,13 @@ bool isKubeletProxySubresource(const RequestContext& ctx) {
 
 void RestHandler::proxyToKubelet(RequestContext& ctx,
                                  const std::shared_ptr<http::Responder>& responder) {
-  const auto& sub = ctx.info.subresource;
   const auto& request = ctx.request;
   const bool upgrade = http::isUpgradeRequest(request);
+  const bool nodeProxy = !isPods(ctx.type->info());
+  // What the request streams: the pod subresource, or the kubelet route a nodes/proxy path
+  // names, so a WebSocket upgrade through either gets the same treatment.
+  const std::string streamKind = nodeProxy ? nodeProxyStreamKind(ctx.info.parts) : std::string();
+  const std::string& sub = nodeProxy ? streamKind : ctx.info.subresource;
   bool tunnelled = false;       // WebSocket port-forward: SPDY inside binary messages
   std::string channelProtocol;  // WebSocket exec/attach: translated to SPDY, below
   if (upgrade) {
@@ -152,6 +177,12 @@ void RestHandler::proxyToKubelet(RequestContext& ctx,
           if (channelProtocol.empty() && offers(name)) channelProtocol = name;
         }
       }
+      if (nodeProxy && sub.empty()) {
+        throw ApiError::badRequest(
+            "kite serves WebSocket upgrades through nodes/proxy only to the kubelet's "
+            "exec/NAMESPACE/POD/CONTAINER, attach/NAMESPACE/POD/CONTAINER and "
+            "portForward/NAMESPACE/POD paths; use SPDY for others");
+      }
       if (!tunnelled && channelProtocol.empty()) {
         throw ApiError::badRequest(
             "kite serves WebSocket " + sub + " with " +
@@ -164,7 +195,7 @@ void RestHandler::proxyToKubelet(RequestContext& ctx,
     }
   }
   const bool translated = !channelProtocol.empty();
-  if ((sub == "exec" || sub == "attach" || sub == "portforward") && !upgrade) {
+  if (!nodeProxy && (sub == "exec" || sub == "attach" || sub == "portforward") && !upgrade) {
     throw ApiError::badRequest("Upgrade request required");
   }
   if (sub == "log" && request.method != "GET") {
@@ -176,7 +207,7 @@ void RestHandler::proxyToKubelet(RequestContext& ctx,
 
   std::string nodeName;
   std::string target;
-  if (isPods(ctx.type->info())) {
+  if (!nodeProxy) {
     const auto loaded = repository_.get(*ctx.type, ctx.info.namespace_, ctx.info.name);
     const auto& pod = as<corev1::Pod>(*loaded.object);
     nodeName = pod.spec.nodeName;

@@ -3,8 +3,10 @@ and `kite kubelet --kubeconfig`, then real kubectl through the API server to the
 kubelet and on to containerd's streaming server: logs (also -f), exec and attach
 (over WebSocket v5.channel.k8s.io, which the API server translates to SPDY, and
 over SPDY itself; also to a reader slower than the command, and over the
-base64.channel.k8s.io protocols client libraries use), port-forward, and a
-request without credentials refused with 401.
+base64.channel.k8s.io protocols client libraries use), port-forward, the same
+WebSocket exec, attach and port-forward through nodes/NAME/proxy/ (a raw
+WebSocket client; other WebSocket upgrades there get a 400), and a request
+without credentials refused with 401.
 
 Usage (through CTest): testbed.sh exec BED python3 bed_kubelet_server.py KITE"""
 
@@ -16,7 +18,6 @@ import pty
 import re
 import select
 import shutil
-import socket
 import signal
 import ssl
 import struct
@@ -31,6 +32,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bed"))
 from harness import ENV, Kubelet, free_port  # noqa: E402
+from stream_clients import OP_BINARY, SpdyPortForward, WebSocket  # noqa: E402
 
 KITE = sys.argv[1] if len(sys.argv) > 1 else "kite"
 del sys.argv[1:2]
@@ -554,70 +556,21 @@ class KubeletServerTest(unittest.TestCase):
         # Without the bound the API server held most of the 48 MiB.
         self.assertLess(peak - before, 24 * 1024, f"RSS {before} KiB -> {peak} KiB")
 
+    def websocket(self, target, protocol):
+        """A raw WebSocket to the API server at `target`, offering only `protocol`."""
+        config = json.loads(self.kubectl("config", "view", "--raw", "--minify", "-o",
+                                         "json").stdout)
+        return WebSocket(self, config, target, protocol)
+
     def websocket_exec(self, protocol, command):
         """Runs `command` in streams/web over a raw WebSocket offering only `protocol`; returns
         the messages received (opcode, payload) up to the close."""
-        config = json.loads(self.kubectl("config", "view", "--raw", "--minify", "-o",
-                                         "json").stdout)
-        server = config["clusters"][0]["cluster"]["server"]
-        user = config["users"][0]["user"]
-        host, port = server.split("//")[1].rsplit(":", 1)
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        headers = ""
-        folder = tempfile.mkdtemp(dir=self.server.dir)
-        if "client-certificate-data" in user:
-            cert, key = os.path.join(folder, "c.crt"), os.path.join(folder, "c.key")
-            with open(cert, "wb") as f:
-                f.write(base64.b64decode(user["client-certificate-data"]))
-            with open(key, "wb") as f:
-                f.write(base64.b64decode(user["client-key-data"]))
-            context.load_cert_chain(cert, key)
-        else:
-            headers += f"Authorization: Bearer {user['token']}\r\n"
         query = "&".join(["container=web", "stdout=true", "stderr=true"] +
                          ["command=" + urllib.request.quote(c, safe="") for c in command])
-        sock = context.wrap_socket(socket.create_connection((host, int(port)), timeout=20))
-        try:
-            sock.sendall((f"GET /api/v1/namespaces/default/pods/streams/exec?{query} HTTP/1.1\r\n"
-                          f"Host: {host}:{port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-                          "Sec-WebSocket-Version: 13\r\n"
-                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                          f"Sec-WebSocket-Protocol: {protocol}\r\n{headers}\r\n").encode())
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = sock.recv(65536)
-                self.assertTrue(chunk, data)
-                data += chunk
-            head, data = data.split(b"\r\n\r\n", 1)
-            self.assertIn(b" 101 ", head.split(b"\r\n")[0], head)
-            self.assertIn(f"sec-websocket-protocol: {protocol}".encode(), head.lower())
-            messages = []
-            while True:
-                while len(data) < 2 or len(data) < self.frame_size(data):
-                    chunk = sock.recv(65536)
-                    self.assertTrue(chunk, messages)
-                    data += chunk
-                size = self.frame_size(data)
-                frame, data = data[:size], data[size:]
-                length = frame[1] & 0x7F
-                offset = 2 + (2 if length == 126 else 8 if length == 127 else 0)
-                messages.append((frame[0] & 0x0F, frame[offset:]))
-                if frame[0] & 0x0F == 8:
-                    return messages
-        finally:
-            sock.close()
-            shutil.rmtree(folder, ignore_errors=True)
-
-    @staticmethod
-    def frame_size(data):
-        length = data[1] & 0x7F
-        if length == 126:
-            return 4 + struct.unpack(">H", data[2:4])[0] if len(data) >= 4 else 1 << 62
-        if length == 127:
-            return 10 + struct.unpack(">Q", data[2:10])[0] if len(data) >= 10 else 1 << 62
-        return 2 + length
+        with self.websocket(f"/api/v1/namespaces/default/pods/streams/exec?{query}",
+                            protocol) as ws:
+            ws.expect_switch()
+            return ws.messages_until_close()
 
     def test_exec_over_the_base64_channel_protocols(self):
         command = ["sh", "-c", "echo out; echo err >&2; exit 3"]
@@ -639,6 +592,80 @@ class KubeletServerTest(unittest.TestCase):
             else:
                 status = json.loads(channels.get("3", b"{}"))
                 self.assertEqual(status.get("reason"), "NonZeroExitCode", status)
+
+    @staticmethod
+    def node_proxy(path):
+        return f"/api/v1/nodes/{NODE}/proxy/{path}"
+
+    @staticmethod
+    def channel_data(messages):
+        """The v5/v4 binary messages' payloads by channel (their first byte), concatenated."""
+        channels = {}
+        for opcode, payload in messages:
+            if opcode == OP_BINARY and payload:
+                channels[payload[0]] = channels.get(payload[0], b"") + payload[1:]
+        return channels
+
+    def test_exec_through_node_proxy_over_websocket(self):
+        # kubectl's WebSocket protocol to the kubelet's own exec route, through nodes/proxy:
+        # the API server translates it to SPDY as it does for pods/exec.
+        command = ["sh", "-c", "echo out; echo err >&2; exit 3"]
+        query = "&".join(["stdout=true", "stderr=true"] +
+                         ["command=" + urllib.request.quote(c, safe="") for c in command])
+        with self.websocket(self.node_proxy(f"exec/default/streams/web?{query}"),
+                            "v5.channel.k8s.io") as ws:
+            ws.expect_switch()
+            channels = self.channel_data(ws.messages_until_close())
+        self.assertEqual(channels.get(1), b"out\n", channels)
+        self.assertEqual(channels.get(2), b"err\n", channels)
+        status = json.loads(channels.get(3, b"{}"))
+        self.assertEqual(status.get("reason"), "NonZeroExitCode", status)
+        self.assertEqual(status["details"]["causes"][0], {"reason": "ExitCode", "message": "3"})
+        # stdin, and its end (v5's close of channel 0) reaching cat, which then returns.
+        with self.websocket(self.node_proxy("exec/default/streams/web?stdin=true&stdout=true&"
+                                            "command=cat"), "v5.channel.k8s.io") as ws:
+            ws.expect_switch()
+            ws.send(b"\x00hi\n")
+            ws.send(b"\xff\x00")
+            channels = self.channel_data(ws.messages_until_close())
+        self.assertEqual(channels.get(1), b"hi\n", channels)
+        self.assertEqual(json.loads(channels.get(3, b"{}")).get("status"), "Success", channels)
+
+    def test_attach_through_node_proxy_over_websocket(self):
+        with self.websocket(self.node_proxy("attach/default/streams/counter?stdout=true"),
+                            "v5.channel.k8s.io") as ws:
+            ws.expect_switch()
+            out = b""
+            while out.count(b"\n") < 3:
+                opcode, payload = ws.receive()
+                self.assertEqual(opcode, OP_BINARY, payload)
+                if payload[:1] == b"\x01":
+                    out += payload[1:]
+        numbers = [int(line.split()[1]) for line in out.decode().splitlines()[:3]]
+        self.assertEqual(numbers, [numbers[0], numbers[0] + 1, numbers[0] + 2], out)
+
+    def test_port_forward_through_node_proxy_over_websocket_tunnel(self):
+        # kubectl's WebSocket tunnel (SPDY in binary messages) to the kubelet's own portForward
+        # route, through nodes/proxy: the API server unwraps it as for pods/portforward.
+        def fetch():
+            with self.websocket(self.node_proxy("portForward/default/streams"),
+                                "SPDY/3.1+portforward.k8s.io") as ws:
+                ws.expect_switch()
+                forward = SpdyPortForward(ws, 80)
+                forward.write(b"GET / HTTP/1.0\r\nHost: streams\r\n\r\n")
+                page, error = forward.read_until(lambda data: b"</html>" in data)
+            # The stand-in's httpd may bind port 80 a moment after the container started: the
+            # kubelet then reports the failed dial on the error stream.
+            return page if not error else None
+        page = Kubelet.wait_for(fetch, 15, "page through the node proxy's forward")
+        self.assertTrue(page.startswith(b"HTTP/1.1 200 OK\r\n"), page)
+        self.assertIn(b"Welcome to nginx!", page)
+
+    def test_other_websocket_upgrades_through_node_proxy_are_refused(self):
+        for path in ("pods", "exec/default/streams", "portForward/default"):
+            with self.websocket(self.node_proxy(path), "v5.channel.k8s.io") as ws:
+                self.assertEqual(ws.status, 400, ws.head)
+                self.assertIn("only to the kubelet's exec/NAMESPACE/POD/CONTAINER", ws.refusal())
 
     def test_unauthenticated_request_is_refused(self):
         context = ssl.create_default_context()
