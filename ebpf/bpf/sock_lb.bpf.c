@@ -197,10 +197,18 @@ static __always_inline enum verdict pick(struct bpf_sock_addr* ctx, const __u32 
       const long slot = maglev_slot(ctx, svc->id);
       if (slot < 0) return PASS;
       bkey.slot = (__u32)slot;
+      found = bpf_map_lookup_elem(&kite_backends, &bkey);
     } else {
-      bkey.slot = bpf_get_prandom_u32() % svc->count;
+      __u32 slot = bpf_get_prandom_u32() % svc->count;
+      if (svc->flags & KITE_SERVICE_INLINE) {
+        asm volatile("" : "+r"(slot)); /* keep the bound the verifier needs */
+        if (slot >= KITE_INLINE_BACKENDS) return PASS;
+        found = &svc->backends[slot];
+      } else {
+        bkey.slot = slot;
+        found = bpf_map_lookup_elem(&kite_backends, &bkey);
+      }
     }
-    found = bpf_map_lookup_elem(&kite_backends, &bkey);
     if (!found) return PASS;
     if (svc->affinity_timeout) {
       struct kite_affinity_value v = {.last_used_ns = now, .backend = *found};

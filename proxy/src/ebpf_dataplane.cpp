@@ -118,8 +118,12 @@ class EbpfDataplane::Maps {
         backends_(lb_.backends()),
         members_(lb_.members()),
         maglevTables_(lb_.maglev()) {
-    // Pinned maps of an earlier run: new generations must not reuse their ids.
+    // Pinned maps of an earlier run: new generations must not reuse their ids (inline
+    // generations have theirs only in the Service elements).
     for (const auto& key : backends_.keys()) nextId_ = std::max(nextId_, key.id + 1);
+    for (const auto& key : services_.keys()) {
+      if (const auto value = services_.get(key)) nextId_ = std::max(nextId_, value->id + 1);
+    }
   }
 
   // Writes `port` (new or changed; `previous` is what was there, if anything).
@@ -139,13 +143,17 @@ class EbpfDataplane::Maps {
     if (!keys.empty()) {
       const auto endpoints = reachableEndpoints(port);
       kite_service_value value{};
-      value.id = writeGeneration(port, endpoints);
       value.count = static_cast<__u32>(endpoints.size());
       value.affinity_timeout = static_cast<__u32>(port.affinityTimeoutSeconds.value_or(0));
       if (endpoints.empty() && !port.endpoints.empty()) {
         value.flags = KITE_SERVICE_NO_LOCAL_ENDPOINTS;
       }
-      if (maglev_ && !endpoints.empty()) value.flags |= KITE_SERVICE_MAGLEV;
+      if (maglev_ && !endpoints.empty()) {
+        value.flags |= KITE_SERVICE_MAGLEV;
+      } else if (!endpoints.empty() && endpoints.size() <= KITE_INLINE_BACKENDS) {
+        value.flags |= KITE_SERVICE_INLINE;
+      }
+      value.id = writeGeneration(port, endpoints, value);
       for (const auto& key : keys) services_.put(key, value);
     }
     for (const auto& key : stale) {
@@ -188,14 +196,20 @@ class EbpfDataplane::Maps {
   }
 
  private:
-  __u32 writeGeneration(const ServicePortState& port,
-                        const std::vector<EndpointTarget>& endpoints) {
+  // Writes the backend list: into `value` when it is kept inline, else into kite_backends.
+  __u32 writeGeneration(const ServicePortState& port, const std::vector<EndpointTarget>& endpoints,
+                        kite_service_value& value) {
     const __u32 id = nextId_++;
     const auto clusterIP = parseAddress(port.clusterIP);
     const bool ipv4Service = !clusterIP || isIPv4(*clusterIP);
+    const bool inlined = (value.flags & KITE_SERVICE_INLINE) != 0U;
     for (std::size_t slot = 0; slot < endpoints.size(); ++slot) {
       const kite_backend backend = backendOf(endpoints[slot], ipv4Service);
-      backends_.put({.id = id, .slot = static_cast<__u32>(slot)}, backend);
+      if (inlined) {
+        value.backends[slot] = backend;  // slot < KITE_INLINE_BACKENDS: upsert checked
+      } else {
+        backends_.put({.id = id, .slot = static_cast<__u32>(slot)}, backend);
+      }
       if (port.affinityTimeoutSeconds) {
         kite_member_key member{};
         member.id = id;
@@ -218,6 +232,15 @@ class EbpfDataplane::Maps {
 
   void dropGeneration(const kite_service_value& value) {
     if ((value.flags & KITE_SERVICE_MAGLEV) != 0U) maglevTables_.erase(value.id);
+    if ((value.flags & KITE_SERVICE_INLINE) != 0U) {
+      for (__u32 slot = 0; slot < value.count && slot < KITE_INLINE_BACKENDS; ++slot) {
+        kite_member_key member{};
+        member.id = value.id;
+        member.backend = value.backends[slot];
+        members_.erase(member);
+      }
+      return;
+    }
     for (__u32 slot = 0; slot < value.count; ++slot) {
       const kite_backend_key key{.id = value.id, .slot = slot};
       if (const auto backend = backends_.get(key)) {

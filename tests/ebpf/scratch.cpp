@@ -4,9 +4,11 @@
 
 #include <array>
 #include <cstdio>
+#include <set>
 #include <stdexcept>
 
 #include "kite/ebpf/bpffs.h"
+#include "kite/ebpf/sock_lb.h"
 
 namespace kite::ebpf::testing {
 
@@ -48,6 +50,21 @@ std::string capture(const std::string& command) {
   while (const auto n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
   pclose(pipe);
   return out;
+}
+
+HeldBackends heldBackends(const std::string& pinDir, const std::string& cgroup) {
+  const SockLb lb({.pinDir = pinDir, .cgroup = cgroup});
+  HeldBackends held{.inMap = lb.backends().keys().size()};
+  std::set<__u32> generations;
+  const auto services = lb.services();
+  for (const auto& key : services.keys()) {
+    const auto value = services.get(key);
+    if (value && (value->flags & KITE_SERVICE_INLINE) != 0U &&
+        generations.insert(value->id).second) {
+      held.inlined += value->count;
+    }
+  }
+  return held;
 }
 
 }  // namespace kite::ebpf::testing

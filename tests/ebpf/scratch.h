@@ -3,6 +3,7 @@
 // a cgroup v2 child the test's client processes are moved into (the programs attach there,
 // not at the root), and a pin directory of their own in bpffs. Both removed on destruction.
 
+#include <cstddef>
 #include <string>
 
 namespace kite::ebpf::testing {
@@ -38,5 +39,15 @@ class TestPinDir {
 
 // A command's stdout.
 std::string capture(const std::string& command);
+
+// The backends held for the Services pinned in `pinDir` (a second loader takes a look): the
+// elements of kite_backends, and the lists kept inline in Service elements, once a generation
+// (the addresses of one Service port share it).
+struct HeldBackends {
+  std::size_t inMap = 0;
+  std::size_t inlined = 0;
+  std::size_t total() const { return inMap + inlined; }
+};
+HeldBackends heldBackends(const std::string& pinDir, const std::string& cgroup);
 
 }  // namespace kite::ebpf::testing

@@ -86,7 +86,7 @@ TEST_F(SockLbTest, TypedMapsWriteReadIterateAndDelete) {
   auto services = lb.services();
   const kite_service_key key = serviceKey("10.43.0.10", 80);
   EXPECT_FALSE(services.get(key).has_value());
-  services.put(key, {.id = 7, .count = 2, .affinity_timeout = 0, .flags = 0});
+  services.put(key, {.id = 7, .count = 2, .affinity_timeout = 0, .flags = 0, .backends = {}});
   ASSERT_TRUE(services.get(key).has_value());
   EXPECT_EQ(services.get(key)->id, 7U);
   EXPECT_EQ(services.keys().size(), 1U);
@@ -99,7 +99,8 @@ TEST_F(SockLbTest, ProgramsAndMapsOutliveTheLoaderAndAreTakenOverByTheNext) {
   const kite_service_key key = serviceKey("10.43.0.10", 80);
   {
     const SockLb first(options());
-    first.services().put(key, {.id = 3, .count = 1, .affinity_timeout = 0, .flags = 0});
+    first.services().put(key,
+                         {.id = 3, .count = 1, .affinity_timeout = 0, .flags = 0, .backends = {}});
   }
   // No loader now (an agent restarting): still attached, the element still there.
   EXPECT_THAT(attached(), HasSubstr("kite_connect4"));
@@ -173,7 +174,7 @@ TEST_F(SockLbTest, ConnectUnderProgTestRunWhereTheKernelAllowsIt) {
   lb.backends().put(
       {.id = 1, .slot = 0},
       {.addr = {0, 0, htonl(0x0000ffff), htonl(0x0a2a0102)}, .port = htons(8080), .pad = 0});
-  lb.services().put(key, {.id = 1, .count = 1, .affinity_timeout = 0, .flags = 0});
+  lb.services().put(key, {.id = 1, .count = 1, .affinity_timeout = 0, .flags = 0, .backends = {}});
   bpf_sock_addr ctx{};
   ctx.user_family = AF_INET;
   ctx.user_ip4 = key.addr[3];

@@ -60,13 +60,11 @@ class EbpfTraffic : public ::testing::Test {
     return net_->connect(net_->clientNs(), mode, ip, port, count, options);
   }
 
-  // Elements in the backend map now (a second loader on the same pins takes a look).
-  std::size_t backendElements() const {
-    return ebpf::SockLb({.pinDir = pins_->path(), .cgroup = cgroup_->path()})
-        .backends()
-        .keys()
-        .size();
+  // Backends held now, in kite_backends and inline in the Service elements.
+  ebpf::testing::HeldBackends held() const {
+    return ebpf::testing::heldBackends(pins_->path(), cgroup_->path());
   }
+  std::size_t backendElements() const { return held().total(); }
 
   std::unique_ptr<testing::TestNetwork> net_;
   std::unique_ptr<ebpf::testing::TestCgroup> cgroup_;
@@ -153,6 +151,32 @@ TEST_F(EbpfTraffic, AKeyedChangeWritesTheNamedPortsOnly) {
   EXPECT_THAT(fromClient("tcp", "10.43.0.10", 80, 1, 0.3), ElementsAre("TIMEOUT"));
   EXPECT_THAT(pods(fromClient("tcp", "10.43.0.12", 80, 5)), ElementsAre("a"));
   EXPECT_EQ(backendElements(), 2U);
+}
+
+// Short backend lists ride in the Service's own element (a connect reads one map); longer ones
+// live in kite_backends. Both spread over every endpoint, and a list that shrinks or grows
+// across the bound moves between the two without leaving elements behind.
+TEST_F(EbpfTraffic, LongBackendListsLiveInTheirOwnMapShortOnesInline) {
+  static_assert(KITE_INLINE_BACKENDS < 9);
+  const std::vector<int> nine{0, 1, 2, 0, 1, 2, 0, 1, 2};  // nine endpoints, three pods
+  const auto longList = stateOf({service("web", "10.43.0.10", 80, nine)});
+  dataplane_->syncAll(longList);
+  EXPECT_EQ(held().inMap, 9U);
+  EXPECT_EQ(held().inlined, 0U);
+  EXPECT_THAT(pods(fromClient("tcp", "10.43.0.10", 80, 40)),
+              ::testing::UnorderedElementsAre("a", "b", "c"));
+
+  const auto shortList = stateOf({service("web", "10.43.0.10", 80, {1, 2})});
+  dataplane_->syncChanges(longList, shortList);
+  EXPECT_EQ(held().inMap, 0U);
+  EXPECT_EQ(held().inlined, 2U);
+  EXPECT_THAT(pods(fromClient("tcp", "10.43.0.10", 80, 20)),
+              ::testing::UnorderedElementsAre("b", "c"));
+  EXPECT_THAT(peers(fromClient("tcp", "10.43.0.10", 80, 5)), ElementsAre("10.43.0.10:80"));
+
+  dataplane_->syncChanges(shortList, longList);
+  EXPECT_EQ(held().inMap, 9U);
+  EXPECT_EQ(held().inlined, 0U);
 }
 
 }  // namespace

@@ -145,11 +145,7 @@ class EbpfBackend final : public Backend {
     return cgroup_.wrap(command);
   }
   std::optional<std::size_t> heldBackends() const override {
-    // A second loader on the same pins takes a look.
-    return ebpf::SockLb({.pinDir = pins_.path(), .cgroup = cgroup_.path()})
-        .backends()
-        .keys()
-        .size();
+    return ebpf::testing::heldBackends(pins_.path(), cgroup_.path()).total();
   }
   std::string leftovers() const override {
     std::string out;
