@@ -11,6 +11,7 @@
 #include "kite/dns/forwarder.h"
 #include "kite/kubelet/node_info.h"
 #include "kite/pki/files.h"
+#include "kite/proxy/bridge_netfilter.h"
 #include "kite/proxy/packet_filter_probe.h"
 
 namespace kite::cmd {
@@ -148,6 +149,11 @@ void RunningAgent::startParts() {
     tls.tlsPrivateKeyFile = credentials.servingKey.string();
   }
   if (tls.clientCaFile.empty()) tls.clientCaFile = credentials.clientCa.string();
+  // Before any pod starts: pods on this node share a bridge, and their traffic to each other
+  // must reach the netfilter hooks (NetworkPolicy, Service reverse NAT), as k3s's agent sets up.
+  if (const auto missing = proxy::enableBridgeNetfilter(); !missing.empty()) {
+    spdlog::warn("agent: {}", missing);
+  }
   kubelet_ = std::make_unique<RunningKubelet>(kubeletFlags);
   if (!flags_.disableProxy) {
     proxyClient_ = std::make_unique<client::Client>(client::loadKubeconfig(credentials.kubeconfig));
