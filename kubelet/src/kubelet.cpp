@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <condition_variable>
 
 #include "kite/kubelet/labels.h"
@@ -95,6 +96,9 @@ void Kubelet::applyPods(const std::string& source, const std::vector<corev1::Pod
         // An API pod keeps the status and start time it already has (a restarted kubelet).
         it->second.pod.status = pod.status;
         it->second.startTime = pod.status.startTime.value_or(api::Time(clock_.wallNow()));
+        // One the API reports ended (evicted, completed, failed before the restart) is not
+        // run again, as upstream's kubelet does with a terminal phase it finds at start.
+        it->second.ended = isTerminalPhase(pod.status.phase);
         spdlog::info("pod {}/{} ({}) added from {}", pod.metadata.namespace_, pod.metadata.name,
                      uid, source);
       }
@@ -186,6 +190,7 @@ void Kubelet::syncOne(const std::string& uid) {
   bool desired = false;
   api::Time startTime;
   std::string evicted;
+  bool ended = false;
   {
     std::lock_guard lock(mutex_);
     auto it = pods_.find(uid);
@@ -194,6 +199,7 @@ void Kubelet::syncOne(const std::string& uid) {
     desired = it->second.desired;
     startTime = it->second.startTime;
     evicted = it->second.evicted;
+    ended = it->second.ended;
   }
   const std::string who = pod.metadata.namespace_ + "/" + pod.metadata.name;
   if (!desired) {
@@ -204,6 +210,10 @@ void Kubelet::syncOne(const std::string& uid) {
       if (it != pods_.end()) deletionGrace = it->second.deletionGrace;
     }
     stopPod(uid, pod, deletionGrace.value_or(pod.spec.terminationGracePeriodSeconds.value_or(30)));
+    return;
+  }
+  if (ended) {
+    stopEnded(pod);
     return;
   }
   try {
@@ -245,6 +255,21 @@ void Kubelet::syncOne(const std::string& uid) {
     if (hooks_.onStatus) hooks_.onStatus(reported);
   } catch (const std::exception& e) {
     spdlog::error("pod {}: sync failed: {}", who, e.what());
+  }
+}
+
+void Kubelet::stopEnded(const corev1::Pod& pod) {
+  const std::string who = pod.metadata.namespace_ + "/" + pod.metadata.name;
+  try {
+    const auto runtime = syncer_.observe(pod);
+    const bool running = std::any_of(runtime.containers.begin(), runtime.containers.end(),
+                                     [](const auto& c) { return c.running(); });
+    if (!running) return;
+    spdlog::info("pod {}: reported {} but still running: stopping it", who, pod.status.phase);
+    syncer_.kill(pod, pod.spec.terminationGracePeriodSeconds.value_or(30));
+  } catch (const std::exception& e) {
+    spdlog::warn("pod {}: stopping an ended pod failed (retried on the next sync): {}", who,
+                 e.what());
   }
 }
 

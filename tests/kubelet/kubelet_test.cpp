@@ -1,7 +1,8 @@
 // The whole Kubelet (workers, syncer, status) over the fake runtime. A pod
 // whose disk emptyDir grows over its sizeLimit is evicted (containers killed,
 // phase Failed, reason Evicted) and never started again; a pod left over from
-// before a restart is stopped with its own grace period and preStop hook.
+// before a restart is stopped with its own grace period and preStop hook; one the API reports
+// ended is not run again by a restarted kubelet.
 // Syncs are driven by setPods + waitIdle, so nothing depends on timing.
 
 #include <gtest/gtest.h>
@@ -148,6 +149,42 @@ TEST_F(KubeletTest, RestartedKubeletStopsPodsItNoLongerHasGracefully) {
   const auto remove = std::find(calls.begin(), calls.end(), "RemoveContainer");
   ASSERT_NE(stop, calls.end());
   EXPECT_LT(stop, remove);
+}
+
+// A restarted kubelet is handed API pods with their statuses: one the API reports ended is
+// never started again, and what still runs of it is stopped; its status is left as it is.
+TEST_F(KubeletTest, RestartedKubeletDoesNotRunAgainPodsTheApiReportsEnded) {
+  corev1::Pod evicted = testing::basicPod();
+  EXPECT_EQ(syncAndGet(evicted).status.phase, "Running");  // still running in the runtime
+  evicted.status.phase = "Failed";
+  evicted.status.reason = "Evicted";
+  evicted.status.message = "The node was low on resource: memory. ";
+  corev1::Pod completed = testing::basicPod();
+  completed.metadata.uid = "uid-2";
+  completed.metadata.name = "done";
+  completed.status.phase = "Succeeded";
+
+  Kubelet restarted(syncer_, clock_, KubeletOptions{});
+  restarted.setPods("api", {evicted, completed});
+  restarted.waitIdle();
+  EXPECT_EQ(countCalls(runtime_, "RunPodSandbox"), 1);  // the first kubelet's only
+  EXPECT_EQ(countCalls(runtime_, "CreateContainer"), 1);
+  for (const auto& c : runtime_.listContainers({})) {
+    EXPECT_EQ(c.state(), cri::v1::CONTAINER_EXITED) << c.id();
+  }
+  for (const auto& pod : restarted.pods()) {
+    if (pod.metadata.uid == evicted.metadata.uid) {
+      EXPECT_EQ(pod.status.phase, "Failed");
+      EXPECT_EQ(pod.status.reason, "Evicted");
+    } else {
+      EXPECT_EQ(pod.status.phase, "Succeeded");
+    }
+  }
+
+  // Later syncs start nothing either.
+  restarted.setPods("api", {evicted, completed});
+  restarted.waitIdle();
+  EXPECT_EQ(countCalls(runtime_, "RunPodSandbox"), 1);
 }
 
 }  // namespace

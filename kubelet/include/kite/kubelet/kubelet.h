@@ -95,6 +95,9 @@ class Kubelet {
     std::optional<int64_t> deletionGrace;
     api::Time startTime;
     std::string evicted;  // the eviction message once the kubelet evicted it
+    // First seen already Succeeded or Failed (a restarted kubelet, the API's status): never
+    // started again, only stopped if anything of it still runs; its status stays the API's.
+    bool ended = false;
   };
 
   void applyPods(const std::string& source, const std::vector<api::core::v1::Pod>& pods,
@@ -102,6 +105,7 @@ class Kubelet {
   void schedule(const std::string& uid);
   void syncOne(const std::string& uid);
   void stopPod(const std::string& uid, const api::core::v1::Pod& pod, int64_t grace);
+  void stopEnded(const api::core::v1::Pod& pod);
   void cleanupOrphans();
   void emit(const api::core::v1::Pod& pod, const PodEvent& event) const;
   void onUnhealthy(const std::string& uid, const std::string& container,
