@@ -6,24 +6,13 @@
 // denied ones must fail within a short timeout. Root only; the host's ruleset is never
 // touched. The namespaces are set up once for the suite.
 
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <sched.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <cerrno>
+#include <array>
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
-#include <functional>
-#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -33,6 +22,7 @@
 #include "kite/proxy/network_policy_rules.h"
 #include "kite/proxy/network_policy_state.h"
 #include "netns.h"
+#include "netpol_echo.h"
 
 namespace kite::proxy::netpol {
 namespace {
@@ -41,186 +31,13 @@ using api::core::v1::Namespace;
 using api::core::v1::Pod;
 using api::networking::v1::NetworkPolicy;
 using Clock = std::chrono::steady_clock;
+using testing::EchoServer;
+using testing::exchange;
 using testing::inNamespace;
 using testing::sh;
 
-const std::vector<int> kTcpPorts = {80, 81, 5000, 5001, 5002, 5432, 8080};
-const std::vector<int> kUdpPorts = {53, 5353};
-
-struct Fd {
-  int fd = -1;
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-};
-
-sockaddr_in address(const std::string& ip, int port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
-  return a;
-}
-
-bool waitFor(int fd, short events, int ms) {
-  pollfd p{fd, events, 0};
-  return poll(&p, 1, ms) == 1;
-}
-
-// A TCP and UDP echo server in one namespace: answers "<name>:<what it got>".
-class EchoServer {
- public:
-  EchoServer(std::string ns, std::string name) : name_(std::move(name)) {
-    if (pipe(stop_) != 0) throw std::runtime_error("pipe");
-    std::atomic<bool> ready = false;
-    std::exception_ptr error;
-    thread_ = std::thread([this, ns, &ready, &error] {
-      try {
-        inNamespaceHere(ns);
-      } catch (...) {
-        error = std::current_exception();
-        ready = true;
-        return;
-      }
-      ready = true;
-      serve();
-    });
-    while (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    if (error) {
-      thread_.join();
-      std::rethrow_exception(error);
-    }
-  }
-  ~EchoServer() {
-    (void)!write(stop_[1], "x", 1);
-    thread_.join();
-    for (const int fd : sockets_) close(fd);
-    close(stop_[0]);
-    close(stop_[1]);
-  }
-  EchoServer(const EchoServer&) = delete;
-  EchoServer& operator=(const EchoServer&) = delete;
-
- private:
-  void inNamespaceHere(const std::string& ns) {
-    const int fd = open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || setns(fd, CLONE_NEWNET) != 0) throw std::runtime_error("setns " + ns);
-    close(fd);
-    for (const int port : kTcpPorts) sockets_.push_back(bound(SOCK_STREAM, port));
-    for (const int port : kUdpPorts) sockets_.push_back(bound(SOCK_DGRAM, port));
-  }
-
-  static int bound(int type, int port) {
-    const int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-    const int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    const auto a = address("0.0.0.0", port);
-    if (bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 ||
-        (type == SOCK_STREAM && listen(fd, 16) != 0)) {
-      throw std::runtime_error("bind " + std::to_string(port) + ": " + std::strerror(errno));
-    }
-    return fd;
-  }
-
-  void serve() {
-    std::vector<pollfd> fds{{stop_[0], POLLIN, 0}};
-    for (const int fd : sockets_) fds.push_back({fd, POLLIN, 0});
-    while (true) {
-      if (poll(fds.data(), fds.size(), -1) < 0) continue;
-      if (fds[0].revents != 0) return;
-      for (std::size_t i = 1; i < fds.size(); ++i) {
-        if ((fds[i].revents & POLLIN) == 0) continue;
-        if (i <= kTcpPorts.size()) {
-          answerTcp(fds[i].fd);
-        } else {
-          answerUdp(fds[i].fd);
-        }
-      }
-    }
-  }
-
-  void answerTcp(int listener) const {
-    const Fd c(accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
-    if (c.fd < 0 || !waitFor(c.fd, POLLIN, 1000)) return;
-    char buf[256];
-    const auto n = recv(c.fd, buf, sizeof buf, 0);
-    if (n <= 0) return;
-    const std::string reply = name_ + ":" + std::string(buf, static_cast<std::size_t>(n));
-    (void)send(c.fd, reply.data(), reply.size(), MSG_NOSIGNAL);
-  }
-
-  void answerUdp(int fd) const {
-    char buf[256];
-    sockaddr_in from{};
-    socklen_t len = sizeof from;
-    const auto n = recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
-    if (n <= 0) return;
-    const std::string reply = name_ + ":" + std::string(buf, static_cast<std::size_t>(n));
-    (void)sendto(fd, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
-  }
-
-  std::string name_;
-  int stop_[2] = {-1, -1};
-  std::vector<int> sockets_;
-  std::thread thread_;
-};
-
-// One exchange from a namespace (optionally from a given source address): "ok" when the
-// answer is "<expected>:<token>", else what went wrong.
-std::string exchange(const std::string& ns, const std::string& source, const std::string& proto,
-                     const std::string& ip, int port, const std::string& expected) {
-  static int counter = 0;
-  const std::string token = "t" + std::to_string(++counter) + "-" + std::to_string(getpid());
-  std::string result;
-  inNamespace(ns, [&] {
-    const Fd s(socket(AF_INET, (proto == "tcp" ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK, 0));
-    if (!source.empty()) {
-      const auto from = address(source, 0);
-      if (bind(s.fd, reinterpret_cast<const sockaddr*>(&from), sizeof from) != 0) {
-        throw std::runtime_error("bind " + source);
-      }
-    }
-    const auto to = address(ip, port);
-    if (connect(s.fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0 &&
-        errno != EINPROGRESS) {
-      result = std::string("connect: ") + std::strerror(errno);
-      return;
-    }
-    if (proto == "tcp") {
-      if (!waitFor(s.fd, POLLOUT, 1000)) {
-        result = "timeout";
-        return;
-      }
-      int err = 0;
-      socklen_t len = sizeof err;
-      getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len);
-      if (err != 0) {
-        result = std::strerror(err);
-        return;
-      }
-    }
-    if (send(s.fd, token.data(), token.size(), MSG_NOSIGNAL) < 0) {
-      result = std::string("send: ") + std::strerror(errno);
-      return;
-    }
-    if (!waitFor(s.fd, POLLIN, 1000)) {
-      result = "timeout";
-      return;
-    }
-    char buf[256];
-    const auto n = recv(s.fd, buf, sizeof buf, 0);
-    if (n < 0) {
-      result = std::strerror(errno);
-      return;
-    }
-    const std::string got(buf, static_cast<std::size_t>(n));
-    result = got == expected + ":" + token ? "ok" : "wrong answer \"" + got + "\"";
-  });
-  return result;
-}
+constexpr std::array kTcpPorts = {80, 81, 5000, 5001, 5002, 5432, 8080};
+constexpr std::array kUdpPorts = {53, 5353};
 
 // The cluster the policies see; the namespaces below play its pods.
 struct PodSpec {
@@ -514,9 +331,10 @@ class NetworkPolicyTraffic : public ::testing::Test {
     sh("ip -n " + nsOf("x") + " link set eth0 up");
     sh("ip -n " + nsOf("x") + " route add default via 10.99.0.1");
     for (const auto& pod : kPods) {
-      servers_.push_back(std::make_unique<EchoServer>(nsOf(pod.name), pod.name));
+      servers_.push_back(
+          std::make_unique<EchoServer>(nsOf(pod.name), pod.name, kTcpPorts, kUdpPorts));
     }
-    servers_.push_back(std::make_unique<EchoServer>(nsOf("x"), "x"));
+    servers_.push_back(std::make_unique<EchoServer>(nsOf("x"), "x", kTcpPorts, kUdpPorts));
     applied_ = State{};
     inNamespace(nsOf("node"), [] { NftablesRunner().syncAll(State{}); });
   }
@@ -524,6 +342,7 @@ class NetworkPolicyTraffic : public ::testing::Test {
   // The API objects of a case, as the informers would hand them over.
   static State stateOf(const Case& c) {
     std::vector<Pod> pods;
+    pods.reserve(kPods.size());
     for (const auto& p : kPods) {
       pods.push_back(api::decodeYaml<Pod>("metadata: {namespace: " + p.ns + ", name: " + p.name +
                                           ", labels: " + p.labels + "}\nspec: {nodeName: " + kNode +
