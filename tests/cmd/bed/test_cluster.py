@@ -248,7 +248,10 @@ class ClusterTest(unittest.TestCase):
 
         pods = {"guaranteed": {"requests": {"cpu": "100m", "memory": "64Mi"},
                                "limits": {"cpu": "100m", "memory": "64Mi"}},
-                "burstable": {"requests": {"memory": "1Mi"}},
+                # Well under its request, as the ranking assumes: with 1Mi a container's
+                # kernel memory and first-touch page cache could put it over, and then its
+                # excess could outrank the BestEffort pod's whole usage.
+                "burstable": {"requests": {"memory": "32Mi"}},
                 "besteffort": {}}
         for name, resources in pods.items():
             self.kubectl("apply", "-f", "-", stdin=json.dumps(pod(name, resources)))
