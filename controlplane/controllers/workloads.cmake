@@ -13,6 +13,8 @@ list(APPEND KITE_CONTROLLER_SOURCES
   ${CMAKE_CURRENT_SOURCE_DIR}/src/deployment_scaling.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/deployment_controller.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/garbage_collector.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/pod_gc.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/src/node_quarantine.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/pod_gc_controller.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/job_conditions.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/src/job_indexes.cpp

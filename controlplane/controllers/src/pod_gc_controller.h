@@ -1,10 +1,13 @@
 #pragma once
-// The pod garbage collector, the part of upstream's that workloads depend on: a pod deleted
-// before it was bound to a node has no kubelet to finish it, so it is marked Failed and
-// removed at once (grace period 0). A finalizer (e.g. batch.kubernetes.io/job-tracking) keeps
-// it, Failed, until its owner has counted it. Upstream does this every 20 s; here on the
-// pod's deletion. Not built: removing terminated pods over a threshold, pods of deleted nodes
-// and pods on out-of-service nodes.
+// The pod garbage collector (upstream's podgc): pods nothing else will finish are marked
+// Failed and deleted with grace period 0 -- a pod deleted before it was bound (no kubelet;
+// handled on its deletion), a pod bound to a node that is gone (missing from the node cache
+// for the quarantine, then NotFound from the API server; condition DisruptionTarget "PodGC:
+// node no longer exists") and a pod being deleted on a NotReady node tainted
+// node.kubernetes.io/out-of-service ("PodGC: node is out-of-service"). Terminated pods beyond
+// terminatedPodGcThreshold are deleted too, the oldest first. A finalizer (e.g.
+// batch.kubernetes.io/job-tracking) keeps a pod, Failed, until its owner has counted it. A sweep
+// over every pod runs every podGcPeriod (upstream: 20 s) and when a node goes away.
 
 #include <memory>
 

@@ -1,7 +1,7 @@
 #pragma once
 // The workload controllers of `kite server` (kube-controller-manager's part for apps/v1 and
-// batch/v1): replicaset, deployment, garbagecollector, podgc (unbound pods being deleted), job,
-// cronjob, daemonset and statefulset, each a Controller.
+// batch/v1): replicaset, deployment, garbagecollector, podgc, job, cronjob, daemonset and
+// statefulset, each a Controller.
 //
 //   auto controllers = makeWorkloadControllers(client, {});
 //   for (auto& c : controllers) c->start();
@@ -23,6 +23,14 @@ struct WorkloadControllerOptions {
   std::chrono::milliseconds jobBackoffBase{10'000};
   // How long the informers may take to sync at start.
   std::chrono::milliseconds syncTimeout{60'000};
+  // How often the pod GC looks over every pod (upstream: 20 s).
+  std::chrono::milliseconds podGcPeriod{20'000};
+  // How long a node pods are bound to must be missing before the pod GC deletes them
+  // (upstream's quarantine: 40 s).
+  std::chrono::milliseconds podGcNodeQuarantine{40'000};
+  // Terminated (Succeeded/Failed) pods kept before the pod GC deletes the oldest
+  // (kube-controller-manager's --terminated-pod-gc-threshold); 0 or less keeps them all.
+  int terminatedPodGcThreshold = 12'500;
 };
 
 std::vector<std::unique_ptr<Controller>> makeWorkloadControllers(
