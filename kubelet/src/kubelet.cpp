@@ -18,7 +18,7 @@ Kubelet::Kubelet(PodSyncer& syncer, const base::Clock& clock, KubeletOptions opt
     : syncer_(syncer),
       clock_(clock),
       options_(std::move(options)),
-      workers_(options_.workers),
+      workers_(options_.workers, options_.terminationWorkers),
       prober_(
           syncer.runtime(), [this](const std::string& uid) { schedule(uid); },
           [this](const std::string& uid, const std::string& container, const std::string& message) {
@@ -39,12 +39,10 @@ void Kubelet::start() {
         wake.wait_for(lock, stop, options_.syncFrequency, [] { return false; });
       }
       if (stop.stop_requested()) break;
-      std::vector<std::string> uids;
       {
         std::lock_guard lock(mutex_);
-        for (const auto& [uid, state] : pods_) uids.push_back(uid);
+        for (const auto& [uid, state] : pods_) scheduleLocked(uid);
       }
-      for (const auto& uid : uids) schedule(uid);
       cleanupOrphans();
     }
   });
@@ -131,8 +129,8 @@ void Kubelet::applyPods(const std::string& source, const std::vector<corev1::Pod
       }
     }
     sourcesSeen_.insert(source);
+    for (const auto& uid : changed) scheduleLocked(uid);
   }
-  for (const auto& uid : changed) schedule(uid);
   for (const auto& pod : neverRan) {
     if (hooks_.onTerminated) hooks_.onTerminated(pod);
   }
@@ -148,35 +146,45 @@ std::vector<corev1::Pod> Kubelet::pods() const {
   return out;
 }
 
-void Kubelet::schedule(const std::string& uid) {
-  workers_.submit(uid, [this, uid] { syncOne(uid); });
+void Kubelet::schedule(const std::string& uid, bool stopping) {
+  workers_.submit(
+      uid, [this, uid] { syncOne(uid); },
+      stopping ? base::KeyedExecutor::Lane::Urgent : base::KeyedExecutor::Lane::Normal);
+}
+
+void Kubelet::scheduleLocked(const std::string& uid) {
+  const auto it = pods_.find(uid);
+  schedule(uid, it != pods_.end() && !it->second.desired);
 }
 
 void Kubelet::onPlegEvent(const PodLifecycleEvent& event) {
   std::lock_guard lock(mutex_);
-  if (pods_.contains(event.podUid)) schedule(event.podUid);
+  if (pods_.contains(event.podUid)) scheduleLocked(event.podUid);
 }
 
 void Kubelet::evict(const std::string& uid, const std::string& message) {
-  workers_.submit(uid, [this, uid, message] {
-    corev1::Pod pod;
-    {
-      std::lock_guard lock(mutex_);
-      const auto it = pods_.find(uid);
-      if (it == pods_.end() || !it->second.desired || !it->second.evicted.empty()) return;
-      it->second.evicted = message;
-      pod = it->second.pod;
-    }
-    emit(pod, {"Warning", "Evicted", message});
-    prober_.forget(uid);
-    try {
-      syncer_.kill(pod, 0);
-    } catch (const std::exception& e) {
-      spdlog::warn("pod {}/{}: eviction kill failed (retried on the next sync): {}",
-                   pod.metadata.namespace_, pod.metadata.name, e.what());
-    }
-    syncOne(uid);
-  });
+  workers_.submit(
+      uid,
+      [this, uid, message] {
+        corev1::Pod pod;
+        {
+          std::lock_guard lock(mutex_);
+          const auto it = pods_.find(uid);
+          if (it == pods_.end() || !it->second.desired || !it->second.evicted.empty()) return;
+          it->second.evicted = message;
+          pod = it->second.pod;
+        }
+        emit(pod, {"Warning", "Evicted", message});
+        prober_.forget(uid);
+        try {
+          syncer_.kill(pod, 0);
+        } catch (const std::exception& e) {
+          spdlog::warn("pod {}/{}: eviction kill failed (retried on the next sync): {}",
+                       pod.metadata.namespace_, pod.metadata.name, e.what());
+        }
+        syncOne(uid);
+      },
+      base::KeyedExecutor::Lane::Urgent);
 }
 
 bool Kubelet::isStatic(const std::string& uid) const {
@@ -366,16 +374,19 @@ void Kubelet::cleanupOrphans() {
     return;
   }
   for (const auto& [uid, logDir] : orphans) {
-    workers_.submit(uid, [this, uid = uid, logDir = logDir] {
-      spdlog::info("stopping pod {} that is no longer desired", uid);
-      try {
-        const int64_t grace = syncer_.killOrphan(uid);
-        spdlog::info("pod {}: stopped (grace period {}s)", uid, grace);
-      } catch (const std::exception& e) {
-        spdlog::warn("pod {}: graceful stop failed, removing it anyway: {}", uid, e.what());
-      }
-      syncer_.remove(uid, logDir);
-    });
+    workers_.submit(
+        uid,
+        [this, uid = uid, logDir = logDir] {
+          spdlog::info("stopping pod {} that is no longer desired", uid);
+          try {
+            const int64_t grace = syncer_.killOrphan(uid);
+            spdlog::info("pod {}: stopped (grace period {}s)", uid, grace);
+          } catch (const std::exception& e) {
+            spdlog::warn("pod {}: graceful stop failed, removing it anyway: {}", uid, e.what());
+          }
+          syncer_.remove(uid, logDir);
+        },
+        base::KeyedExecutor::Lane::Urgent);
   }
 }
 

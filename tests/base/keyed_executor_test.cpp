@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <latch>
 
 namespace kite::base {
@@ -77,6 +78,73 @@ TEST(KeyedExecutor, AThrowingTaskDoesNotStopTheWorkers) {
   executor.submit("good", [&] { ran = true; });
   executor.waitIdle();
   EXPECT_TRUE(ran.load());
+}
+
+// A general thread held by long work; urgent work still runs on the urgent-only thread,
+// which never takes normal work.
+TEST(KeyedExecutor, UrgentWorkRunsBesideBusyGeneralThreads) {
+  KeyedExecutor executor(1, 1);
+  std::atomic<bool> release{false};
+  std::atomic<bool> normalRan{false};
+  std::promise<void> urgentRan;
+  executor.submit("slow", [&] {
+    while (!release) std::this_thread::sleep_for(1ms);
+  });
+  executor.submit("normal", [&] { normalRan = true; });
+  executor.submit(
+      "stop", [&] { urgentRan.set_value(); }, KeyedExecutor::Lane::Urgent);
+  // Only the urgent-only thread can take it while the general one is held.
+  EXPECT_EQ(urgentRan.get_future().wait_for(10s), std::future_status::ready);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(normalRan.load());
+  release = true;
+  executor.waitIdle();
+  EXPECT_TRUE(normalRan.load());
+}
+
+// Work already waiting in the normal lane becomes urgent when urgent work replaces it.
+TEST(KeyedExecutor, WaitingWorkIsUpgradedToUrgent) {
+  KeyedExecutor executor(1, 1);
+  std::atomic<bool> release{false};
+  std::promise<void> ran;
+  std::atomic<int> which{0};
+  executor.submit("slow", [&] {
+    while (!release) std::this_thread::sleep_for(1ms);
+  });
+  executor.submit("pod", [&] { which = 1; });
+  executor.submit(
+      "pod",
+      [&] {
+        which = 2;
+        ran.set_value();
+      },
+      KeyedExecutor::Lane::Urgent);
+  // The general thread is still held: only the urgent-only thread can run it.
+  EXPECT_EQ(ran.get_future().wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(which.load(), 2);
+  release = true;
+  executor.waitIdle();
+}
+
+// One key never runs twice at once, whichever lanes its work comes in.
+TEST(KeyedExecutor, SameKeyNeverOverlapsAcrossLanes) {
+  KeyedExecutor executor(2, 2);
+  std::atomic<int> concurrent{0};
+  std::atomic<int> maxConcurrent{0};
+  auto work = [&] {
+    const int now = ++concurrent;
+    maxConcurrent = std::max(maxConcurrent.load(), now);
+    std::this_thread::sleep_for(2ms);
+    --concurrent;
+  };
+  for (int i = 0; i < 200; ++i) {
+    executor.submit("pod", work,
+                    i % 2 == 0 ? KeyedExecutor::Lane::Urgent : KeyedExecutor::Lane::Normal);
+    if (i % 10 == 0) std::this_thread::sleep_for(1ms);
+  }
+  executor.waitIdle();
+  EXPECT_EQ(maxConcurrent.load(), 1);
+  EXPECT_FALSE(executor.busy("pod"));
 }
 
 }  // namespace

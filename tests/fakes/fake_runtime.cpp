@@ -158,8 +158,19 @@ v1::StatusResponse FakeRuntime::status(bool /*verbose*/) {
   return response;
 }
 
+void FakeRuntime::onRunPodSandbox(std::function<void(const std::string&)> hook) {
+  std::lock_guard lock(mutex_);
+  runPodSandboxHook_ = std::move(hook);
+}
+
 std::string FakeRuntime::runPodSandbox(const v1::PodSandboxConfig& config,
                                        const std::string& runtimeHandler) {
+  std::function<void(const std::string&)> hook;
+  {
+    std::lock_guard lock(mutex_);
+    hook = runPodSandboxHook_;
+  }
+  if (hook) hook(config.metadata().name());
   std::lock_guard lock(mutex_);
   record("RunPodSandbox");
   // A real runtime refuses a second sandbox with the same name+namespace+uid+attempt.

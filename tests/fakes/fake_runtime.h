@@ -40,6 +40,9 @@ class FakeRuntime final : public cri::Runtime, public cri::Images {
                      const std::string& reason = "");
   // Output ExecSync returns for a command, keyed by the joined command line.
   void setExecResult(const std::string& commandLine, cri::ExecResult result);
+  // Called at the start of every RunPodSandbox with the pod's name, outside the fake's lock:
+  // a test can hold one pod's sync there while other calls go on.
+  void onRunPodSandbox(std::function<void(const std::string& podName)> hook);
   // Every method called, in order (for asserting what the caller did).
   std::vector<std::string> calls() const;
   void advanceClock(std::chrono::nanoseconds by);
@@ -116,6 +119,7 @@ class FakeRuntime final : public cri::Runtime, public cri::Images {
   std::map<std::string, std::pair<cri::ErrorCode, std::string>> failures_;
   std::map<std::string, cri::ExecResult> execResults_;
   std::optional<std::string> sandboxLeftBehind_;  // failNextSandboxKeepingName's message
+  std::function<void(const std::string&)> runPodSandboxHook_;
   std::vector<std::string> calls_;
   std::chrono::nanoseconds clock_{1'700'000'000'000'000'000};
   uint64_t counter_ = 0;

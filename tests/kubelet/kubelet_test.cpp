@@ -2,13 +2,15 @@
 // whose disk emptyDir grows over its sizeLimit is evicted (containers killed,
 // phase Failed, reason Evicted) and never started again; a pod left over from
 // before a restart is stopped with its own grace period and preStop hook; one the API reports
-// ended is not run again by a restarted kubelet.
+// ended is not run again by a restarted kubelet; a pod being stopped does not wait for a worker
+// busy starting another.
 // Syncs are driven by setPods + waitIdle, so nothing depends on timing.
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <fstream>
+#include <future>
 
 #include "kite/kubelet/kubelet.h"
 #include "pod_syncer_rig.h"
@@ -185,6 +187,40 @@ TEST_F(KubeletTest, RestartedKubeletDoesNotRunAgainPodsTheApiReportsEnded) {
   restarted.setPods("api", {evicted, completed});
   restarted.waitIdle();
   EXPECT_EQ(countCalls(runtime_, "RunPodSandbox"), 1);
+}
+
+// One worker, held by a pod whose sandbox the runtime is slow to start: a pod deleted
+// meanwhile is still stopped, on a termination worker, without waiting for it.
+TEST_F(KubeletTest, PodsBeingStoppedDoNotQueueBehindPodsBeingStarted) {
+  KubeletOptions options;
+  options.workers = 1;
+  options.terminationWorkers = 1;
+  Kubelet kubelet(syncer_, clock_, options);
+  std::promise<corev1::Pod> terminated;
+  kubelet.setHooks({.onTerminated = [&](const corev1::Pod& p) { terminated.set_value(p); }});
+  const corev1::Pod running = testing::basicPod();
+  kubelet.setPods("api", {running});
+  kubelet.waitIdle();
+
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> held;
+  runtime_.onRunPodSandbox([&](const std::string& name) {
+    if (name != "slow") return;
+    held.set_value();
+    released.wait();
+  });
+  corev1::Pod slow = testing::basicPod();
+  slow.metadata.uid = "uid-slow";
+  slow.metadata.name = "slow";
+  kubelet.setPods("api", {slow});  // `running` is no longer desired
+  held.get_future().wait();        // the only worker now waits in RunPodSandbox
+  auto stopped = terminated.get_future();
+  const bool done = stopped.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+  release.set_value();
+  kubelet.waitIdle();
+  ASSERT_TRUE(done) << "the stop waited behind the start";
+  EXPECT_EQ(stopped.get().metadata.uid, running.metadata.uid);
 }
 
 }  // namespace

@@ -34,6 +34,10 @@ struct KubeletOptions {
   std::chrono::milliseconds syncFrequency{std::chrono::seconds(10)};
   std::chrono::milliseconds plegPeriod{std::chrono::seconds(1)};
   std::size_t workers = 8;
+  // Threads that only stop pods, beside the workers: many pods deleted at once mostly wait
+  // on the runtime's StopPodSandbox, so they need not queue behind the bound tuned for
+  // starting pods (upstream's kubelet has a goroutine per pod, unbounded).
+  std::size_t terminationWorkers = 24;
   // The sources whose first setPods must have come before pods the kubelet does
   // not know are treated as orphans. Empty: the first setPods of any source.
   std::set<std::string> sources;
@@ -102,7 +106,11 @@ class Kubelet {
 
   void applyPods(const std::string& source, const std::vector<api::core::v1::Pod>& pods,
                  bool syncUnchanged);
-  void schedule(const std::string& uid);
+  // A sync on the pod's worker; `stopping` (a pod no longer desired) takes the urgent lane,
+  // where the termination workers help.
+  void schedule(const std::string& uid, bool stopping = false);
+  // The same with the lock held: the lane from the pod's state.
+  void scheduleLocked(const std::string& uid);
   void syncOne(const std::string& uid);
   void stopPod(const std::string& uid, const api::core::v1::Pod& pod, int64_t grace);
   void stopEnded(const api::core::v1::Pod& pod);
