@@ -1,9 +1,10 @@
 #pragma once
 // The fixture of the workload controllers' server tests (workload_server_test.cpp,
 // job_server_test.cpp, deployment_server_test.cpp, garbage_collector_server_test.cpp,
-// controller_history_server_test.cpp): one real `kite server --disable-agent` (its own
-// controllers off) for the suite, a fresh set of workload controllers for each test, and a
-// namespace per test to keep the tests apart. No kubelet runs: the tests write pod status.
+// controller_history_server_test.cpp, pod_gc_server_test.cpp): one real `kite server
+// --disable-agent` (its own controllers off) for the suite, a fresh set of workload controllers for
+// each test, and a namespace per test to keep the tests apart. No kubelet runs: the tests write pod
+// status.
 
 #include <gtest/gtest.h>
 
