@@ -1,5 +1,7 @@
 #include "job_replacement.h"
 
+#include "workload_pods.h"
+
 namespace kite::controlplane::controllers {
 
 bool onlyReplaceFailedPods(const api::batch::v1::Job& job) {
@@ -8,8 +10,7 @@ bool onlyReplaceFailedPods(const api::batch::v1::Job& job) {
 }
 
 bool isPodTerminating(const api::core::v1::Pod& pod) {
-  return pod.metadata.deletionTimestamp && pod.status.phase != "Succeeded" &&
-         pod.status.phase != "Failed";
+  return pod.metadata.deletionTimestamp && !isPodTerminated(pod);
 }
 
 bool awaitingTerminalPhase(const api::batch::v1::Job& job, const api::core::v1::Pod& pod) {

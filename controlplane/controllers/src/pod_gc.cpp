@@ -19,8 +19,8 @@ bool isEvicted(const Pod& pod) {
 
 }  // namespace
 
-bool isPodTerminated(const Pod& pod) {
-  return pod.status.phase == "Succeeded" || pod.status.phase == "Failed";
+bool isUnscheduledTerminating(const Pod& pod) {
+  return pod.metadata.deletionTimestamp.has_value() && pod.spec.nodeName.empty();
 }
 
 bool isNodeReady(const Node& node) {
@@ -40,9 +40,8 @@ PodGcReason podGcReason(const Pod& pod, const Node* node, bool nodeConfirmedDele
   if (deleting && isPodTerminated(pod) && pod.metadata.deletionGracePeriodSeconds == 0) {
     return PodGcReason::None;
   }
-  if (pod.spec.nodeName.empty()) {
-    return deleting ? PodGcReason::UnscheduledTerminating : PodGcReason::None;
-  }
+  if (isUnscheduledTerminating(pod)) return PodGcReason::UnscheduledTerminating;
+  if (pod.spec.nodeName.empty()) return PodGcReason::None;
   if (node == nullptr) return nodeConfirmedDeleted ? PodGcReason::NodeDeleted : PodGcReason::None;
   return deleting && isNodeOutOfService(*node) ? PodGcReason::NodeOutOfService : PodGcReason::None;
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kite/api/core/v1/types.h"
+#include "workload_pods.h"  // isPodTerminated
 
 namespace kite::controlplane::controllers {
 
@@ -24,8 +25,8 @@ enum class PodGcReason {
   NodeOutOfService,        // being deleted on a NotReady node tainted out-of-service
 };
 
-// Phase Succeeded or Failed.
-bool isPodTerminated(const api::core::v1::Pod& pod);
+// Deleted, never bound to a node: nothing but the pod GC will finish it.
+bool isUnscheduledTerminating(const api::core::v1::Pod& pod);
 // The node's Ready condition is True.
 bool isNodeReady(const api::core::v1::Node& node);
 // NotReady and tainted node.kubernetes.io/out-of-service (upstream looks at the key only).

@@ -12,10 +12,6 @@
 
 namespace kite::controlplane::controllers {
 
-bool isUnscheduledTerminating(const api::core::v1::Pod& pod) {
-  return pod.metadata.deletionTimestamp.has_value() && pod.spec.nodeName.empty();
-}
-
 namespace {
 
 using api::core::v1::Node;

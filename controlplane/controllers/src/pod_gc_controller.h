@@ -17,9 +17,6 @@
 
 namespace kite::controlplane::controllers {
 
-// Deleted, never bound to a node: nothing but the pod GC will finish it.
-bool isUnscheduledTerminating(const api::core::v1::Pod& pod);
-
 std::unique_ptr<Controller> makePodGcController(client::Client& client,
                                                 const WorkloadControllerOptions& options);
 

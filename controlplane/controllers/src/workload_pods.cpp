@@ -6,9 +6,12 @@
 
 namespace kite::controlplane::controllers {
 
+bool isPodTerminated(const Pod& pod) {
+  return pod.status.phase == "Succeeded" || pod.status.phase == "Failed";
+}
+
 bool isPodActive(const Pod& pod) {
-  return pod.status.phase != "Succeeded" && pod.status.phase != "Failed" &&
-         !pod.metadata.deletionTimestamp;
+  return !isPodTerminated(pod) && !pod.metadata.deletionTimestamp;
 }
 
 bool isPodReady(const Pod& pod) {

@@ -17,6 +17,8 @@ namespace kite::controlplane::controllers {
 using Pod = api::core::v1::Pod;
 using WallTime = std::chrono::system_clock::time_point;
 
+// Phase Succeeded or Failed.
+bool isPodTerminated(const Pod& pod);
 // Not terminal (Succeeded/Failed) and not being deleted.
 bool isPodActive(const Pod& pod);
 // The Ready condition is True.

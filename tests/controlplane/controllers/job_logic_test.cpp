@@ -8,7 +8,7 @@
 #include "job_pods.h"
 #include "job_replacement.h"
 #include "job_success_policy.h"
-#include "pod_gc_controller.h"
+#include "pod_gc.h"
 
 namespace kite::controlplane::controllers {
 namespace {
