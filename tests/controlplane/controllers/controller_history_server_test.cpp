@@ -89,19 +89,6 @@ class ControllerHistoryServerTest : public WorkloadServerFixture<ControllerHisto
     return out;
   }
 
-  template <class T>
-  T modify(const std::string& name, const std::function<void(T&)>& change) {
-    for (int i = 0;; ++i) {
-      T cur = client_->get<T>(ns_, name);
-      change(cur);
-      try {
-        return client_->update(cur);
-      } catch (const client::ApiError& e) {
-        if (!e.isConflict() || i > 20) throw;
-      }
-    }
-  }
-
   // `kubectl rollout undo --to-revision`: the revision's data as a strategic-merge patch.
   template <class T>
   void undoTo(const std::string& name, const ControllerRevision& revision) {

@@ -95,16 +95,8 @@ TEST_F(DeploymentServerTest, ScalingMidRolloutIsProportionalWithEvents) {
                   .contains("Scaled up replica set " + oldSet + " from 0 to 4"));
 
   // A new image whose pods never get ready: the rollout stops at old 4 + new 1.
-  for (int i = 0;; ++i) {
-    auto cur = client_->get<Deployment>(ns_, "web");
-    cur.spec.template_.spec.containers[0].image = "nginx:2";
-    try {
-      client_->update(cur);
-      break;
-    } catch (const client::ApiError& e) {
-      if (!e.isConflict() || i > 20) throw;
-    }
-  }
+  modify<Deployment>(
+      "web", [](Deployment& cur) { cur.spec.template_.spec.containers[0].image = "nginx:2"; });
   std::string newSet;
   ASSERT_TRUE(eventually([&] {
     const auto sizes = setSizes();
@@ -121,16 +113,7 @@ TEST_F(DeploymentServerTest, ScalingMidRolloutIsProportionalWithEvents) {
   EXPECT_TRUE(eventually([&] { return progressingReason("web") == "ProgressDeadlineExceeded"; }));
 
   // Scaled to 8 mid-rollout: 9 pods in all (8 + surge 1), shared 4:1 -> 7 and 2.
-  for (int i = 0;; ++i) {
-    auto cur = client_->get<Deployment>(ns_, "web");
-    cur.spec.replicas = 8;
-    try {
-      client_->update(cur);
-      break;
-    } catch (const client::ApiError& e) {
-      if (!e.isConflict() || i > 20) throw;
-    }
-  }
+  modify<Deployment>("web", [](Deployment& cur) { cur.spec.replicas = 8; });
   ASSERT_TRUE(eventually([&] {
     const auto sizes = setSizes();
     return sizes.at(oldSet) == 7 && sizes.at(newSet) == 2;

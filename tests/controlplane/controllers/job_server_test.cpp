@@ -314,17 +314,8 @@ TEST_F(JobServerTest, PodReplacementPolicyFailedWaitsForTheTerminalPhase) {
 // scheduler bound it. Returns it once deleted; TearDown lets it go.
 Pod JobServerTest::deleteUnboundHeld(const std::string& jobName) {
   EXPECT_TRUE(eventually([&] { return activePods(jobName).size() == 1; }));
-  auto p = activePods(jobName).front();
-  for (int attempt = 1;; ++attempt) {  // a controller's write in between is read again
-    p.metadata.finalizers.emplace_back(kHold);
-    try {
-      p = client_->update(p);
-      break;
-    } catch (const client::ApiError& e) {
-      if (!e.isConflict() || attempt >= 20) throw;
-      p = client_->get<Pod>(ns_, p.metadata.name);
-    }
-  }
+  auto p = modify<Pod>(activePods(jobName).front().metadata.name,
+                       [](Pod& pod) { pod.metadata.finalizers.emplace_back(kHold); });
   held_.push_back(p.metadata.name);
   client_->remove<Pod>(ns_, p.metadata.name);
   return p;
@@ -332,17 +323,8 @@ Pod JobServerTest::deleteUnboundHeld(const std::string& jobName) {
 
 void JobServerTest::dropHold(const std::string& name) {
   // The controllers may still be writing the pod (the pod GC's forced delete, the Job's
-  // finalizer): a conflict is read again, not a failure.
-  for (int attempt = 1;; ++attempt) {
-    auto p = client_->get<Pod>(ns_, name);
-    std::erase(p.metadata.finalizers, std::string(kHold));
-    try {
-      client_->update(p);
-      return;
-    } catch (const client::ApiError& e) {
-      if (!e.isConflict() || attempt >= 20) throw;
-    }
-  }
+  // finalizer): modify reads it again on a conflict.
+  modify<Pod>(name, [](Pod& p) { std::erase(p.metadata.finalizers, std::string(kHold)); });
 }
 
 TEST_F(JobServerTest, PodReplacementPolicyFailedUnboundPodFailsThroughPodGc) {

@@ -65,6 +65,20 @@ class WorkloadServerFixture : public ::testing::Test {
     return server_test::pollUntil(pred, timeout, {.interval = Suite::kPollInterval});
   }
 
+  // Get, change, update; again on a conflict (the controllers write the same objects).
+  template <class T>
+  T modify(const std::string& name, const std::function<void(T&)>& change) {
+    for (int i = 0;; ++i) {
+      T cur = client_->get<T>(ns_, name);
+      change(cur);
+      try {
+        return client_->update(cur);
+      } catch (const client::ApiError& e) {
+        if (!e.isConflict() || i > 20) throw;
+      }
+    }
+  }
+
   static inline std::unique_ptr<client::testing::TestServer> server_;
   std::unique_ptr<client::Client> client_;
   std::vector<std::unique_ptr<Controller>> controllers_;

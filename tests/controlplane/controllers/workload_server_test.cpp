@@ -54,20 +54,6 @@ class WorkloadServerTest : public WorkloadServerFixture<WorkloadSuite> {
     return out;
   }
 
-  // Get, change, update; again on a conflict (the controllers write status meanwhile).
-  template <class T>
-  T modify(const std::string& name, const std::function<void(T&)>& change) {
-    for (int i = 0;; ++i) {
-      T cur = client_->get<T>(ns_, name);
-      change(cur);
-      try {
-        return client_->update(cur);
-      } catch (const client::ApiError& e) {
-        if (!e.isConflict() || i > 20) throw;
-      }
-    }
-  }
-
   // What a kubelet would report: Running and Ready.
   void markRunning(Pod p) {
     p.status.phase = "Running";
