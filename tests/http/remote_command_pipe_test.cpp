@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 
@@ -229,11 +230,17 @@ class RemoteCommandPipeTest : public ::testing::Test {
   }
 
   // The most bytes the relay held toward one side (its tunnel's queue, and for stdin what
-  // the translator keeps) while sampled for `period`.
-  std::size_t maxQueued(bool towardClient, std::chrono::milliseconds period) {
+  // the translator keeps) while sampled for `period`, and on until `settled` holds (at most
+  // 60 s: a sanitizer build under load is slow to write what the test waits for).
+  std::size_t maxQueued(
+      bool towardClient, std::chrono::milliseconds period,
+      const std::function<bool()>& settled = [] { return true; }) {
     std::size_t most = 0;
-    const auto until = std::chrono::steady_clock::now() + period;
-    while (std::chrono::steady_clock::now() < until) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto until = start + period;
+    const auto giveUp = start + 60s;
+    while (std::chrono::steady_clock::now() < until ||
+           (std::chrono::steady_clock::now() < giveUp && !settled())) {
       {
         const std::lock_guard lock(relayEnds_->mutex);
         const auto& tunnel = towardClient ? relayEnds_->client : relayEnds_->runtime;
@@ -328,13 +335,13 @@ TEST_F(RemoteCommandPipeTest, SlowClientHoldsTheOutputBackAndGetsEveryByteInOrde
   client->write(clientFrame(std::string(1, '\0') + "flood " + std::to_string(kFlood)));
   // The runtime has written all of it; the relay holds no more than its bound, the rest
   // waits in the runtime's own queue (TCP holds it back).
-  const std::size_t most = maxQueued(true, 1500ms);
-  EXPECT_LE(most, kHighWater + kSlack);
-  {
+  const auto runtimeQueued = [this] {
     const std::lock_guard lock(side_->mutex);
-    ASSERT_TRUE(side_->tunnel);
-    EXPECT_GE(side_->tunnel->queuedBytes(), kFlood / 2);
-  }
+    return side_->tunnel ? side_->tunnel->queuedBytes() : 0;
+  };
+  const std::size_t most = maxQueued(true, 1500ms, [&] { return runtimeQueued() >= kFlood / 2; });
+  EXPECT_LE(most, kHighWater + kSlack);
+  EXPECT_GE(runtimeQueued(), kFlood / 2);
 
   client->setReading(true);
   client->write(clientFrame(std::string("\xff\x00", 2)));  // stdin ends: the status follows
