@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "kite/api/json.h"
@@ -173,18 +175,7 @@ class GarbageCollector final : public WorkloadControllerBase {
   void sync(const std::string& uid) override {
     const auto n = node(uid);
     if (!n) return;
-    if (n->deleting && n->has(kOrphanFinalizer)) {
-      // The dependents come from other watches than the owner's deletion, which can run
-      // behind it on a busy machine: a dependent the graph has not seen yet would keep its
-      // reference, lose its owner and be collected instead of orphaned. Give the graph a
-      // moment before the first orphaning pass of an owner.
-      if (orphanWaited_.insert(uid).second) {
-        enqueueAfter(uid, kOrphanSettle);
-        return;
-      }
-      orphanWaited_.erase(uid);
-      return orphanDependents(*n);
-    }
+    if (n->deleting && n->has(kOrphanFinalizer)) return orphanDependents(*n);
     if (n->deleting && n->has(kForegroundFinalizer)) return deleteDependentsFirst(*n);
     if (n->deleting || n->owners.empty()) return;
     collectIfOrphaned(*n);
@@ -218,42 +209,84 @@ class GarbageCollector final : public WorkloadControllerBase {
     }
   }
 
-  void collectIfOrphaned(const Node& n) {
-    std::vector<OwnerReference> solid;
-    bool waiting = false;
-    bool absent = false;
+  // What the owners' states ask of a dependent.
+  struct OwnersVerdict {
+    std::vector<OwnerReference> solid;  // owners that exist
+    bool absent = false;                // an owner is gone
+    bool waiting = false;               // an owner is being deleted in the foreground
+    bool actionNeeded() const { return absent || waiting; }
+  };
+
+  OwnersVerdict judgeOwners(const Node& n) {
+    OwnersVerdict v;
     for (const auto& o : n.owners) {
       switch (ownerState(n, o)) {
         case OwnerState::Solid:
-          solid.push_back(o);
+          v.solid.push_back(o);
           break;
         case OwnerState::Absent:
-          absent = true;
+          v.absent = true;
           break;
         case OwnerState::WaitingForDependents:
-          waiting = true;
+          v.waiting = true;
           break;
       }
     }
-    if (!solid.empty()) {
+    return v;
+  }
+
+  void collectIfOrphaned(const Node& graphCopy) {
+    if (!judgeOwners(graphCopy).actionNeeded()) return;
+    // Act on the dependent as the API server has it: the graph's copy can be older than an
+    // orphaning that already dropped the reference (its owner then gone), and collecting
+    // that copy would delete an orphan.
+    const auto live = liveCopy(graphCopy);
+    if (!live || live->deleting) return;
+    const auto verdict = judgeOwners(*live);
+    if (!verdict.actionNeeded()) return;
+    if (!verdict.solid.empty()) {
       // Still owned: only drop the references to owners that are gone or going.
-      if (absent || waiting) setOwners(n, solid);
+      setOwners(*live, verdict.solid);
       return;
     }
-    if (!absent && !waiting) return;
     // Upstream: a dependent of an owner deleted in the foreground goes in the foreground too.
-    remove(n, waiting ? "Foreground" : "Background");
+    remove(*live, verdict.waiting ? "Foreground" : "Background");
+  }
+
+  // The dependent read from the API server with its current owners; nothing when it is gone
+  // or its name now belongs to another object.
+  std::optional<Node> liveCopy(const Node& n) {
+    try {
+      const auto body = client_.getRaw(n.ref.path(n.ns, n.name));
+      auto meta = api::decodeJson<api::meta::v1::PartialObjectMetadata>(body).metadata;
+      if (meta.uid != n.uid) return std::nullopt;
+      Node live = n;
+      live.owners = std::move(meta.ownerReferences);
+      live.finalizers = std::move(meta.finalizers);
+      live.deleting = meta.deletionTimestamp.has_value();
+      return live;
+    } catch (const client::ApiError& e) {
+      if (e.isNotFound()) return std::nullopt;
+      throw;
+    }
   }
 
   void orphanDependents(const Node& owner) {
-    for (const auto& d : dependentsOf(owner.uid)) {
-      std::vector<OwnerReference> kept;
-      for (const auto& o : d.owners) {
-        if (o.uid != owner.uid) kept.push_back(o);
-      }
-      setOwners(d, kept);
-    }
+    for (const auto& d : dependentsOf(owner.uid)) dropOwner(d, owner.uid);
+    // The graph's dependents come from other watches than the owner's deletion, which can
+    // run behind it on a busy machine: a dependent the graph has not seen yet would keep its
+    // reference, lose its owner and be collected instead of orphaned. The API server has the
+    // last word before the owner goes.
+    forEachLiveDependent(owner, [&](const Node& d, bool /*blocks*/) { dropOwner(d, owner.uid); });
     removeFinalizer(owner, kOrphanFinalizer);
+  }
+
+  void dropOwner(const Node& dependent, const std::string& ownerUid) {
+    std::vector<OwnerReference> kept;
+    for (const auto& o : dependent.owners) {
+      if (o.uid != ownerUid) kept.push_back(o);
+    }
+    setOwners(dependent, kept);
   }
 
   void deleteDependentsFirst(const Node& owner) {
@@ -277,33 +310,47 @@ class GarbageCollector final : public WorkloadControllerBase {
     removeFinalizer(owner, kForegroundFinalizer);
   }
 
-  // Lists every watched kind where the owner's dependents can live and deletes (foreground)
-  // those that block the owner's deletion; true if any still exists.
+  // Deletes (foreground) the live dependents that block the owner's deletion; true if any
+  // still exists.
   bool deleteLiveBlockingDependents(const Node& owner) {
-    const bool ownerNamespaced = !owner.ns.empty();
     bool found = false;
+    forEachLiveDependent(owner, [&](const Node& d, bool blocks) {
+      if (!blocks) return;
+      found = true;
+      if (!d.deleting) remove(d, "Foreground");
+    });
+    return found;
+  }
+
+  // Lists, from the API server, every watched kind where the owner's dependents can live, and
+  // calls visit(dependent, blocksOwnerDeletion) for each object that references the owner.
+  void forEachLiveDependent(const Node& owner,
+                            const std::function<void(const Node&, bool)>& visit) {
+    const bool ownerNamespaced = !owner.ns.empty();
     for (const auto& informer : informers_) {
       const auto& ref = informer->resource();
       // A namespaced owner has dependents only in its namespace; a cluster-scoped one anywhere.
       if (ownerNamespaced && !ref.namespaced) continue;
       for (const auto& json : client_.listAllRaw(ref, owner.ns, {}).items) {
-        const auto meta = api::decodeJson<api::meta::v1::PartialObjectMetadata>(json).metadata;
-        const bool blocks = std::any_of(
-            meta.ownerReferences.begin(), meta.ownerReferences.end(), [&](const auto& o) {
-              return o.uid == owner.uid && o.blockOwnerDeletion.value_or(false);
-            });
-        if (!blocks) continue;
-        found = true;
-        if (meta.deletionTimestamp) continue;
+        auto meta = api::decodeJson<api::meta::v1::PartialObjectMetadata>(json).metadata;
+        bool references = false;
+        bool blocks = false;
+        for (const auto& o : meta.ownerReferences) {
+          if (o.uid != owner.uid) continue;
+          references = true;
+          blocks |= o.blockOwnerDeletion.value_or(false);
+        }
+        if (!references) continue;
         Node dependent;
         dependent.ref = ref;
         dependent.ns = meta.namespace_;
         dependent.name = meta.name;
         dependent.uid = meta.uid;
-        remove(dependent, "Foreground");
+        dependent.deleting = meta.deletionTimestamp.has_value();
+        dependent.owners = std::move(meta.ownerReferences);
+        visit(dependent, blocks);
       }
     }
-    return found;
   }
 
   void remove(const Node& n, std::string_view policy) {
@@ -344,10 +391,8 @@ class GarbageCollector final : public WorkloadControllerBase {
     }
   }
 
-  static constexpr std::chrono::milliseconds kOrphanSettle{1000};
   // How soon an owner whose dependents the graph had missed is checked again.
   static constexpr std::chrono::milliseconds kForegroundRecheck{200};
-  std::set<std::string> orphanWaited_;  // owners whose orphaning waited once (worker thread)
   mutable std::mutex mutex_;
   std::map<std::string, Node> nodes_;                        // by uid
   std::map<std::string, std::set<std::string>> dependents_;  // owner uid -> dependent uids

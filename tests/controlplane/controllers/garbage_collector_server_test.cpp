@@ -88,5 +88,31 @@ TEST_F(GarbageCollectorServerTest, ForegroundOwnerWaitsForADependentItsWatchHasN
   }
 }
 
+// The same race for an orphaning: a dependent the graph has not seen when its owner is deleted
+// with propagationPolicy Orphan must lose its reference all the same, and must not be
+// collected later from an older copy that still names the owner.
+TEST_F(GarbageCollectorServerTest, OrphanedDependentOutlivesItsOwnerWhateverItsWatchDelivered) {
+  for (int round = 0; round < 10; ++round) {
+    ConfigMap owner;
+    owner.metadata.name = "orphaning-" + std::to_string(round);
+    owner.metadata.namespace_ = ns_;
+    owner = client_->create(owner);
+    const std::string pod = "orphan-" + std::to_string(round);
+    auto dependent = makeDependent(pod, owner);
+    dependent.metadata.finalizers.clear();
+    dependent.metadata.ownerReferences.front().blockOwnerDeletion = false;
+    client_->create(dependent);
+    api::meta::v1::DeleteOptions orphan;
+    orphan.propagationPolicy = "Orphan";
+    client_->remove<ConfigMap>(ns_, owner.metadata.name, orphan);
+
+    ASSERT_TRUE(eventually([&] { return !exists(owner.metadata.name); })) << round;
+    std::this_thread::sleep_for(300ms);
+    const auto left = client_->get<Pod>(ns_, pod);
+    EXPECT_FALSE(left.metadata.deletionTimestamp.has_value()) << "collected, round " << round;
+    EXPECT_TRUE(left.metadata.ownerReferences.empty()) << round;
+  }
+}
+
 }  // namespace
 }  // namespace kite::controlplane::controllers
