@@ -24,6 +24,7 @@
 #include "kite/api/policy/v1/types.h"
 #include "kite/api/rbac/v1/types.h"
 #include "kite/api/registry_info.h"
+#include "kite/api/scheduling/v1/types.h"
 #include "kite/api/storage/v1/types.h"
 #include "test_util.h"
 
@@ -66,6 +67,8 @@ const std::map<std::string, RoundTrip>& kinds() {
       entry<networking::v1::IngressClassList>(),
       entry<networking::v1::NetworkPolicy>(),
       entry<networking::v1::NetworkPolicyList>(),
+      entry<scheduling::v1::PriorityClass>(),
+      entry<scheduling::v1::PriorityClassList>(),
       entry<storage::v1::StorageClass>(),
       entry<storage::v1::StorageClassList>(),
       entry<storage::v1::CSIDriver>(),
@@ -130,16 +133,16 @@ TEST_P(KindExamples, RoundTripStrictly) {
 
 INSTANTIATE_TEST_SUITE_P(Groups, KindExamples,
                          ::testing::Values("batch_v1", "networking_v1", "storage_v1", "rbac_v1",
-                                           "events_v1", "policy_v1", "authorization_v1",
-                                           "authentication_v1", "autoscaling_v1", "core_v1",
-                                           "apps_v1"));
+                                           "events_v1", "policy_v1", "scheduling_v1",
+                                           "authorization_v1", "authentication_v1",
+                                           "autoscaling_v1", "core_v1", "apps_v1"));
 
 // Every registered resource of the new groups has an example and a codec.
 TEST(KindExamples, EveryResourceKindIsCovered) {
   std::set<std::string> examples;
   for (const char* file :
        {"batch_v1", "networking_v1", "storage_v1", "rbac_v1", "events_v1", "policy_v1",
-        "authorization_v1", "authentication_v1", "core_v1", "apps_v1"}) {
+        "scheduling_v1", "authorization_v1", "authentication_v1", "core_v1", "apps_v1"}) {
     for (const auto& doc :
          yamlToJsonDocuments(readTestdata(std::string("kinds/") + file + ".yaml"))) {
       const auto tm = decodeJson<meta::v1::TypeMeta>(doc);

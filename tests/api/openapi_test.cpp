@@ -52,7 +52,7 @@ TEST(OpenApi, GroupVersionsListCoreFirstAndEveryGroup) {
        {"apis/apps/v1", "apis/batch/v1", "apis/networking.k8s.io/v1", "apis/storage.k8s.io/v1",
         "apis/rbac.authorization.k8s.io/v1", "apis/events.k8s.io/v1", "apis/policy/v1",
         "apis/authorization.k8s.io/v1", "apis/authentication.k8s.io/v1",
-        "apis/coordination.k8s.io/v1", "apis/discovery.k8s.io/v1"}) {
+        "apis/coordination.k8s.io/v1", "apis/discovery.k8s.io/v1", "apis/scheduling.k8s.io/v1"}) {
     EXPECT_TRUE(paths.contains(p)) << p;
   }
   EXPECT_TRUE(openApiV3Document("nope/v1").empty());
@@ -140,6 +140,10 @@ TEST(OpenApi, PathsCarryTheKindOfEachResource) {
 
   const auto rbac = parse(openApiV3Document("rbac.authorization.k8s.io/v1"));
   EXPECT_TRUE(rbac["paths"].HasMember("/apis/rbac.authorization.k8s.io/v1/clusterroles/{name}"));
+  const auto sched = parse(openApiV3Document("scheduling.k8s.io/v1"));
+  const auto& pc = sched["paths"]["/apis/scheduling.k8s.io/v1/priorityclasses/{name}"];
+  EXPECT_EQ(str(pc["get"]["operationId"]), "readSchedulingV1PriorityClass");
+  EXPECT_EQ(str(pc["get"]["x-kubernetes-group-version-kind"]["kind"]), "PriorityClass");
   const auto authz = parse(openApiV3Document("authorization.k8s.io/v1"));
   EXPECT_TRUE(
       authz["paths"]["/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"].HasMember("post"));
@@ -155,6 +159,7 @@ TEST(OpenApi, V2DocumentHasEveryDefinition) {
         "io.k8s.api.networking.v1.Ingress", "io.k8s.api.rbac.v1.ClusterRole",
         "io.k8s.api.events.v1.Event", "io.k8s.api.core.v1.Event",
         "io.k8s.api.policy.v1.PodDisruptionBudget", "io.k8s.api.storage.v1.StorageClass",
+        "io.k8s.api.scheduling.v1.PriorityClass",
         "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"}) {
     EXPECT_TRUE(defs.HasMember(name)) << name;
   }

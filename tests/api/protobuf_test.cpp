@@ -19,6 +19,7 @@
 #include "kite/api/json.h"
 #include "kite/api/meta/v1/types.h"
 #include "kite/api/policy/v1/types.h"
+#include "kite/api/scheduling/v1/types.h"
 
 namespace kite::api {
 namespace {
@@ -254,6 +255,25 @@ TEST(ProtobufTest, EvictionWithDeleteOptions) {
   ASSERT_TRUE(out.deleteOptions->preconditions.has_value());
   EXPECT_EQ(out.deleteOptions->preconditions->uid, "1234-uid");
   EXPECT_EQ(out.deleteOptions->propagationPolicy, "Background");
+}
+
+TEST(ProtobufTest, PriorityClassFieldNumbers) {
+  // kubectl create priorityclass low --value=-5 --global-default --description=d
+  // --preemption-policy=Never: value 2 (a negative int32), globalDefault 3, description 4,
+  // preemptionPolicy 5, as upstream's generated.proto numbers them.
+  const auto out =
+      decode<scheduling::v1::PriorityClass>(body("scheduling.k8s.io/v1", "PriorityClass",
+                                                 Msg()
+                                                     .msg(1, Msg().str(1, "low"))
+                                                     .varint(2, static_cast<uint64_t>(int64_t{-5}))
+                                                     .varint(3, 1)
+                                                     .str(4, "d")
+                                                     .str(5, "Never")));
+  EXPECT_EQ(out.metadata.name, "low");
+  EXPECT_EQ(out.value, -5);
+  EXPECT_TRUE(out.globalDefault);
+  EXPECT_EQ(out.description, "d");
+  EXPECT_EQ(out.preemptionPolicy, "Never");
 }
 
 TEST(ProtobufTest, JobWithTimesAndNegativeInt64) {

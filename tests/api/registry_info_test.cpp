@@ -68,6 +68,7 @@ TEST(RegistryInfo, ShortNamesScopesAndSubresources) {
                         Want{"", "limitranges", "limits", true},
                         Want{"", "resourcequotas", "quota", true},
                         Want{"policy", "poddisruptionbudgets", "pdb", true},
+                        Want{"scheduling.k8s.io", "priorityclasses", "pc", false},
                         Want{"", "replicationcontrollers", "rc", true}}) {
     const ResourceInfo* r = findBuiltinResource(w.group, "v1", w.resource);
     ASSERT_NE(r, nullptr) << w.resource;

@@ -7,13 +7,19 @@
 
 #include "api_error.h"
 #include "kite/api/core/v1/types.h"
+#include "kite/api/scheduling/v1/types.h"
 
 namespace kite::controlplane::apiserver {
 
 namespace {
 
 namespace corev1 = api::core::v1;
+namespace schedv1 = api::scheduling::v1;
 using api::FieldError;
+
+bool isPriorityClasses(const ResourceInfo& info) {
+  return info.group == "scheduling.k8s.io" && info.resource == "priorityclasses";
+}
 
 [[noreturn]] void invalidService(const corev1::Service& s, std::vector<FieldError> errors) {
   throw ApiError::invalid("", "Service", s.metadata.name,
@@ -132,6 +138,10 @@ void Admission::admitCreate(const ResourceType& type, ApiObject& object, const U
     auto& pod = as<corev1::Pod>(object);
     if (pod.spec.serviceAccountName.empty()) pod.spec.serviceAccountName = "default";
     addDefaultTolerations(pod, options_);
+    admitPodPriority(pod, storedPriorityClasses());
+  }
+  if (isPriorityClasses(info)) {
+    admitPriorityClass(as<schedv1::PriorityClass>(object), storedPriorityClasses());
   }
 }
 
@@ -140,6 +150,24 @@ void Admission::admitUpdate(const ResourceType& type, ApiObject& next, const Api
   (void)user;
   const auto& info = type.info();
   if (info.group.empty() && info.resource == "services") allocateService(next, &old);
+  if (info.group.empty() && info.resource == "pods") {
+    keepPodPriority(as<corev1::Pod>(next), as<corev1::Pod>(old));
+  }
+  if (isPriorityClasses(info)) {
+    admitPriorityClass(as<schedv1::PriorityClass>(next), storedPriorityClasses());
+  }
+}
+
+PriorityClasses Admission::storedPriorityClasses() const {
+  PriorityClasses out;
+  const ResourceType* type = registry_.find("scheduling.k8s.io", "v1", "priorityclasses");
+  if (type == nullptr) return out;
+  RangeRequest req;
+  req.prefix = Repository::prefix(type->info(), "");
+  for (const auto& kv : repository_.store().range(req).items) {
+    out.push_back(as<schedv1::PriorityClass>(*Repository::decodeStored(*type, kv).object));
+  }
+  return out;
 }
 
 void Admission::allocateService(ApiObject& object, const ApiObject* oldObject) {

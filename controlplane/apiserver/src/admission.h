@@ -5,7 +5,9 @@
 //    conflict detection;
 //  - ServiceAccount: pods run as the namespace's "default" ServiceAccount unless they say;
 //  - DefaultTolerationSeconds: pods tolerate node.kubernetes.io/not-ready and
-//    node.kubernetes.io/unreachable (NoExecute) for 300 s unless they have such tolerations.
+//    node.kubernetes.io/unreachable (NoExecute) for 300 s unless they have such tolerations;
+//  - Priority: pods get spec.priority from their PriorityClass, one globalDefault class at
+//    most (priority_admission.h).
 
 #include <cstdint>
 #include <mutex>
@@ -13,6 +15,7 @@
 
 #include "api_object.h"
 #include "kite/controlplane/auth.h"
+#include "priority_admission.h"
 #include "registry.h"
 #include "repository.h"
 
@@ -55,6 +58,7 @@ class Admission {
  private:
   void checkNamespace(const std::string& ns);
   void allocateService(ApiObject& service, const ApiObject* old);
+  PriorityClasses storedPriorityClasses() const;
 
   Repository& repository_;
   const Registry& registry_;

@@ -142,6 +142,15 @@ ApiError ApiError::forbidden(std::string_view user, std::string_view verb, std::
       withDetails(failureStatus(403, "Forbidden", std::move(msg)), group, resource, name));
 }
 
+ApiError ApiError::forbiddenObject(std::string_view group, std::string_view resource,
+                                   std::string_view name, std::string_view reason) {
+  std::string msg = qualifiedResource(group, resource);
+  if (!name.empty()) msg.append(" ").append(quoted(name));
+  msg.append(" is forbidden: ").append(reason);
+  return ApiError(
+      withDetails(failureStatus(403, "Forbidden", std::move(msg)), group, resource, name));
+}
+
 ApiError ApiError::invalid(std::string_view group, std::string_view kind, std::string_view name,
                            Status fromFieldErrors) {
   fromFieldErrors.apiVersion = "v1";

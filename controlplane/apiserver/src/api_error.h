@@ -43,6 +43,10 @@ class ApiError : public std::runtime_error {
   static ApiError forbidden(std::string_view user, std::string_view verb, std::string_view group,
                             std::string_view resource, std::string_view ns, std::string_view name,
                             std::string_view reason = {});
+  // Upstream's NewForbidden, for refusals that are not about the user's rights:
+  // `priorityclasses.scheduling.k8s.io "x" is forbidden: <reason>` (no name: no quotes).
+  static ApiError forbiddenObject(std::string_view group, std::string_view resource,
+                                  std::string_view name, std::string_view reason);
   static ApiError invalid(std::string_view group, std::string_view kind, std::string_view name,
                           api::meta::v1::Status fromFieldErrors);
   static ApiError internal(const std::string& message);

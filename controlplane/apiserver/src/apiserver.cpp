@@ -9,8 +9,10 @@
 #include "discovery.h"
 #include "kite/api/core/v1/types.h"
 #include "kite/api/json.h"
+#include "kite/api/scheduling/v1/types.h"
 #include "namespace_finalizer.h"
 #include "negotiation.h"
+#include "priority_classes.h"
 #include "registry.h"
 #include "repository.h"
 #include "request_info.h"
@@ -221,25 +223,40 @@ void ApiServer::Impl::serve(http::Request& request,
   rest.serve(ctx, responder);
 }
 
+namespace {
+
+// Stores `value` as a new object of `type` unless one of that name exists.
+template <class T>
+void createIfAbsent(apiserver::Repository& repository, const apiserver::ResourceType& type,
+                    const T& value) {
+  if (repository.getRaw(type, value.metadata.namespace_, value.metadata.name)) return;
+  auto object = std::make_unique<apiserver::TypedObject<T>>(value);
+  type.applyDefaults(*object);
+  type.prepareForCreate(*object);
+  object->meta().uid = apiserver::newUid();
+  object->meta().creationTimestamp = api::Time(
+      std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
+  try {
+    repository.create(type, *object);
+  } catch (const ApiError&) {
+    // Another server made it first.
+  }
+}
+
+}  // namespace
+
 void ApiServer::Impl::bootstrap() {
   // The namespaces every cluster has, as the upstream system-namespaces controller makes them.
   const auto* nsType = registry.find("", "v1", "namespaces");
   for (const char* name : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
-    if (repository.getRaw(*nsType, "", name)) continue;
     api::core::v1::Namespace ns;
     ns.metadata.name = name;
-    auto object = std::make_unique<apiserver::TypedObject<api::core::v1::Namespace>>(ns);
-    nsType->applyDefaults(*object);
-    nsType->prepareForCreate(*object);
-    object->meta().uid = apiserver::newUid();
-    object->meta().creationTimestamp = api::Time(
-        std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now()));
-    try {
-      repository.create(*nsType, *object);
-    } catch (const ApiError&) {
-      // Another server made it first.
-    }
+    createIfAbsent(repository, *nsType, ns);
   }
+  // The system PriorityClasses, as upstream's scheduling/bootstrap-system-priority-classes
+  // start hook makes them.
+  const auto* pcType = registry.find("scheduling.k8s.io", "v1", "priorityclasses");
+  for (const auto& pc : apiserver::systemPriorityClasses()) createIfAbsent(repository, *pcType, pc);
 }
 
 ApiServer::ApiServer(ApiServerOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {

@@ -11,6 +11,7 @@ Registry Registry::builtin() {
   addAppsKinds(r);
   addOtherKinds(r);
   addMoreKinds(r);
+  addSchedulingKinds(r);
   addReviewKinds(r);
   addRbacKinds(r);
   return r;

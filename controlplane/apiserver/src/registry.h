@@ -36,5 +36,6 @@ void addOtherKinds(Registry& registry);
 void addMoreKinds(Registry& registry);
 void addReviewKinds(Registry& registry);
 void addRbacKinds(Registry& registry);
+void addSchedulingKinds(Registry& registry);
 
 }  // namespace kite::controlplane::apiserver

@@ -16,6 +16,7 @@
 #include "kite/api/time.h"
 #include "names.h"
 #include "patch.h"
+#include "priority_classes.h"
 #include "responses.h"
 #include "rest_handler.h"
 #include "stored_json.h"
@@ -59,6 +60,12 @@ bool terminalPod(const ApiObject& o) {
 }
 
 bool isNamespaces(const ResourceInfo& i) { return i.group.empty() && i.resource == "namespaces"; }
+
+// The built-in PriorityClasses stay: upstream's priorityclasses storage refuses to delete them.
+bool isBuiltinPriorityClass(const ResourceInfo& i, const std::string& name) {
+  return i.group == "scheduling.k8s.io" && i.resource == "priorityclasses" &&
+         isSystemPriorityClass(name);
+}
 
 // An object whose deletion was requested and that nothing holds back any longer.
 bool readyToRemove(const ResourceInfo& info, const ApiObject& o) {
@@ -562,6 +569,11 @@ http::Response RestHandler::remove(RequestContext& ctx) {
   if (!ctx.info.subresource.empty()) {
     throw ApiError::methodNotSupported(ctx.type->info().group, ctx.type->info().resource, "delete");
   }
+  const auto& info = ctx.type->info();
+  if (isBuiltinPriorityClass(info, ctx.info.name)) {
+    throw ApiError::forbiddenObject(info.group, info.resource, ctx.info.name,
+                                    "this is a system priority class and cannot be deleted");
+  }
   return deleteObject(ctx, ctx.info.name, deleteOptionsFrom(ctx));
 }
 
@@ -577,6 +589,7 @@ http::Response RestHandler::removeCollection(RequestContext& ctx) {
   std::vector<std::string> items;
   for (const auto& item : d["items"].GetArray()) {
     const std::string name = item["metadata"]["name"].GetString();
+    if (isBuiltinPriorityClass(ctx.type->info(), name)) continue;
     try {
       items.push_back(deleteObject(ctx, name, options).body);
     } catch (const ApiError& e) {
