@@ -40,6 +40,10 @@ class PriorityTest(ServerTestCase):
         r = self.kubectl("get", "priorityclasses.scheduling.k8s.io", "system-node-critical",
                          "-o", "jsonpath={.description}")
         self.assertIn("system critical pods", r.stdout)
+        # kubectl's PriorityClass describer reads through the typed client (protobuf).
+        r = self.kubectl("describe", "pc", "system-node-critical")
+        self.assertRegex(r.stdout, r"Value:\s+2000001000")
+        self.assertRegex(r.stdout, r"PreemptionPolicy:\s+PreemptLowerPriority")
         r = self.kubectl("delete", "pc", "system-node-critical", check=False)
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("this is a system priority class and cannot be deleted", r.stderr)
@@ -52,6 +56,21 @@ class PriorityTest(ServerTestCase):
         self.assertIn("KIND:       PriorityClass", r.stdout)
         self.assertIn("globalDefault", r.stdout)
         self.assertIn("preemptionPolicy", r.stdout)
+
+    def test_kubectl_create_priorityclass(self):
+        # `kubectl create priorityclass` sends protobuf: upstream's field numbers.
+        self.kubectl("create", "priorityclass", "batch-low", "--value=-10",
+                     "--description=batch work", "--preemption-policy=Never")
+        self.addCleanup(self.kubectl, "delete", "pc", "batch-low")
+        got = self.server.kubectl_json("get", "pc", "batch-low")
+        self.assertEqual(got["value"], -10)
+        self.assertEqual(got["description"], "batch work")
+        self.assertEqual(got["preemptionPolicy"], "Never")
+        self.assertNotIn("globalDefault", got)
+        r = self.kubectl("patch", "pc", "batch-low", "--type=merge", "-p", '{"value":5}',
+                         check=False)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("value: Forbidden: may not be changed in an update.", r.stderr)
 
     def test_pod_gets_the_priority_of_its_class(self):
         self.create(pod("critical", "system-node-critical"))
