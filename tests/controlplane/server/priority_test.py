@@ -48,6 +48,18 @@ class PriorityTest(ServerTestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("this is a system priority class and cannot be deleted", r.stderr)
 
+    def test_system_classes_survive_a_restart_as_they_are(self):
+        # The server creates them only when absent: a changed description stays.
+        self.kubectl("patch", "pc", "system-cluster-critical", "--type=merge", "-p",
+                     '{"description":"ours"}')
+        uid = self.server.kubectl_json("get", "pc", "system-cluster-critical")["metadata"]["uid"]
+        self.server.stop()
+        self.server.start()
+        got = self.server.kubectl_json("get", "pc", "system-cluster-critical")
+        self.assertEqual(got["description"], "ours")
+        self.assertEqual(got["metadata"]["uid"], uid)
+        self.assertEqual(len(self.server.kubectl_json("get", "pc")["items"]), 2)
+
     def test_api_resources_and_explain(self):
         r = self.kubectl("api-resources", "--api-group=scheduling.k8s.io")
         self.assertRegex(r.stdout,
