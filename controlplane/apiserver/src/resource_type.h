@@ -48,7 +48,8 @@ struct TableColumn {
   int priority = 0;  // 1: only with -o wide
 };
 
-using TableCell = std::variant<std::string, std::int64_t>;
+// A cell as upstream's printers fill it: text, a number, or a boolean (Global-Default).
+using TableCell = std::variant<std::string, std::int64_t, bool>;
 // The values of every field selector a kind supports, e.g. {"spec.nodeName", "n1"}.
 using FieldValues = std::vector<std::pair<std::string, std::string>>;
 using TimePoint = std::chrono::system_clock::time_point;

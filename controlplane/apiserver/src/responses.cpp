@@ -148,6 +148,8 @@ std::string tableJson(const ResourceType& type, const std::vector<const ApiObjec
     for (const auto& cell : type.tableRow(*o, now)) {
       if (const auto* s = std::get_if<std::string>(&cell)) {
         writeString(w, *s);
+      } else if (const auto* b = std::get_if<bool>(&cell)) {
+        w.Bool(*b);
       } else {
         w.Int64(std::get<std::int64_t>(cell));
       }

@@ -210,7 +210,7 @@ TEST(PriorityClassTest, ServedInDiscoveryAndTables) {
                "application/json;as=Table;v=v1;g=meta.k8s.io");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find(R"("name":"Global-Default")"), std::string::npos) << r.body;
-  EXPECT_NE(r.body.find(R"(["system-cluster-critical",2000000000,"false")"), std::string::npos)
+  EXPECT_NE(r.body.find(R"(["system-cluster-critical",2000000000,false,)"), std::string::npos)
       << r.body;
 }
 

@@ -23,7 +23,7 @@ void addSchedulingKinds(Registry& r) {
                 ageColumn(),
                 {"PreemptionPolicy", "string", "", "", 0}};
   pc.row = [](const schedv1::PriorityClass& c, TimePoint now) -> std::vector<TableCell> {
-    return {static_cast<std::int64_t>(c.value), std::string(c.globalDefault ? "true" : "false"),
+    return {static_cast<std::int64_t>(c.value), c.globalDefault,
             humanAge(creationTime(c.metadata), now),
             c.preemptionPolicy.value_or("PreemptLowerPriority")};
   };
