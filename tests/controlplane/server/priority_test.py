@@ -84,6 +84,21 @@ class PriorityTest(ServerTestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("value: Forbidden: may not be changed in an update.", r.stderr)
 
+    def test_apply_and_server_side_apply(self):
+        pc = priority_class("applied", 300)
+        pc["description"] = "first"
+        self.apply_json(pc)
+        self.addCleanup(self.kubectl, "delete", "pc", "applied")
+        pc["description"] = "second"
+        self.apply_json(pc)
+        self.assertEqual(self.server.kubectl_json("get", "pc", "applied")["description"], "second")
+        pc["description"] = "third"
+        self.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-",
+                     input=json.dumps(pc))
+        got = self.server.kubectl_json("get", "pc", "applied")
+        self.assertEqual(got["description"], "third")
+        self.assertEqual(got["value"], 300)
+
     def test_pod_gets_the_priority_of_its_class(self):
         self.create(pod("critical", "system-node-critical"))
         self.addCleanup(self.kubectl, "delete", "pod", "critical", "--wait=false")
