@@ -30,6 +30,22 @@ void InformerBase::stop() {
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
+void InformerBase::acquire() {
+  {
+    std::lock_guard lock(mutex_);
+    ++users_;
+  }
+  start();
+}
+
+void InformerBase::release() {
+  {
+    std::lock_guard lock(mutex_);
+    if (--users_ > 0) return;
+  }
+  stop();
+}
+
 bool InformerBase::hasSynced() const {
   std::lock_guard lock(mutex_);
   return synced_;

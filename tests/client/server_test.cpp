@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
@@ -13,6 +14,7 @@
 #include "kite/client/client.h"
 #include "kite/client/informer.h"
 #include "kite/client/leader_election.h"
+#include "kite/client/shared_informers.h"
 #include "test_server.h"
 
 namespace kite::client {
@@ -381,6 +383,55 @@ TEST_F(ClientServerTest, InformerResync) {
   informer.start();
   ASSERT_TRUE(informer.waitForSync(30s));
   EXPECT_TRUE(eventually([&] { return updates >= 2; }));
+}
+
+// Every user of a kind gets the one informer of the factory: one cache, one watch. It runs
+// from the first user's acquire to the last user's release; a second indexer of a name
+// keeps the first.
+TEST_F(ClientServerTest, SharedInformersServeEveryUserFromOneInformer) {
+  const std::string ns = freshNamespace("shared");
+  client_->create(configMap(ns, "one", {{"role", "x"}}));
+  SharedInformers informers(*client_);
+  Informer<ConfigMap>& first = informers.get<ConfigMap>();
+  Informer<ConfigMap>& second = informers.get<ConfigMap>();
+  EXPECT_EQ(&first, &second);
+  informers.get<Namespace>();
+  EXPECT_EQ(informers.size(), 2U);
+
+  first.addIndexer("role", [](const ConfigMap& cm) {
+    return std::vector<std::string>{cm.metadata.labels.contains("role") ? "labelled" : "plain"};
+  });
+  second.addIndexer("role", [](const ConfigMap&) { return std::vector<std::string>{"other"}; });
+  std::atomic<int> firstAdds{0};
+  std::atomic<int> secondAdds{0};
+  first.addEventHandler({.onAdd = [&](const ConfigMap& cm) {
+    if (cm.metadata.namespace_ == ns) ++firstAdds;
+  }});
+  second.addEventHandler({.onAdd = [&](const ConfigMap& cm) {
+    if (cm.metadata.namespace_ == ns) ++secondAdds;
+  }});
+
+  first.acquire();
+  second.acquire();
+  ASSERT_TRUE(first.waitForSync(30s));
+  const auto labelled = first.cache().byIndex("role", "labelled");
+  EXPECT_TRUE(std::any_of(labelled.begin(), labelled.end(), [&](const auto& cm) {
+    return cm->metadata.namespace_ == ns && cm->metadata.name == "one";
+  }));
+  EXPECT_TRUE(second.cache().byIndex("role", "other").empty());
+  EXPECT_TRUE(eventually([&] { return firstAdds == 1 && secondAdds == 1; }));
+
+  // One user leaves: the informer goes on for the other.
+  first.release();
+  client_->create(configMap(ns, "two"));
+  EXPECT_TRUE(eventually([&] { return second.cache().get(ns, "two") != nullptr; }));
+  EXPECT_EQ(secondAdds, 2);
+
+  // The last one leaves: nothing more arrives.
+  second.release();
+  client_->create(configMap(ns, "three"));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(second.cache().get(ns, "three"), nullptr);
 }
 
 TEST(ClientRestartTest, InformerRecoversAfterTheServerRestarts) {

@@ -8,10 +8,12 @@
 namespace kite::controlplane::controllers {
 
 ClusterControllerBase::ClusterControllerBase(std::string name,
-                                             std::chrono::milliseconds syncTimeout)
+                                             std::chrono::milliseconds syncTimeout,
+                                             std::shared_ptr<client::SharedInformers> informers)
     // Retries back off from 5 ms up to 10 s: the controllers must converge quickly once the
     // cause (a conflict, a missing object) is gone.
-    : name_(std::move(name)),
+    : sharedInformers_(std::move(informers)),
+      name_(std::move(name)),
       syncTimeout_(syncTimeout),
       queue_(std::chrono::milliseconds(5), std::chrono::seconds(10)) {}
 
@@ -21,20 +23,25 @@ void ClusterControllerBase::start() {
   std::lock_guard lock(mutex_);
   if (started_ || stopped_) return;
   started_ = true;
-  for (auto* informer : informers_) informer->start();
+  for (auto* informer : informers_) informer->acquire();
   worker_ = std::thread([this] { run(); });
 }
 
 void ClusterControllerBase::stop() {
   std::thread worker;
+  bool release = false;
   {
     std::lock_guard lock(mutex_);
     if (stopped_) return;
     stopped_ = true;
+    release = started_;
     worker = std::move(worker_);
   }
   queue_.shutDown();
-  for (auto* informer : informers_) informer->stop();
+  // A shared informer goes on for its other users.
+  if (release) {
+    for (auto* informer : informers_) informer->release();
+  }
   if (worker.joinable()) worker.join();
 }
 

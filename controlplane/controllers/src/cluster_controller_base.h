@@ -3,8 +3,8 @@
 // worker thread that waits for the informers' first lists and then syncs key after key. A sync
 // that throws is retried with the queue's per-key back-off.
 //
-// Derived classes own their informers (registered with watch()) and must call stop() in their
-// destructor, before their members go away.
+// Derived classes register their informers (their own, or shared ones: shared_informers.h) with
+// watch() and must call stop() in their destructor, before their members go away.
 
 #include <chrono>
 #include <memory>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kite/client/informer.h"
+#include "kite/client/shared_informers.h"
 #include "kite/client/work_queue.h"
 #include "kite/controlplane/controllers/controller.h"
 
@@ -21,7 +22,10 @@ namespace kite::controlplane::controllers {
 
 class ClusterControllerBase : public Controller {
  public:
-  ClusterControllerBase(std::string name, std::chrono::milliseconds syncTimeout);
+  // `informers`: the shared informers the derived class takes its informers from; held so
+  // they outlive the derived class's references to them.
+  ClusterControllerBase(std::string name, std::chrono::milliseconds syncTimeout,
+                        std::shared_ptr<client::SharedInformers> informers = nullptr);
   ~ClusterControllerBase() override;
   ClusterControllerBase(const ClusterControllerBase&) = delete;
   ClusterControllerBase& operator=(const ClusterControllerBase&) = delete;
@@ -43,6 +47,7 @@ class ClusterControllerBase : public Controller {
  private:
   void run();
 
+  std::shared_ptr<client::SharedInformers> sharedInformers_;  // destroyed last
   std::string name_;
   std::chrono::milliseconds syncTimeout_;
   std::vector<client::InformerBase*> informers_;

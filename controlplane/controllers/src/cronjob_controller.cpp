@@ -30,8 +30,12 @@ api::Time seconds(std::chrono::system_clock::time_point t) {
 
 class CronJobController final : public WorkloadControllerBase {
  public:
-  CronJobController(client::Client& client, const WorkloadControllerOptions& options)
-      : WorkloadControllerBase(client, options), cronJobs_(client), jobs_(client) {
+  CronJobController(client::Client& client,
+                    const std::shared_ptr<client::SharedInformers>& informers,
+                    const WorkloadControllerOptions& options)
+      : WorkloadControllerBase(client, options, informers),
+        cronJobs_(informers->get<CronJob>()),
+        jobs_(informers->get<Job>()) {
     own(cronJobs_);
     own(jobs_);
     jobs_.addIndexer("controller", [](const Job& j) {
@@ -207,16 +211,17 @@ class CronJobController final : public WorkloadControllerBase {
     cj.status.lastScheduleTime = seconds(scheduled);
   }
 
-  client::Informer<CronJob> cronJobs_;
-  client::Informer<Job> jobs_;
+  client::Informer<CronJob>& cronJobs_;
+  client::Informer<Job>& jobs_;
   std::set<std::string> justCreated_;  // worker thread only
 };
 
 }  // namespace
 
-std::unique_ptr<Controller> makeCronJobController(client::Client& client,
-                                                  const WorkloadControllerOptions& options) {
-  return std::make_unique<CronJobController>(client, options);
+std::unique_ptr<Controller> makeCronJobController(
+    client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+    const WorkloadControllerOptions& options) {
+  return std::make_unique<CronJobController>(client, informers, options);
 }
 
 }  // namespace kite::controlplane::controllers

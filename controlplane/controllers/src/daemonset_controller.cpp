@@ -98,12 +98,14 @@ bool eligible(const DaemonSet& ds, const Node& node) {
 
 class DaemonSetController final : public WorkloadControllerBase {
  public:
-  DaemonSetController(client::Client& client, const WorkloadControllerOptions& options)
-      : WorkloadControllerBase(client, options),
-        sets_(client),
-        nodes_(client),
-        pods_(client),
-        revisions_(client) {
+  DaemonSetController(client::Client& client,
+                      const std::shared_ptr<client::SharedInformers>& informers,
+                      const WorkloadControllerOptions& options)
+      : WorkloadControllerBase(client, options, informers),
+        sets_(informers->get<DaemonSet>()),
+        nodes_(informers->get<Node>()),
+        pods_(informers->get<Pod>()),
+        revisions_(informers->get<ControllerRevision>()) {
     own(sets_);
     own(nodes_);
     own(pods_);
@@ -305,18 +307,19 @@ class DaemonSetController final : public WorkloadControllerBase {
     }
   }
 
-  client::Informer<DaemonSet> sets_;
-  client::Informer<Node> nodes_;
-  client::Informer<Pod> pods_;
-  client::Informer<ControllerRevision> revisions_;
+  client::Informer<DaemonSet>& sets_;
+  client::Informer<Node>& nodes_;
+  client::Informer<Pod>& pods_;
+  client::Informer<ControllerRevision>& revisions_;
   Expectations expectations_;
 };
 
 }  // namespace
 
-std::unique_ptr<Controller> makeDaemonSetController(client::Client& client,
-                                                    const WorkloadControllerOptions& options) {
-  return std::make_unique<DaemonSetController>(client, options);
+std::unique_ptr<Controller> makeDaemonSetController(
+    client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+    const WorkloadControllerOptions& options) {
+  return std::make_unique<DaemonSetController>(client, informers, options);
 }
 
 }  // namespace kite::controlplane::controllers

@@ -44,11 +44,13 @@ struct Rollout {
 
 class DeploymentController final : public WorkloadControllerBase {
  public:
-  DeploymentController(client::Client& client, const WorkloadControllerOptions& options)
-      : WorkloadControllerBase(client, options),
-        deployments_(client),
-        sets_(client),
-        pods_(client) {
+  DeploymentController(client::Client& client,
+                       const std::shared_ptr<client::SharedInformers>& informers,
+                       const WorkloadControllerOptions& options)
+      : WorkloadControllerBase(client, options, informers),
+        deployments_(informers->get<Deployment>()),
+        sets_(informers->get<ReplicaSet>()),
+        pods_(informers->get<Pod>()) {
     own(deployments_);
     own(sets_);
     own(pods_);
@@ -452,16 +454,17 @@ class DeploymentController final : public WorkloadControllerBase {
     }
   }
 
-  client::Informer<Deployment> deployments_;
-  client::Informer<ReplicaSet> sets_;
-  client::Informer<Pod> pods_;
+  client::Informer<Deployment>& deployments_;
+  client::Informer<ReplicaSet>& sets_;
+  client::Informer<Pod>& pods_;
 };
 
 }  // namespace
 
-std::unique_ptr<Controller> makeDeploymentController(client::Client& client,
-                                                     const WorkloadControllerOptions& options) {
-  return std::make_unique<DeploymentController>(client, options);
+std::unique_ptr<Controller> makeDeploymentController(
+    client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+    const WorkloadControllerOptions& options) {
+  return std::make_unique<DeploymentController>(client, informers, options);
 }
 
 }  // namespace kite::controlplane::controllers

@@ -5,12 +5,14 @@
 
 #include <memory>
 
+#include "kite/client/shared_informers.h"
 #include "kite/controlplane/controllers/controller.h"
 #include "kite/controlplane/controllers/workloads.h"
 
 namespace kite::controlplane::controllers {
 
-std::unique_ptr<Controller> makeDeploymentController(client::Client& client,
-                                                     const WorkloadControllerOptions& options);
+std::unique_ptr<Controller> makeDeploymentController(
+    client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+    const WorkloadControllerOptions& options);
 
 }  // namespace kite::controlplane::controllers

@@ -30,11 +30,13 @@ constexpr const char* kHeadlessLabel = "service.kubernetes.io/headless";
 
 class EndpointSliceController final : public ClusterControllerBase {
  public:
-  EndpointSliceController(client::Client& client, const ClusterControllerOptions& options)
-      : ClusterControllerBase("endpointslice", options.syncTimeout),
+  EndpointSliceController(client::Client& client,
+                          const std::shared_ptr<client::SharedInformers>& informers,
+                          const ClusterControllerOptions& options)
+      : ClusterControllerBase("endpointslice", options.syncTimeout, informers),
         client_(client),
-        services_(client),
-        pods_(client) {
+        services_(informers->get<corev1::Service>()),
+        pods_(informers->get<corev1::Pod>()) {
     auto onService = [this](const corev1::Service& s) { queue().add(api::fullName(s.metadata)); };
     services_.addEventHandler({
         .onAdd = onService,
@@ -207,15 +209,16 @@ class EndpointSliceController final : public ClusterControllerBase {
   }
 
   client::Client& client_;
-  client::Informer<corev1::Service> services_;
-  client::Informer<corev1::Pod> pods_;
+  client::Informer<corev1::Service>& services_;
+  client::Informer<corev1::Pod>& pods_;
 };
 
 }  // namespace
 
-std::unique_ptr<Controller> newEndpointSliceController(client::Client& client,
-                                                       const ClusterControllerOptions& options) {
-  return std::make_unique<EndpointSliceController>(client, options);
+std::unique_ptr<Controller> newEndpointSliceController(
+    client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+    const ClusterControllerOptions& options) {
+  return std::make_unique<EndpointSliceController>(client, informers, options);
 }
 
 }  // namespace kite::controlplane::controllers

@@ -37,8 +37,11 @@ struct Census {
 
 class JobController final : public WorkloadControllerBase {
  public:
-  JobController(client::Client& client, const WorkloadControllerOptions& options)
-      : WorkloadControllerBase(client, options), jobs_(client), pods_(client) {
+  JobController(client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+                const WorkloadControllerOptions& options)
+      : WorkloadControllerBase(client, options, informers),
+        jobs_(informers->get<Job>()),
+        pods_(informers->get<Pod>()) {
     own(jobs_);
     own(pods_);
     pods_.addIndexer("owner", [](const Pod& p) {
@@ -414,8 +417,8 @@ class JobController final : public WorkloadControllerBase {
     if (it->second.empty()) counted_.erase(it);
   }
 
-  client::Informer<Job> jobs_;
-  client::Informer<Pod> pods_;
+  client::Informer<Job>& jobs_;
+  client::Informer<Pod>& pods_;
   Expectations expectations_;
   std::mutex mutex_;
   std::map<std::string, std::pair<int32_t, base::Clock::Monotonic>> failures_;
@@ -449,9 +452,10 @@ void JobController::expireFinished(const std::string& key, const Job& job) {
 
 }  // namespace
 
-std::unique_ptr<Controller> makeJobController(client::Client& client,
-                                              const WorkloadControllerOptions& options) {
-  return std::make_unique<JobController>(client, options);
+std::unique_ptr<Controller> makeJobController(
+    client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+    const WorkloadControllerOptions& options) {
+  return std::make_unique<JobController>(client, informers, options);
 }
 
 }  // namespace kite::controlplane::controllers

@@ -24,8 +24,10 @@ constexpr auto kRepairPeriod = std::chrono::seconds(10);
 
 class KubernetesServiceController final : public ClusterControllerBase {
  public:
-  KubernetesServiceController(client::Client& client, const ClusterControllerOptions& options)
-      : ClusterControllerBase("kubernetes-service", options.syncTimeout),
+  KubernetesServiceController(client::Client& client,
+                              const std::shared_ptr<client::SharedInformers>& informers,
+                              const ClusterControllerOptions& options)
+      : ClusterControllerBase("kubernetes-service", options.syncTimeout, informers),
         client_(client),
         clusterIp_(clusterFirstServiceIp(options.serviceCidr)),
         address_(options.apiserverAddress),
@@ -159,8 +161,9 @@ class KubernetesServiceController final : public ClusterControllerBase {
 }  // namespace
 
 std::unique_ptr<Controller> newKubernetesServiceController(
-    client::Client& client, const ClusterControllerOptions& options) {
-  return std::make_unique<KubernetesServiceController>(client, options);
+    client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+    const ClusterControllerOptions& options) {
+  return std::make_unique<KubernetesServiceController>(client, informers, options);
 }
 
 }  // namespace kite::controlplane::controllers

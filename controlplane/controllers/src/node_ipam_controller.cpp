@@ -19,11 +19,13 @@ namespace corev1 = api::core::v1;
 
 class NodeIpamController final : public ClusterControllerBase {
  public:
-  NodeIpamController(client::Client& client, const ClusterControllerOptions& options)
-      : ClusterControllerBase("node-ipam", options.syncTimeout),
+  NodeIpamController(client::Client& client,
+                     const std::shared_ptr<client::SharedInformers>& informers,
+                     const ClusterControllerOptions& options)
+      : ClusterControllerBase("node-ipam", options.syncTimeout, informers),
         client_(client),
         allocator_(options.clusterCidr, options.nodeCidrMaskSize),
-        nodes_(client) {
+        nodes_(informers->get<corev1::Node>()) {
     auto onNode = [this](const corev1::Node& n) { queue().add(n.metadata.name); };
     nodes_.addEventHandler({
         .onAdd = onNode,
@@ -96,15 +98,16 @@ class NodeIpamController final : public ClusterControllerBase {
 
   client::Client& client_;
   ClusterCidrAllocator allocator_;
-  client::Informer<corev1::Node> nodes_;
+  client::Informer<corev1::Node>& nodes_;
   std::map<std::string, std::string> assigned_;  // node -> CIDR; the worker thread's only
 };
 
 }  // namespace
 
-std::unique_ptr<Controller> newNodeIpamController(client::Client& client,
-                                                  const ClusterControllerOptions& options) {
-  return std::make_unique<NodeIpamController>(client, options);
+std::unique_ptr<Controller> newNodeIpamController(
+    client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+    const ClusterControllerOptions& options) {
+  return std::make_unique<NodeIpamController>(client, informers, options);
 }
 
 }  // namespace kite::controlplane::controllers

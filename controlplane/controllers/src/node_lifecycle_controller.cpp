@@ -54,14 +54,16 @@ struct NodeHealth {
 
 class NodeLifecycleController final : public ClusterControllerBase {
  public:
-  NodeLifecycleController(client::Client& client, const ClusterControllerOptions& options)
-      : ClusterControllerBase("node-lifecycle", options.syncTimeout),
+  NodeLifecycleController(client::Client& client,
+                          const std::shared_ptr<client::SharedInformers>& informers,
+                          const ClusterControllerOptions& options)
+      : ClusterControllerBase("node-lifecycle", options.syncTimeout, informers),
         client_(client),
         gracePeriod_(options.nodeMonitorGracePeriod),
         monitorPeriod_(options.nodeMonitorPeriod),
-        nodes_(client),
+        nodes_(informers->get<corev1::Node>()),
         leases_(client, "kube-node-lease"),
-        pods_(client) {
+        pods_(informers->get<corev1::Pod>()) {
     auto onNode = [this](const corev1::Node& n) { queue().add(nodeKey(n.metadata.name)); };
     nodes_.addEventHandler({
         .onAdd = onNode,
@@ -292,17 +294,18 @@ class NodeLifecycleController final : public ClusterControllerBase {
   client::Client& client_;
   std::chrono::milliseconds gracePeriod_;
   std::chrono::milliseconds monitorPeriod_;
-  client::Informer<corev1::Node> nodes_;
+  client::Informer<corev1::Node>& nodes_;
   client::Informer<coordinationv1::Lease> leases_;
-  client::Informer<corev1::Pod> pods_;
+  client::Informer<corev1::Pod>& pods_;
   std::map<std::string, NodeHealth> health_;  // the worker thread's only
 };
 
 }  // namespace
 
-std::unique_ptr<Controller> newNodeLifecycleController(client::Client& client,
-                                                       const ClusterControllerOptions& options) {
-  return std::make_unique<NodeLifecycleController>(client, options);
+std::unique_ptr<Controller> newNodeLifecycleController(
+    client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+    const ClusterControllerOptions& options) {
+  return std::make_unique<NodeLifecycleController>(client, informers, options);
 }
 
 }  // namespace kite::controlplane::controllers

@@ -23,10 +23,11 @@ constexpr std::string_view kSweepKey = "podgc-sweep";
 
 class PodGcController final : public WorkloadControllerBase {
  public:
-  PodGcController(client::Client& client, const WorkloadControllerOptions& options)
-      : WorkloadControllerBase(client, options),
-        pods_(client),
-        nodes_(client),
+  PodGcController(client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+                  const WorkloadControllerOptions& options)
+      : WorkloadControllerBase(client, options, informers),
+        pods_(informers->get<Pod>()),
+        nodes_(informers->get<Node>()),
         quarantine_(options.podGcNodeQuarantine) {
     own(pods_);
     own(nodes_);
@@ -145,16 +146,17 @@ class PodGcController final : public WorkloadControllerBase {
     }
   }
 
-  client::Informer<Pod> pods_;
-  client::Informer<Node> nodes_;
+  client::Informer<Pod>& pods_;
+  client::Informer<Node>& nodes_;
   NodeQuarantine quarantine_;  // the worker thread's only
 };
 
 }  // namespace
 
-std::unique_ptr<Controller> makePodGcController(client::Client& client,
-                                                const WorkloadControllerOptions& options) {
-  return std::make_unique<PodGcController>(client, options);
+std::unique_ptr<Controller> makePodGcController(
+    client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+    const WorkloadControllerOptions& options) {
+  return std::make_unique<PodGcController>(client, informers, options);
 }
 
 }  // namespace kite::controlplane::controllers

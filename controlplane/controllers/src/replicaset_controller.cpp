@@ -20,8 +20,12 @@ constexpr int kBurstReplicas = 500;
 
 class ReplicaSetController final : public WorkloadControllerBase {
  public:
-  ReplicaSetController(client::Client& client, const WorkloadControllerOptions& options)
-      : WorkloadControllerBase(client, options), sets_(client), pods_(client) {
+  ReplicaSetController(client::Client& client,
+                       const std::shared_ptr<client::SharedInformers>& informers,
+                       const WorkloadControllerOptions& options)
+      : WorkloadControllerBase(client, options, informers),
+        sets_(informers->get<ReplicaSet>()),
+        pods_(informers->get<Pod>()) {
     own(sets_);
     own(pods_);
     pods_.addIndexer("controller", [](const Pod& p) {
@@ -191,16 +195,17 @@ class ReplicaSetController final : public WorkloadControllerBase {
     }
   }
 
-  client::Informer<ReplicaSet> sets_;
-  client::Informer<Pod> pods_;
+  client::Informer<ReplicaSet>& sets_;
+  client::Informer<Pod>& pods_;
   Expectations expectations_;
 };
 
 }  // namespace
 
-std::unique_ptr<Controller> makeReplicaSetController(client::Client& client,
-                                                     const WorkloadControllerOptions& options) {
-  return std::make_unique<ReplicaSetController>(client, options);
+std::unique_ptr<Controller> makeReplicaSetController(
+    client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+    const WorkloadControllerOptions& options) {
+  return std::make_unique<ReplicaSetController>(client, informers, options);
 }
 
 }  // namespace kite::controlplane::controllers

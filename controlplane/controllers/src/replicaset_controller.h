@@ -4,12 +4,14 @@
 
 #include <memory>
 
+#include "kite/client/shared_informers.h"
 #include "kite/controlplane/controllers/controller.h"
 #include "kite/controlplane/controllers/workloads.h"
 
 namespace kite::controlplane::controllers {
 
-std::unique_ptr<Controller> makeReplicaSetController(client::Client& client,
-                                                     const WorkloadControllerOptions& options);
+std::unique_ptr<Controller> makeReplicaSetController(
+    client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+    const WorkloadControllerOptions& options);
 
 }  // namespace kite::controlplane::controllers

@@ -20,12 +20,13 @@ constexpr const char* kKey = "ca.crt";
 
 class RootCaPublisher final : public ClusterControllerBase {
  public:
-  RootCaPublisher(client::Client& client, const ClusterControllerOptions& options)
-      : ClusterControllerBase("root-ca-cert-publisher", options.syncTimeout),
+  RootCaPublisher(client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+                  const ClusterControllerOptions& options)
+      : ClusterControllerBase("root-ca-cert-publisher", options.syncTimeout, informers),
         client_(client),
         caPem_(options.rootCaPem),
-        namespaces_(client),
-        configMaps_(client) {
+        namespaces_(informers->get<corev1::Namespace>()),
+        configMaps_(informers->get<corev1::ConfigMap>()) {
     namespaces_.addEventHandler({
         .onAdd = [this](const corev1::Namespace& ns) { queue().add(ns.metadata.name); },
         .onUpdate = [this](const corev1::Namespace&,
@@ -79,15 +80,16 @@ class RootCaPublisher final : public ClusterControllerBase {
  private:
   client::Client& client_;
   std::string caPem_;
-  client::Informer<corev1::Namespace> namespaces_;
-  client::Informer<corev1::ConfigMap> configMaps_;
+  client::Informer<corev1::Namespace>& namespaces_;
+  client::Informer<corev1::ConfigMap>& configMaps_;
 };
 
 }  // namespace
 
-std::unique_ptr<Controller> newRootCaPublisher(client::Client& client,
-                                               const ClusterControllerOptions& options) {
-  return std::make_unique<RootCaPublisher>(client, options);
+std::unique_ptr<Controller> newRootCaPublisher(
+    client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+    const ClusterControllerOptions& options) {
+  return std::make_unique<RootCaPublisher>(client, informers, options);
 }
 
 }  // namespace kite::controlplane::controllers

@@ -24,11 +24,13 @@ bool isOurs(const corev1::Service& s) {
 
 class ServiceLbController final : public ClusterControllerBase {
  public:
-  ServiceLbController(client::Client& client, const ClusterControllerOptions& options)
-      : ClusterControllerBase("service-lb", options.syncTimeout),
+  ServiceLbController(client::Client& client,
+                      const std::shared_ptr<client::SharedInformers>& informers,
+                      const ClusterControllerOptions& options)
+      : ClusterControllerBase("service-lb", options.syncTimeout, informers),
         client_(client),
-        services_(client),
-        nodes_(client) {
+        services_(informers->get<corev1::Service>()),
+        nodes_(informers->get<corev1::Node>()) {
     auto onService = [this](const corev1::Service& s) { queue().add(api::fullName(s.metadata)); };
     services_.addEventHandler({
         .onAdd = onService,
@@ -96,15 +98,16 @@ class ServiceLbController final : public ClusterControllerBase {
   }
 
   client::Client& client_;
-  client::Informer<corev1::Service> services_;
-  client::Informer<corev1::Node> nodes_;
+  client::Informer<corev1::Service>& services_;
+  client::Informer<corev1::Node>& nodes_;
 };
 
 }  // namespace
 
-std::unique_ptr<Controller> newServiceLbController(client::Client& client,
-                                                   const ClusterControllerOptions& options) {
-  return std::make_unique<ServiceLbController>(client, options);
+std::unique_ptr<Controller> newServiceLbController(
+    client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+    const ClusterControllerOptions& options) {
+  return std::make_unique<ServiceLbController>(client, informers, options);
 }
 
 }  // namespace kite::controlplane::controllers

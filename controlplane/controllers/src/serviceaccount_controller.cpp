@@ -18,11 +18,13 @@ constexpr const char* kDefaultServiceAccount = "default";
 
 class ServiceAccountController final : public ClusterControllerBase {
  public:
-  ServiceAccountController(client::Client& client, const ClusterControllerOptions& options)
-      : ClusterControllerBase("serviceaccount", options.syncTimeout),
+  ServiceAccountController(client::Client& client,
+                           const std::shared_ptr<client::SharedInformers>& informers,
+                           const ClusterControllerOptions& options)
+      : ClusterControllerBase("serviceaccount", options.syncTimeout, informers),
         client_(client),
-        namespaces_(client),
-        accounts_(client) {
+        namespaces_(informers->get<corev1::Namespace>()),
+        accounts_(informers->get<corev1::ServiceAccount>()) {
     namespaces_.addEventHandler({
         .onAdd = [this](const corev1::Namespace& ns) { queue().add(ns.metadata.name); },
         .onUpdate = [this](const corev1::Namespace&,
@@ -60,15 +62,16 @@ class ServiceAccountController final : public ClusterControllerBase {
 
  private:
   client::Client& client_;
-  client::Informer<corev1::Namespace> namespaces_;
-  client::Informer<corev1::ServiceAccount> accounts_;
+  client::Informer<corev1::Namespace>& namespaces_;
+  client::Informer<corev1::ServiceAccount>& accounts_;
 };
 
 }  // namespace
 
-std::unique_ptr<Controller> newServiceAccountController(client::Client& client,
-                                                        const ClusterControllerOptions& options) {
-  return std::make_unique<ServiceAccountController>(client, options);
+std::unique_ptr<Controller> newServiceAccountController(
+    client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+    const ClusterControllerOptions& options) {
+  return std::make_unique<ServiceAccountController>(client, informers, options);
 }
 
 }  // namespace kite::controlplane::controllers

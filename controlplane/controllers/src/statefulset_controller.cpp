@@ -44,8 +44,13 @@ int ordinalOf(const std::string& set, const std::string& pod) {
 
 class StatefulSetController final : public WorkloadControllerBase {
  public:
-  StatefulSetController(client::Client& client, const WorkloadControllerOptions& options)
-      : WorkloadControllerBase(client, options), sets_(client), pods_(client), revisions_(client) {
+  StatefulSetController(client::Client& client,
+                        const std::shared_ptr<client::SharedInformers>& informers,
+                        const WorkloadControllerOptions& options)
+      : WorkloadControllerBase(client, options, informers),
+        sets_(informers->get<StatefulSet>()),
+        pods_(informers->get<Pod>()),
+        revisions_(informers->get<ControllerRevision>()) {
     own(sets_);
     own(pods_);
     own(revisions_);
@@ -279,16 +284,17 @@ class StatefulSetController final : public WorkloadControllerBase {
     }
   }
 
-  client::Informer<StatefulSet> sets_;
-  client::Informer<Pod> pods_;
-  client::Informer<ControllerRevision> revisions_;
+  client::Informer<StatefulSet>& sets_;
+  client::Informer<Pod>& pods_;
+  client::Informer<ControllerRevision>& revisions_;
 };
 
 }  // namespace
 
-std::unique_ptr<Controller> makeStatefulSetController(client::Client& client,
-                                                      const WorkloadControllerOptions& options) {
-  return std::make_unique<StatefulSetController>(client, options);
+std::unique_ptr<Controller> makeStatefulSetController(
+    client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+    const WorkloadControllerOptions& options) {
+  return std::make_unique<StatefulSetController>(client, informers, options);
 }
 
 }  // namespace kite::controlplane::controllers

@@ -45,15 +45,17 @@ constexpr const char* kComponent = "persistentvolume-controller";
 
 class VolumeBinderController final : public ClusterControllerBase {
  public:
-  VolumeBinderController(client::Client& client, const ClusterControllerOptions& options)
-      : ClusterControllerBase("persistentvolume-binder", options.syncTimeout),
+  VolumeBinderController(client::Client& client,
+                         const std::shared_ptr<client::SharedInformers>& informers,
+                         const ClusterControllerOptions& options)
+      : ClusterControllerBase("persistentvolume-binder", options.syncTimeout, informers),
         client_(client),
         localPathDir_(options.localPathDir),
         helperImage_(options.localPathHelperImage),
-        volumes_(client),
-        claims_(client),
-        classes_(client),
-        nodes_(client),
+        volumes_(informers->get<corev1::PersistentVolume>()),
+        claims_(informers->get<corev1::PersistentVolumeClaim>()),
+        classes_(informers->get<storagev1::StorageClass>()),
+        nodes_(informers->get<corev1::Node>()),
         helpers_(client, kLocalPathHelperNamespace,
                  {.labelSelector = std::string(kLocalPathHelperLabel)}) {
     auto onVolume = [this](const corev1::PersistentVolume& v) {
@@ -455,19 +457,20 @@ class VolumeBinderController final : public ClusterControllerBase {
   client::Client& client_;
   std::string localPathDir_;
   std::string helperImage_;
-  client::Informer<corev1::PersistentVolume> volumes_;
-  client::Informer<corev1::PersistentVolumeClaim> claims_;
-  client::Informer<storagev1::StorageClass> classes_;
-  client::Informer<corev1::Node> nodes_;
+  client::Informer<corev1::PersistentVolume>& volumes_;
+  client::Informer<corev1::PersistentVolumeClaim>& claims_;
+  client::Informer<storagev1::StorageClass>& classes_;
+  client::Informer<corev1::Node>& nodes_;
   client::Informer<corev1::Pod> helpers_;   // kube-system's local-path helper pods
   std::set<std::string> announcedWaiting_;  // claim uids; the worker thread's only
 };
 
 }  // namespace
 
-std::unique_ptr<Controller> newVolumeBinderController(client::Client& client,
-                                                      const ClusterControllerOptions& options) {
-  return std::make_unique<VolumeBinderController>(client, options);
+std::unique_ptr<Controller> newVolumeBinderController(
+    client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+    const ClusterControllerOptions& options) {
+  return std::make_unique<VolumeBinderController>(client, informers, options);
 }
 
 }  // namespace kite::controlplane::controllers

@@ -5,8 +5,10 @@
 namespace kite::controlplane::controllers {
 
 WorkloadControllerBase::WorkloadControllerBase(client::Client& client,
-                                               const WorkloadControllerOptions& options)
-    : client_(client),
+                                               const WorkloadControllerOptions& options,
+                                               std::shared_ptr<client::SharedInformers> informers)
+    : sharedInformers_(std::move(informers)),
+      client_(client),
       options_(options),
       clock_(options.clock != nullptr ? options.clock : &base::realClock()) {}
 
@@ -15,7 +17,7 @@ WorkloadControllerBase::~WorkloadControllerBase() = default;
 void WorkloadControllerBase::start() {
   if (started_) return;
   started_ = true;
-  for (auto* informer : informers_) informer->start();
+  for (auto* informer : informers_) informer->acquire();
   worker_ = std::thread([this] {
     for (auto* informer : informers_) {
       if (!informer->waitForSync(options_.syncTimeout)) {
@@ -29,7 +31,12 @@ void WorkloadControllerBase::start() {
 
 void WorkloadControllerBase::stop() {
   queue_.shutDown();
-  for (auto* informer : informers_) informer->stop();
+  // Once: stop() runs again from the destructors. A shared informer goes on for its other
+  // users.
+  if (started_ && !released_) {
+    released_ = true;
+    for (auto* informer : informers_) informer->release();
+  }
   if (worker_.joinable()) worker_.join();
 }
 

@@ -9,6 +9,7 @@
 
 #include "kite/base/clock.h"
 #include "kite/client/informer.h"
+#include "kite/client/shared_informers.h"
 #include "kite/client/work_queue.h"
 #include "kite/controlplane/controllers/controller.h"
 #include "kite/controlplane/controllers/workloads.h"
@@ -17,7 +18,10 @@ namespace kite::controlplane::controllers {
 
 class WorkloadControllerBase : public Controller {
  public:
-  WorkloadControllerBase(client::Client& client, const WorkloadControllerOptions& options);
+  // `informers`: the shared informers the derived class takes its informers from; held so
+  // they outlive the derived class's references to them.
+  WorkloadControllerBase(client::Client& client, const WorkloadControllerOptions& options,
+                         std::shared_ptr<client::SharedInformers> informers = nullptr);
   ~WorkloadControllerBase() override;
 
   void start() override;
@@ -34,6 +38,8 @@ class WorkloadControllerBase : public Controller {
   }
   std::chrono::system_clock::time_point now() const { return clock_->wallNow(); }
 
+  // Declared first: destroyed after everything else of the controller.
+  std::shared_ptr<client::SharedInformers> sharedInformers_;
   client::Client& client_;
   WorkloadControllerOptions options_;
   const base::Clock* clock_;
@@ -45,6 +51,7 @@ class WorkloadControllerBase : public Controller {
   std::vector<client::InformerBase*> informers_;
   std::thread worker_;
   bool started_ = false;
+  bool released_ = false;  // the informers, once
 };
 
 }  // namespace kite::controlplane::controllers

@@ -56,8 +56,10 @@ void ControlLoops::manage() {
     if (stopping_) break;
     if (leading_ && running_.empty()) {
       spdlog::info("controller manager: leading; starting the controllers");
-      auto cluster = controllers::makeClusterControllers(*client_, config_.cluster);
-      auto workloads = controllers::makeWorkloadControllers(*client_, config_.workloads);
+      // One informer per kind for all of them, new with each term (the controllers hold it).
+      const auto informers = std::make_shared<client::SharedInformers>(*client_);
+      auto cluster = controllers::makeClusterControllers(*client_, informers, config_.cluster);
+      auto workloads = controllers::makeWorkloadControllers(*client_, informers, config_.workloads);
       for (auto& c : cluster) running_.push_back(std::move(c));
       for (auto& c : workloads) running_.push_back(std::move(c));
       for (auto& c : running_) c->start();

@@ -62,6 +62,11 @@ class InformerBase {
   void start();
   // Stops the thread (an open watch is cancelled); idempotent.
   void stop();
+  // For informers with several users (shared_informers.h): each user acquires once when it
+  // starts and releases once when it stops; the thread runs from the first acquire until the
+  // last release.
+  void acquire();
+  void release();
   // The first list has been put into the cache.
   bool hasSynced() const;
   // Waits for hasSynced(); false when the timeout passed first or the informer stopped.
@@ -95,6 +100,7 @@ class InformerBase {
   mutable std::mutex mutex_;
   mutable std::condition_variable cv_;
   bool stopping_ = false;
+  int users_ = 0;  // acquire() minus release()
   bool synced_ = false;
   std::string resourceVersion_;
   std::size_t lists_ = 0;
@@ -159,8 +165,11 @@ class Cache {
   }
 
   // ---- writes (the informer's) ----
+  // An index name means one function: a second indexer of the same name (another user of a
+  // shared informer, see shared_informers.h) keeps the first.
   void addIndexer(const std::string& name, IndexFunc<T> fn) {
     std::unique_lock lock(mutex_);
+    if (indexers_.contains(name)) return;
     auto& index = indices_[name];
     for (const auto& [key, obj] : items_) {
       for (const auto& v : fn(*obj)) index[v].insert(key);

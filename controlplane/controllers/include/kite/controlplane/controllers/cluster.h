@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "kite/client/client.h"
+#include "kite/client/shared_informers.h"
 #include "kite/controlplane/controllers/controller.h"
 
 namespace kite::controlplane::controllers {
@@ -51,7 +52,12 @@ struct ClusterControllerOptions {
   std::chrono::milliseconds syncTimeout{60'000};
 };
 
-// Every cluster controller, not started. The client must outlive them.
+// Every cluster controller, not started, reading through `informers` (shared with the
+// workload controllers when the caller passes the same). The client must outlive them.
+std::vector<std::unique_ptr<Controller>> makeClusterControllers(
+    client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+    const ClusterControllerOptions& options);
+// The same, with shared informers of their own.
 std::vector<std::unique_ptr<Controller>> makeClusterControllers(
     client::Client& client, const ClusterControllerOptions& options);
 

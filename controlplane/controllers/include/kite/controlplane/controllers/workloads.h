@@ -12,6 +12,7 @@
 
 #include "kite/base/clock.h"
 #include "kite/client/client.h"
+#include "kite/client/shared_informers.h"
 #include "kite/controlplane/controllers/controller.h"
 
 namespace kite::controlplane::controllers {
@@ -33,6 +34,12 @@ struct WorkloadControllerOptions {
   int terminatedPodGcThreshold = 12'500;
 };
 
+// Every workload controller, not started, reading through `informers` (shared with the
+// cluster controllers when the caller passes the same). The client must outlive them.
+std::vector<std::unique_ptr<Controller>> makeWorkloadControllers(
+    client::Client& client, const std::shared_ptr<client::SharedInformers>& informers,
+    const WorkloadControllerOptions& options);
+// The same, with shared informers of their own.
 std::vector<std::unique_ptr<Controller>> makeWorkloadControllers(
     client::Client& client, const WorkloadControllerOptions& options);
 
