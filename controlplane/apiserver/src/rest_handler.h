@@ -74,7 +74,10 @@ class RestHandler {
 
   // Decodes a request body into an object of the context's kind, honouring
   // fieldValidation; checks apiVersion/kind and namespace against the URL.
-  std::unique_ptr<ApiObject> decodeBody(RequestContext& ctx, std::string_view json);
+  // `json` is the request's body, or (patched) the stored object with the patch applied:
+  // an object its kind's conversion refuses is then the patch's fault, a 422 as upstream.
+  std::unique_ptr<ApiObject> decodeBody(RequestContext& ctx, std::string_view json,
+                                        bool patched = false);
   std::string bodyAsJson(RequestContext& ctx);
   // The object answer in the representation the client asked for.
   http::Response objectResponse(RequestContext& ctx, int code, const std::string& json,

@@ -115,6 +115,15 @@ void throwInvalid(const ResourceType& type, std::string_view name,
                           api::FieldErrors(std::move(errors)).toStatus(i.kind, name, i.group));
 }
 
+// Upstream's answer to a patched object it cannot decode: Invalid, with no kind or name, the
+// field "patch" and the patched object as the value.
+[[noreturn]] void throwInvalidPatch(std::string_view patchedJson, const std::string& error) {
+  api::FieldErrors errors({api::FieldError::invalid("patch", patchedJson, error)});
+  auto status = errors.toStatus();
+  status.message = R"( "" is invalid: )" + status.message;
+  throw ApiError::invalid("", "", "", std::move(status));
+}
+
 bool isPods(const ResourceInfo& i) { return i.group.empty() && i.resource == "pods"; }
 
 RestHandler::RestHandler(Registry& registry, Repository& repository, WatchHub& watches,
@@ -146,7 +155,8 @@ std::string RestHandler::bodyAsJson(RequestContext& ctx) {
   return body;
 }
 
-std::unique_ptr<ApiObject> RestHandler::decodeBody(RequestContext& ctx, std::string_view json) {
+std::unique_ptr<ApiObject> RestHandler::decodeBody(RequestContext& ctx, std::string_view json,
+                                                   bool patched) {
   const auto& info = ctx.type->info();
   const TypeMeta tm = peekTypeMeta(json);
   const std::string expectedGv = info.groupVersion();
@@ -174,6 +184,7 @@ std::unique_ptr<ApiObject> RestHandler::decodeBody(RequestContext& ctx, std::str
   try {
     auto object = ctx.type->decode(json, options);
     if (auto error = ctx.type->conversionError(*object)) {
+      if (patched) throwInvalidPatch(json, *error);
       throw ApiError::badRequest(info.kind + " in version \"" + info.version +
                                  "\" cannot be handled as a " + info.kind + ": " + *error);
     }
@@ -386,7 +397,7 @@ http::Response RestHandler::patch(RequestContext& ctx) {
               break;
           }
         }
-        auto proposed = decodeBody(ctx, patched);
+        auto proposed = decodeBody(ctx, patched, true);
         if (cur == nullptr) {
           if (proposed->meta().name != name) {
             throw ApiError::badRequest("the name of the object (" + proposed->meta().name +

@@ -138,7 +138,7 @@ TEST_F(DaemonSetGenerationTest, CreateTakesASignedIntegerAsUpstreamParsesIt) {
 
 TEST_F(DaemonSetGenerationTest, AValueThatIsNotAnInt64IsRefusedAsUpstreamsConversionDoes) {
   // Upstream's conversion to the internal version parses the annotation and fails the request
-  // (400, as a body it cannot decode) instead of replacing the value.
+  // (400, as a body it cannot decode) instead of replacing the value; in a patch, 422.
   const std::string prefix = R"(DaemonSet in version "v1" cannot be handled as a DaemonSet: )";
   for (const auto& [value, reason] : {std::pair<std::string, std::string>{"abc", "invalid syntax"},
                                       {"", "invalid syntax"},
@@ -162,8 +162,27 @@ TEST_F(DaemonSetGenerationTest, AValueThatIsNotAnInt64IsRefusedAsUpstreamsConver
       daemonSetJson("agent:2", std::string(R"(,"annotations":{")") + kAnnotation + R"(":"x"})"));
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_EQ(r.message(), prefix + R"(strconv.ParseInt: parsing "x": invalid syntax)");
-  r = mergePatch(std::string(R"({"metadata":{"annotations":{")") + kAnnotation + R"(":"x"}}})");
-  EXPECT_GE(r.status, 400) << r.body;
+  // A patch that leaves such a value is the patch's fault: upstream answers Invalid (422)
+  // with the field "patch", whichever kind of patch it is.
+  const std::string setX =
+      std::string(R"({"metadata":{"annotations":{")") + kAnnotation + R"(":"x"}}})";
+  const std::string jsonPatchX = std::string(R"([{"op":"add","path":"/metadata/annotations/)") +
+                                 kAnnotation + R"(","value":"x"}])";
+  for (const auto& [body, type] :
+       {std::pair<std::string, std::string>{setX, "application/merge-patch+json"},
+        {setX, "application/strategic-merge-patch+json"},
+        {jsonPatchX, "application/json-patch+json"}}) {
+    r = api.call("PATCH", std::string(kDaemonSets) + "/agent", body, type);
+    EXPECT_EQ(r.status, 422) << type << ": " << r.body;
+    EXPECT_EQ(r.reason(), "Invalid") << type;
+    EXPECT_TRUE(r.message().starts_with(R"( "" is invalid: patch: Invalid value: ")"))
+        << r.message();
+    EXPECT_TRUE(r.message().ends_with(R"(": strconv.ParseInt: parsing "x": invalid syntax)"))
+        << r.message();
+    const auto d = r.json();
+    ASSERT_TRUE(d.IsObject() && d.HasMember("details") && d["details"].HasMember("causes"));
+    EXPECT_STREQ(d["details"]["causes"][0]["field"].GetString(), "patch");
+  }
   EXPECT_EQ(generationsOf(api.call("GET", std::string(kDaemonSets) + "/agent")).annotation, "1");
   EXPECT_EQ(api.call("DELETE", std::string(kDaemonSets) + "/agent").status, 200);
 }
