@@ -25,23 +25,6 @@ std::string histogram(const std::map<std::string, int>& counts) {
   return out;
 }
 
-// Filters in upstream's order; the first failing one decides (as the framework does).
-Status runFilters(const PodInfo& pod, const NodeInfo& node, const InterPodAffinityState& affinity,
-                  const TopologySpreadState& spread, const VolumeBindingState& volumes,
-                  const VolumeLister* lister) {
-  const corev1::Pod& p = *pod.pod;
-  if (auto s = filterNodeUnschedulable(p, node); !s.ok()) return s;
-  if (auto s = filterNodeName(p, node); !s.ok()) return s;
-  if (auto s = filterTaintToleration(p, node); !s.ok()) return s;
-  if (auto s = filterNodeAffinity(p, node); !s.ok()) return s;
-  if (auto s = filterNodePorts(pod, node); !s.ok()) return s;
-  if (auto s = filterNodeResourcesFit(pod, node); !s.ok()) return s;
-  if (auto s = filterVolumeBinding(volumes, lister, node); !s.ok()) return s;
-  if (auto s = filterTopologySpread(spread, node); !s.ok()) return s;
-  if (auto s = filterInterPodAffinity(pod, affinity, node); !s.ok()) return s;
-  return Status::success();
-}
-
 // Scales raw scores to 0..kMaxNodeScore by the largest (reverse: fewer is better).
 void normalize(std::vector<std::int64_t>& scores, bool reverse) {
   std::int64_t max = 0;
@@ -66,27 +49,28 @@ void normalizeMinMax(std::vector<std::int64_t>& scores) {
 
 }  // namespace
 
-std::string fitErrorMessage(std::size_t numAllNodes, const std::map<std::string, Status>& statuses,
-                            const std::string& preFilterMessage) {
-  const std::string all = std::to_string(numAllNodes);
-  std::string msg = "0/" + all + " nodes are available:";
-  std::map<std::string, int> preemption;
-  if (!preFilterMessage.empty()) {
-    msg += " " + preFilterMessage + ".";
-    preemption["Preemption is not helpful for scheduling"] = static_cast<int>(numAllNodes);
-  } else {
-    std::map<std::string, int> reasons;
-    for (const auto& [node, status] : statuses) {
-      for (const auto& r : status.reasons) ++reasons[r];
-      // kite does not preempt; the pods in the way are never of lower priority than ours as
-      // far as it knows, so a resolvable failure reads as upstream's "no victims".
-      ++preemption[status.code == Code::UnschedulableAndUnresolvable
-                       ? "Preemption is not helpful for scheduling"
-                       : "No preemption victims found for incoming pod"];
-    }
-    if (!reasons.empty()) msg += " " + histogram(reasons) + ".";
+std::string nodesAvailableMessage(std::size_t numAllNodes,
+                                  const std::map<std::string, Status>& statuses,
+                                  const std::string& preFilterMessage,
+                                  const std::string& absentReason) {
+  std::string msg = "0/" + std::to_string(numAllNodes) + " nodes are available:";
+  if (!preFilterMessage.empty()) return msg + " " + preFilterMessage + ".";
+  std::map<std::string, int> reasons;
+  for (const auto& [node, status] : statuses) {
+    for (const auto& r : status.reasons) ++reasons[r];
   }
-  msg += " preemption: 0/" + all + " nodes are available: " + histogram(preemption) + ".";
+  if (statuses.size() < numAllNodes && !absentReason.empty()) {
+    reasons[absentReason] += static_cast<int>(numAllNodes - statuses.size());
+  }
+  if (!reasons.empty()) msg += " " + histogram(reasons) + ".";
+  return msg;
+}
+
+std::string fitErrorMessage(std::size_t numAllNodes, const std::map<std::string, Status>& statuses,
+                            const std::string& preFilterMessage,
+                            const std::string& postFilterMessage) {
+  std::string msg = nodesAvailableMessage(numAllNodes, statuses, preFilterMessage);
+  if (!postFilterMessage.empty()) msg += " " + postFilterMessage;
   return msg;
 }
 
@@ -95,7 +79,14 @@ FitError::FitError(std::size_t numAllNodes, std::map<std::string, Status> status
     : std::runtime_error(numAllNodes == 0
                              ? std::string(kNoNodesAvailable)
                              : fitErrorMessage(numAllNodes, statuses, preFilterMessage)),
-      statuses_(std::move(statuses)) {}
+      numAllNodes_(numAllNodes),
+      statuses_(std::move(statuses)),
+      preFilterMessage_(preFilterMessage) {}
+
+std::string FitError::message(const std::string& postFilterMessage) const {
+  if (numAllNodes_ == 0) return what();
+  return fitErrorMessage(numAllNodes_, statuses_, preFilterMessage_, postFilterMessage);
+}
 
 std::size_t Algorithm::numFeasibleNodesToFind(std::size_t numAllNodes) {
   constexpr std::size_t kMinFeasible = 100;
@@ -105,18 +96,33 @@ std::size_t Algorithm::numFeasibleNodesToFind(std::size_t numAllNodes) {
   return std::max(kMinFeasible, numAllNodes * percentage / 100);
 }
 
-ScheduleResult Algorithm::schedule(const PodInfo& pod, const std::vector<const NodeInfo*>& nodes) {
+ScheduleResult Algorithm::schedule(const PodInfo& pod, const std::vector<const NodeInfo*>& nodes,
+                                   const NominatedPods& nominated) {
   if (nodes.empty()) throw FitError(0, {});
   const corev1::Pod& p = *pod.pod;
-  const VolumeBindingState volumes = prepareVolumeBinding(p, volumes_);
-  if (!volumes.preFilterError.empty()) {
+  const CycleState state = prepareCycleState(pod, nodes, volumes_);
+  if (!state.volumes.preFilterError.empty()) {
     std::map<std::string, Status> statuses;
     for (const NodeInfo* n : nodes)
-      statuses[n->name()] = Status::unresolvable(volumes.preFilterError);
-    throw FitError(nodes.size(), std::move(statuses), volumes.preFilterError);
+      statuses[n->name()] = Status::unresolvable(state.volumes.preFilterError);
+    throw FitError(nodes.size(), std::move(statuses), state.volumes.preFilterError);
   }
-  const InterPodAffinityState affinity = prepareInterPodAffinity(pod, nodes);
-  const TopologySpreadState spread = prepareTopologySpread(p, nodes);
+  const VolumeBindingState& volumes = state.volumes;
+
+  // After preempting, the pod goes where room was made for it as soon as it fits there.
+  if (const std::string& nominatedNode = p.status.nominatedNodeName; !nominatedNode.empty()) {
+    const auto it = std::find_if(nodes.begin(), nodes.end(),
+                                 [&](const NodeInfo* n) { return n->name() == nominatedNode; });
+    if (it != nodes.end() &&
+        runFiltersWithNominatedPods(pod, **it, state, volumes_, nominated).ok()) {
+      ScheduleResult result;
+      result.node = nominatedNode;
+      result.evaluatedNodes = 1;
+      result.feasibleNodes = 1;
+      chooseVolumes(volumes, **it, result);
+      return result;
+    }
+  }
 
   const std::size_t want = numFeasibleNodesToFind(nodes.size());
   std::vector<const NodeInfo*> feasible;
@@ -125,7 +131,9 @@ ScheduleResult Algorithm::schedule(const PodInfo& pod, const std::vector<const N
   std::size_t processed = 0;
   for (; processed < nodes.size() && feasible.size() < want; ++processed) {
     const NodeInfo* node = nodes[(nextStartNodeIndex_ + processed) % nodes.size()];
-    Status s = runFilters(pod, *node, affinity, spread, volumes, volumes_);
+    Status s = nominated.empty()
+                   ? runFilters(pod, *node, state, volumes_)
+                   : runFiltersWithNominatedPods(pod, *node, state, volumes_, nominated);
     if (s.ok()) {
       feasible.push_back(node);
     } else {

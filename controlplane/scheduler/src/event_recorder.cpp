@@ -21,7 +21,8 @@ EventRecorder::EventRecorder(client::Client& client, std::string component, int 
 EventRecorder::~EventRecorder() { stop(); }
 
 void EventRecorder::record(const api::core::v1::Pod& pod, std::string type, std::string reason,
-                           std::string message) {
+                           std::string message, std::string action,
+                           const api::core::v1::Pod* related) {
   api::core::v1::Event e;
   const auto now = api::Time::now();
   // Upstream names events <object>.<hex nanoseconds>.
@@ -40,6 +41,16 @@ void EventRecorder::record(const api::core::v1::Pod& pod, std::string type, std:
   e.reason = std::move(reason);
   e.message = std::move(message);
   e.type = std::move(type);
+  e.action = std::move(action);
+  if (related != nullptr) {
+    e.related =
+        api::core::v1::ObjectReference{.kind = "Pod",
+                                       .namespace_ = related->metadata.namespace_,
+                                       .name = related->metadata.name,
+                                       .uid = related->metadata.uid,
+                                       .apiVersion = "v1",
+                                       .resourceVersion = related->metadata.resourceVersion};
+  }
   e.source.component = component_;
   e.reportingComponent = component_;
   e.firstTimestamp = now;

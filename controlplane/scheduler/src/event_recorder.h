@@ -22,9 +22,11 @@ class EventRecorder {
   EventRecorder(const EventRecorder&) = delete;
   EventRecorder& operator=(const EventRecorder&) = delete;
 
-  // type Normal or Warning.
+  // type Normal or Warning. related: a second pod the event is about (the preemptor of a
+  // Preempted victim), with the action taken (upstream's events.k8s.io Eventf).
   void record(const api::core::v1::Pod& pod, std::string type, std::string reason,
-              std::string message);
+              std::string message, std::string action = {},
+              const api::core::v1::Pod* related = nullptr);
   void stop();
 
  private:

@@ -114,6 +114,35 @@ const std::string* labelOf(const NodeInfo& node, const std::string& key) {
 
 }  // namespace
 
+namespace {
+
+// Counts (delta +1) or uncounts (-1) one pod on node in the incoming pod's state.
+void countPod(InterPodAffinityState& state, const corev1::Pod& incoming,
+              const std::vector<Term>& affinity, const std::vector<Term>& anti,
+              const PodInfo& existing, const NodeInfo& node, int delta) {
+  const auto bump = [delta](std::map<TopologyPair, int>& counts, const TopologyPair& pair) {
+    // Zero counts are dropped: an empty affinity map means "no matching pod anywhere".
+    if ((counts[pair] += delta) == 0) counts.erase(pair);
+  };
+  if (existing.hasRequiredAntiAffinity) {
+    for (const auto& term : requiredAntiAffinity(*existing.pod)) {
+      const auto* value = labelOf(node, term.topologyKey);
+      if (value && term.matches(incoming))
+        bump(state.existingAntiAffinity, {term.topologyKey, *value});
+    }
+  }
+  for (const auto& term : affinity) {
+    const auto* value = labelOf(node, term.topologyKey);
+    if (value && term.matches(*existing.pod)) bump(state.affinity, {term.topologyKey, *value});
+  }
+  for (const auto& term : anti) {
+    const auto* value = labelOf(node, term.topologyKey);
+    if (value && term.matches(*existing.pod)) bump(state.antiAffinity, {term.topologyKey, *value});
+  }
+}
+
+}  // namespace
+
 InterPodAffinityState prepareInterPodAffinity(const PodInfo& pod,
                                               const std::vector<const NodeInfo*>& nodes) {
   InterPodAffinityState state;
@@ -129,24 +158,24 @@ InterPodAffinityState prepareInterPodAffinity(const PodInfo& pod,
   for (const NodeInfo* node : nodes) {
     if (affinity.empty() && anti.empty() && node->podsWithRequiredAntiAffinity() == 0) continue;
     for (const auto& [key, existing] : node->pods()) {
-      if (existing.hasRequiredAntiAffinity) {
-        for (const auto& term : requiredAntiAffinity(*existing.pod)) {
-          const auto* value = labelOf(*node, term.topologyKey);
-          if (value && term.matches(*pod.pod))
-            ++state.existingAntiAffinity[{term.topologyKey, *value}];
-        }
-      }
-      for (const auto& term : affinity) {
-        const auto* value = labelOf(*node, term.topologyKey);
-        if (value && term.matches(*existing.pod)) ++state.affinity[{term.topologyKey, *value}];
-      }
-      for (const auto& term : anti) {
-        const auto* value = labelOf(*node, term.topologyKey);
-        if (value && term.matches(*existing.pod)) ++state.antiAffinity[{term.topologyKey, *value}];
-      }
+      countPod(state, *pod.pod, affinity, anti, existing, *node, 1);
     }
   }
   return state;
+}
+
+void updateInterPodAffinity(InterPodAffinityState& state, const PodInfo& pod,
+                            const PodInfo& existing, const NodeInfo& node, int delta) {
+  const auto affinity = requiredAffinity(*pod.pod);
+  const auto anti = requiredAntiAffinity(*pod.pod);
+  if (affinity.empty() && anti.empty() && !existing.hasRequiredAntiAffinity) return;
+  if (!state.active) {
+    // Inactive so far: nothing was counted, and the pod's own terms are empty (else it would
+    // be active), so only the added pod's anti-affinity can matter from now on.
+    state.active = true;
+    state.podMatchesOwnAffinity = true;
+  }
+  countPod(state, *pod.pod, affinity, anti, existing, node, delta);
 }
 
 Status filterInterPodAffinity(const PodInfo& pod, const InterPodAffinityState& state,
@@ -215,10 +244,42 @@ std::int64_t scoreInterPodAffinity(const std::map<TopologyPair, std::int64_t>& p
   return sum;
 }
 
+namespace {
+
+// Whether the pods on node count for the pod's DoNotSchedule constraints: the node has every
+// topology key and passes the node affinity and taint policies.
+bool nodeCountsForSpread(const corev1::Pod& pod, const TopologySpreadState& state,
+                         const NodeInfo& node) {
+  for (const auto& c : pod.spec.topologySpreadConstraints) {
+    if (c.whenUnsatisfiable != "DoNotSchedule") continue;
+    if (c.nodeAffinityPolicy.value_or("Honor") == "Honor" &&
+        !podMatchesNodeSelectorAndAffinity(pod, *node.node())) {
+      return false;
+    }
+    if (c.nodeTaintsPolicy.value_or("Ignore") == "Honor") {
+      for (const auto& taint : node.node()->spec.taints) {
+        if ((taint.effect == "NoSchedule" || taint.effect == "NoExecute") &&
+            !toleratesTaint(pod.spec.tolerations, taint)) {
+          return false;
+        }
+      }
+    }
+  }
+  return std::all_of(
+      state.constraints.begin(), state.constraints.end(),
+      [&](const SpreadConstraintState& s) { return labelOf(node, s.topologyKey) != nullptr; });
+}
+
+bool countsForSpread(const corev1::Pod& pod, const corev1::Pod& existing) {
+  return existing.metadata.namespace_ == pod.metadata.namespace_ &&
+         !api::isBeingDeleted(existing.metadata);
+}
+
+}  // namespace
+
 TopologySpreadState prepareTopologySpread(const corev1::Pod& pod,
                                           const std::vector<const NodeInfo*>& nodes) {
   TopologySpreadState state;
-  std::vector<labels::Selector> selectors;
   for (const auto& c : pod.spec.topologySpreadConstraints) {
     if (c.whenUnsatisfiable != "DoNotSchedule") continue;
     labels::Selector selector = labels::Selector::nothing();
@@ -239,44 +300,34 @@ TopologySpreadState prepareTopologySpread(const corev1::Pod& pod,
     s.maxSkew = std::max(1, c.maxSkew);
     s.minDomains = c.minDomains.value_or(1);
     s.selfMatch = selector.matches(pod.metadata.labels);
+    s.selector = std::move(selector);
     state.constraints.push_back(std::move(s));
-    selectors.push_back(std::move(selector));
   }
   if (state.constraints.empty()) return state;
-  const auto& spec = pod.spec.topologySpreadConstraints;
   for (const NodeInfo* node : nodes) {
-    bool eligible = true;
-    for (const auto& c : spec) {
-      if (c.whenUnsatisfiable != "DoNotSchedule") continue;
-      if (c.nodeAffinityPolicy.value_or("Honor") == "Honor" &&
-          !podMatchesNodeSelectorAndAffinity(pod, *node->node())) {
-        eligible = false;
-      }
-      if (c.nodeTaintsPolicy.value_or("Ignore") == "Honor") {
-        for (const auto& taint : node->node()->spec.taints) {
-          if ((taint.effect == "NoSchedule" || taint.effect == "NoExecute") &&
-              !toleratesTaint(pod.spec.tolerations, taint)) {
-            eligible = false;
-          }
-        }
-      }
-    }
-    for (const auto& s : state.constraints) {
-      if (labelOf(*node, s.topologyKey) == nullptr) eligible = false;
-    }
-    if (!eligible) continue;
-    for (std::size_t i = 0; i < state.constraints.size(); ++i) {
-      auto& s = state.constraints[i];
-      const std::string& domain = *labelOf(*node, s.topologyKey);
-      int& count = s.counts[domain];
+    if (!nodeCountsForSpread(pod, state, *node)) continue;
+    for (auto& s : state.constraints) {
+      int& count = s.counts[*labelOf(*node, s.topologyKey)];
       for (const auto& [key, existing] : node->pods()) {
-        const auto& m = existing.pod->metadata;
-        if (m.namespace_ != pod.metadata.namespace_ || api::isBeingDeleted(m)) continue;
-        if (selectors[i].matches(m.labels)) ++count;
+        if (countsForSpread(pod, *existing.pod) &&
+            s.selector.matches(existing.pod->metadata.labels))
+          ++count;
       }
     }
   }
   return state;
+}
+
+void updateTopologySpread(TopologySpreadState& state, const corev1::Pod& pod,
+                          const PodInfo& existing, const NodeInfo& node, int delta) {
+  if (state.constraints.empty() || !countsForSpread(pod, *existing.pod) ||
+      !nodeCountsForSpread(pod, state, node)) {
+    return;
+  }
+  for (auto& s : state.constraints) {
+    if (s.selector.matches(existing.pod->metadata.labels))
+      s.counts[*labelOf(node, s.topologyKey)] += delta;
+  }
 }
 
 Status filterTopologySpread(const TopologySpreadState& state, const NodeInfo& node) {

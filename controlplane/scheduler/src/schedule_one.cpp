@@ -71,7 +71,7 @@ void Scheduler::Impl::loop() {
       // Decisions on a partial picture would overcommit nodes: wait for every informer.
       synced = pods_.waitForSync(kPopTimeout) && nodes_.waitForSync(kPopTimeout) &&
                claims_.waitForSync(kPopTimeout) && volumes_.waitForSync(kPopTimeout) &&
-               classes_.waitForSync(kPopTimeout);
+               classes_.waitForSync(kPopTimeout) && pdbs_.waitForSync(kPopTimeout);
       continue;
     }
     auto queued = queue_.pop(kPopTimeout);
@@ -94,20 +94,22 @@ void Scheduler::Impl::scheduleOne(const sched::SchedulingQueue::QueuedPod& queue
   }
   sched::PodInfo info = sched::PodInfo::from(latest);
   sched::ScheduleResult result;
+  // Empty (no copy) unless some pod waits for room made by preemption.
+  const sched::NominatedPods nominated = nominator_.snapshot();
   try {
     result = cache_.withNodes([&](const std::vector<const sched::NodeInfo*>& nodes) {
-      return algorithm_.schedule(info, nodes);
+      return algorithm_.schedule(info, nodes, nominated);
     });
   } catch (const sched::FitError& e) {
-    queue_.addUnschedulable(queued);
-    binders_.submit(
-        [this, latest, message = std::string(e.what())] { reportUnschedulable(latest, message); });
+    handleFitError(queued, latest, info, e, nominated);
     return;
   }
   auto assumed = std::make_shared<corev1::Pod>(*latest);
   assumed->spec.nodeName = result.node;
   info.pod = assumed;
   cache_.assume(std::move(info));
+  // It counts on its node now, no longer as nominated there (upstream's assume).
+  nominator_.remove(queued.key);
   for (const auto& choice : result.volumeChoices) {
     const auto slash = choice.claim.find('/');
     const auto pvc =
@@ -157,13 +159,16 @@ void Scheduler::Impl::bind(const sched::SchedulingQueue::QueuedPod& queued,
 }
 
 void Scheduler::Impl::reportUnschedulable(const std::shared_ptr<const corev1::Pod>& pod,
-                                          const std::string& message) {
+                                          const std::string& message,
+                                          const std::optional<std::string>& nomination) {
   const auto& m = pod->metadata;
   spdlog::info("scheduler: {}/{} is unschedulable: {}", m.namespace_, m.name, message);
   events_.record(*pod, "Warning", "FailedScheduling", message);
+  // As upstream's updatePod: the nomination is written only when it changes.
+  const bool nominationChanges = nomination && *nomination != pod->status.nominatedNodeName;
   const auto* current = api::findCondition(pod->status.conditions, "PodScheduled");
   if (current != nullptr && current->status == "False" && current->reason == "Unschedulable" &&
-      current->message == message) {
+      current->message == message && !nominationChanges) {
     return;  // already says so: no write
   }
   corev1::PodCondition condition;
@@ -172,7 +177,13 @@ void Scheduler::Impl::reportUnschedulable(const std::shared_ptr<const corev1::Po
   condition.reason = "Unschedulable";
   condition.message = message;
   condition.lastTransitionTime = api::Time::now();
-  const std::string body = R"({"status":{"conditions":[)" + api::encodeJson(condition) + "]}}";
+  std::string body = R"({"status":{)";
+  if (nominationChanges) {
+    // Node names are DNS subdomains: nothing to escape.
+    body += nomination->empty() ? R"("nominatedNodeName":null,)"
+                                : R"("nominatedNodeName":")" + *nomination + "\",";
+  }
+  body += R"("conditions":[)" + api::encodeJson(condition) + "]}}";
   try {
     client_.writeRaw("PATCH", client::resourceOf<corev1::Pod>(), m.namespace_, m.name, "status",
                      body, client::contentTypeOf(client::PatchType::Strategic), {});

@@ -51,8 +51,10 @@ Scheduler::Impl::Impl(client::Client& client, SchedulerOptions options)
       claims_(client),
       volumes_(client),
       classes_(client),
+      pdbs_(client),
       volumeLister_(claims_, volumes_, classes_),
       algorithm_(&volumeLister_),
+      preemptor_(&volumeLister_),
       events_(client, options_.schedulerName),
       binders_(std::max(1, options_.bindWorkers)) {
   if (options_.identity.empty()) options_.identity = defaultIdentity();
@@ -82,7 +84,9 @@ void Scheduler::Impl::onPodAdd(const corev1::Pod& pod) {
     // A pod that wanted company may find it now.
     queue_.moveAllToActiveOrBackoff(hasRequiredPodAffinity);
   } else if (responsibleFor(pod)) {
-    queue_.add(shared(pod));
+    auto latest = shared(pod);
+    nominator_.update(nullptr, latest);
+    queue_.add(std::move(latest));
   }
 }
 
@@ -90,6 +94,7 @@ void Scheduler::Impl::onPodUpdate(const corev1::Pod& oldPod, const corev1::Pod& 
   const std::string key = api::fullName(newPod.metadata);
   if (!newPod.spec.nodeName.empty()) {
     queue_.remove(key);
+    nominator_.remove(key);
     if (isTerminal(newPod)) {
       // Finished pods free their resources.
       cache_.removePod(key);
@@ -98,15 +103,19 @@ void Scheduler::Impl::onPodUpdate(const corev1::Pod& oldPod, const corev1::Pod& 
       cache_.addOrUpdatePod(shared(newPod));
     }
   } else if (responsibleFor(newPod)) {
-    queue_.update(shared(newPod));
+    auto latest = shared(newPod);
+    nominator_.update(&oldPod, latest);
+    queue_.update(std::move(latest));
   } else {
     queue_.remove(key);
+    nominator_.remove(key);
   }
 }
 
 void Scheduler::Impl::onPodDelete(const corev1::Pod& pod) {
   const std::string key = api::fullName(pod.metadata);
   queue_.remove(key);
+  nominator_.remove(key);
   if (!pod.spec.nodeName.empty() || cache_.isAssumed(key)) {
     cache_.removePod(key);
     queue_.moveAllToActiveOrBackoff();
@@ -164,6 +173,7 @@ void Scheduler::Impl::start() {
   volumes_.start();
   claims_.start();
   classes_.start();
+  pdbs_.start();
   pods_.start();
   loopThread_ = std::thread([this] { loop(); });
   if (options_.leaderElect) {
@@ -197,6 +207,7 @@ void Scheduler::Impl::stop() {
   claims_.stop();
   volumes_.stop();
   classes_.stop();
+  pdbs_.stop();
 }
 
 Scheduler::Scheduler(client::Client& client, SchedulerOptions options)

@@ -13,12 +13,15 @@
 #include <vector>
 
 #include "event_recorder.h"
+#include "kite/api/policy/v1/types.h"
 #include "kite/api/storage/v1/types.h"
 #include "kite/client/informer.h"
 #include "kite/client/leader_election.h"
 #include "kite/controlplane/scheduler.h"
 #include "kite/controlplane/scheduler/algorithm.h"
 #include "kite/controlplane/scheduler/cache.h"
+#include "kite/controlplane/scheduler/nominator.h"
+#include "kite/controlplane/scheduler/preemption.h"
 #include "kite/controlplane/scheduler/scheduling_queue.h"
 #include "worker_pool.h"
 
@@ -82,7 +85,21 @@ class Scheduler::Impl {
   void bindVolumes(const sched::ScheduleResult& result);
   void releaseVolumes(const sched::ScheduleResult& result);
   void reportUnschedulable(const std::shared_ptr<const corev1::Pod>& pod,
-                           const std::string& message);
+                           const std::string& message,
+                           const std::optional<std::string>& nomination);
+
+  // ---- preempt.cpp ----
+  // The pod fits nowhere: preemption (upstream's PostFilter), then the pod waits as
+  // unschedulable with upstream's FailedScheduling text.
+  void handleFitError(const sched::SchedulingQueue::QueuedPod& queued,
+                      const std::shared_ptr<const corev1::Pod>& pod, const sched::PodInfo& info,
+                      const sched::FitError& error, const sched::NominatedPods& nominated);
+  // Upstream's prepareCandidate: each victim gets DisruptionTarget, is deleted and gets a
+  // Preempted event; lower-priority pods nominated to the node lose that nomination. False
+  // when an API call failed.
+  bool evictVictims(const corev1::Pod& preemptor, const std::string& node,
+                    const std::vector<sched::PodInfo>& victims);
+  void clearNomination(const corev1::Pod& pod);
 
   client::Client& client_;
   SchedulerOptions options_;
@@ -93,8 +110,11 @@ class Scheduler::Impl {
   client::Informer<corev1::PersistentVolumeClaim> claims_;
   client::Informer<corev1::PersistentVolume> volumes_;
   client::Informer<storagev1::StorageClass> classes_;
+  client::Informer<api::policy::v1::PodDisruptionBudget> pdbs_;
   InformerVolumeLister volumeLister_;
   sched::Algorithm algorithm_;
+  sched::Preemptor preemptor_;
+  sched::Nominator nominator_;
   sched::EventRecorder events_;
   sched::WorkerPool binders_;
   std::optional<client::LeaderElector> elector_;

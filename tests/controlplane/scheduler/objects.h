@@ -8,7 +8,9 @@
 
 #include "kite/api/core/v1/types.h"
 #include "kite/api/quantity.h"
+#include "kite/controlplane/scheduler/algorithm.h"
 #include "kite/controlplane/scheduler/framework.h"
+#include "kite/controlplane/scheduler/preemption.h"
 
 namespace kite::controlplane::scheduler::testing {
 
@@ -59,6 +61,14 @@ inline NodeInfo nodeInfo(const corev1::Node& node, const std::vector<corev1::Pod
     n.addPod(info(p));
   }
   return n;
+}
+
+// The FailedScheduling text as the scheduler writes it: the filters' part, then what
+// preemption (no PodDisruptionBudgets, nobody nominated) says.
+inline std::string failedSchedulingMessage(const FitError& error, const PodInfo& pod,
+                                           const std::vector<const NodeInfo*>& nodes,
+                                           const VolumeLister* volumes = nullptr) {
+  return error.message(Preemptor(volumes, 1).preempt(pod, nodes, error.statuses(), {}, {}).message);
 }
 
 }  // namespace kite::controlplane::scheduler::testing

@@ -13,6 +13,7 @@ using namespace testing;  // NOLINT
 
 std::vector<const NodeInfo*> pointers(const std::vector<NodeInfo>& nodes) {
   std::vector<const NodeInfo*> out;
+  out.reserve(nodes.size());
   for (const auto& n : nodes) out.push_back(&n);
   return out;
 }
@@ -102,6 +103,7 @@ TEST(Algorithm, SpreadsPodsOfOneController) {
 
 TEST(Algorithm, TiesAreBrokenAtRandom) {
   std::vector<NodeInfo> nodes;
+  nodes.reserve(4);
   for (int i = 0; i < 4; ++i) nodes.push_back(nodeInfo(makeNode("n" + std::to_string(i))));
   Algorithm algorithm(nullptr, 42);
   std::set<std::string> chosen;
@@ -133,12 +135,14 @@ TEST(FailedScheduling, UpstreamMessageWithSortedReasonCounts) {
     algorithm.schedule(info(makePod("p", "2", "")), pointers(nodes));
     FAIL() << "expected FitError";
   } catch (const FitError& e) {
-    EXPECT_STREQ(
-        e.what(),
-        "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint "
-        "{node-role.kubernetes.io/control-plane: }. preemption: 0/3 nodes are available: 1 "
-        "No preemption victims found for incoming pod, 2 Preemption is not helpful for "
-        "scheduling.");
+    EXPECT_STREQ(e.what(),
+                 "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint "
+                 "{node-role.kubernetes.io/control-plane: }.");
+    EXPECT_EQ(failedSchedulingMessage(e, info(makePod("p", "2", "")), pointers(nodes)),
+              "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint "
+              "{node-role.kubernetes.io/control-plane: }. preemption: 0/3 nodes are available: 1 "
+              "No preemption victims found for incoming pod, 2 Preemption is not helpful for "
+              "scheduling.");
     EXPECT_EQ(e.statuses().size(), 3U);
   }
 }
@@ -148,11 +152,11 @@ TEST(FailedScheduling, EveryReasonOfANodeCounts) {
   statuses["a"] = {Code::Unschedulable, {"Insufficient cpu", "Insufficient memory"}};
   statuses["b"] = Status::unresolvable("node(s) didn't match Pod's node affinity/selector");
   statuses["c"] = Status::unresolvable("node(s) were unschedulable");
-  EXPECT_EQ(fitErrorMessage(3, statuses),
-            "0/3 nodes are available: 1 Insufficient cpu, 1 Insufficient memory, 1 node(s) didn't "
-            "match Pod's node affinity/selector, 1 node(s) were unschedulable. preemption: 0/3 "
-            "nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is "
-            "not helpful for scheduling.");
+  EXPECT_EQ(
+      fitErrorMessage(3, statuses, {}, "preemption: not eligible due to preemptionPolicy=Never."),
+      "0/3 nodes are available: 1 Insufficient cpu, 1 Insufficient memory, 1 node(s) didn't "
+      "match Pod's node affinity/selector, 1 node(s) were unschedulable. preemption: not "
+      "eligible due to preemptionPolicy=Never.");
 }
 
 TEST(FailedScheduling, NoNodes) {
@@ -178,10 +182,10 @@ TEST(FailedScheduling, PortsAndSelector) {
     algorithm.schedule(info(pod), pointers(nodes));
     FAIL();
   } catch (const FitError& e) {
-    EXPECT_STREQ(e.what(),
-                 "0/2 nodes are available: 2 node(s) didn't have free ports for the requested pod "
-                 "ports. preemption: 0/2 nodes are available: 2 No preemption victims found for "
-                 "incoming pod.");
+    EXPECT_EQ(failedSchedulingMessage(e, info(pod), pointers(nodes)),
+              "0/2 nodes are available: 2 node(s) didn't have free ports for the requested pod "
+              "ports. preemption: 0/2 nodes are available: 2 No preemption victims found for "
+              "incoming pod.");
   }
 }
 

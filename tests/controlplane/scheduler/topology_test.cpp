@@ -11,6 +11,7 @@ using namespace testing;  // NOLINT
 
 std::vector<const NodeInfo*> pointers(const std::vector<NodeInfo>& nodes) {
   std::vector<const NodeInfo*> out;
+  out.reserve(nodes.size());
   for (const auto& n : nodes) out.push_back(&n);
   return out;
 }
@@ -243,10 +244,10 @@ TEST(VolumeBinding, WaitForFirstConsumerNeedsAnAvailableVolumeOnTheNode) {
     algorithm.schedule(info(withClaim("data")), pointers(nodes));
     FAIL();
   } catch (const FitError& e) {
-    EXPECT_STREQ(e.what(),
-                 "0/3 nodes are available: 3 node(s) didn't find available persistent volumes to "
-                 "bind. preemption: 0/3 nodes are available: 3 Preemption is not helpful for "
-                 "scheduling.");
+    EXPECT_EQ(failedSchedulingMessage(e, info(withClaim("data")), pointers(nodes), &volumes),
+              "0/3 nodes are available: 3 node(s) didn't find available persistent volumes to "
+              "bind. preemption: 0/3 nodes are available: 3 Preemption is not helpful for "
+              "scheduling.");
   }
 }
 
@@ -290,9 +291,9 @@ TEST(VolumeBinding, MissingClaim) {
     algorithm.schedule(info(withClaim("nope")), pointers(nodes));
     FAIL();
   } catch (const FitError& e) {
-    EXPECT_STREQ(e.what(),
-                 "0/1 nodes are available: persistentvolumeclaim \"nope\" not found. preemption: "
-                 "0/1 nodes are available: 1 Preemption is not helpful for scheduling.");
+    EXPECT_EQ(failedSchedulingMessage(e, info(withClaim("nope")), pointers(nodes), &volumes),
+              "0/1 nodes are available: persistentvolumeclaim \"nope\" not found. preemption: "
+              "0/1 nodes are available: 1 Preemption is not helpful for scheduling.");
   }
 }
 

@@ -11,26 +11,39 @@
 #include <string>
 #include <vector>
 
+#include "kite/controlplane/scheduler/cycle_state.h"
 #include "kite/controlplane/scheduler/framework.h"
 #include "kite/controlplane/scheduler/plugins.h"
 
 namespace kite::controlplane::scheduler {
 
-// "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint {k: v}.
-// preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2
-// Preemption is not helpful for scheduling." Reasons are counted per node and sorted as
-// strings, as upstream's FitError.Error() does.
+// "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint {k: v}."
+// Reasons are counted per node and sorted as strings, as upstream's FitError.Error() does;
+// nodes without a status count with absentReason. A PreFilter failure replaces the counts.
+std::string nodesAvailableMessage(std::size_t numAllNodes,
+                                  const std::map<std::string, Status>& statuses,
+                                  const std::string& preFilterMessage = {},
+                                  const std::string& absentReason = {});
+// The FailedScheduling text: the above, then what PostFilter (preemption) said, e.g.
+// "... preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
 std::string fitErrorMessage(std::size_t numAllNodes, const std::map<std::string, Status>& statuses,
-                            const std::string& preFilterMessage = {});
+                            const std::string& preFilterMessage = {},
+                            const std::string& postFilterMessage = {});
 
+// The pod fits no node. what() is the message before preemption ran (upstream's FitError
+// without its PostFilter message); message() adds preemption's.
 class FitError : public std::runtime_error {
  public:
   FitError(std::size_t numAllNodes, std::map<std::string, Status> statuses,
            const std::string& preFilterMessage = {});
   const std::map<std::string, Status>& statuses() const { return statuses_; }
+  std::size_t numAllNodes() const { return numAllNodes_; }
+  std::string message(const std::string& postFilterMessage) const;
 
  private:
+  std::size_t numAllNodes_;
   std::map<std::string, Status> statuses_;
+  std::string preFilterMessage_;
 };
 
 // Upstream's message when the cluster has no nodes at all.
@@ -56,8 +69,11 @@ class Algorithm {
   explicit Algorithm(const VolumeLister* volumes = nullptr, unsigned seed = std::random_device{}())
       : volumes_(volumes), rng_(seed) {}
 
-  // Throws FitError (also for an empty node list, with kNoNodesAvailable).
-  ScheduleResult schedule(const PodInfo& pod, const std::vector<const NodeInfo*>& nodes);
+  // Throws FitError (also for an empty node list, with kNoNodesAvailable). Pods nominated to
+  // a node with priority >= the pod's count there. A pod with status.nominatedNodeName goes
+  // there when it fits (upstream's evaluateNominatedNode), without looking further.
+  ScheduleResult schedule(const PodInfo& pod, const std::vector<const NodeInfo*>& nodes,
+                          const NominatedPods& nominated = {});
 
   // Upstream's adaptive numFeasibleNodesToFind (percentageOfNodesToScore unset): all nodes
   // below 100, otherwise 50% minus 1% per 125 nodes, at least 5% and at least 100 nodes.

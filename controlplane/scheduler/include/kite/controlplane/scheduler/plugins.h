@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "kite/api/labels.h"
 #include "kite/api/storage/v1/types.h"
 #include "kite/controlplane/scheduler/framework.h"
 
@@ -51,6 +52,10 @@ InterPodAffinityState prepareInterPodAffinity(const PodInfo& pod,
                                               const std::vector<const NodeInfo*>& nodes);
 Status filterInterPodAffinity(const PodInfo& pod, const InterPodAffinityState& state,
                               const NodeInfo& node);
+// Upstream's PreFilter AddPod (delta 1) / RemovePod (-1): existing now (no longer) on node.
+// Used when preemption removes victims and when nominated pods are counted on their node.
+void updateInterPodAffinity(InterPodAffinityState& state, const PodInfo& pod,
+                            const PodInfo& existing, const NodeInfo& node, int delta);
 // Preferred terms of the pod and of existing pods: the raw (not normalized) score per topology
 // pair; empty when nothing applies.
 std::map<TopologyPair, std::int64_t> prepareInterPodAffinityScore(
@@ -64,6 +69,7 @@ struct SpreadConstraintState {
   std::int32_t maxSkew = 1;
   std::int32_t minDomains = 1;
   bool selfMatch = false;
+  api::labels::Selector selector = api::labels::Selector::nothing();
   std::map<std::string, int> counts;  // domain value -> matching pods
 };
 struct TopologySpreadState {
@@ -72,6 +78,9 @@ struct TopologySpreadState {
 TopologySpreadState prepareTopologySpread(const corev1::Pod& pod,
                                           const std::vector<const NodeInfo*>& nodes);
 Status filterTopologySpread(const TopologySpreadState& state, const NodeInfo& node);
+// As updateInterPodAffinity, for the spread counts.
+void updateTopologySpread(TopologySpreadState& state, const corev1::Pod& pod,
+                          const PodInfo& existing, const NodeInfo& node, int delta);
 
 // ---- volume binding (local persistent volumes) ----
 // Lookups the volume plugin needs; the scheduler backs them with informers.
