@@ -84,16 +84,20 @@ class PreemptionServerTest : public schedtest::SchedulerServerTest {
     client_->remove<corev1::Pod>("default", name, {.gracePeriodSeconds = 0});
   }
 
+  // The newest FailedScheduling message of the pod.
   std::string lastFailedScheduling(const std::string& pod) {
     std::string message;
+    api::Time newest;
     for (const auto& e : eventsOf(pod, "FailedScheduling")) {
-      if (e.lastTimestamp >= latest_) message = e.message;
+      if (message.empty() || e.lastTimestamp >= newest) {
+        newest = e.lastTimestamp;
+        message = e.message;
+      }
     }
     return message;
   }
 
   bool classesServed_ = false;
-  api::Time latest_;
 };
 
 TEST_F(PreemptionServerTest, HighPriorityPodPreemptsAndIsBoundOnceItsVictimsAreGone) {
@@ -147,6 +151,11 @@ TEST_F(PreemptionServerTest, HighPriorityPodPreemptsAndIsBoundOnceItsVictimsAreG
   // pod while the other victim terminates, and a low-priority newcomer that would fit in the
   // free cpu must leave it to "urgent".
   finishDeletion(victims[0]);
+  ASSERT_TRUE(eventually([&] {
+    return lastFailedScheduling("urgent") ==
+           "0/1 nodes are available: 1 Insufficient cpu. preemption: not eligible due to a "
+           "terminating pod on the nominated node.";
+  })) << lastFailedScheduling("urgent");
   createPod(withPriority(makePod("latecomer", "1", ""), kLow));
   ASSERT_TRUE(eventually([&] {
     return lastFailedScheduling("latecomer") ==
@@ -157,6 +166,7 @@ TEST_F(PreemptionServerTest, HighPriorityPodPreemptsAndIsBoundOnceItsVictimsAreG
   EXPECT_EQ(nodeOf("latecomer"), "");
   EXPECT_EQ(nodeOf("urgent"), "");
   EXPECT_FALSE(api::isBeingDeleted(get(spared).metadata));
+  EXPECT_EQ(eventsOf(victims[1], "Preempted").size(), 1U);
 
   finishDeletion(victims[1]);
   EXPECT_EQ(waitForNode("urgent"), "full");
