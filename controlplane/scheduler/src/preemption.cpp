@@ -234,6 +234,19 @@ PreemptionResult Preemptor::preempt(const PodInfo& pod, const std::vector<const 
     if (it != statuses.end() && it->second.code == Code::Unschedulable) potential.push_back(node);
   }
   std::map<std::string, Status> dryRun;
+  // Nodes without a pod of lower priority are answered without copying anything: in a
+  // cluster where all pods have the same priority every pending pod gets here.
+  const std::int32_t priority = podPriority(*pod.pod);
+  std::erase_if(potential, [&](const NodeInfo* node) {
+    const bool none = std::none_of(node->pods().begin(), node->pods().end(), [&](const auto& p) {
+      return podPriority(*p.second.pod) < priority;
+    });
+    if (none) {
+      dryRun.emplace(node->name(),
+                     Status::unresolvable(std::string(reasons::kNoPreemptionVictims)));
+    }
+    return none;
+  });
   std::vector<std::pair<std::string, Victims>> candidates;
   if (!potential.empty()) {
     const CycleState state = prepareCycleState(pod, nodes, volumes_);
