@@ -5,15 +5,15 @@
 // low-priority newcomer does not take the room. preemptionPolicy Never and equal priority
 // preempt nothing.
 //
-// Priorities come from PriorityClasses (scheduling.k8s.io/v1, the Priority admission plugin
-// sets spec.priority from spec.priorityClassName) when the server offers them, else the test
-// sets spec.priority itself: the test works with or without that API.
+// Priorities come from PriorityClasses: the API server's Priority admission sets spec.priority
+// and spec.preemptionPolicy from spec.priorityClassName, as upstream.
 #include <gtest/gtest.h>
 
 #include <optional>
 #include <string>
 
 #include "kite/api/meta.h"
+#include "kite/api/scheduling/v1/types.h"
 #include "objects.h"
 #include "scheduler_server_fixture.h"
 
@@ -25,15 +25,6 @@ using schedtest::eventually;
 using scheduler::testing::makeNode;
 using scheduler::testing::makePod;
 using namespace std::chrono_literals;
-
-client::ResourceRef priorityClasses() {
-  return {.group = "scheduling.k8s.io",
-          .version = "v1",
-          .resource = "priorityclasses",
-          .namespaced = false,
-          .apiVersion = "scheduling.k8s.io/v1",
-          .kind = "PriorityClass"};
-}
 
 struct Priority {
   const char* className;
@@ -53,27 +44,15 @@ class PreemptionServerTest : public schedtest::SchedulerServerTest {
   }
 
   void createPriorityClass(const Priority& p) {
-    std::string body = R"({"apiVersion":"scheduling.k8s.io/v1","kind":"PriorityClass",)"
-                       R"("metadata":{"name":")" +
-                       std::string(p.className) + R"("},"value":)" + std::to_string(p.value);
-    if (p.never) body += R"(,"preemptionPolicy":"Never")";
-    body += "}";
-    try {
-      client_->writeRaw("POST", priorityClasses(), "", "", "", body, "application/json", {});
-      classesServed_ = true;
-    } catch (const client::ApiError& e) {
-      // Without the API the pods carry their priority themselves.
-      ASSERT_TRUE(e.isNotFound()) << e.what();
-    }
+    api::scheduling::v1::PriorityClass pc;
+    pc.metadata.name = p.className;
+    pc.value = p.value;
+    if (p.never) pc.preemptionPolicy = "Never";
+    client_->create(pc);
   }
 
-  corev1::Pod withPriority(corev1::Pod pod, const Priority& p) const {
-    if (classesServed_) {
-      pod.spec.priorityClassName = p.className;
-    } else {
-      pod.spec.priority = p.value;
-      if (p.never) pod.spec.preemptionPolicy = "Never";
-    }
+  static corev1::Pod withPriority(corev1::Pod pod, const Priority& p) {
+    pod.spec.priorityClassName = p.className;
     return pod;
   }
 
@@ -96,8 +75,6 @@ class PreemptionServerTest : public schedtest::SchedulerServerTest {
     }
     return message;
   }
-
-  bool classesServed_ = false;
 };
 
 TEST_F(PreemptionServerTest, HighPriorityPodPreemptsAndIsBoundOnceItsVictimsAreGone) {
@@ -110,6 +87,7 @@ TEST_F(PreemptionServerTest, HighPriorityPodPreemptsAndIsBoundOnceItsVictimsAreG
   }
 
   const auto urgent = createPod(withPriority(makePod("urgent", "2", ""), kHigh));
+  ASSERT_EQ(urgent.spec.priority, 1000);  // from its class
   ASSERT_TRUE(eventually([&] { return get("urgent").status.nominatedNodeName == "full"; }));
   // Two victims make the room; the third low-priority pod stays.
   std::vector<std::string> victims;
@@ -181,7 +159,8 @@ TEST_F(PreemptionServerTest, NeverPolicyAndEqualPriorityPreemptNothing) {
   createPod(withPriority(makePod("resident", "1", ""), kLow));
   ASSERT_EQ(waitForNode("resident"), "busy");
 
-  createPod(withPriority(makePod("polite", "1", ""), kHighNever));
+  const auto polite = createPod(withPriority(makePod("polite", "1", ""), kHighNever));
+  ASSERT_EQ(polite.spec.preemptionPolicy, "Never");  // from its class
   createPod(withPriority(makePod("peer", "1", ""), kLow));
   ASSERT_TRUE(eventually([&] {
     return lastFailedScheduling("polite") ==
