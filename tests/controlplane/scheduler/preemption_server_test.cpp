@@ -33,6 +33,7 @@ struct Priority {
 };
 
 constexpr Priority kLow{"preemption-test-low", 100};
+constexpr Priority kMid{"preemption-test-mid", 500};
 constexpr Priority kHigh{"preemption-test-high", 1000};
 constexpr Priority kHighNever{"preemption-test-high-never", 1000, true};
 
@@ -40,7 +41,7 @@ class PreemptionServerTest : public schedtest::SchedulerServerTest {
  protected:
   void SetUp() override {
     SchedulerServerTest::SetUp();
-    for (const auto& p : {kLow, kHigh, kHighNever}) createPriorityClass(p);
+    for (const auto& p : {kLow, kMid, kHigh, kHighNever}) createPriorityClass(p);
   }
 
   void createPriorityClass(const Priority& p) {
@@ -151,6 +152,30 @@ TEST_F(PreemptionServerTest, HighPriorityPodPreemptsAndIsBoundOnceItsVictimsAreG
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(nodeOf("latecomer"), "");
   EXPECT_FALSE(api::isBeingDeleted(get(spared).metadata));
+}
+
+TEST_F(PreemptionServerTest, AHigherPriorityPreemptorTakesTheNodeOfALowerNominatedOne) {
+  createNode(makeNode("full", "3", "8Gi"));
+  startScheduler();
+  const std::vector<std::string> lows = {"low-1", "low-2", "low-3"};
+  for (const auto& name : lows) {
+    createPod(withPriority(makePod(name, "1", ""), kLow));
+    ASSERT_EQ(waitForNode(name), "full");
+  }
+  createPod(withPriority(makePod("mid", "2", ""), kMid));
+  ASSERT_TRUE(eventually([&] { return get("mid").status.nominatedNodeName == "full"; }));
+  // "top" preempts on the same node: "mid", of lower priority and nominated there, loses its
+  // nomination (upstream's getLowerPriorityNominatedPods).
+  createPod(withPriority(makePod("top", "2", ""), kHigh));
+  ASSERT_TRUE(eventually([&] { return get("top").status.nominatedNodeName == "full"; }));
+  ASSERT_TRUE(eventually([&] { return get("mid").status.nominatedNodeName.empty(); }));
+
+  for (const auto& name : lows) {
+    if (api::isBeingDeleted(get(name).metadata)) finishDeletion(name);
+  }
+  EXPECT_EQ(waitForNode("top"), "full");
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(nodeOf("mid"), "");
 }
 
 TEST_F(PreemptionServerTest, NeverPolicyAndEqualPriorityPreemptNothing) {
