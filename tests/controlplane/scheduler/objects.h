@@ -71,4 +71,12 @@ inline std::string failedSchedulingMessage(const FitError& error, const PodInfo&
   return error.message(Preemptor(volumes, 1).preempt(pod, nodes, error.statuses(), {}, {}).message);
 }
 
+// The nodes as the algorithm takes them.
+inline std::vector<const NodeInfo*> pointers(const std::vector<NodeInfo>& nodes) {
+  std::vector<const NodeInfo*> out;
+  out.reserve(nodes.size());
+  for (const auto& n : nodes) out.push_back(&n);
+  return out;
+}
+
 }  // namespace kite::controlplane::scheduler::testing

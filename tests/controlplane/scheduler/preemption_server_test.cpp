@@ -59,6 +59,18 @@ class PreemptionServerTest : public schedtest::SchedulerServerTest {
 
   corev1::Pod get(const std::string& name) { return client_->get<corev1::Pod>("default", name); }
 
+  // Node "full" (3 cpu) runs three 1-cpu pods of low priority: "low-1", "low-2", "low-3".
+  std::vector<std::string> fillANode() {
+    createNode(makeNode("full", "3", "8Gi"));
+    startScheduler();
+    std::vector<std::string> lows = {"low-1", "low-2", "low-3"};
+    for (const auto& name : lows) {
+      createPod(withPriority(makePod(name, "1", ""), kLow));
+      EXPECT_EQ(waitForNode(name), "full");
+    }
+    return lows;
+  }
+
   // The kubelet's part: a pod being deleted is gone at once.
   void finishDeletion(const std::string& name) {
     client_->remove<corev1::Pod>("default", name, {.gracePeriodSeconds = 0});
@@ -79,13 +91,7 @@ class PreemptionServerTest : public schedtest::SchedulerServerTest {
 };
 
 TEST_F(PreemptionServerTest, HighPriorityPodPreemptsAndIsBoundOnceItsVictimsAreGone) {
-  createNode(makeNode("full", "3", "8Gi"));
-  startScheduler();
-  const std::vector<std::string> lows = {"low-1", "low-2", "low-3"};
-  for (const auto& name : lows) {
-    createPod(withPriority(makePod(name, "1", ""), kLow));
-    ASSERT_EQ(waitForNode(name), "full");
-  }
+  const auto lows = fillANode();
 
   const auto urgent = createPod(withPriority(makePod("urgent", "2", ""), kHigh));
   ASSERT_EQ(urgent.spec.priority, 1000);  // from its class
@@ -155,13 +161,7 @@ TEST_F(PreemptionServerTest, HighPriorityPodPreemptsAndIsBoundOnceItsVictimsAreG
 }
 
 TEST_F(PreemptionServerTest, AHigherPriorityPreemptorTakesTheNodeOfALowerNominatedOne) {
-  createNode(makeNode("full", "3", "8Gi"));
-  startScheduler();
-  const std::vector<std::string> lows = {"low-1", "low-2", "low-3"};
-  for (const auto& name : lows) {
-    createPod(withPriority(makePod(name, "1", ""), kLow));
-    ASSERT_EQ(waitForNode(name), "full");
-  }
+  const auto lows = fillANode();
   createPod(withPriority(makePod("mid", "2", ""), kMid));
   ASSERT_TRUE(eventually([&] { return get("mid").status.nominatedNodeName == "full"; }));
   // "top" preempts on the same node: "mid", of lower priority and nominated there, loses its

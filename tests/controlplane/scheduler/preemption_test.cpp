@@ -14,13 +14,6 @@ namespace {
 
 using namespace testing;  // NOLINT
 
-std::vector<const NodeInfo*> pointers(const std::vector<NodeInfo>& nodes) {
-  std::vector<const NodeInfo*> out;
-  out.reserve(nodes.size());
-  for (const auto& n : nodes) out.push_back(&n);
-  return out;
-}
-
 corev1::Pod withPriority(corev1::Pod pod, std::int32_t priority) {
   pod.spec.priority = priority;
   return pod;

@@ -11,13 +11,6 @@ namespace {
 
 using namespace testing;  // NOLINT
 
-std::vector<const NodeInfo*> pointers(const std::vector<NodeInfo>& nodes) {
-  std::vector<const NodeInfo*> out;
-  out.reserve(nodes.size());
-  for (const auto& n : nodes) out.push_back(&n);
-  return out;
-}
-
 TEST(Scores, LeastAllocatedPrefersTheEmptierNode) {
   const auto empty = nodeInfo(makeNode("n1", "4", "8Gi"));
   const auto busy = nodeInfo(makeNode("n2", "4", "8Gi"), {makePod("a", "3", "6Gi")});

@@ -9,13 +9,6 @@ namespace {
 
 using namespace testing;  // NOLINT
 
-std::vector<const NodeInfo*> pointers(const std::vector<NodeInfo>& nodes) {
-  std::vector<const NodeInfo*> out;
-  out.reserve(nodes.size());
-  for (const auto& n : nodes) out.push_back(&n);
-  return out;
-}
-
 corev1::Pod labelled(const std::string& name, const std::string& app) {
   auto p = makePod(name);
   p.metadata.labels["app"] = app;
