@@ -1,5 +1,5 @@
-// Writes: create, update (PUT), patch, delete, deletecollection. The subresources kite
-// serves itself are in rest_subresources.cpp.
+// Writes: create, update (PUT), patch, delete, deletecollection. Reading a write's body is in
+// rest_decode.cpp; the subresources kite serves itself are in rest_subresources.cpp.
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -27,27 +27,6 @@ namespace {
 
 namespace corev1 = api::core::v1;
 using api::meta::v1::DeleteOptions;
-
-struct TypeMeta {
-  std::string apiVersion;
-  std::string kind;
-};
-
-// apiVersion and kind of a JSON object without decoding the rest.
-TypeMeta peekTypeMeta(std::string_view json) {
-  rapidjson::Document d;
-  d.Parse<rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag>(json.data(),
-                                                                                  json.size());
-  TypeMeta t;
-  if (d.HasParseError() || !d.IsObject()) return t;
-  if (auto it = d.FindMember("apiVersion"); it != d.MemberEnd() && it->value.IsString()) {
-    t.apiVersion = it->value.GetString();
-  }
-  if (auto it = d.FindMember("kind"); it != d.MemberEnd() && it->value.IsString()) {
-    t.kind = it->value.GetString();
-  }
-  return t;
-}
 
 std::string conflictDetail() {
   return "the object has been modified; please apply your changes to the latest version and "
@@ -115,15 +94,6 @@ void throwInvalid(const ResourceType& type, std::string_view name,
                           api::FieldErrors(std::move(errors)).toStatus(i.kind, name, i.group));
 }
 
-// Upstream's answer to a patched object it cannot decode: Invalid, with no kind or name, the
-// field "patch" and the patched object as the value.
-[[noreturn]] void throwInvalidPatch(std::string_view patchedJson, const std::string& error) {
-  api::FieldErrors errors({api::FieldError::invalid("patch", patchedJson, error)});
-  auto status = errors.toStatus();
-  status.message = R"( "" is invalid: )" + status.message;
-  throw ApiError::invalid("", "", "", std::move(status));
-}
-
 bool isPods(const ResourceInfo& i) { return i.group.empty() && i.resource == "pods"; }
 
 RestHandler::RestHandler(Registry& registry, Repository& repository, WatchHub& watches,
@@ -140,76 +110,6 @@ bool isDryRun(const RequestContext& ctx) {
     if (!v.empty()) throw ApiError::badRequest("dryRun: Unsupported value: \"" + v + "\"");
   }
   return false;
-}
-
-std::string RestHandler::bodyAsJson(RequestContext& ctx) {
-  const auto& body = ctx.request.body;
-  if (body.empty()) throw ApiError::badRequest("the request body is empty");
-  const auto format = bodyFormat(ctx.request.header("content-type").value_or(""), false);
-  if (format == BodyFormat::kYaml) {
-    auto docs = api::yamlToJsonDocuments(body);
-    if (docs.size() != 1) throw ApiError::badRequest("expected one YAML document in the body");
-    return docs.front();
-  }
-  if (format == BodyFormat::kProtobuf) return api::protobufToJson(body);
-  return body;
-}
-
-std::unique_ptr<ApiObject> RestHandler::decodeBody(RequestContext& ctx, std::string_view json,
-                                                   bool patched) {
-  const auto& info = ctx.type->info();
-  const TypeMeta tm = peekTypeMeta(json);
-  const std::string expectedGv = info.groupVersion();
-  if (!tm.apiVersion.empty() && tm.apiVersion != expectedGv) {
-    throw ApiError::badRequest("the API version in the data (" + tm.apiVersion +
-                               ") does not match the expected API version (" + expectedGv + ")");
-  }
-  if (!tm.kind.empty() && tm.kind != info.kind) {
-    throw ApiError::badRequest(info.kind + " in version \"" + info.version +
-                               "\" cannot be handled as a " + info.kind +
-                               ": the kind in the "
-                               "data (" +
-                               tm.kind + ") does not match the expected kind (" + info.kind + ")");
-  }
-  api::DecodeOptions options;
-  const std::string validation = ctx.query.get("fieldValidation");
-  if (validation == "Strict") {
-    options.strict = true;
-  } else if (validation.empty() || validation == "Warn") {
-    options.warnings = &ctx.warnings;
-  } else if (validation != "Ignore") {
-    throw ApiError::badRequest("fieldValidation: Unsupported value: \"" + validation +
-                               "\": supported values: \"Ignore\", \"Strict\", \"Warn\"");
-  }
-  try {
-    auto object = ctx.type->decode(json, options);
-    if (auto error = ctx.type->conversionError(*object)) {
-      if (patched) throwInvalidPatch(json, *error);
-      throw ApiError::badRequest(info.kind + " in version \"" + info.version +
-                                 "\" cannot be handled as a " + info.kind + ": " + *error);
-    }
-    auto& m = object->meta();
-    if (info.namespaced) {
-      if (m.namespace_.empty()) {
-        m.namespace_ = ctx.info.namespace_;
-      } else if (!ctx.info.namespace_.empty() && m.namespace_ != ctx.info.namespace_) {
-        throw ApiError::badRequest(
-            "the namespace of the provided object does not match the namespace sent on the "
-            "request");
-      }
-    } else {
-      m.namespace_.clear();
-    }
-    return object;
-  } catch (const api::ParseError& e) {
-    throw ApiError::badRequest(info.kind + " in version \"" + info.version +
-                               "\" cannot be handled as a " + info.kind + ": " + e.what());
-  } catch (const api::FieldErrors& e) {
-    std::string detail = options.strict ? "strict decoding error: " : "";
-    detail.append(api::aggregateMessage(e.errors()));
-    throw ApiError::badRequest(info.kind + " in version \"" + info.version +
-                               "\" cannot be handled as a " + info.kind + ": " + detail);
-  }
 }
 
 void RestHandler::prepareNew(RequestContext& ctx, ApiObject& object) {
