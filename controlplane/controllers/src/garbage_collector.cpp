@@ -272,11 +272,10 @@ class GarbageCollector final : public WorkloadControllerBase {
   }
 
   void orphanDependents(const Node& owner) {
-    for (const auto& d : dependentsOf(owner.uid)) dropOwner(d, owner.uid);
-    // The graph's dependents come from other watches than the owner's deletion, which can
-    // run behind it on a busy machine: a dependent the graph has not seen yet would keep its
-    // reference, lose its owner and be collected instead of orphaned. The API server has the
-    // last word before the owner goes.
+    // From the API server, not the graph: the graph's dependents come from other watches than
+    // the owner's deletion, which can run behind it on a busy machine, and a dependent the
+    // graph has not seen yet would keep its reference, lose its owner and be collected instead
+    // of orphaned. The live copies also carry the current owner lists to keep.
     forEachLiveDependent(owner, [&](const Node& d, bool /*blocks*/) { dropOwner(d, owner.uid); });
     removeFinalizer(owner, kOrphanFinalizer);
   }
