@@ -8,16 +8,6 @@
 
 namespace kite::controlplane {
 
-namespace {
-
-void patchStatus(client::Client& client, const corev1::Pod& pod, const std::string& body) {
-  client.writeRaw("PATCH", client::resourceOf<corev1::Pod>(), pod.metadata.namespace_,
-                  pod.metadata.name, "status", body,
-                  client::contentTypeOf(client::PatchType::Strategic), {});
-}
-
-}  // namespace
-
 void Scheduler::Impl::handleFitError(const sched::SchedulingQueue::QueuedPod& queued,
                                      const std::shared_ptr<const corev1::Pod>& pod,
                                      const sched::PodInfo& info, const sched::FitError& error,
@@ -66,8 +56,7 @@ bool Scheduler::Impl::evictVictims(const corev1::Pod& preemptor, const std::stri
       if (current == nullptr || current->status != condition.status ||
           current->reason != condition.reason || current->message != condition.message) {
         condition.lastTransitionTime = api::Time::now();
-        patchStatus(client_, v,
-                    R"({"status":{"conditions":[)" + api::encodeJson(condition) + "]}}");
+        patchPodStatus(v, R"({"status":{"conditions":[)" + api::encodeJson(condition) + "]}}");
       }
       client_.remove<corev1::Pod>(v.metadata.namespace_, v.metadata.name);
     } catch (const client::ApiError& e) {
@@ -99,7 +88,7 @@ bool Scheduler::Impl::evictVictims(const corev1::Pod& preemptor, const std::stri
 void Scheduler::Impl::clearNomination(const corev1::Pod& pod) {
   if (pod.status.nominatedNodeName.empty()) return;
   try {
-    patchStatus(client_, pod, R"({"status":{"nominatedNodeName":null}})");
+    patchPodStatus(pod, R"({"status":{"nominatedNodeName":null}})");
   } catch (const std::exception& e) {
     // Not critical (upstream neither fails for it): the next attempt nominates anew.
     spdlog::warn("scheduler: cannot clear the nominated node of {}/{}: {}", pod.metadata.namespace_,

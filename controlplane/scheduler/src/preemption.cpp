@@ -28,11 +28,8 @@ api::Time podStartTime(const corev1::Pod& pod, api::Time now) {
 // Being deleted after the scheduler preempted it (upstream's podTerminatingByPreemption).
 bool terminatingByPreemption(const corev1::Pod& pod) {
   if (!api::isBeingDeleted(pod.metadata)) return false;
-  for (const auto& c : pod.status.conditions) {
-    if (c.type == kDisruptionTarget)
-      return c.status == "True" && c.reason == kPreemptionByScheduler;
-  }
-  return false;
+  const auto* c = api::findCondition(pod.status.conditions, kDisruptionTarget);
+  return c != nullptr && c->status == "True" && c->reason == kPreemptionByScheduler;
 }
 
 // Upstream's GetEarliestPodStartTime: the earliest start among the highest-priority victims.

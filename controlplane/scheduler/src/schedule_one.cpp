@@ -185,14 +185,19 @@ void Scheduler::Impl::reportUnschedulable(const std::shared_ptr<const corev1::Po
   }
   body += R"("conditions":[)" + api::encodeJson(condition) + "]}}";
   try {
-    client_.writeRaw("PATCH", client::resourceOf<corev1::Pod>(), m.namespace_, m.name, "status",
-                     body, client::contentTypeOf(client::PatchType::Strategic), {});
+    patchPodStatus(*pod, body);
   } catch (const client::ApiError& e) {
     if (!e.isNotFound())
       spdlog::warn("scheduler: cannot update {}/{}: {}", m.namespace_, m.name, e.what());
   } catch (const std::exception& e) {
     spdlog::warn("scheduler: cannot update {}/{}: {}", m.namespace_, m.name, e.what());
   }
+}
+
+void Scheduler::Impl::patchPodStatus(const corev1::Pod& pod, const std::string& body) {
+  client_.writeRaw("PATCH", client::resourceOf<corev1::Pod>(), pod.metadata.namespace_,
+                   pod.metadata.name, "status", body,
+                   client::contentTypeOf(client::PatchType::Strategic), {});
 }
 
 }  // namespace kite::controlplane

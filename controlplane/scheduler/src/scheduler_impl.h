@@ -87,6 +87,8 @@ class Scheduler::Impl {
   void reportUnschedulable(const std::shared_ptr<const corev1::Pod>& pod,
                            const std::string& message,
                            const std::optional<std::string>& nomination);
+  // A strategic merge patch of the pod's status subresource; throws as the client does.
+  void patchPodStatus(const corev1::Pod& pod, const std::string& body);
 
   // ---- preempt.cpp ----
   // The pod fits nowhere: preemption (upstream's PostFilter), then the pod waits as
