@@ -49,6 +49,13 @@ class GarbageCollectorServerTest : public WorkloadServerFixture<GarbageCollector
     return p;
   }
 
+  ConfigMap createOwner(const std::string& name) {
+    ConfigMap owner;
+    owner.metadata.name = name;
+    owner.metadata.namespace_ = ns_;
+    return client_->create(owner);
+  }
+
   bool exists(const std::string& configMap) {
     try {
       client_->get<ConfigMap>(ns_, configMap);
@@ -65,15 +72,10 @@ class GarbageCollectorServerTest : public WorkloadServerFixture<GarbageCollector
 // still waits for it: it goes only once the dependent is gone.
 TEST_F(GarbageCollectorServerTest, ForegroundOwnerWaitsForADependentItsWatchHasNotDelivered) {
   for (int round = 0; round < 10; ++round) {
-    ConfigMap owner;
-    owner.metadata.name = "owner-" + std::to_string(round);
-    owner.metadata.namespace_ = ns_;
-    owner = client_->create(owner);
+    const ConfigMap owner = createOwner("owner-" + std::to_string(round));
     const std::string pod = "dependent-" + std::to_string(round);
     client_->create(makeDependent(pod, owner));
-    api::meta::v1::DeleteOptions foreground;
-    foreground.propagationPolicy = "Foreground";
-    client_->remove<ConfigMap>(ns_, owner.metadata.name, foreground);
+    deleteWith<ConfigMap>(owner.metadata.name, "Foreground");
 
     // The collector deletes the dependent; the test's finalizer keeps it, and the owner waits.
     ASSERT_TRUE(eventually([&] {
@@ -93,18 +95,13 @@ TEST_F(GarbageCollectorServerTest, ForegroundOwnerWaitsForADependentItsWatchHasN
 // collected later from an older copy that still names the owner.
 TEST_F(GarbageCollectorServerTest, OrphanedDependentOutlivesItsOwnerWhateverItsWatchDelivered) {
   for (int round = 0; round < 10; ++round) {
-    ConfigMap owner;
-    owner.metadata.name = "orphaning-" + std::to_string(round);
-    owner.metadata.namespace_ = ns_;
-    owner = client_->create(owner);
+    const ConfigMap owner = createOwner("orphaning-" + std::to_string(round));
     const std::string pod = "orphan-" + std::to_string(round);
     auto dependent = makeDependent(pod, owner);
     dependent.metadata.finalizers.clear();
     dependent.metadata.ownerReferences.front().blockOwnerDeletion = false;
     client_->create(dependent);
-    api::meta::v1::DeleteOptions orphan;
-    orphan.propagationPolicy = "Orphan";
-    client_->remove<ConfigMap>(ns_, owner.metadata.name, orphan);
+    deleteWith<ConfigMap>(owner.metadata.name, "Orphan");
 
     ASSERT_TRUE(eventually([&] { return !exists(owner.metadata.name); })) << round;
     std::this_thread::sleep_for(300ms);

@@ -79,6 +79,15 @@ class WorkloadServerFixture : public ::testing::Test {
     }
   }
 
+  // Deletes name from the test's namespace with the given propagation policy, as kubectl
+  // delete --cascade does.
+  template <class T>
+  void deleteWith(const std::string& name, const std::string& policy) {
+    api::meta::v1::DeleteOptions options;
+    options.propagationPolicy = policy;
+    client_->remove<T>(ns_, name, options);
+  }
+
   static inline std::unique_ptr<client::testing::TestServer> server_;
   std::unique_ptr<client::Client> client_;
   std::vector<std::unique_ptr<Controller>> controllers_;

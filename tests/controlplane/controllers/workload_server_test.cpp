@@ -299,19 +299,10 @@ TEST_F(WorkloadServerTest, DeploymentScalesAndPauses) {
       30s));
 }
 
-// Deletes name with the given propagation policy, as kubectl delete --cascade does.
-template <class T>
-void deleteWith(client::Client& c, const std::string& ns, const std::string& name,
-                const std::string& policy) {
-  api::meta::v1::DeleteOptions options;
-  options.propagationPolicy = policy;
-  c.remove<T>(ns, name, options);
-}
-
 TEST_F(WorkloadServerTest, GarbageCollectorBackgroundDeletion) {
   auto d = client_->create(makeDeployment("bg", 2, "nginx:1"));
   ASSERT_TRUE(eventually([&] { return activePods("app=bg").size() == 2; }));
-  deleteWith<Deployment>(*client_, ns_, "bg", "Background");
+  deleteWith<Deployment>("bg", "Background");
   // The owner is gone at once; its ReplicaSet and pods follow.
   EXPECT_THROW(client_->get<Deployment>(ns_, "bg"), client::ApiError);
   ASSERT_TRUE(eventually([&] {
@@ -322,7 +313,7 @@ TEST_F(WorkloadServerTest, GarbageCollectorBackgroundDeletion) {
 TEST_F(WorkloadServerTest, GarbageCollectorForegroundDeletion) {
   auto d = client_->create(makeDeployment("fg", 2, "nginx:1"));
   ASSERT_TRUE(eventually([&] { return activePods("app=fg").size() == 2; }));
-  deleteWith<Deployment>(*client_, ns_, "fg", "Foreground");
+  deleteWith<Deployment>("fg", "Foreground");
   // The owner waits, marked, until its dependents are gone.
   bool sawMarked = false;
   try {
@@ -350,7 +341,7 @@ TEST_F(WorkloadServerTest, GarbageCollectorOrphanDeletion) {
   rs.spec.template_ = podTemplate("keep", "busybox");
   client_->create(rs);
   ASSERT_TRUE(eventually([&] { return activePods("app=keep").size() == 2; }));
-  deleteWith<ReplicaSet>(*client_, ns_, "keep", "Orphan");
+  deleteWith<ReplicaSet>("keep", "Orphan");
   ASSERT_TRUE(eventually([&] { return client_->list<ReplicaSet>(ns_).items.empty(); }));
   std::this_thread::sleep_for(300ms);
   const auto pods = activePods("app=keep");
